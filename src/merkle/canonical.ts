@@ -1,0 +1,31 @@
+// Canonical JSON (RFC 8785 / JCS) via the `json-canonicalize` package, which matches every vector
+// in ../shared/vectors/canonicalization.json and hashes.json. This file adds the audit-specific rules.
+import { canonicalizeEx } from 'json-canonicalize';
+
+// Absent members are dropped (as JSON.stringify does) rather than written as "undefined".
+const OPTIONS = { filterUndefined: true, undefinedInArrayToNull: true } as const;
+
+/** RFC 8785 canonical JSON of a JSON value. Throws on values JSON cannot represent. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) throw new TypeError('undefined has no JSON representation');
+  return canonicalizeEx(value, OPTIONS);
+}
+
+/**
+ * The SDK rule applied before an event is sent or signed: every object- or array-valued field is
+ * replaced by its canonical JSON string, so the service stores (and hashes) a string.
+ * Strings, numbers and booleans are kept as they are; `undefined` fields are dropped.
+ */
+export function normalizeEvent(event: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    if (value === undefined) continue;
+    out[key] = value !== null && typeof value === 'object' ? canonicalJson(value) : value;
+  }
+  return out;
+}
+
+/** Canonical form of an envelope, with the event normalised first (the SDK's envelope mode). */
+export function canonicalEnvelope(envelope: { event: Record<string, unknown> } & Record<string, unknown>): string {
+  return canonicalJson({ ...envelope, event: normalizeEvent(envelope.event) });
+}

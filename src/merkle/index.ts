@@ -1,0 +1,47 @@
+// The Merkle module: pure, isomorphic (no node: imports) verification and tree maths for the
+// Secure Audit Log. A browser can import it and re-check everything the gateway reports.
+export { canonicalJson, canonicalEnvelope, normalizeEvent } from './canonical.js';
+export { hashEnvelope, hashEnvelopeBytes, hashPair, sha256HexOfString } from './hash.js';
+export { bytesToHex, hexToBytesOrNull, digestFromHex, bytesEqual } from './hex.js';
+export {
+  parseMembershipProof,
+  formatMembershipProof,
+  parseConsistencyItem,
+  formatConsistencyItem,
+  type ProofStep,
+  type ConsistencyItem,
+} from './proof-format.js';
+export {
+  MemoryTree,
+  consistencyProof,
+  membershipPath,
+  nodePath,
+  perfectBlocks,
+  subtreeRoot,
+  treeRoot,
+  splitPoint,
+  expectedSides,
+  type NodeSource,
+} from './tree.js';
+export { PASS, fail, none, type Verification, type VerificationStatus } from './result.js';
+export { foldPath, verifyConsistency, verifyEnvelopeHash, verifyMembership, type ConsistencyInput, type MembershipInput } from './verify.js';
+export {
+  parsePublicKey,
+  parsePrivateKey,
+  publicKeyPem,
+  signEvent,
+  verifyMessageSignature,
+  verifySignature,
+  type EventSignature,
+  type SignatureInput,
+} from './signature.js';
+export {
+  rootSizesNeeded,
+  verifyPage,
+  type EventVerification,
+  type PageEnvelope,
+  type PageEvent,
+  type PageRoots,
+  type RootLike,
+  type VerifyPageOptions,
+} from './page.js';

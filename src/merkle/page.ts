@@ -1,0 +1,132 @@
+// Verifies every event of one search page against the page's roots, sharing work between events:
+// each published root's consistency check runs once per page, and interior hashes computed for
+// one consistency proof are reused by every other proof of the page that needs the same pair.
+import { hashPair } from './hash.js';
+import { bytesToHex } from './hex.js';
+import { PASS, none, type Verification } from './result.js';
+import { verifySignature as verifySignatureDefault, type SignatureInput } from './signature.js';
+import { verifyConsistency, verifyEnvelopeHash, verifyMembership } from './verify.js';
+
+export interface PageEnvelope {
+  event: Record<string, unknown>;
+  received_at?: string;
+  signature?: string;
+  public_key?: string;
+  [key: string]: unknown;
+}
+
+/** One event as `v1/search` and `v1/results` return it. */
+export interface PageEvent {
+  envelope: PageEnvelope;
+  hash: string;
+  membership_proof?: string;
+  published?: boolean;
+  leaf_index?: number;
+}
+
+export interface RootLike {
+  root_hash: string;
+  size: number;
+  consistency_proof?: string[];
+}
+
+export interface PageRoots {
+  /** Latest published root: published events prove membership against it. */
+  root?: RootLike;
+  /** Current unpublished root: unpublished events prove membership against it. */
+  unpublished_root?: RootLike;
+}
+
+export interface EventVerification {
+  hash: Verification;
+  membership: Verification;
+  consistency: Verification;
+  signature: Verification;
+}
+
+export interface VerifyPageOptions {
+  /** Published root of a given size, if known (the caller fetches the sizes `rootSizesNeeded` names). */
+  publishedRoot?: (size: number) => RootLike | undefined;
+  /** The upstream stores one event per leaf (the local service): proofs must match leaf_index exactly. */
+  oneEventPerLeaf?: boolean;
+  /** Replaces the pure-JS Ed25519 check (a server can pass a native one). */
+  verifySignature?: (input: SignatureInput) => Verification;
+}
+
+/** The published-root sizes the consistency checks of a page need: L and L+1 for each leaf_index L > 0. */
+export function rootSizesNeeded(events: readonly PageEvent[]): number[] {
+  const sizes = new Set<number>();
+  for (const e of events) {
+    if (e.published && typeof e.leaf_index === 'number' && e.leaf_index > 0) {
+      sizes.add(e.leaf_index);
+      sizes.add(e.leaf_index + 1);
+    }
+  }
+  return [...sizes].sort((a, b) => a - b);
+}
+
+/** A pair hasher that remembers results for the lifetime of one page. */
+function memoPairHasher(): (left: Uint8Array, right: Uint8Array) => Uint8Array {
+  const memo = new Map<string, Uint8Array>();
+  return (left, right) => {
+    const key = bytesToHex(left) + bytesToHex(right);
+    let h = memo.get(key);
+    if (!h) {
+      h = hashPair(left, right);
+      memo.set(key, h);
+    }
+    return h;
+  };
+}
+
+export function verifyPage(events: readonly PageEvent[], roots: PageRoots, options: VerifyPageOptions = {}): EventVerification[] {
+  const checkSignature = options.verifySignature ?? verifySignatureDefault;
+  const pairHasher = memoPairHasher();
+  const consistencyByLeaf = new Map<number, Verification>();
+
+  const consistencyFor = (event: PageEvent): Verification => {
+    if (!event.published) return none('event is not published yet');
+    const leaf = event.leaf_index;
+    if (typeof leaf !== 'number') return none('published event has no leaf index');
+    if (leaf === 0) return PASS;
+    let result = consistencyByLeaf.get(leaf);
+    if (!result) {
+      const older = options.publishedRoot?.(leaf);
+      const newer = options.publishedRoot?.(leaf + 1);
+      result =
+        !older || !newer
+          ? none(`published roots ${leaf} and ${leaf + 1} are not available`)
+          : verifyConsistency(
+              {
+                oldRootHash: older.root_hash,
+                newRootHash: newer.root_hash,
+                proof: newer.consistency_proof,
+                sizes: { oldSize: leaf, newSize: leaf + 1 },
+              },
+              pairHasher,
+            );
+      consistencyByLeaf.set(leaf, result);
+    }
+    return result;
+  };
+
+  return events.map((event) => {
+    const root = event.published ? roots.root : roots.unpublished_root;
+    const position =
+      event.published && root && typeof event.leaf_index === 'number'
+        ? { leafIndex: event.leaf_index, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false }
+        : undefined;
+    const envelope = event.envelope;
+    return {
+      hash: verifyEnvelopeHash(envelope, event.hash),
+      membership: verifyMembership({
+        hash: event.hash,
+        proof: event.membership_proof,
+        rootHash: root?.root_hash,
+        ...(position ? { position } : {}),
+      }),
+      consistency: consistencyFor(event),
+      signature: checkSignature({ event: envelope?.event, signature: envelope?.signature, publicKey: envelope?.public_key }),
+    };
+  });
+}

@@ -1,0 +1,166 @@
+// Tree maths for a left-balanced binary Merkle tree (RFC 6962 shape, audit hashing): roots,
+// membership paths and consistency proofs for any size, computed from a source of perfect-subtree
+// nodes. The local audit service backs the source with SQLite; tests and clients use MemoryTree.
+import { hashPair } from './hash.js';
+import type { ConsistencyItem, ProofStep } from './proof-format.js';
+
+/**
+ * Reads the root of a complete perfect subtree: level 0 is leaf `index`, level k covers leaves
+ * [index * 2^k, (index + 1) * 2^k). Only nodes of complete subtrees are ever requested.
+ */
+export interface NodeSource {
+  node(level: number, index: number): Uint8Array;
+}
+
+/** Largest power of two strictly less than n (n >= 2). */
+export function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+function log2(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+/** Root of the leaves [lo, hi), which must be a subtree of the left-balanced tree. */
+export function subtreeRoot(source: NodeSource, lo: number, hi: number): Uint8Array {
+  const size = hi - lo;
+  if (size < 1) throw new RangeError(`empty range [${lo}, ${hi})`);
+  if (isPowerOfTwo(size) && lo % size === 0) return source.node(log2(size), lo / size);
+  const k = splitPoint(size);
+  return hashPair(subtreeRoot(source, lo, lo + k), subtreeRoot(source, lo + k, hi));
+}
+
+/** Root hash of the first `size` leaves. */
+export function treeRoot(source: NodeSource, size: number): Uint8Array {
+  return subtreeRoot(source, 0, size);
+}
+
+function checkSize(index: number, size: number): void {
+  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`invalid tree size ${size}`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+    throw new RangeError(`index ${index} is outside a tree of size ${size}`);
+  }
+}
+
+/**
+ * Path (bottom-up) from the subtree [lo, lo + width) — a node of the tree — to the root of the tree
+ * of `size` leaves. Width 1 gives a leaf's membership path.
+ */
+export function nodePath(source: NodeSource, lo: number, width: number, size: number): ProofStep[] {
+  const steps: ProofStep[] = [];
+  let start = 0;
+  let end = size;
+  // Walk top-down, collecting siblings, then reverse to bottom-up order.
+  while (end - start > width) {
+    const k = splitPoint(end - start);
+    if (lo < start + k) {
+      steps.push({ side: 'r', hash: subtreeRoot(source, start + k, end) });
+      end = start + k;
+    } else {
+      steps.push({ side: 'l', hash: subtreeRoot(source, start, start + k) });
+      start += k;
+    }
+  }
+  if (start !== lo || end - start !== width) {
+    throw new RangeError(`[${lo}, ${lo + width}) is not a node of a tree of size ${size}`);
+  }
+  return steps.reverse();
+}
+
+/** Membership path of leaf `index` in the tree of `size` leaves. */
+export function membershipPath(source: NodeSource, index: number, size: number): ProofStep[] {
+  checkSize(index, size);
+  return nodePath(source, index, 1, size);
+}
+
+/** The aligned perfect blocks that make up [0, size), left to right, as [lo, width]. */
+export function perfectBlocks(size: number): Array<[number, number]> {
+  const blocks: Array<[number, number]> = [];
+  let lo = 0;
+  for (let bit = 2 ** Math.floor(Math.log2(size)); bit >= 1; bit /= 2) {
+    if (Math.floor(size / bit) % 2 === 1) {
+      blocks.push([lo, bit]);
+      lo += bit;
+    }
+  }
+  return blocks;
+}
+
+/**
+ * Consistency proof from the tree of `oldSize` leaves to the tree of `newSize` leaves: for each
+ * perfect block of the old tree, right-most (smallest) first, its root and its path in the new tree.
+ */
+export function consistencyProof(source: NodeSource, oldSize: number, newSize: number): ConsistencyItem[] {
+  if (!Number.isSafeInteger(oldSize) || oldSize < 1) throw new RangeError(`invalid old size ${oldSize}`);
+  if (!Number.isSafeInteger(newSize) || newSize < oldSize) {
+    throw new RangeError(`new size ${newSize} is smaller than old size ${oldSize}`);
+  }
+  return perfectBlocks(oldSize)
+    .reverse()
+    .map(([lo, width]) => ({
+      subtree: source.node(log2(width), lo / width),
+      path: nodePath(source, lo, width, newSize),
+    }));
+}
+
+/** Expected side letters (bottom-up) of the path of [lo, lo+width) in a tree of `size` leaves. */
+export function expectedSides(lo: number, width: number, size: number): string {
+  let sides = '';
+  let start = 0;
+  let end = size;
+  while (end - start > width) {
+    const k = splitPoint(end - start);
+    if (lo < start + k) {
+      sides = 'r' + sides;
+      end = start + k;
+    } else {
+      sides = 'l' + sides;
+      start += k;
+    }
+  }
+  return start === lo && end - start === width ? sides : '?';
+}
+
+/**
+ * An append-only in-memory tree that keeps every complete perfect subtree node, so any root,
+ * path or proof costs O(log n) hashes at most. Used by clients, tests and benchmarks.
+ */
+export class MemoryTree implements NodeSource {
+  private readonly levels: Uint8Array[][] = [[]];
+
+  get size(): number {
+    return this.levels[0]!.length;
+  }
+
+  append(leaf: Uint8Array): number {
+    const index = this.size;
+    this.levels[0]!.push(leaf);
+    // Complete every perfect subtree that this leaf closes.
+    let level = 0;
+    let i = index;
+    while (i % 2 === 1) {
+      const nodes = this.levels[level]!;
+      const parent = hashPair(nodes[i - 1]!, nodes[i]!);
+      level++;
+      i = (i - 1) / 2;
+      (this.levels[level] ??= []).push(parent);
+    }
+    return index;
+  }
+
+  node(level: number, index: number): Uint8Array {
+    const hash = this.levels[level]?.[index];
+    if (!hash) throw new RangeError(`no complete node at level ${level}, index ${index}`);
+    return hash;
+  }
+
+  root(size = this.size): Uint8Array {
+    return treeRoot(this, size);
+  }
+}
