@@ -1,0 +1,111 @@
+// The audit log itself: appends envelopes, publishes roots, and builds every root and proof the
+// endpoints serve, all with src/merkle's tree maths over the SQLite tree.
+import { randomBytes } from 'node:crypto';
+import {
+  bytesToHex,
+  consistencyProof,
+  formatConsistencyItem,
+  formatMembershipProof,
+  membershipPath,
+} from '../merkle/index.js';
+import type { AuditSchema } from './audit-schema.js';
+import { microTimestamp } from './http/envelope.js';
+import type { Db } from './store/database.js';
+import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
+import { RootStore, type PublishedRecord } from './store/root-store.js';
+
+export interface PublishedRoot {
+  tree_name: string;
+  size: number;
+  root_hash: string;
+  published_at: string;
+  url: string;
+  consistency_proof?: string[];
+}
+
+export interface UnpublishedRoot {
+  tree_name: string;
+  size: number;
+  root_hash: string;
+}
+
+export class AuditLog {
+  readonly events: EventStore;
+  readonly roots: RootStore;
+  readonly treeName: string;
+  /** Base URL for the `url` of published roots (set once the server knows its address). */
+  publicUrl = '';
+
+  constructor(
+    readonly db: Db,
+    readonly schema: AuditSchema,
+  ) {
+    this.events = new EventStore(db, schema);
+    this.roots = new RootStore(db);
+    this.treeName = this.loadTreeName();
+  }
+
+  private loadTreeName(): string {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tree_name'`).get() as { value: string } | undefined;
+    if (row) return row.value;
+    const name = randomBytes(32).toString('hex');
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tree_name', ?)`).run(name);
+    return name;
+  }
+
+  get size(): number {
+    return this.events.size;
+  }
+
+  append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
+    return this.events.appendBatch(envelopes);
+  }
+
+  rootHash(size: number): string {
+    return bytesToHex(this.events.tree.root(size));
+  }
+
+  /** The current (unpublished) root, remembered so a later prev_root can name it. */
+  unpublishedRoot(size = this.size): UnpublishedRoot | undefined {
+    if (size < 1) return undefined;
+    const root_hash = this.rootHash(size);
+    this.roots.remember(root_hash, size);
+    return { tree_name: this.treeName, size, root_hash };
+  }
+
+  membershipProof(leafIndex: number, size: number): string {
+    return formatMembershipProof(membershipPath(this.events.tree, leafIndex, size));
+  }
+
+  consistencyProof(oldSize: number, newSize: number): string[] {
+    return consistencyProof(this.events.tree, oldSize, newSize).map(formatConsistencyItem);
+  }
+
+  latestPublishedSize(): number {
+    return this.roots.latest()?.size ?? 0;
+  }
+
+  /** Records the current size as published (no-op when nothing new was appended). */
+  publish(): PublishedRecord | undefined {
+    const size = this.size;
+    if (size === 0 || size <= this.latestPublishedSize()) return undefined;
+    const record = { size, root_hash: this.rootHash(size), published_at: microTimestamp() };
+    this.roots.publish(record);
+    return record;
+  }
+
+  /** A published root of any size up to the latest published one, with its proof from size-1. */
+  publishedRoot(size: number): PublishedRoot | undefined {
+    if (!Number.isSafeInteger(size) || size < 1 || size > this.latestPublishedSize()) return undefined;
+    const covering = this.roots.covering(size)!;
+    const root: PublishedRoot = {
+      tree_name: this.treeName,
+      size,
+      root_hash: covering.size === size ? covering.root_hash : this.rootHash(size),
+      published_at: covering.published_at,
+      url: `${this.publicUrl}/roots/${this.treeName}/${size}`,
+    };
+    if (size > 1) root.consistency_proof = this.consistencyProof(size - 1, size);
+    return root;
+  }
+}

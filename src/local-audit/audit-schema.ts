@@ -1,0 +1,111 @@
+// The active event schema: the standard audit schema, or a custom one loaded from a file. It
+// drives event validation, the SQL columns that hold searchable fields, and v1/schema.
+import { readFileSync } from 'node:fs';
+import { type FieldError } from './http/envelope.js';
+import { checkField, pointer, type FieldSpec } from './http/validate.js';
+
+export type SchemaFieldType = 'string' | 'text' | 'integer' | 'boolean' | 'datetime' | 'string-unindexed';
+
+export interface SchemaField {
+  id: string;
+  name?: string;
+  type: SchemaFieldType;
+  /** Maximum length for string-like fields. */
+  size?: number;
+  required?: boolean;
+  description?: string;
+}
+
+export interface AuditSchema {
+  tenant_id?: string;
+  fields: SchemaField[];
+}
+
+export const STANDARD_SCHEMA: AuditSchema = {
+  fields: [
+    { id: 'message', name: 'Message', type: 'text', size: 32766, required: true, description: 'A free-form account of what happened.' },
+    { id: 'actor', name: 'Actor', type: 'string', size: 128, description: 'Who performed the activity.' },
+    { id: 'action', name: 'Action', type: 'string', size: 32, description: 'What happened.' },
+    { id: 'target', name: 'Target', type: 'string', size: 128, description: 'The record the activity was done to.' },
+    { id: 'status', name: 'Status', type: 'string', size: 32, description: 'Whether the activity succeeded.' },
+    { id: 'source', name: 'Source', type: 'string', size: 128, description: 'Where the activity came from.' },
+    { id: 'old', name: 'Old', type: 'text', size: 32766, description: 'The value before the change.' },
+    { id: 'new', name: 'New', type: 'text', size: 32766, description: 'The value after the change.' },
+    { id: 'tenant_id', name: 'Tenant ID', type: 'string', size: 128, description: 'The tenant the activity belongs to.' },
+    { id: 'timestamp', name: 'Timestamp', type: 'datetime', description: 'When the activity happened (client clock).' },
+  ],
+};
+
+const FIELD_ID = /^[a-z_][a-z0-9_]{0,63}$/;
+const TYPES: readonly SchemaFieldType[] = ['string', 'text', 'integer', 'boolean', 'datetime', 'string-unindexed'];
+// RFC 3339 date-time (the format the service accepts for datetime fields and `timestamp`).
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Loads and checks a custom schema file: {"fields": [{"id", "type", "size"?, "required"?}]}. */
+export function loadSchemaFile(path: string): AuditSchema {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read schema file ${path}: ${(err as Error).message}`);
+  }
+  return checkSchema(parsed, path);
+}
+
+export function checkSchema(parsed: unknown, origin = 'schema'): AuditSchema {
+  const fields = (parsed as { fields?: unknown } | null)?.fields;
+  if (!Array.isArray(fields) || fields.length === 0) throw new Error(`${origin}: "fields" must be a non-empty array`);
+  const seen = new Set<string>();
+  for (const [i, f] of fields.entries()) {
+    const field = f as Partial<SchemaField>;
+    if (typeof field.id !== 'string' || !FIELD_ID.test(field.id)) throw new Error(`${origin}: fields[${i}].id must match ${FIELD_ID}`);
+    if (seen.has(field.id)) throw new Error(`${origin}: duplicate field id "${field.id}"`);
+    seen.add(field.id);
+    if (!TYPES.includes(field.type as SchemaFieldType)) throw new Error(`${origin}: fields[${i}].type must be one of ${TYPES.join(', ')}`);
+    if (field.size !== undefined && (!Number.isInteger(field.size) || field.size < 1)) throw new Error(`${origin}: fields[${i}].size must be a positive integer`);
+  }
+  return parsed as AuditSchema;
+}
+
+function specFor(field: SchemaField): FieldSpec {
+  switch (field.type) {
+    case 'integer':
+      return { type: 'integer' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'datetime':
+      return { type: 'string' };
+    default:
+      return field.size !== undefined ? { type: 'string', maxLength: field.size } : { type: 'string' };
+  }
+}
+
+/**
+ * Validates one event against the schema, appending problems with pointers under `base`
+ * (e.g. "/event" or "/events/3/event"). Events arrive already normalised by clients
+ * (object-valued fields as JSON strings); an object value here is a client error.
+ */
+export function validateEvent(schema: AuditSchema, event: unknown, base: string, errors: FieldError[]): void {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    errors.push({ code: 'BadFormat', detail: 'event must be a JSON object', source: base });
+    return;
+  }
+  const record = event as Record<string, unknown>;
+  const known = new Map(schema.fields.map((f) => [f.id, f]));
+  for (const field of schema.fields) {
+    const value = record[field.id];
+    const source = base + pointer(field.id);
+    if (value === undefined) {
+      if (field.required) errors.push({ code: 'FieldRequired', detail: `'${field.id}' is required`, source });
+      continue;
+    }
+    const before = errors.length;
+    checkField(value, specFor(field), source, field.id, errors);
+    if (errors.length === before && field.type === 'datetime' && !RFC3339.test(value as string)) {
+      errors.push({ code: 'BadFormat', detail: `'${field.id}' must be an RFC 3339 date-time`, source });
+    }
+  }
+  for (const key of Object.keys(record)) {
+    if (!known.has(key)) errors.push({ code: 'UnexpectedProperty', detail: `'${key}' is not a field of the audit schema`, source: base + pointer(key) });
+  }
+}

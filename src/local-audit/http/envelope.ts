@@ -1,0 +1,99 @@
+// The response envelope every endpoint answers with (DESIGN.md section 2), and the typed error a
+// handler throws to answer with an error envelope.
+import { randomBytes } from 'node:crypto';
+
+export type ServiceStatus =
+  | 'Success'
+  | 'Accepted'
+  | 'ValidationError'
+  | 'Unauthorized'
+  | 'ServiceNotEnabled'
+  | 'NotFound'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'ServiceNotAvailable'
+  | 'TreeNotFound'
+  | 'BadOffset'
+  | 'PayloadTooLarge'
+  | 'UnsupportedMediaType'
+  | 'MethodNotAllowed';
+
+export const HTTP_CODES: Record<ServiceStatus, number> = {
+  Success: 200,
+  Accepted: 202,
+  ValidationError: 400,
+  Unauthorized: 401,
+  ServiceNotEnabled: 403,
+  NotFound: 404,
+  TooManyRequests: 429,
+  InternalError: 500,
+  ServiceNotAvailable: 503,
+  TreeNotFound: 400,
+  BadOffset: 400,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  MethodNotAllowed: 405,
+};
+
+export interface FieldError {
+  code: string;
+  detail: string;
+  /** JSON pointer into the request body. */
+  source: string;
+  path?: string;
+}
+
+/** Thrown by handlers; the server turns it into an error envelope. */
+export class ServiceError extends Error {
+  constructor(
+    readonly status: ServiceStatus,
+    readonly summary: string,
+    readonly result: Record<string, unknown> | null = null,
+  ) {
+    super(summary);
+  }
+}
+
+export function validationError(errors: FieldError[], summary?: string): ServiceError {
+  const text = summary ?? (errors.length === 1 ? errors[0]!.detail : `There were ${errors.length} errors validating the request`);
+  return new ServiceError('ValidationError', text, { errors });
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Random id: prefix + 32 chars of [a-z0-9] (the shape of the service's ids). */
+export function randomId(prefix: string): string {
+  const bytes = randomBytes(32);
+  let out = prefix;
+  for (let i = 0; i < 32; i++) out += ALNUM[bytes[i]! % 36];
+  return out;
+}
+
+/** RFC 3339 UTC with exactly six fractional digits, e.g. 2024-07-25T00:51:46.340938Z. */
+export function microTimestamp(epochMicros: bigint = nowMicros()): string {
+  const millis = Number(epochMicros / 1000n);
+  const micros = Number(epochMicros % 1000n);
+  const iso = new Date(millis).toISOString(); // ...HH:MM:SS.mmmZ
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
+
+let lastMicros = 0n;
+/** Wall-clock microseconds, strictly increasing within the process. */
+export function nowMicros(): bigint {
+  const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+  lastMicros = wall > lastMicros ? wall : lastMicros + 1n;
+  return lastMicros;
+}
+
+export interface ResponseEnvelope {
+  request_id: string;
+  request_time: string;
+  response_time: string;
+  status: ServiceStatus;
+  summary: string;
+  result: unknown;
+}
+
+export function envelope(requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): ResponseEnvelope {
+  return { request_id: requestId, request_time: requestTime, response_time: microTimestamp(), status, summary, result };
+}

@@ -1,0 +1,33 @@
+// Route shapes: POST actions (v1/log, …) answered with the JSON envelope, an authenticated GET for
+// polling (request/<id>), and public GET paths outside the JSON API (published roots, downloads).
+import type { ServiceStatus } from './envelope.js';
+
+export interface ActionContext {
+  body: unknown;
+  requestId: string;
+  requestTime: string;
+}
+
+export interface ActionResult {
+  status?: Extract<ServiceStatus, 'Success' | 'Accepted'>;
+  summary?: string;
+  result: unknown;
+}
+
+export type ActionHandler = (ctx: ActionContext) => ActionResult | Promise<ActionResult>;
+
+/** A plain HTTP answer, for paths outside the JSON API. */
+export interface RawResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+export interface Routes {
+  /** POST /<version>/<action>, keyed "v1/log". */
+  actions: Record<string, ActionHandler>;
+  /** GET /request/<id>, authenticated; returns undefined when the id is unknown. */
+  poll: (requestId: string) => ActionResult | undefined;
+  /** Unauthenticated GETs (published roots, download files); undefined when not theirs. */
+  publicGet: (path: string) => RawResponse | undefined;
+}

@@ -1,0 +1,101 @@
+// The HTTP front of the local audit service: authentication before any work, the JSON envelope on
+// every answer, body size and content-type checks, and no stack trace ever sent to a client.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readBody, parseJson } from './body.js';
+import { envelope, HTTP_CODES, microTimestamp, randomId, ServiceError, type ServiceStatus } from './envelope.js';
+import type { ActionResult, Routes } from './router.js';
+
+export interface HttpOptions {
+  token: string;
+  maxBodyBytes: number;
+  /** Where unexpected errors are reported (never to the client). */
+  onError: (err: unknown) => void;
+}
+
+const ACTION_PATH = /^\/(v\d+)\/([a-z_]+)\/?$/;
+const POLL_PATH = /^\/request\/([A-Za-z0-9_-]{1,128})\/?$/;
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export function createHttpServer(routes: Routes, options: HttpOptions): Server {
+  const expected = digest(options.token);
+  // Compare digests so the comparison is constant-time whatever the presented token's length.
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
+  };
+
+  const send = (res: ServerResponse, requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): void => {
+    const body = JSON.stringify(envelope(requestId, requestTime, status, summary, result));
+    res.writeHead(HTTP_CODES[status], {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+    });
+    res.end(body);
+  };
+
+  const sendResult = (res: ServerResponse, requestId: string, requestTime: string, out: ActionResult): void => {
+    const status = out.status ?? 'Success';
+    send(res, requestId, requestTime, status, out.summary ?? (status === 'Accepted' ? 'Accepted' : 'Success'), out.result);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomId('prq_');
+    const requestTime = microTimestamp();
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      if (req.method === 'GET') {
+        const raw = routes.publicGet(path);
+        if (raw) {
+          res.writeHead(raw.statusCode, { ...raw.headers, 'x-request-id': requestId });
+          res.end(raw.body);
+          return;
+        }
+      }
+      if (!authorized(req)) {
+        throw new ServiceError('Unauthorized', 'Not authorized to access this resource');
+      }
+      const poll = POLL_PATH.exec(path);
+      if (poll) {
+        if (req.method !== 'GET') throw new ServiceError('MethodNotAllowed', `use GET for ${path}`);
+        const out = routes.poll(poll[1]!);
+        if (!out) throw new ServiceError('NotFound', `request ${poll[1]} was not found or has expired`);
+        sendResult(res, poll[1]!, requestTime, out);
+        return;
+      }
+      const action = ACTION_PATH.exec(path);
+      const handler = action ? routes.actions[`${action[1]}/${action[2]}`] : undefined;
+      if (!handler) throw new ServiceError('NotFound', `no such endpoint: ${req.method} ${path}`);
+      if (req.method !== 'POST') throw new ServiceError('MethodNotAllowed', `use POST for ${path}`);
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        throw new ServiceError('UnsupportedMediaType', `content-type must be application/json, not "${type || 'none'}"`);
+      }
+      const body = parseJson(await readBody(req, options.maxBodyBytes));
+      sendResult(res, requestId, requestTime, await handler({ body, requestId, requestTime }));
+    } catch (err) {
+      if (err instanceof ServiceError) {
+        // Drain what is left of a rejected body so the connection can be reused.
+        if (!req.complete) req.resume();
+        send(res, requestId, requestTime, err.status, err.summary, err.result ?? {});
+        return;
+      }
+      options.onError(err);
+      if (!res.headersSent) send(res, requestId, requestTime, 'InternalError', 'An internal error occurred; see the service log', {});
+      else res.destroy();
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.requestTimeout = 120_000;
+  return server;
+}

@@ -1,0 +1,48 @@
+// `npm run local-audit`: the local audit service on its own, configured from the environment.
+import { startLocalAudit } from './service.js';
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`local-audit: ${name} must be a non-negative integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const service = await startLocalAudit({
+    port: intFromEnv('LOCAL_AUDIT_PORT', 4001),
+    host: process.env.LOCAL_AUDIT_HOST || '127.0.0.1',
+    dataDir: process.env.DATA_DIR || './data',
+    token: process.env.AUDIT_TOKEN || undefined,
+    publishIntervalMs: intFromEnv('LOCAL_AUDIT_PUBLISH_INTERVAL_MS', 2000),
+    schema: process.env.LOCAL_AUDIT_SCHEMA_FILE || undefined,
+  });
+  if (service.tokenGenerated) {
+    console.log(`local-audit: generated a bearer token (stored in ${service.dataDir}/token): ${service.token}`);
+  }
+  console.log(`local-audit: listening on ${service.url} (data in ${service.dataDir}, ${service.log.size} events)`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`local-audit: ${signal} received, shutting down`);
+    service.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('local-audit: error while shutting down:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`local-audit: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,7 @@
+// Every endpoint family of the local audit service. Add a module here to serve its routes.
+import { logModule } from './log.js';
+import type { RouteModuleFactory } from './module.js';
+import { rootModule } from './root.js';
+import { schemaModule } from './schema.js';
+
+export const ROUTE_MODULES: RouteModuleFactory[] = [logModule, rootModule, schemaModule];

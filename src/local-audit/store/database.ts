@@ -1,0 +1,82 @@
+// Opens the service's SQLite file and creates its tables. WAL mode with synchronous=NORMAL: a
+// committed transaction is in the WAL before the response is sent, so it survives kill -9 of the
+// process (only an OS crash or power loss could lose the last commits).
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AuditSchema, SchemaFieldType } from '../audit-schema.js';
+
+export type Db = Database.Database;
+
+/** The SQL column that holds schema field `id` (ids are checked against /^[a-z_][a-z0-9_]*$/). */
+export function fieldColumn(id: string): string {
+  return `f_${id}`;
+}
+
+function sqlType(type: SchemaFieldType): string {
+  if (type === 'integer') return 'INTEGER';
+  if (type === 'boolean') return 'INTEGER';
+  return 'TEXT';
+}
+
+export function openDatabase(path: string, schema: AuditSchema): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS nodes (
+      level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+      PRIMARY KEY (level, idx)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS published_roots (
+      size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, published_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS known_roots (
+      root_hash TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS result_sets (
+      id TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
+      tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL, count INTEGER NOT NULL,
+      restriction TEXT);
+    CREATE TABLE IF NOT EXISTS result_items (
+      set_id TEXT NOT NULL REFERENCES result_sets(id) ON DELETE CASCADE,
+      pos INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
+      PRIMARY KEY (set_id, pos)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, request TEXT NOT NULL,
+      result TEXT, error TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS downloads (
+      token TEXT PRIMARY KEY, format TEXT NOT NULL, content BLOB NOT NULL,
+      expires_at_ms INTEGER NOT NULL);
+  `);
+  createEventsTable(db, schema);
+  return db;
+}
+
+function createEventsTable(db: Db, schema: AuditSchema): void {
+  const stored = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+  const wanted = JSON.stringify(schema);
+  if (stored && stored.value !== wanted) {
+    throw new Error('the data directory was created with a different audit schema; use a new DATA_DIR or the original schema');
+  }
+  const columns = schema.fields.map((f) => `"${fieldColumn(f.id)}" ${sqlType(f.type)}`).join(',\n      ');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      leaf_index INTEGER PRIMARY KEY,
+      received_at TEXT NOT NULL,
+      hash BLOB NOT NULL,
+      envelope TEXT NOT NULL,
+      ${columns});
+    CREATE INDEX IF NOT EXISTS events_received_at ON events (received_at);
+  `);
+  // Indexes only where they pay for their cost on every insert: tenant restrictions and range
+  // comparisons. Contains-matches scan (instr) and cannot use an index anyway.
+  for (const field of schema.fields) {
+    if (field.id === 'tenant_id' || field.type === 'integer' || field.type === 'datetime') {
+      const col = fieldColumn(field.id);
+      db.exec(`CREATE INDEX IF NOT EXISTS "events_${col}" ON events ("${col}")`);
+    }
+  }
+  if (!stored) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(wanted);
+}

@@ -1,0 +1,112 @@
+// Events as stored: the envelope JSON exactly as hashed, its hash, and one column per schema field
+// for search. Appends go through `appendBatch`, one transaction per request, so a batch is never
+// interleaved with another and an acknowledged batch is durable.
+import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { bytesToHex, canonicalJson } from '../../merkle/index.js';
+import type { AuditSchema } from '../audit-schema.js';
+import { fieldColumn, type Db } from './database.js';
+import { TreeStore } from './tree-store.js';
+
+export interface StoredEnvelope {
+  event: Record<string, unknown>;
+  received_at: string;
+  signature?: string;
+  public_key?: string;
+}
+
+export interface AppendedEvent {
+  leafIndex: number;
+  hash: string;
+  envelope: StoredEnvelope;
+}
+
+export interface StoredEvent {
+  leafIndex: number;
+  hash: string;
+  envelope: StoredEnvelope;
+  /** The envelope JSON text exactly as stored (what the hash covers). */
+  envelopeJson: string;
+}
+
+export class EventStore {
+  readonly tree: TreeStore;
+  private readonly insertEvent: Database.Statement<unknown[]>;
+  private readonly selectByLeaf: Database.Statement<[number], { leaf_index: number; hash: Buffer; envelope: string }>;
+  private readonly fieldIds: string[];
+
+  constructor(
+    private readonly db: Db,
+    schema: AuditSchema,
+  ) {
+    this.tree = new TreeStore(db);
+    this.fieldIds = schema.fields.map((f) => f.id);
+    const cols = this.fieldIds.map((id) => `"${fieldColumn(id)}"`).join(', ');
+    const marks = this.fieldIds.map(() => '?').join(', ');
+    this.insertEvent = db.prepare(`INSERT INTO events (leaf_index, received_at, hash, envelope, ${cols}) VALUES (?, ?, ?, ?, ${marks})`);
+    this.selectByLeaf = db.prepare('SELECT leaf_index, hash, envelope FROM events WHERE leaf_index = ?');
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Appends envelopes as consecutive leaves in one transaction; returns them with their hashes. */
+  appendBatch(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
+    const run = this.db.transaction((batch: readonly StoredEnvelope[]) => {
+      const first = this.tree.size;
+      const leaves: Uint8Array[] = [];
+      const out: AppendedEvent[] = [];
+      batch.forEach((envelope, i) => {
+        // The stored text is the canonical JSON, and the event hash is its sha256 (the same bytes
+        // hashEnvelope in src/merkle computes; node:crypto is simply faster on the ingest path).
+        const json = canonicalJson(envelope);
+        const hash = new Uint8Array(createHash('sha256').update(json, 'utf8').digest());
+        const values = this.fieldIds.map((id) => columnValue(envelope.event[id]));
+        this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
+        leaves.push(hash);
+        out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
+      });
+      this.tree.append(leaves);
+      return out;
+    });
+    try {
+      return run.immediate(envelopes);
+    } catch (err) {
+      // The transaction rolled back: bring the in-memory frontier back in line with the file.
+      this.tree.reload();
+      throw err;
+    }
+  }
+
+  get(leafIndex: number): StoredEvent | undefined {
+    const row = this.selectByLeaf.get(leafIndex);
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Events by leaf index, in the order asked. */
+  getMany(leafIndexes: readonly number[]): StoredEvent[] {
+    if (leafIndexes.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT leaf_index, hash, envelope FROM events WHERE leaf_index IN (${leafIndexes.map(() => '?').join(',')})`)
+      .all(...leafIndexes) as Array<{ leaf_index: number; hash: Buffer; envelope: string }>;
+    const byLeaf = new Map(rows.map((r) => [r.leaf_index, toStored(r)]));
+    return leafIndexes.map((i) => byLeaf.get(i)).filter((e): e is StoredEvent => e !== undefined);
+  }
+}
+
+function toStored(row: { leaf_index: number; hash: Buffer; envelope: string }): StoredEvent {
+  return {
+    leafIndex: row.leaf_index,
+    hash: Buffer.from(row.hash).toString('hex'),
+    envelope: JSON.parse(row.envelope) as StoredEnvelope,
+    envelopeJson: row.envelope,
+  };
+}
+
+function columnValue(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  return canonicalJson(value);
+}

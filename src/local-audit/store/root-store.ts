@@ -1,0 +1,48 @@
+// Published roots (what the publisher recorded, and when) and every root hash the service has
+// handed out, so a later `prev_root` can be resolved to its tree size.
+import type Database from 'better-sqlite3';
+import type { Db } from './database.js';
+
+export interface PublishedRecord {
+  size: number;
+  root_hash: string;
+  published_at: string;
+}
+
+export class RootStore {
+  private readonly latestStmt: Database.Statement<[], PublishedRecord>;
+  private readonly coveringStmt: Database.Statement<[number], PublishedRecord>;
+  private readonly insertPublished: Database.Statement<[number, string, string]>;
+  private readonly rememberStmt: Database.Statement<[string, number]>;
+  private readonly lookupStmt: Database.Statement<[string], { size: number }>;
+
+  constructor(db: Db) {
+    this.latestStmt = db.prepare('SELECT size, root_hash, published_at FROM published_roots ORDER BY size DESC LIMIT 1');
+    this.coveringStmt = db.prepare('SELECT size, root_hash, published_at FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
+    this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at) VALUES (?, ?, ?)');
+    this.rememberStmt = db.prepare('INSERT OR IGNORE INTO known_roots (root_hash, size) VALUES (?, ?)');
+    this.lookupStmt = db.prepare('SELECT size FROM known_roots WHERE root_hash = ?');
+  }
+
+  latest(): PublishedRecord | undefined {
+    return this.latestStmt.get();
+  }
+
+  /** The first publication that covered `size` (its time is when that size became published). */
+  covering(size: number): PublishedRecord | undefined {
+    return this.coveringStmt.get(size);
+  }
+
+  publish(record: PublishedRecord): void {
+    this.insertPublished.run(record.size, record.root_hash, record.published_at);
+    this.remember(record.root_hash, record.size);
+  }
+
+  remember(rootHash: string, size: number): void {
+    this.rememberStmt.run(rootHash, size);
+  }
+
+  sizeOf(rootHash: string): number | undefined {
+    return this.lookupStmt.get(rootHash.toLowerCase())?.size;
+  }
+}

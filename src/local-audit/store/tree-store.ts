@@ -1,0 +1,89 @@
+// The Merkle tree on SQLite: every complete perfect subtree node is stored once (level, idx), so
+// the root and any proof for any size cost O(log n) lookups (plus the right edge). The right-most
+// node of each level (the "frontier") is kept in memory so an append hashes only what it closes.
+import { hashPair, treeRoot, type NodeSource } from '../../merkle/index.js';
+import type { Db } from './database.js';
+import type Database from 'better-sqlite3';
+
+export class TreeStore implements NodeSource {
+  private readonly selectNode: Database.Statement<[number, number], { hash: Buffer }>;
+  private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
+  /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
+  private frontier: Uint8Array[] = [];
+  private treeSize: number;
+  // Upper-level nodes are few and read by every proof: keep them in memory.
+  private readonly cache = new Map<number, Uint8Array>();
+  private static readonly CACHE_MIN_LEVEL = 6;
+
+  constructor(private readonly db: Db) {
+    this.selectNode = db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?');
+    this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
+    const row = db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
+    this.treeSize = row.n;
+    this.loadFrontier();
+  }
+
+  get size(): number {
+    return this.treeSize;
+  }
+
+  private loadFrontier(): void {
+    this.frontier = [];
+    for (let level = 0; 2 ** level <= this.treeSize; level++) {
+      const count = Math.floor(this.treeSize / 2 ** level);
+      this.frontier[level] = this.node(level, count - 1);
+    }
+  }
+
+  node(level: number, idx: number): Uint8Array {
+    const key = level >= TreeStore.CACHE_MIN_LEVEL ? level * 2 ** 40 + idx : -1;
+    if (key >= 0) {
+      const hit = this.cache.get(key);
+      if (hit) return hit;
+    }
+    const row = this.selectNode.get(level, idx);
+    if (!row) throw new RangeError(`tree node (${level}, ${idx}) is missing`);
+    const hash = new Uint8Array(row.hash);
+    if (key >= 0) this.cache.set(key, hash);
+    return hash;
+  }
+
+  /**
+   * Appends leaves inside the caller's transaction. If the transaction rolls back, call
+   * `reload()` so the in-memory frontier matches the database again.
+   */
+  append(leaves: readonly Uint8Array[]): number {
+    const first = this.treeSize;
+    for (const leaf of leaves) {
+      let idx = this.treeSize;
+      let level = 0;
+      let hash = leaf;
+      // Store the node, then close every perfect subtree it completes: its left sibling is the
+      // previous right-most node of the same level.
+      for (;;) {
+        this.insertNode.run(level, idx, hash);
+        const left = this.frontier[level];
+        this.frontier[level] = hash;
+        if (idx % 2 === 0) break;
+        hash = hashPair(left!, hash);
+        level++;
+        idx = (idx - 1) / 2;
+      }
+      this.treeSize++;
+    }
+    return first;
+  }
+
+  reload(): void {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
+    this.treeSize = row.n;
+    this.cache.clear();
+    this.loadFrontier();
+  }
+
+  /** Root of the first `size` leaves (default: all). */
+  root(size = this.treeSize): Uint8Array {
+    if (size < 1 || size > this.treeSize) throw new RangeError(`no tree of size ${size}`);
+    return treeRoot(this, size);
+  }
+}
