@@ -49,4 +49,4 @@ export interface NotNode {
 export type QueryNode = AndNode | OrNode | NotNode | MatchNode | CompareNode;
 
 /** The query that matches everything (what an empty query parses to). */
-export const MATCH_ALL: AndNode = Object.freeze({ type: 'and', children: [] }) as AndNode;
+export const MATCH_ALL: AndNode = Object.freeze({ type: 'and', children: Object.freeze([]) as unknown as QueryNode[] });
