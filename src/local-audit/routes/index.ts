@@ -3,5 +3,6 @@ import { logModule } from './log.js';
 import type { RouteModuleFactory } from './module.js';
 import { rootModule } from './root.js';
 import { schemaModule } from './schema.js';
+import { searchModule } from './search.js';
 
-export const ROUTE_MODULES: RouteModuleFactory[] = [logModule, rootModule, schemaModule];
+export const ROUTE_MODULES: RouteModuleFactory[] = [logModule, rootModule, schemaModule, searchModule];

@@ -4,7 +4,8 @@
 import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { bytesToHex, canonicalJson } from '../../merkle/index.js';
-import type { AuditSchema } from '../audit-schema.js';
+import type { AuditSchema, SchemaField } from '../audit-schema.js';
+import { normalizeTimestamp } from '../query/index.js';
 import { fieldColumn, type Db } from './database.js';
 import { TreeStore } from './tree-store.js';
 
@@ -33,16 +34,16 @@ export class EventStore {
   readonly tree: TreeStore;
   private readonly insertEvent: Database.Statement<unknown[]>;
   private readonly selectByLeaf: Database.Statement<[number], { leaf_index: number; hash: Buffer; envelope: string }>;
-  private readonly fieldIds: string[];
+  private readonly fields: SchemaField[];
 
   constructor(
     private readonly db: Db,
     schema: AuditSchema,
   ) {
     this.tree = new TreeStore(db);
-    this.fieldIds = schema.fields.map((f) => f.id);
-    const cols = this.fieldIds.map((id) => `"${fieldColumn(id)}"`).join(', ');
-    const marks = this.fieldIds.map(() => '?').join(', ');
+    this.fields = schema.fields;
+    const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
+    const marks = this.fields.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT INTO events (leaf_index, received_at, hash, envelope, ${cols}) VALUES (?, ?, ?, ?, ${marks})`);
     this.selectByLeaf = db.prepare('SELECT leaf_index, hash, envelope FROM events WHERE leaf_index = ?');
   }
@@ -62,7 +63,7 @@ export class EventStore {
         // hashEnvelope in src/merkle computes; node:crypto is simply faster on the ingest path).
         const json = canonicalJson(envelope);
         const hash = new Uint8Array(createHash('sha256').update(json, 'utf8').digest());
-        const values = this.fieldIds.map((id) => columnValue(envelope.event[id]));
+        const values = this.fields.map((f) => columnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
         leaves.push(hash);
         out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
@@ -104,8 +105,13 @@ function toStored(row: { leaf_index: number; hash: Buffer; envelope: string }): 
   };
 }
 
-function columnValue(value: unknown): string | number | null {
+/**
+ * The searchable copy of a field. Datetimes are normalised (UTC, six fractional digits) so text
+ * order is time order; the envelope keeps the value exactly as sent.
+ */
+function columnValue(field: SchemaField, value: unknown): string | number | null {
   if (value === undefined || value === null) return null;
+  if (field.type === 'datetime' && typeof value === 'string') return normalizeTimestamp(value) ?? value;
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'number' || typeof value === 'string') return value;
   return canonicalJson(value);

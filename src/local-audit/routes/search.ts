@@ -1,0 +1,187 @@
+// v1/search and v1/results: compile the query to parameterised SQL, snapshot the matching leaf
+// indexes as a result set (stable while events keep arriving), and answer pages of events with
+// membership proofs against the roots of the snapshot.
+import type { AuditLog } from '../audit-log.js';
+import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
+import { validateBody, type BodySpec } from '../http/validate.js';
+import { compileQuery, compileRestriction, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type SqlFragment } from '../query/index.js';
+import { searchFields } from '../search-fields.js';
+import { ResultSetStore, type ResultSet } from '../store/result-sets.js';
+import type { StoredEnvelope } from '../store/event-store.js';
+import { parseTimeBound } from '../time-range.js';
+import type { RouteModuleFactory } from './module.js';
+
+export const MAX_RESULTS = 10_000;
+export const MAX_PAGE = 1000;
+const PURGE_EVERY_MS = 60_000;
+
+const SEARCH: BodySpec = {
+  fields: {
+    query: { type: 'string', required: true, maxLength: 10_000 },
+    start: { type: 'string', maxLength: 64 },
+    end: { type: 'string', maxLength: 64 },
+    limit: { type: 'integer', min: 1, max: MAX_PAGE },
+    max_results: { type: 'integer', min: 1, max: MAX_RESULTS },
+    order: { type: 'string', enum: ['asc', 'desc'] },
+    order_by: { type: 'string', maxLength: 64 },
+    verbose: { type: 'boolean' },
+    search_restriction: { type: 'object' },
+    return_context: { type: 'boolean' },
+  },
+};
+
+const RESULTS: BodySpec = {
+  allowUnknown: true,
+  fields: {
+    id: { type: 'string', required: true, maxLength: 64 },
+    limit: { type: 'integer', min: 1, max: MAX_PAGE },
+    offset: { type: 'integer', min: 0 },
+    assert_search_restriction: { type: 'object' },
+    return_context: { type: 'boolean' },
+  },
+};
+
+interface SearchRequest {
+  query: string;
+  start?: string;
+  end?: string;
+  limit?: number;
+  max_results?: number;
+  order?: 'asc' | 'desc';
+  order_by?: string;
+  verbose?: boolean;
+  search_restriction?: Record<string, unknown>;
+}
+
+export interface SearchEvent {
+  envelope: StoredEnvelope;
+  hash: string;
+  membership_proof?: string;
+  published: boolean;
+  leaf_index?: number;
+}
+
+function badFormat(detail: string, source: string): ServiceError {
+  return validationError([{ code: 'BadFormat', detail, source }]);
+}
+
+function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number): SqlFragment[] {
+  const parts: SqlFragment[] = [];
+  try {
+    parts.push(compileQuery(req.query, fields));
+  } catch (err) {
+    if (err instanceof QuerySyntaxError) throw badFormat(`query: ${err.message}`, '/query');
+    throw err;
+  }
+  for (const [key, op] of [['start', '>='], ['end', '<=']] as const) {
+    const text = req[key];
+    if (text === undefined) continue;
+    const bound = parseTimeBound(text, nowMs);
+    if (bound === null) throw badFormat(`'${key}' must be an RFC 3339 date-time or a relative time like 7d or 120min`, `/${key}`);
+    parts.push({ sql: `e.received_at ${op} ?`, params: [bound] });
+  }
+  if (req.search_restriction) {
+    try {
+      parts.push(compileRestriction(req.search_restriction, fields));
+    } catch (err) {
+      if (err instanceof SearchRestrictionError) {
+        throw badFormat(err.message, `/search_restriction/${err.field}${err.index === undefined ? '' : `/${err.index}`}`);
+      }
+      throw err;
+    }
+  }
+  return parts;
+}
+
+/** Does the set's own restriction imply the asserted one (every asserted field, values within)? */
+function restrictionHolds(set: ResultSet, asserted: Record<string, unknown>): boolean {
+  const own = set.restriction ? (JSON.parse(set.restriction) as Record<string, unknown[]>) : {};
+  return Object.entries(asserted).every(([field, values]) => {
+    const ownValues = own[field];
+    return Array.isArray(values) && Array.isArray(ownValues) && ownValues.every((v) => values.includes(v));
+  });
+}
+
+export const searchModule: RouteModuleFactory = ({ log, options }) => {
+  const sets = new ResultSetStore(log.db);
+  const fields = searchFields(log.schema);
+  let lastPurge = 0;
+
+  const page = (set: ResultSet, offset: number, limit: number, verbose: boolean): Record<string, unknown> => {
+    const events = log.events.getMany(sets.page(set.id, offset, limit)).map((e) => toSearchEvent(log, e, set, verbose));
+    const out: Record<string, unknown> = { count: set.count, events };
+    if (verbose) {
+      if (set.publishedSize > 0) out.root = log.publishedRoot(set.publishedSize);
+      if (set.treeSize > 0) out.unpublished_root = log.unpublishedRoot(set.treeSize);
+    }
+    return out;
+  };
+
+  return {
+    actions: {
+      'v1/search': ({ body }) => {
+        const req = validateBody<SearchRequest>(body, SEARCH);
+        const nowMs = Date.now();
+        if (nowMs - lastPurge > PURGE_EVERY_MS) {
+          sets.purgeExpired(nowMs);
+          lastPurge = nowMs;
+        }
+        const orderBy = req.order_by ?? 'received_at';
+        const orderField = fields.get(orderBy);
+        if (!orderField) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
+        const direction = (req.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+        // Snapshot: the tree and published sizes now. better-sqlite3 is synchronous, so no append
+        // can run between reading the sizes and selecting the matching leaves.
+        const treeSize = log.size;
+        const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
+        const where = [...compileWhere(req, fields, nowMs), { sql: 'e.leaf_index < ?', params: [treeSize] }];
+        const sql =
+          `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ` +
+          `ORDER BY ${orderField.column} ${direction}, e.leaf_index ${direction} LIMIT ?`;
+        const params = [...where.flatMap((w) => w.params), req.max_results ?? MAX_RESULTS];
+        const leaves = (log.db.prepare(sql).all(...params) as Array<{ leaf_index: number }>).map((r) => r.leaf_index);
+        const set = sets.create(
+          {
+            id: randomId('pas_'),
+            createdAt: microTimestamp(),
+            expiresAtMs: nowMs + options.resultTtlMs,
+            treeSize,
+            publishedSize,
+            restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
+          },
+          leaves,
+        );
+        return {
+          result: {
+            id: set.id,
+            expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n),
+            ...page(set, 0, req.limit ?? 20, req.verbose ?? true),
+          },
+        };
+      },
+      'v1/results': ({ body }) => {
+        const req = validateBody<{ id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> }>(body, RESULTS);
+        const set = sets.get(req.id);
+        if (!set) throw new ServiceError('NotFound', `result set ${req.id} was not found or has expired`);
+        if (req.assert_search_restriction && !restrictionHolds(set, req.assert_search_restriction)) {
+          throw validationError([{ code: 'BadFormat', detail: 'the result set was not made with the asserted search restriction', source: '/assert_search_restriction' }]);
+        }
+        const offset = req.offset ?? 0;
+        if (offset > 0 && offset >= set.count) {
+          throw new ServiceError('BadOffset', `offset ${offset} is past the end of the ${set.count} results`, {
+            errors: [{ code: 'BadOffset', detail: `offset must be less than ${set.count}`, source: '/offset' }],
+          });
+        }
+        return { result: page(set, offset, req.limit ?? 20, true) };
+      },
+    },
+  };
+};
+
+function toSearchEvent(log: AuditLog, stored: { leafIndex: number; hash: string; envelope: StoredEnvelope }, set: ResultSet, verbose: boolean): SearchEvent {
+  const published = stored.leafIndex < set.publishedSize;
+  const event: SearchEvent = { envelope: stored.envelope, hash: stored.hash, published };
+  if (published) event.leaf_index = stored.leafIndex;
+  if (verbose) event.membership_proof = log.membershipProof(stored.leafIndex, published ? set.publishedSize : set.treeSize);
+  return event;
+}
