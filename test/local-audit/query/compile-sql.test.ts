@@ -4,6 +4,8 @@ import {
   compileAst,
   compileQuery,
   createFieldResolver,
+  MAX_DEPTH,
+  MAX_TERMS,
   parseQuery,
   QuerySyntaxError,
 } from '../../../src/local-audit/query/index.js';
@@ -151,6 +153,18 @@ describe('compiled SQL', () => {
     const fields = createFieldResolver({ both: { column: "e.action || '/' || e.source", type: 'integer', searchable: false } });
     // Without parentheses this would parse as e.action || '/' || (e.source = ?).
     expect(compileQuery('both=1', fields).sql).toBe("(e.action || '/' || e.source) = ?");
+  });
+
+  test('a query at the size limits still runs in SQLite (expression depth, parameter count)', () => {
+    // Negated groups nested to MAX_DEPTH around bare terms (each searching every searchable
+    // field), MAX_TERMS terms in all.
+    const levels = MAX_DEPTH / 2 - 1; // each level is "-(" : two steps of depth
+    const inner = Array.from({ length: MAX_TERMS - levels }, (_, i) => (i % 2 ? `w${i}` : `-w${i}`)).join(' OR ');
+    let query = `(${inner})`;
+    for (let level = 0; level < levels; level++) query = `-(${query} OR login)`;
+    expect(() => parseQuery(query)).not.toThrow();
+    expect(() => parseQuery(`${query} x`)).toThrow(QuerySyntaxError);
+    expect(() => selectIds(db, compileQuery(query, FIELDS))).not.toThrow();
   });
 
   test('a hand-built AST with an operator outside the whitelist is refused', () => {
