@@ -3,6 +3,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from './hex.js';
 import { canonicalJson } from './canonical.js';
+import { sha256Of64 } from './sha256-pair.js';
 
 const encoder = new TextEncoder();
 
@@ -21,14 +22,17 @@ export function hashEnvelopeBytes(envelope: unknown): Uint8Array {
   return sha256(encoder.encode(canonicalJson(envelope)));
 }
 
-// One reusable 64-byte buffer: interior hashing is the hot path of every proof check.
-const pair = new Uint8Array(64);
-
-/** Interior node hash: sha256(left || right) over raw 32-byte digests. */
+/**
+ * Interior node hash: sha256(left || right) over raw 32-byte digests. Interior hashing is the hot
+ * path of every proof check, so two digests go through the specialised 64-byte SHA-256; any other
+ * lengths (never produced by this module) are hashed as their concatenation.
+ */
 export function hashPair(left: Uint8Array, right: Uint8Array): Uint8Array {
-  pair.set(left, 0);
-  pair.set(right, 32);
-  return sha256(pair);
+  if (left.length === 32 && right.length === 32) return sha256Of64(left, right);
+  const joined = new Uint8Array(left.length + right.length);
+  joined.set(left, 0);
+  joined.set(right, left.length);
+  return sha256(joined);
 }
 
 export { sha256 };

@@ -1,8 +1,7 @@
 // Verifies every event of one search page against the page's roots, sharing work between events:
 // each published root's consistency check runs once per page, and interior hashes computed for
 // one consistency proof are reused by every other proof of the page that needs the same pair.
-import { hashPair } from './hash.js';
-import { bytesToHex } from './hex.js';
+import { PairCache } from './pair-cache.js';
 import { PASS, none, type Verification } from './result.js';
 import { verifySignature as verifySignatureDefault, type SignatureInput } from './signature.js';
 import { verifyConsistency, verifyEnvelopeHash, verifyMembership } from './verify.js';
@@ -65,23 +64,9 @@ export function rootSizesNeeded(events: readonly PageEvent[]): number[] {
   return [...sizes].sort((a, b) => a - b);
 }
 
-/** A pair hasher that remembers results for the lifetime of one page. */
-function memoPairHasher(): (left: Uint8Array, right: Uint8Array) => Uint8Array {
-  const memo = new Map<string, Uint8Array>();
-  return (left, right) => {
-    const key = bytesToHex(left) + bytesToHex(right);
-    let h = memo.get(key);
-    if (!h) {
-      h = hashPair(left, right);
-      memo.set(key, h);
-    }
-    return h;
-  };
-}
-
 export function verifyPage(events: readonly PageEvent[], roots: PageRoots, options: VerifyPageOptions = {}): EventVerification[] {
   const checkSignature = options.verifySignature ?? verifySignatureDefault;
-  const pairHasher = memoPairHasher();
+  const pairHasher = new PairCache(4096).hash;
   const consistencyByLeaf = new Map<number, Verification>();
 
   const consistencyFor = (event: PageEvent): Verification => {
@@ -119,12 +104,15 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     const envelope = event.envelope;
     return {
       hash: verifyEnvelopeHash(envelope, event.hash),
-      membership: verifyMembership({
-        hash: event.hash,
-        proof: event.membership_proof,
-        rootHash: root?.root_hash,
-        ...(position ? { position } : {}),
-      }),
+      membership: verifyMembership(
+        {
+          hash: event.hash,
+          proof: event.membership_proof,
+          rootHash: root?.root_hash,
+          ...(position ? { position } : {}),
+        },
+        pairHasher,
+      ),
       consistency: consistencyFor(event),
       signature: checkSignature({ event: envelope?.event, signature: envelope?.signature, publicKey: envelope?.public_key }),
     };

@@ -1,6 +1,6 @@
 // Text formats of proofs on the wire (DESIGN.md section 3), parsed strictly: a proof that does not
 // parse is reported, never thrown.
-import { bytesToHex, digestFromHex } from './hex.js';
+import { bytesToHex, digestAt, digestFromHex } from './hex.js';
 
 /** One step of a membership path: the sibling is on the left (`l`) or the right (`r`). */
 export interface ProofStep {
@@ -14,10 +14,43 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 export const MAX_PROOF_STEPS = 256;
 export const MAX_CONSISTENCY_ITEMS = 64;
 
+const L = 'l'.charCodeAt(0);
+const R = 'r'.charCodeAt(0);
+const COLON = ':'.charCodeAt(0);
+const COMMA = ','.charCodeAt(0);
+
+/**
+ * Fast path: reads the steps of text[start..] in place when it is exactly well-formed (every step
+ * is "l:" or "r:", 64 hex characters, then a comma or the end), else null. It accepts exactly the
+ * strings the step-by-step parser below accepts, which runs only to name what is wrong.
+ */
+function readSteps(text: string, start: number): ProofStep[] | null {
+  const length = text.length - start;
+  if ((length + 1) % 67 !== 0) return null;
+  const count = (length + 1) / 67;
+  const steps: ProofStep[] = new Array(count);
+  for (let i = 0, at = start; i < count; i++, at += 67) {
+    const side = text.charCodeAt(at);
+    if ((side !== L && side !== R) || text.charCodeAt(at + 1) !== COLON) return null;
+    if (i + 1 < count && text.charCodeAt(at + 66) !== COMMA) return null;
+    const hash = digestAt(text, at + 2);
+    if (!hash) return null;
+    steps[i] = { side: side === L ? 'l' : 'r', hash };
+  }
+  return steps;
+}
+
 /** Parses "l:<hex>,r:<hex>,…" (bottom-up). The empty string is the empty path of a one-leaf tree. */
 export function parseMembershipProof(proof: string): Parsed<ProofStep[]> {
-  if (proof === '') return { ok: true, value: [] };
-  if (proof.length > MAX_PROOF_STEPS * 67) return { ok: false, reason: 'proof is too long' };
+  return parseStepsFrom(proof, 0);
+}
+
+function parseStepsFrom(text: string, start: number): Parsed<ProofStep[]> {
+  if (text.length === start) return { ok: true, value: [] };
+  if (text.length - start > MAX_PROOF_STEPS * 67) return { ok: false, reason: 'proof is too long' };
+  const fast = readSteps(text, start);
+  if (fast) return { ok: true, value: fast };
+  const proof = start === 0 ? text : text.slice(start);
   const parts = proof.split(',');
   const steps: ProofStep[] = new Array(parts.length);
   for (let i = 0; i < parts.length; i++) {
@@ -48,9 +81,9 @@ export function parseConsistencyItem(item: string, index: number): Parsed<Consis
   const comma = item.indexOf(',');
   if (!item.startsWith('x:')) return { ok: false, reason: `consistency item ${index} does not start with "x:"` };
   if (comma < 0) return { ok: false, reason: `consistency item ${index} has no path` };
-  const subtree = digestFromHex(item.slice(2, comma));
+  const subtree = comma === 66 ? digestAt(item, 2) : null;
   if (!subtree) return { ok: false, reason: `consistency item ${index} subtree is not a 32-byte hex digest` };
-  const path = parseMembershipProof(item.slice(comma + 1));
+  const path = parseStepsFrom(item, comma + 1);
   if (!path.ok) return { ok: false, reason: `consistency item ${index}: ${path.reason}` };
   return { ok: true, value: { subtree, path: path.value } };
 }

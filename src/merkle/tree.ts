@@ -14,7 +14,10 @@ export interface NodeSource {
 
 /** Largest power of two strictly less than n (n >= 2). */
 export function splitPoint(n: number): number {
-  let k = 1;
+  if (n <= 2) return 1;
+  // Path walks call this once per level; clz32 answers in one step for sizes up to 2^32.
+  if (n <= 2 ** 32) return 0x80000000 >>> Math.clz32(n - 1);
+  let k = 2 ** 32;
   while (k * 2 < n) k *= 2;
   return k;
 }
@@ -125,6 +128,37 @@ export function expectedSides(lo: number, width: number, size: number): string {
     }
   }
   return start === lo && end - start === width ? sides : '?';
+}
+
+/**
+ * Do the side letters of `steps` (bottom-up) equal the path of the node [lo, lo + width) in a tree
+ * of `size` leaves (`exact`), or end with it (extra leading steps allowed)? Same answer as
+ * comparing against expectedSides, without building strings.
+ */
+export function sidesMatch(
+  steps: readonly { side: string }[],
+  lo: number,
+  width: number,
+  size: number,
+  exact: boolean,
+): boolean {
+  let start = 0;
+  let end = size;
+  let k = steps.length;
+  while (end - start > width) {
+    if (k === 0) return false;
+    const split = splitPoint(end - start);
+    const side = steps[--k]!.side;
+    if (lo < start + split) {
+      if (side !== 'r') return false;
+      end = start + split;
+    } else {
+      if (side !== 'l') return false;
+      start += split;
+    }
+  }
+  if (start !== lo || end - start !== width) return false;
+  return exact ? k === 0 : true;
 }
 
 /**

@@ -5,12 +5,15 @@ import { sha256HexOfString, hashPair } from './hash.js';
 import { bytesEqual, digestFromHex } from './hex.js';
 import { parseConsistencyItem, parseMembershipProof, type ConsistencyItem, type ProofStep } from './proof-format.js';
 import { PASS, fail, guarded, none, type Verification } from './result.js';
-import { expectedSides, perfectBlocks } from './tree.js';
+import { perfectBlocks, sidesMatch } from './tree.js';
 
 /** Folds a leaf (or subtree) hash through a bottom-up path. */
-export function foldPath(start: Uint8Array, steps: readonly ProofStep[]): Uint8Array {
+export function foldPath(start: Uint8Array, steps: readonly ProofStep[], hashPairFn = hashPair): Uint8Array {
   let h = start;
-  for (const step of steps) h = step.side === 'l' ? hashPair(step.hash, h) : hashPair(h, step.hash);
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    h = step.side === 'l' ? hashPairFn(step.hash, h) : hashPairFn(h, step.hash);
+  }
   return h;
 }
 
@@ -42,8 +45,11 @@ export interface MembershipInput {
   position?: { leafIndex: number; treeSize: number; oneEventPerLeaf?: boolean };
 }
 
-/** Does the event hash, folded through its membership proof, reach the root? */
-export function verifyMembership(input: MembershipInput): Verification {
+/**
+ * Does the event hash, folded through its membership proof, reach the root? `hashPairFn` lets a
+ * caller checking many proofs share a cache of interior hashes (verifyPage does).
+ */
+export function verifyMembership(input: MembershipInput, hashPairFn = hashPair): Verification {
   const { hash, proof, rootHash, position } = input;
   if (!hash) return none('no event hash');
   if (proof === null || proof === undefined) return none('no membership proof');
@@ -59,7 +65,7 @@ export function verifyMembership(input: MembershipInput): Verification {
       const shape = checkPosition(parsed.value, position.leafIndex, position.treeSize, position.oneEventPerLeaf ?? false);
       if (shape) return fail(shape);
     }
-    return bytesEqual(foldPath(leaf, parsed.value), root)
+    return bytesEqual(foldPath(leaf, parsed.value, hashPairFn), root)
       ? PASS
       : fail('membership proof does not lead to the root');
   });
@@ -69,10 +75,9 @@ function checkPosition(steps: readonly ProofStep[], leafIndex: number, treeSize:
   if (!Number.isSafeInteger(treeSize) || treeSize < 1 || !Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= treeSize) {
     return `leaf index ${leafIndex} is outside a tree of size ${treeSize}`;
   }
-  const expected = expectedSides(leafIndex, 1, treeSize);
-  const sides = steps.map((s) => s.side).join('');
-  const matches = exact ? sides === expected : sides.endsWith(expected);
-  return matches ? null : `proof shape does not match leaf ${leafIndex} of a tree of size ${treeSize}`;
+  return sidesMatch(steps, leafIndex, 1, treeSize, exact)
+    ? null
+    : `proof shape does not match leaf ${leafIndex} of a tree of size ${treeSize}`;
 }
 
 export interface ConsistencyInput {
@@ -115,9 +120,7 @@ export function verifyConsistency(input: ConsistencyInput, hashPairFn = hashPair
     for (let i = 1; i < items.length; i++) folded = hashPairFn(items[i]!.subtree, folded);
     if (!bytesEqual(folded, oldRoot)) return fail('consistency proof subtrees do not make up the old root');
     for (let i = 0; i < items.length; i++) {
-      let h = items[i]!.subtree;
-      for (const step of items[i]!.path) h = step.side === 'l' ? hashPairFn(step.hash, h) : hashPairFn(h, step.hash);
-      if (!bytesEqual(h, newRoot)) return fail(`consistency item ${i} does not lead to the new root`);
+      if (!bytesEqual(foldPath(items[i]!.subtree, items[i]!.path, hashPairFn), newRoot)) return fail(`consistency item ${i} does not lead to the new root`);
     }
     return PASS;
   });
@@ -133,8 +136,7 @@ function checkConsistencyShape(items: readonly ConsistencyItem[], oldSize: numbe
   }
   for (let i = 0; i < blocks.length; i++) {
     const [lo, width] = blocks[i]!;
-    const sides = items[i]!.path.map((s) => s.side).join('');
-    if (sides !== expectedSides(lo, width, newSize)) {
+    if (!sidesMatch(items[i]!.path, lo, width, newSize, true)) {
       return `consistency item ${i} has the wrong shape for sizes ${oldSize} -> ${newSize}`;
     }
   }

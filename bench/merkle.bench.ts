@@ -1,0 +1,244 @@
+// Merkle module benchmark (`npm run bench:merkle`). Prints figures, asserts nothing.
+//  (a) sha256 of 64 bytes per second: @noble/hashes (what src/merkle uses) and node:crypto.
+//  (b) 20-step membership verifications per second, against the rate of 20 raw 64-byte sha256s
+//      (target: >= 50%).
+//  (c) verifyPage on 100 events of a 2^20-leaf tree, every event published, with the published
+//      roots its consistency check needs (target: <= 10 ms), unsigned and signed; signed also
+//      with a node:crypto Ed25519 verifier passed through `verifySignature`.
+import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  MemoryTree,
+  PASS,
+  bytesToHex,
+  canonicalJson,
+  consistencyProof,
+  fail,
+  foldPath,
+  formatConsistencyItem,
+  formatMembershipProof,
+  hashEnvelope,
+  hashEnvelopeBytes,
+  membershipPath,
+  none,
+  parsePublicKey,
+  signEvent,
+  verifyMembership,
+  verifyPage,
+  type PageEvent,
+  type ProofStep,
+  type RootLike,
+  type SignatureInput,
+  type Verification,
+} from '../src/merkle/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// Timing helpers
+
+/** Calls fn in growing batches until at least `minMs` have passed; returns calls per second. */
+function rate(fn: () => void, minMs = 1000): number {
+  for (let i = 0; i < 1000; i++) fn(); // warm-up
+  let calls = 0;
+  let batch = 1000;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < batch; i++) fn();
+    calls += batch;
+    elapsed = performance.now() - start;
+    if (elapsed < minMs / 10) batch *= 2;
+  }
+  return (calls / elapsed) * 1000;
+}
+
+/** Runs fn `runs` times (after `warmup` untimed runs) and returns each run's milliseconds. */
+function timings(fn: () => void, runs: number, warmup = 3): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    fn();
+    out.push(performance.now() - start);
+  }
+  return out;
+}
+
+function summary(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const p50 = sorted[Math.floor(sorted.length / 2)]!;
+  const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+  return `p50 ${p50.toFixed(2)} ms, mean ${mean.toFixed(2)} ms, min ${sorted[0]!.toFixed(2)} ms (${ms.length} runs)`;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+// Anything a benchmark computes is folded in here so the JIT cannot drop the work.
+let sink = 0;
+
+// ---------------------------------------------------------------------------------------------
+// (a) raw sha256 of 64 bytes
+
+const block = new Uint8Array(64).map((_, i) => i * 7);
+const nobleRate = rate(() => {
+  sink ^= sha256(block)[0]!;
+});
+const nodeRate = rate(() => {
+  sink ^= createHash('sha256').update(block).digest()[0]!;
+});
+console.log('(a) sha256 of 64 bytes');
+console.log(`    @noble/hashes: ${fmt(nobleRate)} /s (${(1e6 / nobleRate).toFixed(3)} us each)`);
+console.log(`    node:crypto:   ${fmt(nodeRate)} /s (${(1e6 / nodeRate).toFixed(3)} us each)`);
+
+// ---------------------------------------------------------------------------------------------
+// (b) one 20-step membership verification
+
+const randomDigest = (seed: number): Uint8Array => sha256(new TextEncoder().encode(`digest ${seed}`));
+const leaf = randomDigest(0);
+const steps: ProofStep[] = Array.from({ length: 20 }, (_, i) => ({ side: i % 3 === 0 ? 'l' : 'r', hash: randomDigest(i + 1) }));
+const membershipInput = {
+  hash: bytesToHex(leaf),
+  proof: formatMembershipProof(steps),
+  rootHash: bytesToHex(foldPath(leaf, steps)),
+};
+if (verifyMembership(membershipInput).status !== 'PASS') throw new Error('benchmark proof does not verify');
+const membershipRate = rate(() => {
+  sink ^= verifyMembership(membershipInput).status.length;
+});
+const raw20Rate = nobleRate / 20;
+console.log('(b) verifyMembership, 20-step proof (hex strings in, PASS out)');
+console.log(`    ${fmt(membershipRate)} /s vs ${fmt(raw20Rate)} /s for 20 raw 64-byte sha256 calls`);
+console.log(`    ratio ${(membershipRate / raw20Rate * 100).toFixed(1)}% (target >= 50%)`);
+
+// ---------------------------------------------------------------------------------------------
+// (c) a 100-event page of a 2^20-leaf tree
+
+const TREE_SIZE = 2 ** 20;
+const PAGE = 100;
+const { privateKey } = generateKeyPairSync('ed25519');
+const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+function envelopeFor(i: number, signed: boolean): PageEvent['envelope'] {
+  const event = { message: `user ${i} logged in`, actor: `user-${i % 97}`, action: 'login', status: 'ok', source: 'bench' };
+  const received_at = new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString().replace('Z', '000Z');
+  return signed ? { event, received_at, ...signEvent(event, privatePem) } : { event, received_at };
+}
+
+// 100 leaf indices spread across the tree (odd offsets so they are not all block-aligned).
+const pageLeaves = Array.from({ length: PAGE }, (_, k) => Math.floor((k * TREE_SIZE) / PAGE) + ((k * 7919) % 1024));
+const pageSet = new Map(pageLeaves.map((leafIndex, k) => [leafIndex, k]));
+const unsignedEnvelopes = pageLeaves.map((leafIndex) => envelopeFor(leafIndex, false));
+const signedEnvelopes = pageLeaves.map((leafIndex) => envelopeFor(leafIndex, true));
+
+/** Builds the 2^20 tree whose page leaves are the given envelopes' hashes. */
+function buildTree(envelopes: PageEvent['envelope'][]): { tree: MemoryTree; ms: number } {
+  const start = performance.now();
+  const tree = new MemoryTree();
+  const filler = new Uint8Array(8);
+  const view = new DataView(filler.buffer);
+  for (let i = 0; i < TREE_SIZE; i++) {
+    const k = pageSet.get(i);
+    if (k !== undefined) {
+      tree.append(hashEnvelopeBytes(envelopes[k]));
+    } else {
+      view.setFloat64(0, i);
+      tree.append(sha256(filler));
+    }
+  }
+  return { tree, ms: performance.now() - start };
+}
+
+interface PageFixture {
+  events: PageEvent[];
+  root: RootLike;
+  publishedRoot: (size: number) => RootLike | undefined;
+}
+
+function pageFixture(tree: MemoryTree, envelopes: PageEvent['envelope'][]): PageFixture {
+  const published = new Map<number, RootLike>();
+  const rootOf = (size: number): RootLike => {
+    let r = published.get(size);
+    if (!r) {
+      r = {
+        root_hash: bytesToHex(tree.root(size)),
+        size,
+        ...(size > 1 ? { consistency_proof: consistencyProof(tree, size - 1, size).map(formatConsistencyItem) } : {}),
+      };
+      published.set(size, r);
+    }
+    return r;
+  };
+  const events = pageLeaves.map((leafIndex, k) => ({
+    envelope: envelopes[k]!,
+    hash: hashEnvelope(envelopes[k]),
+    membership_proof: formatMembershipProof(membershipPath(tree, leafIndex, TREE_SIZE)),
+    published: true,
+    leaf_index: leafIndex,
+  }));
+  for (const leafIndex of pageLeaves) {
+    if (leafIndex > 0) {
+      rootOf(leafIndex);
+      rootOf(leafIndex + 1);
+    }
+  }
+  return { events, root: rootOf(TREE_SIZE), publishedRoot: (size) => published.get(size) };
+}
+
+// Ed25519 via node:crypto, with the same NONE / FAIL rules as the module's verifySignature.
+// Key objects are cached per public_key string: a page usually carries one or two keys.
+const keyCache = new Map<string, KeyObject | string>();
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+function nodeKey(publicKey: string): KeyObject | string {
+  let key = keyCache.get(publicKey);
+  if (key === undefined) {
+    const parsed = parsePublicKey(publicKey);
+    key = parsed.ok
+      ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, parsed.key]), format: 'der', type: 'spki' })
+      : parsed.reason;
+    keyCache.set(publicKey, key);
+  }
+  return key;
+}
+function nodeVerifySignature({ event, signature, publicKey }: SignatureInput): Verification {
+  const hasSig = signature !== null && signature !== undefined;
+  const hasKey = publicKey !== null && publicKey !== undefined;
+  if (!hasSig && !hasKey) return none('event is not signed');
+  if (!hasSig || !hasKey) return fail('signature and public key must both be present');
+  const key = nodeKey(publicKey);
+  if (typeof key === 'string') return fail(key);
+  const sig = Buffer.from(signature, 'base64');
+  if (sig.length !== 64) return fail('signature is not 64 bytes of base64');
+  return nodeVerify(null, Buffer.from(canonicalJson(event)), key, sig) ? PASS : fail('signature does not verify');
+}
+
+function checkAllPass(results: ReturnType<typeof verifyPage>, signed: boolean): void {
+  for (const [i, r] of results.entries()) {
+    const expectedSig = signed ? 'PASS' : 'NONE';
+    if (r.hash.status !== 'PASS' || r.membership.status !== 'PASS' || r.consistency.status !== 'PASS' || r.signature.status !== expectedSig) {
+      throw new Error(`page event ${i} did not verify: ${JSON.stringify(r)}`);
+    }
+  }
+}
+
+console.log(`(c) verifyPage, ${PAGE} published events of a 2^20-leaf tree`);
+for (const signed of [false, true]) {
+  const envelopes = signed ? signedEnvelopes : unsignedEnvelopes;
+  const { tree, ms } = buildTree(envelopes);
+  const fixture = pageFixture(tree, envelopes);
+  const roots = { root: fixture.root };
+  const options = { publishedRoot: fixture.publishedRoot, oneEventPerLeaf: true };
+  if (!signed) console.log(`    (tree of ${fmt(TREE_SIZE)} leaves built in ${(ms / 1000).toFixed(1)} s)`);
+  const avgSteps = fixture.events.reduce((a, e) => a + e.membership_proof!.split(',').length, 0) / PAGE;
+  const avgItems =
+    pageLeaves.reduce((a, l) => a + (fixture.publishedRoot(l + 1)?.consistency_proof?.length ?? 0), 0) / PAGE;
+  if (!signed) console.log(`    membership steps per event ${avgSteps.toFixed(1)}, consistency items per event ${avgItems.toFixed(1)}`);
+
+  checkAllPass(verifyPage(fixture.events, roots, options), signed);
+  const label = signed ? 'signed, noble ed25519  ' : 'unsigned               ';
+  console.log(`    ${label} ${summary(timings(() => void (sink ^= verifyPage(fixture.events, roots, options).length), signed ? 10 : 30))}`);
+  if (signed) {
+    const nodeOptions = { ...options, verifySignature: nodeVerifySignature };
+    checkAllPass(verifyPage(fixture.events, roots, nodeOptions), signed);
+    console.log(`    signed, node:crypto     ${summary(timings(() => void (sink ^= verifyPage(fixture.events, roots, nodeOptions).length), 30))}`);
+  }
+}
+console.log(`(sink ${sink & 1})`);
