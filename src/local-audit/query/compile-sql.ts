@@ -23,9 +23,11 @@ export interface SqlFragment {
   params: unknown[];
 }
 
-/** Always true / always false, used for the empty query and for bare values no field can hold. */
-const TRUE: SqlFragment = { sql: '1', params: [] };
-const FALSE: SqlFragment = { sql: '0', params: [] };
+/**
+ * Always true / always false, for the empty query and for bare values no field can hold. Fresh
+ * objects each time, so a caller appending to `params` cannot corrupt a shared one.
+ */
+const always = (value: boolean): SqlFragment => ({ sql: value ? '1' : '0', params: [] });
 
 const SQL_OPERATORS: Readonly<Record<CompareOp, string>> = { '>': '>', '<': '<', '=': '=', '>=': '>=', '<=': '<=' };
 
@@ -39,7 +41,7 @@ export function compileAst(node: QueryNode, fields: FieldResolver): SqlFragment 
   switch (node.type) {
     case 'and':
     case 'or': {
-      if (node.children.length === 0) return node.type === 'and' ? TRUE : FALSE;
+      if (node.children.length === 0) return always(node.type === 'and');
       return join(
         node.children.map((child) => compileAst(child, fields)),
         node.type === 'and' ? ' AND ' : ' OR ',
@@ -65,7 +67,7 @@ function compileBareValue(value: string, fields: FieldResolver): SqlFragment {
     // A field that cannot hold the value (a word against an integer field) just does not match.
     if (typeof predicate !== 'string') alternatives.push(predicate);
   }
-  if (alternatives.length === 0) return FALSE;
+  if (alternatives.length === 0) return always(false);
   return join(alternatives, ' OR ');
 }
 
