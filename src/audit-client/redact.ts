@@ -1,0 +1,97 @@
+// Keeps the bearer token out of everything the client lets escape: error messages, stacks, causes
+// and copies of server text. Servers and proxies echo things back (a summary quoting the header,
+// a URL with a query string, an undici message naming a header), so every string that leaves the
+// client through an error passes through here.
+
+const REPLACEMENT = '[REDACTED]';
+const MAX_DEPTH = 8;
+
+export class Redactor {
+  /** Longest first, so a longer form is replaced before a shorter one it contains. */
+  private readonly needles: readonly string[];
+
+  constructor(secrets: readonly string[]) {
+    const forms = new Set<string>();
+    for (const secret of secrets) {
+      if (!secret) continue;
+      forms.add(secret);
+      // The forms a secret takes when echoed inside a URL or a JSON string.
+      forms.add(encodeURIComponent(secret));
+      forms.add(JSON.stringify(secret).slice(1, -1));
+    }
+    this.needles = [...forms].sort((a, b) => b.length - a.length);
+  }
+
+  /** The text with every occurrence of a secret replaced. */
+  text(value: string): string {
+    let out = value;
+    for (const needle of this.needles) if (out.includes(needle)) out = out.split(needle).join(REPLACEMENT);
+    return out;
+  }
+
+  /** A deep copy of a JSON-like value with every string scrubbed (keys included). */
+  value(value: unknown, depth = 0): unknown {
+    if (typeof value === 'string') return this.text(value);
+    if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+    if (Array.isArray(value)) return value.map((item) => this.value(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[this.text(key)] = this.value(item, depth + 1);
+    return out;
+  }
+
+  /**
+   * A scrubbed stand-in for an arbitrary thrown value, suitable as an error `cause`. It keeps the
+   * diagnostic members (name, message, code, errno, syscall, address, port, nested causes and
+   * AggregateError members) and drops everything else, since undici errors may carry request data.
+   */
+  error(value: unknown, depth = 0): Error {
+    if (!(value instanceof Error)) {
+      return new ScrubbedError('NonError', this.text(safeString(value)), undefined);
+    }
+    const scrubbed = new ScrubbedError(value.name, this.text(value.message), typeof value.stack === 'string' ? this.text(value.stack) : undefined);
+    const source = value as Error & Record<string, unknown>;
+    for (const key of ['code', 'errno', 'syscall', 'address', 'port'] as const) {
+      const member = source[key];
+      if (typeof member === 'string') (scrubbed as unknown as Record<string, unknown>)[key] = this.text(member);
+      else if (typeof member === 'number') (scrubbed as unknown as Record<string, unknown>)[key] = member;
+    }
+    if (depth < MAX_DEPTH && value.cause !== undefined) {
+      Object.defineProperty(scrubbed, 'cause', { value: this.error(value.cause, depth + 1), enumerable: false, writable: true, configurable: true });
+    }
+    if (depth < MAX_DEPTH && Array.isArray(source.errors)) {
+      scrubbed.errors = (source.errors as unknown[]).map((inner) => this.error(inner, depth + 1));
+    }
+    return scrubbed;
+  }
+
+  /**
+   * Scrubs an error the client did not build itself (a bug, a TypeError from the caller's input)
+   * in place, so it can still be rethrown with its own class.
+   */
+  inPlace(err: unknown): unknown {
+    if (!(err instanceof Error)) return err;
+    err.message = this.text(err.message);
+    if (typeof err.stack === 'string') err.stack = this.text(err.stack);
+    if (err.cause !== undefined) err.cause = this.error(err.cause);
+    return err;
+  }
+}
+
+/** A plain error with another error's (scrubbed) identity. */
+class ScrubbedError extends Error {
+  declare errors?: Error[];
+  constructor(name: string, message: string, stack: string | undefined) {
+    super(message);
+    // Own, non-enumerable: String(err) and the stack header read it, but inspection stays quiet.
+    Object.defineProperty(this, 'name', { value: name, enumerable: false, writable: true, configurable: true });
+    if (stack !== undefined) this.stack = stack;
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

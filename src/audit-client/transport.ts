@@ -1,0 +1,200 @@
+// One HTTP exchange over undici, with timeouts that fire when configured and failures mapped to
+// the client's transport errors. Knows nothing about envelopes or retries.
+//
+// Why our own timers: undici's headersTimeout/bodyTimeout run on its coarse "fast timers" and may
+// fire up to a second late, and they only apply to its own dispatchers. The client promises that
+// a silent server is abandoned within `headersMs`, so each exchange arms a native timer that
+// aborts the request through an AbortSignal (undici's own timeouts stay set as a backstop).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { AuditTransportError, type AuditAbortError, type TimeoutPhase } from './errors.js';
+import { abortError, headerValue, networkError, tooLargeError } from './error-mapping.js';
+import type { Redactor } from './redact.js';
+
+export interface Timeouts {
+  /** TCP (and TLS) connect. Applies to the client's own Agent, not to an injected dispatcher. */
+  connectMs: number;
+  /** From dispatching the request (connecting included) until the response headers arrive. 0 = none. */
+  headersMs: number;
+  /** Longest silence between two chunks of the response body. 0 = none. */
+  bodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, headersMs: 30_000, bodyMs: 30_000 };
+
+export interface TransportOptions {
+  timeouts: Timeouts;
+  redactor: Redactor;
+  /** Responses larger than this are abandoned (a guard against a runaway upstream). */
+  maxResponseBytes: number;
+  /** Use this dispatcher instead of the client's own Agent (the caller keeps ownership). */
+  dispatcher?: Dispatcher;
+  /** Connections per origin for the client's own Agent (default: unlimited). */
+  connections?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** A response whose body the caller streams; errors from `body` should go through `fail`. */
+export interface OpenResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** The response body; it errors if the body timer fires or the caller's signal aborts. */
+  body: Readable;
+  /** Restarts the body timer: call on every chunk. */
+  touch(): void;
+  /** Maps a failure of `body` to a transport error (or AuditAbortError). */
+  fail(err: unknown, receivedBytes: number): AuditTransportError | AuditAbortError;
+  /** Stops the body timer; call when done with the body. */
+  finish(): void;
+}
+
+export class Transport {
+  readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+
+  constructor(private readonly options: TransportOptions) {
+    const { timeouts } = options;
+    this.ownsDispatcher = options.dispatcher === undefined;
+    // An Agent keeps one keep-alive Pool per origin: the API origin and any download origin.
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: { timeout: timeouts.connectMs },
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.bodyMs,
+        ...(options.connections !== undefined ? { connections: options.connections } : {}),
+      });
+  }
+
+  /** `POST http://host/v1/log`: origin and path only, never userinfo or a query string. */
+  static target(method: string, url: URL): string {
+    return `${method} ${url.origin}${url.pathname}`;
+  }
+
+  /** Sends the request and reads the whole body as UTF-8 text. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const opened = await this.open(req);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+        opened.touch();
+        size += chunk.length;
+        if (size > this.options.maxResponseBytes) {
+          throw tooLargeError(Transport.target(req.method, req.url), this.options.maxResponseBytes, opened.statusCode, opened.headers);
+        }
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      opened.body.destroy();
+      throw err instanceof AuditTransportError ? err : opened.fail(err, size);
+    } finally {
+      opened.finish();
+    }
+    return { statusCode: opened.statusCode, headers: opened.headers, text: Buffer.concat(chunks, size).toString('utf8') };
+  }
+
+  /**
+   * Sends the request and returns once the response headers are in. The caller consumes `body`,
+   * calls `touch()` on every chunk (the body timer measures silence), and `finish()` at the end.
+   */
+  async open(req: HttpRequest): Promise<OpenResponse> {
+    const { timeouts, redactor } = this.options;
+    const target = Transport.target(req.method, req.url);
+    const watch = new Watch(req.signal);
+    const fail = (err: unknown, phase: 'headers' | 'body', extra: { httpStatus?: number; requestId?: string; receivedBytes?: number } = {}) =>
+      networkError(err, {
+        redactor,
+        target,
+        phase,
+        ...(watch.timedOut ? { timedOut: watch.timedOut } : {}),
+        ...(req.signal ? { callerSignal: req.signal } : {}),
+        connectTimeoutMs: timeouts.connectMs,
+        headersTimeoutMs: timeouts.headersMs,
+        bodyTimeoutMs: timeouts.bodyMs,
+        ...extra,
+      });
+
+    if (req.signal?.aborted) {
+      // Never dispatched: say so without touching the network.
+      throw abortError(target, req.signal.reason, redactor);
+    }
+    watch.arm('headers', timeouts.headersMs);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(req.url, {
+        dispatcher: this.dispatcher,
+        method: req.method,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal: watch.signal,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.bodyMs,
+      });
+    } catch (err) {
+      watch.disarm();
+      throw fail(err, 'headers');
+    }
+
+    const { statusCode, headers } = response;
+    const requestId = headerValue(headers, 'x-request-id');
+    watch.arm('body', timeouts.bodyMs);
+    return {
+      statusCode,
+      headers,
+      body: response.body,
+      touch: () => watch.touch(),
+      fail: (err, receivedBytes) => fail(err, 'body', { httpStatus: statusCode, receivedBytes, ...(requestId !== undefined ? { requestId } : {}) }),
+      finish: () => watch.disarm(),
+    };
+  }
+
+  /** Closes the client's own Agent (an injected dispatcher belongs to the caller). */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
+
+/** The per-exchange timer: it aborts the request through the signal handed to undici. */
+class Watch {
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal;
+  timedOut: { phase: TimeoutPhase; ms: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(callerSignal: AbortSignal | undefined) {
+    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+  }
+
+  arm(phase: TimeoutPhase, ms: number): void {
+    this.disarm();
+    if (ms <= 0) return;
+    this.timer = setTimeout(() => {
+      this.timedOut = { phase, ms };
+      this.controller.abort(new Error(`${phase} timeout after ${ms} ms`));
+    }, ms);
+  }
+
+  touch(): void {
+    this.timer?.refresh();
+  }
+
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
