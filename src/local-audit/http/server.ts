@@ -45,7 +45,8 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = randomId('prq_');
+    // A poll answers about an earlier request: its envelope (errors included) carries that id.
+    let requestId = randomId('prq_');
     const requestTime = microTimestamp();
     const path = (req.url ?? '/').split('?')[0]!;
     try {
@@ -63,6 +64,7 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
       const poll = POLL_PATH.exec(path);
       if (poll) {
         if (req.method !== 'GET') throw new ServiceError('MethodNotAllowed', `use GET for ${path}`);
+        requestId = poll[1]!;
         const out = routes.poll(poll[1]!);
         if (!out) throw new ServiceError('NotFound', `request ${poll[1]} was not found or has expired`);
         sendResult(res, poll[1]!, requestTime, out);
