@@ -20,7 +20,10 @@ export function normalizeEvent(event: Record<string, unknown>): Record<string, u
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     if (value === undefined) continue;
-    out[key] = value !== null && typeof value === 'object' ? canonicalJson(value) : value;
+    const normalized = value !== null && typeof value === 'object' ? canonicalJson(value) : value;
+    // Defined, not assigned: "__proto__" is a legal JSON member name and must stay an own member
+    // (assignment would hit the prototype setter and silently drop it from the signed event).
+    Object.defineProperty(out, key, { value: normalized, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -1,0 +1,311 @@
+// verifyPage over a realistic search page: a 40-event log with one event per leaf, roots published
+// up to size 33 (each with its consistency proof from the size before), the rest unpublished.
+// Honest data passes every check; each tampering fails exactly the events it touches.
+import fc from 'fast-check';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  MemoryTree,
+  bytesToHex,
+  consistencyProof,
+  digestFromHex,
+  formatConsistencyItem,
+  formatMembershipProof,
+  hashEnvelope,
+  hashEnvelopeBytes,
+  membershipPath,
+  normalizeEvent,
+  rootSizesNeeded,
+  signEvent,
+  verifyConsistency,
+  verifyMembership,
+  verifyPage,
+  verifySignature,
+  type EventVerification,
+  type PageEvent,
+  type PageRoots,
+  type RootLike,
+  type SignatureInput,
+  type VerifyPageOptions,
+} from '../../src/merkle/index.js';
+
+const EVENTS = 40;
+const PUBLISHED = 33;
+const signingKey = ed25519.utils.randomSecretKey();
+const isSigned = (i: number): boolean => i % 3 === 0;
+
+const envelopes = Array.from({ length: EVENTS }, (_, i) => {
+  const event = normalizeEvent({
+    message: `user ${i} changed a setting`,
+    actor: i % 2 ? 'alice' : 'bob',
+    action: 'update',
+    new: { setting: 'theme', value: i },
+    old: { setting: 'theme', value: i - 1 },
+  });
+  const received_at = `2025-03-01T12:00:${String(i).padStart(2, '0')}.123456Z`;
+  return isSigned(i) ? { event, received_at, ...signEvent(event, signingKey) } : { event, received_at };
+});
+
+const tree = new MemoryTree();
+for (const envelope of envelopes) tree.append(hashEnvelopeBytes(envelope));
+
+/** Published roots 1..PUBLISHED, each with the consistency proof from the previous size. */
+const publishedRoots = new Map<number, RootLike>();
+for (let size = 1; size <= PUBLISHED; size++) {
+  publishedRoots.set(size, {
+    root_hash: bytesToHex(tree.root(size)),
+    size,
+    ...(size > 1 ? { consistency_proof: consistencyProof(tree, size - 1, size).map(formatConsistencyItem) } : {}),
+  });
+}
+
+const honestRoots: PageRoots = {
+  root: publishedRoots.get(PUBLISHED)!,
+  unpublished_root: { root_hash: bytesToHex(tree.root(EVENTS)), size: EVENTS },
+};
+
+const honestEvents: PageEvent[] = envelopes.map((envelope, i) => {
+  const published = i < PUBLISHED;
+  return {
+    envelope,
+    hash: hashEnvelope(envelope),
+    membership_proof: formatMembershipProof(membershipPath(tree, i, published ? PUBLISHED : EVENTS)),
+    published,
+    leaf_index: i,
+  };
+});
+
+const optionsFor = (roots: Map<number, RootLike>): VerifyPageOptions => ({
+  publishedRoot: (size) => roots.get(size),
+  oneEventPerLeaf: true,
+});
+
+type Check = keyof EventVerification;
+const CHECKS: Check[] = ['hash', 'membership', 'consistency', 'signature'];
+
+/** The statuses an honest page must have. */
+function honestStatus(i: number, check: Check): string {
+  if (check === 'consistency') return i < PUBLISHED ? 'PASS' : 'NONE';
+  if (check === 'signature') return isSigned(i) ? 'PASS' : 'NONE';
+  return 'PASS';
+}
+
+/** Every (event, check) whose status differs from the honest page, as "i.check=STATUS". */
+function deviations(results: EventVerification[]): string[] {
+  const out: string[] = [];
+  results.forEach((r, i) => {
+    for (const check of CHECKS) {
+      const v = r[check];
+      if (v.status !== honestStatus(i, check)) out.push(`${i}.${check}=${v.status}`);
+      if (v.status === 'FAIL' && !v.reason) out.push(`${i}.${check} has no reason`);
+    }
+  });
+  return out.sort();
+}
+
+/** Flips one bit of the hex digest that starts at `at` in `text`. */
+function flipHexAt(text: string, at: number, bit = 0): string {
+  const bytes = digestFromHex(text.slice(at, at + 64))!.slice();
+  bytes[bit >> 3]! ^= 1 << (bit & 7);
+  return text.slice(0, at) + bytesToHex(bytes) + text.slice(at + 64);
+}
+
+test('honest page: every check passes; unpublished events have consistency NONE, unsigned events signature NONE', () => {
+  const results = verifyPage(honestEvents, honestRoots, optionsFor(publishedRoots));
+  expect(results).toHaveLength(EVENTS);
+  expect(deviations(results)).toEqual([]);
+  expect(results[PUBLISHED]!.consistency.reason).toMatch(/not published/);
+  expect(results[1]!.signature.reason).toMatch(/not signed/);
+});
+
+test('rootSizesNeeded names L and L+1 for every published leaf index L > 0', () => {
+  expect(rootSizesNeeded(honestEvents)).toEqual(Array.from({ length: PUBLISHED }, (_, k) => k + 1));
+  expect(rootSizesNeeded([honestEvents[0]!, honestEvents[7]!, honestEvents[35]!])).toEqual([7, 8]);
+});
+
+interface Tampering {
+  name: string;
+  apply: (events: PageEvent[], roots: Map<number, RootLike>) => void;
+  expected: string[];
+}
+
+const tamperings: Tampering[] = [
+  {
+    name: 'received_at of an unsigned event',
+    apply: (events) => (events[7]!.envelope.received_at = '2025-03-01T12:00:07.123457Z'),
+    expected: ['7.hash=FAIL'],
+  },
+  {
+    name: 'the message of a signed event (covered by the hash and the signature)',
+    apply: (events) => (events[9]!.envelope.event.message = 'user 9 changed nothing'),
+    expected: ['9.hash=FAIL', '9.signature=FAIL'],
+  },
+  {
+    name: 'a field of an unpublished signed event',
+    apply: (events) => (events[36]!.envelope.event.actor = 'mallory'),
+    expected: ['36.hash=FAIL', '36.signature=FAIL'],
+  },
+  {
+    name: 'one bit of a membership proof',
+    apply: (events) => (events[12]!.membership_proof = flipHexAt(events[12]!.membership_proof!, 2, 77)),
+    expected: ['12.membership=FAIL'],
+  },
+  {
+    name: 'one bit of an unpublished event\'s membership proof',
+    apply: (events) => (events[38]!.membership_proof = flipHexAt(events[38]!.membership_proof!, 69, 3)),
+    expected: ['38.membership=FAIL'],
+  },
+  {
+    name: 'the consistency proof of published root 20 (checked by leaf 19 only)',
+    apply: (_events, roots) => {
+      const root = roots.get(20)!;
+      root.consistency_proof = root.consistency_proof!.with(0, flipHexAt(root.consistency_proof![0]!, 2, 200));
+    },
+    expected: ['19.consistency=FAIL'],
+  },
+  {
+    // The signature is part of the hashed envelope, so the stored hash no longer matches either.
+    name: 'the signature of one event replaced by another event\'s',
+    apply: (events) => (events[15]!.envelope.signature = events[18]!.envelope.signature),
+    expected: ['15.hash=FAIL', '15.signature=FAIL'],
+  },
+  {
+    // Re-hashing the forged envelope moves the failure to membership: the leaf is not in the tree.
+    name: 'a replaced signature with the event hash recomputed',
+    apply: (events) => {
+      events[21]!.envelope.signature = events[24]!.envelope.signature;
+      events[21]!.hash = hashEnvelope(events[21]!.envelope);
+    },
+    expected: ['21.membership=FAIL', '21.signature=FAIL'],
+  },
+];
+
+describe.each(tamperings)('tampering with $name', ({ apply, expected }) => {
+  test('fails exactly the affected checks', () => {
+    const events = structuredClone(honestEvents);
+    const roots = structuredClone(publishedRoots);
+    apply(events, roots);
+    expect(deviations(verifyPage(events, honestRoots, optionsFor(roots)))).toEqual(expected);
+  });
+});
+
+test('all tamperings at once fail exactly the union of their checks', () => {
+  const events = structuredClone(honestEvents);
+  const roots = structuredClone(publishedRoots);
+  for (const t of tamperings) t.apply(events, roots);
+  expect(deviations(verifyPage(events, honestRoots, optionsFor(roots)))).toEqual(tamperings.flatMap((t) => t.expected).sort());
+});
+
+test('a wrong unpublished root fails the membership of unpublished events only', () => {
+  const roots = { ...honestRoots, unpublished_root: { ...honestRoots.unpublished_root!, root_hash: bytesToHex(tree.root(EVENTS - 1)) } };
+  const expected = Array.from({ length: EVENTS - PUBLISHED }, (_, k) => `${PUBLISHED + k}.membership=FAIL`).sort();
+  expect(deviations(verifyPage(honestEvents, roots, optionsFor(publishedRoots)))).toEqual(expected);
+});
+
+test('a published root record for the wrong size fails the consistency checks that use it', () => {
+  const roots = structuredClone(publishedRoots);
+  roots.set(10, { ...roots.get(11)!, size: 10 }); // root 10 replaced by root 11
+  expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual(['10.consistency=FAIL', '9.consistency=FAIL']);
+});
+
+test('missing published roots make consistency NONE (leaf 0 still passes), never FAIL', () => {
+  const results = verifyPage(honestEvents, honestRoots, { oneEventPerLeaf: true });
+  expect(results[0]!.consistency.status).toBe('PASS');
+  for (let i = 1; i < PUBLISHED; i++) expect(results[i]!.consistency.status).toBe('NONE');
+  const partial = new Map(publishedRoots);
+  partial.delete(5);
+  const expected = ['4.consistency=NONE', '5.consistency=NONE'];
+  expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(partial)))).toEqual(expected);
+});
+
+test('without roots, membership is NONE; a published event without leaf_index has consistency NONE', () => {
+  const results = verifyPage(honestEvents, {}, optionsFor(publishedRoots));
+  expect(results.every((r) => r.membership.status === 'NONE')).toBe(true);
+  const noIndex = structuredClone(honestEvents.slice(3, 4));
+  delete noIndex[0]!.leaf_index;
+  const [r] = verifyPage(noIndex, honestRoots, optionsFor(publishedRoots));
+  expect(r!.consistency.status).toBe('NONE');
+  expect(r!.membership.status).toBe('PASS');
+});
+
+test('a sub-page (a search result) gives the same verdicts as the full page, and repeated leaves agree', () => {
+  const full = verifyPage(honestEvents, honestRoots, optionsFor(publishedRoots));
+  const picks = [3, 17, 17, 25, 32, 35, 0];
+  const sub = verifyPage(picks.map((i) => honestEvents[i]!), honestRoots, optionsFor(publishedRoots));
+  expect(sub).toEqual(picks.map((i) => full[i]));
+});
+
+test('oneEventPerLeaf demands exact proofs; a proof for another leaf fails the position check', () => {
+  const events = structuredClone(honestEvents);
+  // Event 4 carries leaf 5's hash and proof: the fold reaches the root, but the position is wrong.
+  events[4] = { ...events[4]!, hash: events[5]!.hash, membership_proof: events[5]!.membership_proof!, envelope: events[5]!.envelope };
+  const r = verifyPage(events, honestRoots, optionsFor(publishedRoots))[4]!;
+  expect(r.hash.status).toBe('PASS');
+  expect(r.membership.status).toBe('FAIL');
+  expect(r.membership.reason).toMatch(/shape/);
+});
+
+test('a verifySignature option replaces the built-in check and is called once per event', () => {
+  const seen: SignatureInput[] = [];
+  const results = verifyPage(honestEvents, honestRoots, {
+    ...optionsFor(publishedRoots),
+    verifySignature: (input) => {
+      seen.push(input);
+      return verifySignature(input);
+    },
+  });
+  expect(seen).toHaveLength(EVENTS);
+  expect(seen[3]!.signature).toBe(honestEvents[3]!.envelope.signature);
+  expect(deviations(results)).toEqual([]);
+});
+
+// The page shares a cache of interior hashes across all its proofs. Whatever is tampered, each
+// event's verdicts must equal those of checking it alone, without any sharing.
+test('random tamperings: page verdicts equal independent per-event checks', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: EVENTS - 1 }), fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.array(fc.tuple(fc.integer({ min: 2, max: PUBLISHED }), fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      (proofEdits, rootEdits) => {
+        const events = structuredClone(honestEvents);
+        const roots = structuredClone(publishedRoots);
+        for (const [i, at, bit] of proofEdits) {
+          const proof = events[i]!.membership_proof!;
+          if (proof === '') continue;
+          const steps = (proof.length + 1) / 67;
+          events[i]!.membership_proof = flipHexAt(proof, (at % steps) * 67 + 2, bit);
+        }
+        for (const [size, at, bit] of rootEdits) {
+          const root = roots.get(size)!;
+          const items = root.consistency_proof!;
+          const k = at % items.length;
+          const item = items[k]!;
+          const digests = (item.length + 1) / 67; // the x: subtree and each step
+          root.consistency_proof = items.with(k, flipHexAt(item, ((at >> 4) % digests) * 67 + 2, bit));
+        }
+        const results = verifyPage(events, honestRoots, optionsFor(roots));
+        events.forEach((e, i) => {
+          const root = e.published ? honestRoots.root! : honestRoots.unpublished_root!;
+          const membership = verifyMembership({
+            hash: e.hash,
+            proof: e.membership_proof,
+            rootHash: root.root_hash,
+            ...(e.published ? { position: { leafIndex: i, treeSize: root.size, oneEventPerLeaf: true } } : {}),
+          });
+          expect(results[i]!.membership.status).toBe(membership.status);
+          if (e.published && i > 0) {
+            const consistency = verifyConsistency({
+              oldRootHash: roots.get(i)!.root_hash,
+              newRootHash: roots.get(i + 1)!.root_hash,
+              proof: roots.get(i + 1)!.consistency_proof,
+              sizes: { oldSize: i, newSize: i + 1 },
+            });
+            expect(results[i]!.consistency.status).toBe(consistency.status);
+          }
+        });
+        const touched = new Set([...proofEdits.map(([i]) => `${i}.membership=FAIL`), ...rootEdits.map(([s]) => `${s - 1}.consistency=FAIL`)]);
+        expect(deviations(results)).toEqual([...touched].sort());
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
