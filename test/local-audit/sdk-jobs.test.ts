@@ -2,7 +2,7 @@
 // HTTP: logBulkAsync + pollResult, export + pollResult + downloadResults + downloadFile, and
 // logStream. These calls never touch Arweave, so no stub is needed.
 import { gunzipSync } from 'node:zlib';
-import { AuditService, PangeaConfig, PangeaErrors, type Audit, type PangeaResponse } from 'pangea-node-sdk';
+import { Audit, AuditService, PangeaConfig, PangeaErrors, type PangeaResponse } from 'pangea-node-sdk';
 import { hashEnvelope } from '../../src/merkle/index.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
@@ -69,7 +69,7 @@ test("the SDK's own 202 loop (handleAsync) polls the 202's request_id to the fin
 test('export, pollResult, downloadResults({request_id}) and downloadFile give a gzip file of the events', async () => {
   const audit = sdk();
   await audit.logBulk([{ message: 'for export 1' }, { message: 'for export 2' }]);
-  const exported = await audit.export({ format: 'json' as never, verbose: false });
+  const exported = await audit.export({ format: Audit.DownloadFormat.JSON, verbose: false });
   expect(exported.status).toBe('Accepted');
   const done = await pollToSuccess(audit, exported.request_id);
   expect(done.result).toEqual({ status: 'done', count: svc.log.size, format: 'json' });
