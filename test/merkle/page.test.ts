@@ -306,6 +306,6 @@ test('random tamperings: page verdicts equal independent per-event checks', () =
         expect(deviations(results)).toEqual([...touched].sort());
       },
     ),
-    { numRuns: 60 },
+    { numRuns: 40 },
   );
 });
