@@ -1,0 +1,151 @@
+// The gateway's HTTP server: yoga (GraphQL over HTTP, GraphiQL from local assets) behind a body
+// size limit, plus /health and /ready. Each request gets a fresh context (caller, loaders, signal).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import type { AuditClient } from '../audit-client/index.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { CursorCodec } from '../graphql/cursor.js';
+import { createLoaders } from '../graphql/loaders.js';
+import { getSchema } from '../graphql/schema.js';
+import type { EventSigner } from '../graphql/signing.js';
+import type { UpstreamState } from '../graphql/upstream-state.js';
+import { LOCAL_CALLER, type Caller } from './auth.js';
+import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
+
+export interface GatewayOptions {
+  client: AuditClient;
+  upstream: UpstreamState;
+  cursors: CursorCodec;
+  signer?: EventSigner | undefined;
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Serve GraphiQL at GET /graphql (default true). */
+  graphiql?: boolean;
+  /** Resolves the caller of a request; default: everyone is the local all-scopes caller. */
+  authenticate?: (req: Request) => Caller | Promise<Caller>;
+  /** Readiness: can the upstream be reached? */
+  ready?: () => Promise<{ ok: boolean; detail: string }>;
+  /** Where unexpected errors are logged (they are masked for clients). */
+  logError?: (err: unknown) => void;
+}
+
+interface ServerContext {
+  req: IncomingMessage;
+}
+
+export interface Gateway {
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  server: Server;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const yoga = createYoga<ServerContext, GraphQLContext>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    graphiql: options.graphiql === false ? false : { title: 'Audit Gateway', defaultQuery: DEFAULT_QUERY },
+    renderGraphiQL,
+    landingPage: false,
+    batching: false,
+    maskedErrors: {
+      // Unexpected errors reach the log in full and the client as "Unexpected error.".
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        if (masked !== error) options.logError?.(error);
+        return masked;
+      },
+    },
+    context: async ({ request }): Promise<GraphQLContext> => {
+      const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
+      return {
+        caller,
+        client: options.client,
+        upstream: options.upstream,
+        loaders: createLoaders(options.client, options.upstream.roots, request.signal),
+        signer: options.signer,
+        cursors: options.cursors,
+        signal: request.signal,
+      };
+    },
+    logging: false,
+  });
+
+  const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/ready') {
+      const state = options.ready ? await options.ready() : { ok: true, detail: 'no readiness check configured' };
+      return sendJson(res, state.ok ? 200 : 503, { status: state.ok ? 'ready' : 'not ready', detail: state.detail });
+    }
+    let body: Buffer | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      try {
+        body = await readLimitedBody(req, maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+        }
+        throw err;
+      }
+    }
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
+      else if (value !== undefined) headers.set(name, value);
+    }
+    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(body ? { body: body.toString('utf8') } : {}),
+      signal: controller.signal,
+    });
+    const response = await yoga.fetch(request, { req });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (response.body) {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+    }
+    res.end();
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      options.logError?.(err);
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'internal error' }] });
+      else res.destroy();
+    });
+  });
+  return { yoga, server };
+}
+
+const DEFAULT_QUERY = `# Audit Gateway: search the audit log; every event is verified by the gateway itself.
+query RecentEvents {
+  search(query: "", first: 10) {
+    ... on AuditEventConnection {
+      totalCount
+      edges {
+        node {
+          receivedAt
+          actor
+          action
+          message
+          verification { hash membership consistency signature failures }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+    ... on Error { message }
+  }
+}
+`;

@@ -1,0 +1,100 @@
+// Starts the whole product from a configuration: the embedded local audit service (when no
+// upstream is configured), the audit client, and the gateway's HTTP server. Used by main.ts and
+// by end-to-end tests.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { AuditClient } from '../audit-client/index.js';
+import type { GatewayConfig } from '../config.js';
+import { CursorCodec } from '../graphql/cursor.js';
+import { loadSigner, type EventSigner } from '../graphql/signing.js';
+import { createUpstreamState } from '../graphql/upstream-state.js';
+import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
+import { createGateway, type Gateway } from './server.js';
+
+export interface RunningGateway {
+  url: string;
+  gateway: Gateway;
+  client: AuditClient;
+  local: LocalAudit | undefined;
+  close(): Promise<void>;
+}
+
+/** A cursor secret that survives restarts when there is a data dir to keep it in. */
+function cursorSecret(config: GatewayConfig): Buffer {
+  if (config.cursorSecret) return Buffer.from(config.cursorSecret, 'utf8');
+  if (config.upstream.kind !== 'embedded') return randomBytes(32);
+  const path = join(config.upstream.dataDir, 'cursor-secret');
+  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  const secret = randomBytes(32);
+  writeFileSync(path, secret.toString('hex') + '\n', { mode: 0o600 });
+  return secret;
+}
+
+export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
+  const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
+  let local: LocalAudit | undefined;
+  let client: AuditClient;
+  if (config.upstream.kind === 'embedded') {
+    local = await startLocalAudit({
+      dataDir: config.upstream.dataDir,
+      port: config.upstream.localPort,
+      host: '127.0.0.1',
+      publishIntervalMs: config.upstream.publishIntervalMs,
+      ...(config.upstream.token ? { token: config.upstream.token } : {}),
+      ...(config.upstream.schemaFile ? { schema: config.upstream.schemaFile } : {}),
+    });
+    client = new AuditClient({ baseUrl: local.url, token: local.token });
+  } else {
+    client = new AuditClient({
+      baseUrl: config.upstream.baseUrl,
+      token: config.upstream.token,
+      ...(config.upstream.configId ? { configId: config.upstream.configId } : {}),
+      ...(config.upstream.tenantId ? { tenantId: config.upstream.tenantId } : {}),
+    });
+  }
+  const upstream = createUpstreamState(config.upstream.kind === 'embedded');
+  const gateway = createGateway({
+    client,
+    upstream,
+    cursors: new CursorCodec(cursorSecret(config)),
+    signer,
+    maxBodyBytes: config.maxBodyBytes,
+    graphiql: config.graphiql,
+    logError: (err) => console.error('[gateway] unexpected error:', err),
+    ready: async () => {
+      try {
+        await client.root({}, { signal: AbortSignal.timeout(3000) });
+        return { ok: true, detail: 'audit service reachable' };
+      } catch (err) {
+        const name = (err as Error).name;
+        // A tree with nothing published yet still proves the service answers.
+        if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
+        return { ok: false, detail: `audit service not reachable: ${name}` };
+      }
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    gateway.server.once('error', reject);
+    gateway.server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = gateway.server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+  if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
+  log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
+  return {
+    url,
+    gateway,
+    client,
+    local,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        gateway.server.close(() => resolve());
+        gateway.server.closeIdleConnections();
+      });
+      await client.close();
+      await local?.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// The per-request GraphQL context. One is built for every request by `createContext`; loaders
+// live here (not in module scope) so batching and per-request caching never leak between callers.
+import type { AuditClient } from '../audit-client/index.js';
+import type { Loaders } from './loaders.js';
+import type { UpstreamState } from './upstream-state.js';
+import type { Caller } from '../gateway/auth.js';
+import type { EventSigner } from './signing.js';
+import type { CursorCodec } from './cursor.js';
+
+export interface GraphQLContext {
+  /** The REST client for this request's upstream (pass-through callers get their own token's). */
+  client: AuditClient;
+  /** Per-request DataLoaders (published roots), backed by a cross-request cache. */
+  loaders: Loaders;
+  /** Facts about the upstream that outlive requests: last verified root, one-event-per-leaf. */
+  upstream: UpstreamState;
+  /** Who is calling, with scopes and an optional tenant binding. */
+  caller: Caller;
+  /** Signs events for `signLocal`, when a signing key is configured. */
+  signer: EventSigner | undefined;
+  /** Signs and checks connection cursors. */
+  cursors: CursorCodec;
+  /** Aborted when the HTTP request goes away, so REST calls stop too. */
+  signal: AbortSignal;
+}

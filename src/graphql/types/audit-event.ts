@@ -1,0 +1,54 @@
+// AuditEvent: one event of a search page, as stored, with the gateway's own verification.
+import type { SearchEvent } from '../../audit-client/wire.js';
+import { builder } from '../builder.js';
+import type { PageVerifier } from '../page-verifier.js';
+import { EventVerificationRef } from './verification.js';
+
+/** An event plus the page it came in, so verification runs once per page. */
+export interface AuditEventNode {
+  event: SearchEvent;
+  page: PageVerifier;
+  index: number;
+}
+
+const STANDARD_FIELDS = [
+  ['message', 'message', 'A free-form account of what happened.'],
+  ['actor', 'actor', 'Who performed the activity.'],
+  ['action', 'action', 'What happened.'],
+  ['target', 'target', 'What the activity was done to.'],
+  ['status', 'status', 'Whether the activity succeeded.'],
+  ['source', 'source', 'Where the activity came from.'],
+  ['old', 'old', 'The value before the change (JSON values arrive as canonical JSON strings).'],
+  ['new', 'new', 'The value after the change (JSON values arrive as canonical JSON strings).'],
+  ['tenantId', 'tenant_id', 'The tenant the activity belongs to.'],
+  ['timestamp', 'timestamp', 'When the activity happened, by the client clock, as written.'],
+] as const;
+
+function fieldText(node: AuditEventNode, key: string): string | null {
+  const value = (node.event.envelope.event as Record<string, unknown>)[key];
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').implement({
+  description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
+  fields: (t) => ({
+    hash: t.string({ description: 'The event hash: sha256 of the canonical envelope (hex).', resolve: (n) => n.event.hash }),
+    receivedAt: t.field({ type: 'DateTime', description: 'When the audit service received the event (server clock, microseconds).', resolve: (n) => n.event.envelope.received_at ?? '' }),
+    event: t.field({ type: 'JSON', description: 'The event object exactly as stored (what the signature covers).', resolve: (n) => n.event.envelope.event }),
+    envelope: t.field({ type: 'JSON', description: 'The whole stored envelope (what the hash covers).', resolve: (n) => n.event.envelope }),
+    ...Object.fromEntries(
+      STANDARD_FIELDS.map(([name, key, description]) => [name, t.string({ nullable: true, description, resolve: (n: AuditEventNode) => fieldText(n, key) })]),
+    ),
+    signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => n.event.envelope.signature ?? null }),
+    publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => n.event.envelope.public_key ?? null }),
+    published: t.boolean({ description: 'Whether the event is covered by a published root.', resolve: (n) => n.event.published }),
+    leafIndex: t.int({ nullable: true, description: 'Position in the published tree (published events only).', resolve: (n) => n.event.leaf_index ?? null }),
+    membershipProof: t.string({ nullable: true, description: 'The membership proof the upstream returned ("l:<hex>,r:<hex>,…").', resolve: (n) => n.event.membership_proof ?? null }),
+    verification: t.field({
+      type: EventVerificationRef,
+      description: 'Checks the gateway made itself: hash, membership, consistency and signature.',
+      resolve: (n) => n.page.verification(n.index),
+    }),
+  }),
+});

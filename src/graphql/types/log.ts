@@ -1,0 +1,210 @@
+// Mutations that write events: log (standard schema), logEvent (any schema), logBulk. With
+// `verify`, the gateway checks the upstream's answer itself and chains consistency from the last
+// root it verified.
+import type { AuditEnvelope, LogBulkResult, LogResult } from '../../audit-client/wire.js';
+import { verifySignatureNative } from '../../crypto/native-ed25519.js';
+import { none, verifyConsistency, verifyEnvelopeHash, verifyMembership, type Verification } from '../../merkle/index.js';
+import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+import { INPUT_ERRORS, InputError, upstream } from '../errors.js';
+import { applyTenant } from '../tenancy.js';
+import { failureReasons, VerificationStatusEnum } from './verification.js';
+
+export const AuditEventInput = builder.inputType('AuditEventInput', {
+  description: 'An event of the standard audit schema. JSON values of old/new are sent as canonical JSON strings.',
+  fields: (t) => ({
+    message: t.string({ required: true, description: 'What happened (required).' }),
+    actor: t.string({ description: 'Who did it.' }),
+    action: t.string({ description: 'What was done.' }),
+    target: t.string({ description: 'What it was done to.' }),
+    status: t.string({ description: 'Whether it succeeded.' }),
+    source: t.string({ description: 'Where it came from.' }),
+    old: t.field({ type: 'JSON', description: 'The value before (a string, or any JSON value).' }),
+    new: t.field({ type: 'JSON', description: 'The value after (a string, or any JSON value).' }),
+    tenantId: t.string({ description: 'The tenant (set for you when your key is bound to one).' }),
+    timestamp: t.field({ type: 'DateTime', description: 'When it happened (client clock), kept as written.' }),
+  }),
+});
+
+export const LogOptionsInput = builder.inputType('LogOptions', {
+  description: 'How to log, as the vendor SDKs offer it.',
+  fields: (t) => ({
+    verbose: t.boolean({ description: 'Return the stored envelope, the unpublished root and the membership proof.' }),
+    verify: t.boolean({ description: 'Verify hash, membership, signature and consistency with the last root this gateway verified (implies verbose).' }),
+    signLocal: t.boolean({ description: "Sign the event with the gateway's configured Ed25519 key." }),
+  }),
+});
+
+type EventInputShape = Record<string, unknown> & { tenantId?: string | null };
+
+/** GraphQL input → wire event (tenantId → tenant_id, nulls dropped). */
+export function toWireEvent(input: EventInputShape): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === null || value === undefined) continue;
+    out[key === 'tenantId' ? 'tenant_id' : key] = value;
+  }
+  return out;
+}
+
+export interface LogVerification {
+  hash: Verification;
+  membership: Verification;
+  consistency: Verification;
+  signature: Verification;
+}
+
+export interface LogOutcome {
+  result: LogResult;
+  verification: LogVerification;
+}
+
+const LogVerificationRef = builder.objectRef<LogVerification>('LogVerification').implement({
+  description: 'What the gateway verified about a logged event.',
+  fields: (t) => ({
+    hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope hashes to the returned hash.', resolve: (v) => v.hash.status }),
+    membership: t.field({ type: VerificationStatusEnum, description: 'The membership proof leads to the unpublished root.', resolve: (v) => v.membership.status }),
+    consistency: t.field({ type: VerificationStatusEnum, description: 'The new root extends the last root this gateway verified.', resolve: (v) => v.consistency.status }),
+    signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies (NONE when unsigned).', resolve: (v) => v.signature.status }),
+    failures: t.stringList({ description: 'One line per failed check.', resolve: (v) => failureReasons(v) }),
+  }),
+});
+
+export const LogResultRef = builder.objectRef<LogOutcome>('LogResult').implement({
+  description: 'The logged event as the audit service stored it.',
+  fields: (t) => ({
+    hash: t.string({ description: 'The event hash.', resolve: (o) => o.result.hash }),
+    envelope: t.field({ type: 'JSON', nullable: true, description: 'The stored envelope (verbose/verify).', resolve: (o) => o.result.envelope ?? null }),
+    receivedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the service received it (verbose/verify).', resolve: (o) => o.result.envelope?.received_at ?? null }),
+    unpublishedRoot: t.string({ nullable: true, description: 'Root hash of the tree including this event (verbose/verify).', resolve: (o) => o.result.unpublished_root ?? null }),
+    membershipProof: t.string({ nullable: true, description: 'Proof from the event hash to unpublishedRoot (verbose/verify).', resolve: (o) => o.result.membership_proof ?? null }),
+    consistencyProof: t.stringList({ nullable: true, description: 'Proof from the previous verified root (verify).', resolve: (o) => o.result.consistency_proof ?? null }),
+    verification: t.field({ type: LogVerificationRef, description: "The gateway's own checks (NONE where nothing could be checked).", resolve: (o) => o.verification }),
+  }),
+});
+
+function verifyLogged(result: LogResult, prevRoot: string | undefined): LogVerification {
+  const envelope = result.envelope;
+  return {
+    hash: envelope ? verifyEnvelopeHash(envelope, result.hash) : none('not verbose: no envelope returned'),
+    membership: verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
+    consistency:
+      prevRoot === undefined
+        ? none('no earlier verified root to compare with')
+        : result.consistency_proof === undefined
+          ? none('the audit service did not recognise the previous root')
+          : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof }),
+    signature: envelope ? verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }) : none('not verbose: no envelope returned'),
+  };
+}
+
+type LogOptionsShape = { verbose?: boolean | null; verify?: boolean | null; signLocal?: boolean | null } | null | undefined;
+
+function signerFor(ctx: GraphQLContext, options: LogOptionsShape) {
+  if (!options?.signLocal) return false as const;
+  if (!ctx.signer) throw new InputError('signLocal needs a signing key: start the gateway with SIGNING_KEY_FILE', 'options.signLocal');
+  return ctx.signer;
+}
+
+export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>, options: LogOptionsShape): Promise<LogOutcome> {
+  const verify = options?.verify ?? false;
+  const prevRoot = verify ? ctx.upstream.lastVerifiedRoot : undefined;
+  const sign = signerFor(ctx, options);
+  const response = await upstream(() =>
+    ctx.client.log(
+      { event: applyTenant(ctx, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot } : {}) },
+      { signal: ctx.signal, sign },
+    ),
+  );
+  const verification = verifyLogged(response.result, prevRoot);
+  if (verify && response.result.unpublished_root) {
+    const sound = [verification.hash, verification.membership, verification.consistency].every((v) => v.status !== 'FAIL');
+    if (sound) ctx.upstream.lastVerifiedRoot = response.result.unpublished_root;
+  }
+  return { result: response.result, verification };
+}
+
+interface BulkItem {
+  hash: string;
+  envelope: AuditEnvelope | undefined;
+}
+
+const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
+  description: 'One event of a bulk log, in input order.',
+  fields: (t) => ({
+    hash: t.exposeString('hash', { description: 'The event hash.' }),
+    envelope: t.field({ type: 'JSON', nullable: true, description: 'The stored envelope (verbose).', resolve: (i) => i.envelope ?? null }),
+    hashVerification: t.field({
+      type: VerificationStatusEnum,
+      description: 'The envelope hashes to the hash (NONE unless verbose).',
+      resolve: (i) => (i.envelope ? verifyEnvelopeHash(i.envelope, i.hash).status : 'NONE'),
+    }),
+    signatureVerification: t.field({
+      type: VerificationStatusEnum,
+      description: 'The stored signature verifies (NONE when unsigned or not verbose).',
+      resolve: (i) => (i.envelope ? verifySignatureNative({ event: i.envelope.event, signature: i.envelope.signature, publicKey: i.envelope.public_key }).status : 'NONE'),
+    }),
+  }),
+});
+
+const LogBulkResultRef = builder.objectRef<LogBulkResult>('LogBulkResult').implement({
+  description: 'The events of a bulk log as stored.',
+  fields: (t) => ({
+    count: t.int({ description: 'How many events were stored.', resolve: (r) => r.results.length }),
+    results: t.field({ type: [LogBulkItemRef], description: 'One entry per event, in input order.', resolve: (r) => r.results.map((x) => ({ hash: x.hash, envelope: x.envelope })) }),
+  }),
+});
+
+export const MAX_BULK = 1000;
+
+export function bulkItems(ctx: GraphQLContext, events: ReadonlyArray<Record<string, unknown>>): Array<{ event: Record<string, unknown> }> {
+  if (events.length === 0) throw new InputError('events must hold at least one event', 'events');
+  if (events.length > MAX_BULK) throw new InputError(`events may hold at most ${MAX_BULK} events`, 'events');
+  return events.map((e) => ({ event: applyTenant(ctx, toWireEvent(e)) }));
+}
+
+builder.mutationFields((t) => ({
+  log: t.field({
+    type: LogResultRef,
+    description: 'Logs one event of the standard schema.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: {
+      event: t.arg({ type: AuditEventInput, required: true, description: 'The event.' }),
+      options: t.arg({ type: LogOptionsInput, description: 'verbose / verify / signLocal.' }),
+    },
+    resolve: (_root, { event, options }, ctx) => logOne(ctx, toWireEvent(event as EventInputShape), options),
+  }),
+  logEvent: t.field({
+    type: LogResultRef,
+    description: 'Logs one event of any schema (for custom schemas): fields as a JSON object.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: {
+      event: t.arg({ type: 'JSON', required: true, description: 'The event object.' }),
+      options: t.arg({ type: LogOptionsInput, description: 'verbose / verify / signLocal.' }),
+    },
+    resolve: (_root, { event, options }, ctx) => {
+      if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new InputError('event must be a JSON object of fields', 'event');
+      return logOne(ctx, event as Record<string, unknown>, options);
+    },
+  }),
+  logBulk: t.field({
+    type: LogBulkResultRef,
+    description: 'Logs up to 1000 events of the standard schema in one request.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: {
+      events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
+      options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal (verify applies to single logs).' }),
+    },
+    resolve: async (_root, { events, options }, ctx) => {
+      const items = bulkItems(ctx, events as EventInputShape[]);
+      const sign = signerFor(ctx, options);
+      const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
+      return (await upstream(() => ctx.client.logBulk({ events: items, verbose }, { signal: ctx.signal, sign }))).result;
+    },
+  }),
+}));
+
+export { signerFor, type EventInputShape, type LogOptionsShape };

@@ -1,0 +1,181 @@
+// Long-running and file operations: logBulkAsync and export (answered 202: an AcceptedRequest to
+// poll), pollResult, logStream and downloadResults.
+import { NotFoundError } from '../../audit-client/errors.js';
+import type { AcceptedRequest, AuditResponse } from '../../audit-client/index.js';
+import type { DownloadRequest, ExportRequest } from '../../audit-client/wire.js';
+import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+import { ForbiddenError, INPUT_ERRORS, InputError, ResultSetExpiredError, upstream } from '../errors.js';
+import { AuditEventInput, bulkItems, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
+
+const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({
+  description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
+  fields: (t) => ({
+    requestId: t.exposeID('requestId', { description: 'Pass to pollResult (and to downloadResults for an export).' }),
+    ttlMins: t.exposeInt('ttlMins', { description: 'Minutes the result is kept once ready.' }),
+    retryCounter: t.exposeInt('retryCounter', { description: 'How many times it has been polled.' }),
+    location: t.exposeString('location', { description: 'Where the upstream serves the result.' }),
+  }),
+});
+
+interface PollOutcome {
+  requestId: string;
+  done: boolean;
+  result: unknown;
+  accepted: AcceptedRequest | null;
+}
+
+const PollResultRef = builder.objectRef<PollOutcome>('PollResult').implement({
+  description: 'The state of an accepted request.',
+  fields: (t) => ({
+    requestId: t.exposeID('requestId', { description: 'The polled request.' }),
+    done: t.exposeBoolean('done', { description: 'True when the result is ready.' }),
+    result: t.field({ type: 'JSON', nullable: true, description: "The finished request's result (its endpoint's result body).", resolve: (p) => p.result ?? null }),
+    accepted: t.field({ type: AcceptedRequestRef, nullable: true, description: 'While still running: the accepted request.', resolve: (p) => p.accepted }),
+  }),
+});
+
+interface DownloadLink {
+  url: string;
+  expiresAt: string;
+}
+
+const DownloadLinkRef = builder.objectRef<DownloadLink>('DownloadLink').implement({
+  description: 'A gzip file of results that needs no authorization until it expires.',
+  fields: (t) => ({
+    url: t.exposeString('url', { description: 'Download URL (gzip CSV or JSON).' }),
+    expiresAt: t.field({ type: 'DateTime', description: 'When the link stops working.', resolve: (d) => d.expiresAt }),
+  }),
+});
+
+interface StreamOutcome {
+  requestId: string;
+  summary: string;
+}
+
+const LogStreamResultRef = builder.objectRef<StreamOutcome>('LogStreamResult').implement({
+  description: 'A vendor log stream the audit service accepted; each record became one event.',
+  fields: (t) => ({
+    requestId: t.exposeString('requestId', { description: 'The upstream request id.' }),
+    summary: t.exposeString('summary', { description: "The audit service's summary." }),
+  }),
+});
+
+const DownloadFormatEnum = builder.enumType('DownloadFormat', {
+  description: 'File format of a download.',
+  values: { CSV: { value: 'csv', description: 'Comma-separated values.' }, JSON: { value: 'json', description: 'A JSON array.' } } as const,
+});
+
+function asAccepted(response: AuditResponse<unknown> | AcceptedRequest): AcceptedRequest {
+  if (response.status === 'Accepted') return response;
+  // The upstream finished immediately: present it as a request that is already done.
+  return { status: 'Accepted', requestId: response.requestId, summary: response.summary, ttlMins: 0, retryCounter: 0, location: `/request/${response.requestId}` };
+}
+
+/** Only the caller's own tenant may be downloaded: the result set must carry that restriction. */
+async function checkTenantResultSet(ctx: GraphQLContext, resultId: string): Promise<void> {
+  const tenant = ctx.caller.tenantId;
+  if (tenant === undefined) return;
+  try {
+    await upstream(() => ctx.client.results({ id: resultId, limit: 1, assert_search_restriction: { tenant_id: [tenant] } }, { signal: ctx.signal }));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new ResultSetExpiredError(resultId);
+    throw new ForbiddenError('that result set was not made for your tenant');
+  }
+}
+
+builder.mutationFields((t) => ({
+  logBulkAsync: t.field({
+    type: AcceptedRequestRef,
+    description: 'Queues up to 1000 events; poll the returned request for their hashes.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: {
+      events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
+      options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal.' }),
+    },
+    resolve: async (_root, { events, options }, ctx) => {
+      const items = bulkItems(ctx, events as EventInputShape[]);
+      const sign = signerFor(ctx, options);
+      const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
+      return asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
+    },
+  }),
+  export: t.field({
+    type: AcceptedRequestRef,
+    description: 'Exports events in a time range to a file; when done, downloadResults(requestId).',
+    authScopes: { scope: 'audit:export' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: {
+      format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
+      start: t.arg.string({ description: 'Earliest received_at: RFC 3339 or relative (7d).' }),
+      end: t.arg.string({ description: 'Latest received_at.' }),
+      order: t.arg.string({ description: 'asc or desc.' }),
+      orderBy: t.arg.string({ description: 'Sort field.' }),
+      verbose: t.arg.boolean({ description: 'Include proofs.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      // v1/export has no restriction parameter, so it cannot be limited to one tenant.
+      if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('export covers every tenant; use search + downloadResults for your tenant');
+      const request: ExportRequest = {
+        ...(args.format ? { format: args.format } : {}),
+        ...(args.start ? { start: args.start } : {}),
+        ...(args.end ? { end: args.end } : {}),
+        ...(args.order === 'asc' || args.order === 'desc' ? { order: args.order } : {}),
+        ...(args.orderBy ? { order_by: args.orderBy } : {}),
+        ...(args.verbose != null ? { verbose: args.verbose } : {}),
+      };
+      if (args.order && request.order === undefined) throw new InputError('order must be asc or desc', 'order');
+      return asAccepted(await upstream(() => ctx.client.export(request, { signal: ctx.signal, poll: false })));
+    },
+  }),
+  logStream: t.field({
+    type: LogStreamResultRef,
+    description: 'Logs a vendor log stream (e.g. Auth0 {logs: [...]}); each record becomes one event.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS] },
+    args: { data: t.arg({ type: 'JSON', required: true, description: 'The vendor payload.' }) },
+    resolve: async (_root, { data }, ctx) => {
+      if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('data must be a JSON object', 'data');
+      if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('log streams cannot be bound to a tenant; use log or logBulk');
+      const response = await upstream(() => ctx.client.logStream(data as Record<string, unknown>, { signal: ctx.signal }));
+      return { requestId: response.requestId, summary: response.summary };
+    },
+  }),
+  downloadResults: t.field({
+    type: DownloadLinkRef,
+    description: 'A download link for a search result set (resultId) or a finished export (requestId).',
+    authScopes: { scope: 'audit:search' },
+    errors: { types: [...INPUT_ERRORS, ResultSetExpiredError, NotFoundError] },
+    args: {
+      resultId: t.arg.id({ description: 'A search resultId.' }),
+      requestId: t.arg.id({ description: 'The requestId of a finished export.' }),
+      format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
+    },
+    resolve: async (_root, { resultId, requestId, format }, ctx) => {
+      if ((resultId == null) === (requestId == null)) throw new InputError('pass exactly one of resultId and requestId', resultId == null ? 'resultId' : 'requestId');
+      if (requestId != null && ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
+      if (resultId != null) await checkTenantResultSet(ctx, String(resultId));
+      const request = (resultId != null ? { result_id: String(resultId) } : { request_id: String(requestId) }) as DownloadRequest;
+      if (format) request.format = format;
+      const result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
+      return { url: result.dest_url, expiresAt: result.expires_at };
+    },
+  }),
+}));
+
+builder.queryField('pollResult', (t) =>
+  t.field({
+    type: PollResultRef,
+    description: 'The state (and, when done, the result) of a request accepted by logBulkAsync or export.',
+    authScopes: { scope: 'audit:log' },
+    errors: { types: [...INPUT_ERRORS, NotFoundError] },
+    args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
+    resolve: async (_root, { requestId }, ctx) => {
+      const response = await upstream(() => ctx.client.pollResult(String(requestId), { signal: ctx.signal }));
+      return response.status === 'Accepted'
+        ? { requestId: String(requestId), done: false, result: null, accepted: response }
+        : { requestId: String(requestId), done: true, result: response.result, accepted: null };
+    },
+  }),
+);

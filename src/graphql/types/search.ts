@@ -1,0 +1,255 @@
+// Query.search and Query.results: Relay connections over an upstream result set. Cursors carry
+// the result-set id and offset (see cursor.ts); `first/after` and `last/before` translate to
+// v1/results offsets, and every event gets the gateway's own verification.
+import { createHash } from 'node:crypto';
+import { BadOffsetError, NotFoundError } from '../../audit-client/errors.js';
+import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../audit-client/wire.js';
+import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+import { InvalidCursorError, type CursorPayload } from '../cursor.js';
+import { ForbiddenError, InputError, PAGING_ERRORS, ResultSetExpiredError, upstream } from '../errors.js';
+import { PageVerifier } from '../page-verifier.js';
+import { AuditEventRef, type AuditEventNode } from './audit-event.js';
+import { PublishedRootRef, UnpublishedRootRef } from './roots.js';
+
+/** Page size bounds: the upstream serves at most 1000 events per page. */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 1000;
+
+interface ConnectionShape {
+  edges: Array<{ cursor: string; node: AuditEventNode }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number;
+  resultId: string;
+  expiresAt: string | null;
+  root: PublishedRoot | null;
+  unpublishedRoot: UnpublishedRoot | null;
+}
+
+const OrderEnum = builder.enumType('SortOrder', {
+  description: 'Sort direction.',
+  values: { ASC: { value: 'asc', description: 'Oldest first.' }, DESC: { value: 'desc', description: 'Newest first.' } } as const,
+});
+
+export const AuditEventConnectionRef = builder.connectionObject(
+  {
+    type: AuditEventRef,
+    name: 'AuditEventConnection',
+    description: 'A page of a result set, with the roots its proofs lead to.',
+    fields: (t) => ({
+      totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => (c as unknown as ConnectionShape).totalCount }),
+      resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
+      expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When the result set expires upstream (known after a search).', resolve: (c) => (c as unknown as ConnectionShape).expiresAt }),
+      root: t.field({ type: PublishedRootRef, nullable: true, description: 'The latest published root at search time: published events prove membership against it.', resolve: (c) => (c as unknown as ConnectionShape).root }),
+      unpublishedRoot: t.field({ type: UnpublishedRootRef, nullable: true, description: 'The current root at search time: unpublished events prove membership against it.', resolve: (c) => (c as unknown as ConnectionShape).unpublishedRoot }),
+    }),
+  },
+  { name: 'AuditEventEdge', description: 'One event of a page and its cursor.' },
+);
+
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** Works out which [offset, offset+limit) slice of the result set the Relay arguments ask for. */
+function pageWindow(args: PageArgs, total: number | undefined, decode: (c: string) => CursorPayload): { offset: number; limit: number; cursorSet?: string } {
+  for (const [name, value] of [['first', args.first], ['last', args.last]] as const) {
+    if (value !== null && value !== undefined && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw new InputError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`, name);
+    }
+  }
+  if (args.first != null && args.last != null) throw new InputError('pass first or last, not both', 'last');
+  const after = args.after ? decode(args.after) : undefined;
+  const before = args.before ? decode(args.before) : undefined;
+  if (after && before && after.resultId !== before.resultId) throw new InvalidCursorError('after and before belong to different result sets');
+  const cursorSet = after?.resultId ?? before?.resultId;
+  let start = after ? after.offset + 1 : 0;
+  let end = before ? before.offset : (total ?? Number.MAX_SAFE_INTEGER);
+  if (end < start) end = start;
+  if (args.last != null) {
+    if (!before && total === undefined) throw new InputError('last without before needs the result size; use it after a first page', 'last');
+    start = Math.max(start, end - args.last);
+  } else {
+    end = Math.min(end, start + (args.first ?? DEFAULT_PAGE_SIZE));
+  }
+  return { offset: start, limit: end - start, ...(cursorSet ? { cursorSet } : {}) };
+}
+
+/** Builds the connection object from one upstream page. */
+function toConnection(
+  ctx: GraphQLContext,
+  page: { events: SearchEvent[]; count: number; root?: PublishedRoot; unpublished_root?: UnpublishedRoot },
+  resultId: string,
+  expiresAt: string | null,
+  offset: number,
+  scope: string,
+): ConnectionShape {
+  if (page.root) ctx.upstream.roots.set(page.root);
+  const verifier = new PageVerifier(page.events, page.root, page.unpublished_root, ctx);
+  const edges = page.events.map((event, index) => ({
+    cursor: ctx.cursors.encode({ resultId, offset: offset + index, scope }),
+    node: { event, page: verifier, index },
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasPreviousPage: offset > 0,
+      hasNextPage: offset + page.events.length < page.count,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: page.count,
+    resultId,
+    expiresAt,
+    root: page.root ?? null,
+    unpublishedRoot: page.unpublished_root ?? null,
+  };
+}
+
+/** A tenant-bound caller's restriction, merged over what the caller asked for. */
+function effectiveRestriction(ctx: GraphQLContext, asked: Record<string, string[]> | undefined): Record<string, string[]> | undefined {
+  const tenant = ctx.caller.tenantId;
+  if (tenant === undefined) return asked;
+  const askedTenants = asked?.tenant_id;
+  if (askedTenants && !askedTenants.every((t) => t === tenant)) throw new ForbiddenError('you may only search your own tenant');
+  return { ...asked, tenant_id: [tenant] };
+}
+
+/** Reads a page of an existing result set; an expired/unknown set is ResultSetExpiredError. */
+async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number, limit: number, assert?: Record<string, string[]>): Promise<ResultsResult> {
+  if (limit === 0) {
+    // Relay allows first: 0; ask for one event to learn the count, and show none.
+    const probe = await resultsPage(ctx, resultId, 0, 1, assert);
+    return { ...probe, events: [] };
+  }
+  try {
+    return (
+      await upstream(() =>
+        ctx.client.results({ id: resultId, offset, limit, ...(assert ? { assert_search_restriction: assert } : {}) }, { signal: ctx.signal }),
+      )
+    ).result;
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new ResultSetExpiredError(resultId);
+    if (err instanceof BadOffsetError && offset > 0) {
+      // Paging just past the end (after the last cursor) is an empty page, not an error.
+      const probe = await resultsPage(ctx, resultId, 0, 1, assert);
+      if (offset >= probe.count) return { ...probe, events: [] };
+    }
+    throw err;
+  }
+}
+
+/** The page of a result set that Relay arguments select. */
+async function pageFromSet(
+  ctx: GraphQLContext,
+  resultId: string,
+  args: PageArgs,
+  decode: (c: string) => CursorPayload,
+  assert: Record<string, string[]> | undefined,
+  scope: string,
+  expiresAt: string | null,
+  knownTotal?: number,
+): Promise<ConnectionShape> {
+  let total = knownTotal;
+  if (total === undefined && args.last != null && !args.before) total = (await resultsPage(ctx, resultId, 0, 1, assert)).count;
+  const window = pageWindow(args, total, decode);
+  const page = await resultsPage(ctx, resultId, window.offset, window.limit, assert);
+  return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, scope);
+}
+
+const SearchRestrictionInput = builder.inputType('SearchRestrictionInput', {
+  description: 'Only events whose field equals one of the values are visible.',
+  fields: (t) => ({
+    field: t.string({ required: true, description: 'A schema field, e.g. tenant_id.' }),
+    values: t.stringList({ required: true, description: 'Accepted values (exact match).' }),
+  }),
+});
+
+function restrictionFromInput(input: ReadonlyArray<{ field: string; values: readonly string[] }> | null | undefined): Record<string, string[]> | undefined {
+  if (!input || input.length === 0) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const { field, values } of input) out[field] = [...(out[field] ?? []), ...values];
+  return out;
+}
+
+builder.queryFields((t) => ({
+  search: t.connection(
+    {
+      type: AuditEventRef,
+      description: 'Searches the audit log. Each event carries the gateway’s own verification of its hash, proofs and signature.',
+      authScopes: { scope: 'audit:search' },
+      errors: { types: [...PAGING_ERRORS] },
+      args: {
+        query: t.arg.string({ required: true, description: 'Search terms: field:value (contains), bare values, quotes, -negation, AND/OR, parentheses, field>n.' }),
+        start: t.arg.string({ description: 'Earliest received_at: RFC 3339 or relative (7d, 120min).' }),
+        end: t.arg.string({ description: 'Latest received_at: RFC 3339 or relative.' }),
+        order: t.arg({ type: OrderEnum, description: 'Sort direction (default newest first).' }),
+        orderBy: t.arg.string({ description: 'Sort field: received_at (default) or a schema field.' }),
+        maxResults: t.arg.int({ description: 'Cap on the result set size (1..10000).' }),
+        searchRestriction: t.arg({ type: [SearchRestrictionInput], description: 'Exact-match restrictions, e.g. [{field: "tenant_id", values: ["t1"]}].' }),
+        returnContext: t.arg.boolean({ description: 'Ask for format-preserving-encryption context.' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        const restriction = effectiveRestriction(ctx, restrictionFromInput(args.searchRestriction));
+        const request: SearchRequest = {
+          query: args.query,
+          verbose: true,
+          ...(args.start ? { start: args.start } : {}),
+          ...(args.end ? { end: args.end } : {}),
+          ...(args.order ? { order: args.order } : {}),
+          ...(args.orderBy ? { order_by: args.orderBy } : {}),
+          ...(args.maxResults != null ? { max_results: args.maxResults } : {}),
+          ...(restriction ? { search_restriction: restriction } : {}),
+          ...(args.returnContext != null ? { return_context: args.returnContext } : {}),
+        };
+        // The cursor scope ties a cursor to this search (its arguments and the caller's tenant).
+        const scope = 'search:' + createHash('sha256').update(JSON.stringify(request)).digest('base64url').slice(0, 16);
+        const decode = (c: string): CursorPayload => {
+          const payload = ctx.cursors.decode(c);
+          if (payload.scope !== scope) throw new InvalidCursorError('cursor belongs to another search; pass the same arguments as the search that issued it');
+          return payload;
+        };
+        if (args.after || args.before) {
+          // Continue the result set the cursor came from instead of searching again.
+          const resultId = decode((args.after ?? args.before)!).resultId;
+          return (await pageFromSet(ctx, resultId, args, decode, restriction, scope, null)) as never;
+        }
+        pageWindow(args, 0, decode); // checks first/last before calling upstream
+        const wantsFirstPage = args.last == null && args.first !== 0;
+        const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
+        const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
+        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, scope) as never;
+        return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count)) as never;
+      },
+    },
+    AuditEventConnectionRef,
+  ),
+  results: t.connection(
+    {
+      type: AuditEventRef,
+      description: 'Pages through a result set made by search (by its resultId).',
+      authScopes: { scope: 'audit:search' },
+      errors: { types: [...PAGING_ERRORS] },
+      args: {
+        resultId: t.arg.id({ required: true, description: 'The resultId of a search.' }),
+        assertSearchRestriction: t.arg({ type: [SearchRestrictionInput], description: 'Fail unless the result set was made with this restriction.' }),
+        returnContext: t.arg.boolean({ description: 'Ask for format-preserving-encryption context.' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        const resultId = String(args.resultId);
+        const scope = `results:${resultId}`;
+        const assert = effectiveRestriction(ctx, restrictionFromInput(args.assertSearchRestriction));
+        const decode = (c: string): CursorPayload => {
+          const payload = ctx.cursors.decode(c);
+          if (payload.resultId !== resultId) throw new InvalidCursorError('cursor belongs to another result set');
+          return { ...payload, scope };
+        };
+        return (await pageFromSet(ctx, resultId, args, decode, assert, scope, null)) as never;
+      },
+    },
+    AuditEventConnectionRef,
+  ),
+}));

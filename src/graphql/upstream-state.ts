@@ -1,0 +1,37 @@
+// What the gateway knows about its upstream beyond one request: published roots (immutable, so
+// cached across requests), the last root it verified (the next log's prev_root), and whether the
+// upstream stores one event per leaf (the local service), which allows exact proof-shape checks.
+import type { PublishedRoot } from '../audit-client/wire.js';
+
+export class PublishedRootCache {
+  private readonly roots = new Map<string, PublishedRoot>();
+
+  constructor(private readonly maxEntries = 50_000) {}
+
+  private key(treeName: string | undefined, size: number): string {
+    return `${treeName ?? ''}#${size}`;
+  }
+
+  get(size: number, treeName?: string): PublishedRoot | undefined {
+    return this.roots.get(this.key(treeName, size)) ?? (treeName ? undefined : this.roots.get(this.key(undefined, size)));
+  }
+
+  set(root: PublishedRoot): void {
+    if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
+    this.roots.set(this.key(root.tree_name, root.size), root);
+    // Also under "any tree", since v1/root answers for the token's one tree.
+    this.roots.set(this.key(undefined, root.size), root);
+  }
+}
+
+export interface UpstreamState {
+  roots: PublishedRootCache;
+  /** The upstream keeps one event per leaf (true for the local service; the cloud nests batches). */
+  oneEventPerLeaf: boolean;
+  /** The last unpublished root hash this gateway verified a log against (the next prev_root). */
+  lastVerifiedRoot: string | undefined;
+}
+
+export function createUpstreamState(oneEventPerLeaf: boolean): UpstreamState {
+  return { roots: new PublishedRootCache(), oneEventPerLeaf, lastVerifiedRoot: undefined };
+}
