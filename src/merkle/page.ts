@@ -2,7 +2,7 @@
 // each published root's consistency check runs once per page, and interior hashes computed for
 // one consistency proof are reused by every other proof of the page that needs the same pair.
 import { PairCache } from './pair-cache.js';
-import { PASS, none, type Verification } from './result.js';
+import { PASS, fail, guarded, none, type Verification } from './result.js';
 import { verifySignature as verifySignatureDefault, type SignatureInput } from './signature.js';
 import { verifyConsistency, verifyEnvelopeHash, verifyMembership } from './verify.js';
 
@@ -64,10 +64,50 @@ export function rootSizesNeeded(events: readonly PageEvent[]): number[] {
   return [...sizes].sort((a, b) => a - b);
 }
 
+/** A record for a published root must be for the size asked for (when it states one). */
+function wrongSize(record: RootLike, size: number): Verification | null {
+  return typeof record.size === 'number' && record.size !== size
+    ? fail(`the published root record for size ${size} says size ${record.size}`)
+    : null;
+}
+
+/** The verdicts for a page entry that is not an event object at all. */
+function notAnEvent(): EventVerification {
+  const bad = (): Verification => fail('page entry is not an event object');
+  return { hash: bad(), membership: bad(), consistency: bad(), signature: bad() };
+}
+
+/**
+ * Checks every event of a page. Upstream data is untrusted: a malformed entry, root record or a
+ * throwing callback gives FAIL verdicts with reasons, never an exception (only a non-array
+ * `events` is a programming error and throws a TypeError).
+ */
 export function verifyPage(events: readonly PageEvent[], roots: PageRoots, options: VerifyPageOptions = {}): EventVerification[] {
+  if (!Array.isArray(events)) throw new TypeError('verifyPage: events must be an array');
+  roots ??= {};
   const checkSignature = options.verifySignature ?? verifySignatureDefault;
   const pairHasher = new PairCache(4096).hash;
   const consistencyByLeaf = new Map<number, Verification>();
+
+  /** Root(leaf) -> root(leaf + 1), from the published roots the caller supplies. */
+  const checkPublishedPair = (leaf: number): Verification => {
+    const older = options.publishedRoot?.(leaf);
+    const newer = options.publishedRoot?.(leaf + 1);
+    if (!older || !newer) return none(`published roots ${leaf} and ${leaf + 1} are not available`);
+    return (
+      wrongSize(older, leaf) ??
+      wrongSize(newer, leaf + 1) ??
+      verifyConsistency(
+        {
+          oldRootHash: older.root_hash,
+          newRootHash: newer.root_hash,
+          proof: newer.consistency_proof,
+          sizes: { oldSize: leaf, newSize: leaf + 1 },
+        },
+        pairHasher,
+      )
+    );
+  };
 
   const consistencyFor = (event: PageEvent): Verification => {
     if (!event.published) return none('event is not published yet');
@@ -76,26 +116,14 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     if (leaf === 0) return PASS;
     let result = consistencyByLeaf.get(leaf);
     if (!result) {
-      const older = options.publishedRoot?.(leaf);
-      const newer = options.publishedRoot?.(leaf + 1);
-      result =
-        !older || !newer
-          ? none(`published roots ${leaf} and ${leaf + 1} are not available`)
-          : verifyConsistency(
-              {
-                oldRootHash: older.root_hash,
-                newRootHash: newer.root_hash,
-                proof: newer.consistency_proof,
-                sizes: { oldSize: leaf, newSize: leaf + 1 },
-              },
-              pairHasher,
-            );
+      result = checkPublishedPair(leaf);
       consistencyByLeaf.set(leaf, result);
     }
     return result;
   };
 
-  return events.map((event) => {
+  return events.map((event: PageEvent | null | undefined) => {
+    if (event === null || typeof event !== 'object') return notAnEvent();
     const root = event.published ? roots.root : roots.unpublished_root;
     const position =
       event.published && root && typeof event.leaf_index === 'number'
@@ -113,8 +141,11 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
         },
         pairHasher,
       ),
-      consistency: consistencyFor(event),
-      signature: checkSignature({ event: envelope?.event, signature: envelope?.signature, publicKey: envelope?.public_key }),
+      // The callbacks (publishedRoot, verifySignature) are the caller's code: a throw is a FAIL.
+      consistency: guarded(() => consistencyFor(event)),
+      signature: guarded(() =>
+        checkSignature({ event: envelope?.event, signature: envelope?.signature, publicKey: envelope?.public_key }),
+      ),
     };
   });
 }

@@ -20,6 +20,7 @@ export function foldPath(start: Uint8Array, steps: readonly ProofStep[], hashPai
 /** Does the stored hash match sha256(canonical(envelope))? An empty hash is NONE. */
 export function verifyEnvelopeHash(envelope: unknown, hash: string | null | undefined): Verification {
   if (!hash) return none('no hash to verify');
+  if (typeof hash !== 'string') return fail('stored hash is not a string');
   if (envelope === null || typeof envelope !== 'object') return fail('envelope is missing');
   return guarded(() => {
     const computed = sha256HexOfString(canonicalJson(envelope));

@@ -309,3 +309,71 @@ test('random tamperings: page verdicts equal independent per-event checks', () =
     { numRuns: 40 },
   );
 });
+
+describe('untrusted page data never makes verifyPage throw', () => {
+  const honest = honestEvents[5]!;
+  const statuses = new Set(['PASS', 'FAIL', 'NONE']);
+  const wellFormed = (results: EventVerification[], length: number): void => {
+    expect(results).toHaveLength(length);
+    for (const r of results) {
+      for (const check of CHECKS) {
+        expect(statuses.has(r[check].status)).toBe(true);
+        if (r[check].status === 'FAIL') expect(r[check].reason).toBeTruthy();
+      }
+    }
+  };
+
+  test('entries that are not event objects fail every check; the rest of the page is unaffected', () => {
+    const page = [null, 5, 'event', honest, undefined] as unknown as PageEvent[];
+    const results = verifyPage(page, honestRoots, optionsFor(publishedRoots));
+    wellFormed(results, 5);
+    for (const k of [0, 1, 2, 4]) expect(CHECKS.map((c) => results[k]![c].status)).toEqual(['FAIL', 'FAIL', 'FAIL', 'FAIL']);
+    expect(results[3]).toEqual(verifyPage([honest], honestRoots, optionsFor(publishedRoots))[0]);
+  });
+
+  test('malformed fields, roots and root records', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const variants: Array<[string, PageEvent, unknown, VerifyPageOptions]> = [
+      ['envelope null', { ...honest, envelope: null as unknown as PageEvent['envelope'] }, honestRoots, optionsFor(publishedRoots)],
+      ['hash is a number', { ...honest, hash: 5 as unknown as string }, honestRoots, optionsFor(publishedRoots)],
+      ['event is cyclic', { ...honest, envelope: { ...honest.envelope, event: cyclic } }, honestRoots, optionsFor(publishedRoots)],
+      ['event holds a BigInt', { ...honest, envelope: { ...honest.envelope, event: { n: 1n } } }, honestRoots, optionsFor(publishedRoots)],
+      ['leaf_index is a string', { ...honest, leaf_index: '5' as unknown as number }, honestRoots, optionsFor(publishedRoots)],
+      ['leaf_index is NaN', { ...honest, leaf_index: Number.NaN }, honestRoots, optionsFor(publishedRoots)],
+      ['leaf_index is huge', { ...honest, leaf_index: 1e300 }, honestRoots, optionsFor(publishedRoots)],
+      ['roots is null', honest, null, optionsFor(publishedRoots)],
+      ['root size is a string', honest, { root: { ...honestRoots.root!, size: '33' } }, optionsFor(publishedRoots)],
+      ['publishedRoot returns a number', honest, honestRoots, { publishedRoot: () => 5 as unknown as RootLike }],
+      ['publishedRoot returns {}', honest, honestRoots, { publishedRoot: () => ({}) as RootLike }],
+      ['consistency_proof is a string', honest, honestRoots, { publishedRoot: (size) => ({ ...publishedRoots.get(size)!, consistency_proof: 'x:' as unknown as string[] }) }],
+    ];
+    for (const [, event, roots, options] of variants) wellFormed(verifyPage([event, honest], roots as PageRoots, options), 2);
+  });
+
+  test('a throwing publishedRoot or verifySignature callback is a FAIL for that check', () => {
+    const [r] = verifyPage([honestEvents[6]!], honestRoots, {
+      publishedRoot: () => {
+        throw new Error('root store unavailable');
+      },
+      verifySignature: () => {
+        throw new Error('native verifier crashed');
+      },
+    });
+    expect(r!.consistency).toEqual({ status: 'FAIL', reason: expect.stringContaining('root store unavailable') });
+    expect(r!.signature).toEqual({ status: 'FAIL', reason: expect.stringContaining('native verifier crashed') });
+    expect(r!.membership.status).toBe('PASS');
+  });
+
+  test('a published root record that states another size fails the consistency check', () => {
+    const roots = new Map(publishedRoots);
+    roots.set(8, { ...publishedRoots.get(8)!, size: 9 });
+    const results = verifyPage(honestEvents, honestRoots, optionsFor(roots));
+    expect(deviations(results)).toEqual(['7.consistency=FAIL', '8.consistency=FAIL']);
+    expect(results[7]!.consistency.reason).toMatch(/size 8 says size 9/);
+  });
+
+  test('events that are not an array are a programming error: TypeError', () => {
+    expect(() => verifyPage('events' as unknown as PageEvent[], honestRoots)).toThrow(TypeError);
+  });
+});
