@@ -86,7 +86,8 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
   if (!Array.isArray(events)) throw new TypeError('verifyPage: events must be an array');
   roots ??= {};
   const checkSignature = options.verifySignature ?? verifySignatureDefault;
-  const pairHasher = new PairCache(4096).hash;
+  // Sized to the page: 64 slots per event covers its proofs' distinct pairs, up to 4096 (256 KB).
+  const pairHasher = new PairCache(Math.min(4096, Math.max(64, events.length * 64))).hash;
   const consistencyByLeaf = new Map<number, Verification>();
 
   /** Root(leaf) -> root(leaf + 1), from the published roots the caller supplies. */
