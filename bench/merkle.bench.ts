@@ -1,7 +1,8 @@
 // Merkle module benchmark (`npm run bench:merkle`). Prints figures, asserts nothing.
 //  (a) sha256 of 64 bytes per second: @noble/hashes (what src/merkle uses) and node:crypto.
 //  (b) 20-step membership verifications per second, against the rate of 20 raw 64-byte sha256s
-//      (target: >= 50%).
+//      with @noble/hashes (target: >= 50%), and against 20 calls of the module's own hashPair
+//      (a specialised 64-byte SHA-256, ~3x noble's generic one), which shows the parsing overhead.
 //  (c) verifyPage on 100 events of a 2^20-leaf tree, every event published, with the published
 //      roots its consistency check needs (target: <= 10 ms), unsigned and signed; signed also
 //      with a node:crypto Ed25519 verifier passed through `verifySignature`.
@@ -93,8 +94,8 @@ const pairRate = rate(() => {
   sink ^= hashPair(left, right)[0]!;
 });
 console.log('(a) sha256 of 64 bytes');
-console.log(`    @noble/hashes:                 ${fmt(nobleRate)} /s (${(1e6 / nobleRate).toFixed(3)} us each)`);
-console.log(`    node:crypto:                   ${fmt(nodeRate)} /s (${(1e6 / nodeRate).toFixed(3)} us each)`);
+console.log(`    @noble/hashes:                  ${fmt(nobleRate)} /s (${(1e6 / nobleRate).toFixed(3)} us each)`);
+console.log(`    node:crypto:                    ${fmt(nodeRate)} /s (${(1e6 / nodeRate).toFixed(3)} us each)`);
 console.log(`    hashPair (src/merkle, 64-byte): ${fmt(pairRate)} /s (${(1e6 / pairRate).toFixed(3)} us each)`);
 
 // ---------------------------------------------------------------------------------------------
