@@ -4,7 +4,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AuditSchema, SchemaFieldType } from '../audit-schema.js';
+import { canonicalJson } from '../../merkle/index.js';
+import { checkSchema, type AuditSchema, type SchemaFieldType } from '../audit-schema.js';
 
 export type Db = Database.Database;
 
@@ -20,8 +21,20 @@ function sqlType(type: SchemaFieldType): string {
 }
 
 export function openDatabase(path: string, schema: AuditSchema): Db {
+  // Field ids become SQL column names: check every schema, not only those read from a file.
+  checkSchema(schema);
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  try {
+    initialise(db, schema);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function initialise(db: Db, schema: AuditSchema): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
@@ -51,13 +64,13 @@ export function openDatabase(path: string, schema: AuditSchema): Db {
       expires_at_ms INTEGER NOT NULL);
   `);
   createEventsTable(db, schema);
-  return db;
 }
 
 function createEventsTable(db: Db, schema: AuditSchema): void {
   const stored = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
   const wanted = JSON.stringify(schema);
-  if (stored && stored.value !== wanted) {
+  // Compared canonically: the same fields with their keys in another order are the same schema.
+  if (stored && canonicalJson(JSON.parse(stored.value)) !== canonicalJson(schema)) {
     throw new Error('the data directory was created with a different audit schema; use a new DATA_DIR or the original schema');
   }
   const columns = schema.fields.map((f) => `"${fieldColumn(f.id)}" ${sqlType(f.type)}`).join(',\n      ');
