@@ -45,7 +45,7 @@ export class Redactor {
    * AggregateError members) and drops everything else, since undici errors may carry request data.
    */
   error(value: unknown, depth = 0): Error {
-    if (!(value instanceof Error)) {
+    if (!isErrorLike(value)) {
       return new ScrubbedError('NonError', this.text(safeString(value)), undefined);
     }
     const scrubbed = new ScrubbedError(value.name, this.text(value.message), typeof value.stack === 'string' ? this.text(value.stack) : undefined);
@@ -69,11 +69,16 @@ export class Redactor {
    * in place, so it can still be rethrown with its own class.
    */
   inPlace(err: unknown): unknown {
-    if (!(err instanceof Error)) return err;
-    err.message = this.text(err.message);
-    if (typeof err.stack === 'string') err.stack = this.text(err.stack);
-    if (err.cause !== undefined) err.cause = this.error(err.cause);
-    return err;
+    if (!isErrorLike(err)) return err;
+    try {
+      err.message = this.text(err.message);
+      if (typeof err.stack === 'string') err.stack = this.text(err.stack);
+      if (err.cause !== undefined) err.cause = this.error(err.cause);
+      return err;
+    } catch {
+      // Read-only members (a DOMException's message): replace it with a scrubbed copy.
+      return this.error(err);
+    }
   }
 }
 
@@ -86,6 +91,17 @@ class ScrubbedError extends Error {
     Object.defineProperty(this, 'name', { value: name, enumerable: false, writable: true, configurable: true });
     if (stack !== undefined) this.stack = stack;
   }
+}
+
+/**
+ * Error-shaped, by duck typing: errors from another realm (Node's own DOMException abort reasons,
+ * system errors under a VM context such as Jest's) fail `instanceof Error`.
+ */
+function isErrorLike(value: unknown): value is Error {
+  if (value instanceof Error) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const candidate = value as { name?: unknown; message?: unknown };
+  return typeof candidate.name === 'string' && typeof candidate.message === 'string';
 }
 
 function safeString(value: unknown): string {

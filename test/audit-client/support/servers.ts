@@ -42,7 +42,8 @@ export async function startHttp(handler: Handler, port = 0): Promise<TestServer>
     req.on('end', () => {
       const recorded: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       const index = requests.push(recorded) - 1;
-      Promise.resolve(handler(recorded, res, index)).catch((err: unknown) => {
+      // A handler that throws resets the connection (rather than leaving the client waiting).
+      new Promise<void>((resolve) => resolve(handler(recorded, res, index))).catch((err: unknown) => {
         res.destroy(err as Error);
       });
     });

@@ -1,0 +1,117 @@
+// 202 Accepted: the caller either gets the AcceptedRequest back or the client polls
+// GET /request/<id> with backoff until the result or the deadline.
+import { AcceptedTimeoutError, AuditClient, ValidationError } from '../../src/audit-client/index.js';
+import { envelope, expectNoToken, rejection, sendJson, startHttp, TOKEN, type TestServer } from './support/servers.js';
+
+const ASYNC_ID = 'prq_asyncasyncasyncasyncasyncasync';
+const BULK_RESULT = { results: [{ hash: 'h1' }, { hash: 'h2' }] };
+const POLLING = { initialDelayMs: 20, maxDelayMs: 80, deadlineMs: 10_000 };
+
+const accepted = (retry: number) => envelope('Accepted', 'Accepted', { ttl_mins: 60, retry_counter: retry, location: `/request/${ASYNC_ID}` }, ASYNC_ID);
+
+let server: TestServer;
+let client: AuditClient;
+afterEach(async () => {
+  await client.close();
+  await server.close();
+});
+
+/** 202 on the POST; on GET /request/<id>, 202 `pending` times and then `final`. */
+async function asyncServer(pending: number, final: () => unknown = () => envelope('Success', 'Done', BULK_RESULT, ASYNC_ID)): Promise<TestServer> {
+  let polls = 0;
+  return startHttp((req, res) => {
+    if (req.method === 'POST') return sendJson(res, 202, accepted(0));
+    if (req.url !== `/request/${ASYNC_ID}`) return sendJson(res, 404, envelope('NotFound', 'no such request', null));
+    polls++;
+    if (polls <= pending) return sendJson(res, 202, accepted(polls));
+    const body = final() as { status: string };
+    return sendJson(res, body.status === 'Success' ? 200 : 400, body);
+  });
+}
+
+test('by default logBulkAsync returns the AcceptedRequest without polling', async () => {
+  server = await asyncServer(3);
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const out = await client.logBulkAsync({ events: [{ event: { message: 'a' } }, { event: { message: 'b' } }] });
+  expect(out).toEqual({ status: 'Accepted', requestId: ASYNC_ID, summary: 'Accepted', ttlMins: 60, retryCounter: 0, location: `/request/${ASYNC_ID}` });
+  expect(server.requests).toHaveLength(1);
+});
+
+test('202 three times then 200: poll: true returns the real result', async () => {
+  server = await asyncServer(3);
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const out = await client.logBulkAsync({ events: [{ event: { message: 'a' } }, { event: { message: 'b' } }] }, { poll: true });
+  expect(out.status).toBe('Success');
+  expect(out.result).toEqual(BULK_RESULT);
+  expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+    'POST /v2/log_async',
+    ...Array.from({ length: 4 }, () => `GET /request/${ASYNC_ID}`),
+  ]);
+  for (const poll of server.requests.slice(1)) expect(poll.headers.authorization).toBe(`Bearer ${TOKEN}`);
+});
+
+test('pollResult by hand: Accepted while running, then the result', async () => {
+  server = await asyncServer(1);
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const first = await client.export({ format: 'json' });
+  expect(first.status).toBe('Accepted');
+  const running = await client.pollResult(first.requestId);
+  expect(running).toMatchObject({ status: 'Accepted', retryCounter: 1 });
+  const done = await client.pollResult<typeof BULK_RESULT>(first.requestId);
+  expect(done.status).toBe('Success');
+  if (done.status === 'Success') expect(done.result).toEqual(BULK_RESULT);
+});
+
+test('a synchronous method answered 202 polls by default; poll: false hands back the 202', async () => {
+  server = await asyncServer(2);
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const out = await client.search({ query: 'slow' });
+  expect(out.status).toBe('Success');
+  await server.close();
+
+  server = await asyncServer(2);
+  await client.close();
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const handle = await client.search({ query: 'slow' }, { poll: false });
+  expect(handle.status).toBe('Accepted');
+});
+
+test('a request that keeps answering 202 ends in AcceptedTimeoutError at the deadline', async () => {
+  server = await asyncServer(Number.POSITIVE_INFINITY);
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const started = performance.now();
+  const err = await rejection(client.export({}, { poll: true, deadlineMs: 400 }));
+  const elapsed = performance.now() - started;
+  expect(err).toBeInstanceOf(AcceptedTimeoutError);
+  const e = err as AcceptedTimeoutError;
+  expect(e.requestId).toBe(ASYNC_ID);
+  expect(e.deadlineMs).toBe(400);
+  expect(e.polls).toBeGreaterThanOrEqual(3);
+  expect(e.polls).toBe(server.requests.length - 1);
+  expect(elapsed).toBeGreaterThanOrEqual(300);
+  expect(elapsed).toBeLessThan(550);
+  expect(e.message).toContain(ASYNC_ID);
+  expectNoToken(err);
+});
+
+test('a poll stuck in flight at the deadline is abandoned', async () => {
+  server = await startHttp((req, res) => {
+    if (req.method === 'POST') return sendJson(res, 202, accepted(0));
+    // Never answer the poll.
+  });
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const started = performance.now();
+  const err = await rejection(client.logBulkAsync({ events: [{ event: { message: 'x' } }] }, { poll: true, deadlineMs: 300 }));
+  expect(err).toBeInstanceOf(AcceptedTimeoutError);
+  expect(performance.now() - started).toBeLessThan(450);
+});
+
+test('a job that fails reports its error envelope', async () => {
+  server = await asyncServer(1, () =>
+    envelope('ValidationError', 'bad events', { errors: [{ code: 'FieldRequired', detail: "'message' is required", source: '/events/0/event/message' }] }, ASYNC_ID),
+  );
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, polling: POLLING });
+  const err = await rejection(client.logBulkAsync({ events: [{ event: { actor: 'no message' } }] }, { poll: true }));
+  expect(err).toBeInstanceOf(ValidationError);
+  expect((err as ValidationError).errors[0]!.source).toBe('/events/0/event/message');
+});
