@@ -1,0 +1,296 @@
+// Local audit service benchmark (`npm run bench:local-audit`). Prints figures; exits non-zero only
+// when an answer is wrong (a search that does not find its 20 events, a proof that fails).
+//  (a) ingest: v2/log with 1000-event batches from 4 concurrent keep-alive HTTP clients for ~10 s
+//      against the service in its own process: events/second (target >= 20,000), p50/p99 latency.
+//  (b) a 1M-event database (built in-process through AuditLog.append in big batches, then
+//      published), served by the service in its own process: p50 of v1/root (target <= 20 ms) and
+//      of selective searches returning 20 events with verbose proofs (target <= 100 ms): a query on
+//      a rare actor value, and search_restriction ones.
+//  (c) startup time of startLocalAudit on that 1M-event database (target <= 2 s).
+// Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { startLocalAudit } from '../src/local-audit/index.js';
+import { microTimestamp } from '../src/local-audit/http/envelope.js';
+import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
+import { verifyMembership } from '../src/merkle/index.js';
+
+const TOKEN = 'bench-token';
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/local-audit/main.ts', import.meta.url));
+const BIG = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
+
+type Json = Record<string, any>;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function stats(samples: number[]): { p50: number; p99: number; min: number; max: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), min: s[0]!, max: s[s.length - 1]! };
+}
+
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
+const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+let failures = 0;
+function check(ok: boolean, what: string): void {
+  if (!ok) {
+    failures++;
+    console.error(`  WRONG: ${what}`);
+  }
+}
+
+interface Service {
+  url: string;
+  proc: ChildProcess;
+  /** From spawn to the "listening" line (includes node + tsx start-up). */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+/** The service as `npm run local-audit` runs it, in its own process. */
+function spawnService(dataDir: string): Promise<Service> {
+  const started = performance.now();
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, LOCAL_AUDIT_PORT: '0', AUDIT_TOKEN: TOKEN, LOCAL_AUDIT_PUBLISH_INTERVAL_MS: '2000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (line) => {
+      const m = / listening on (\S+) /.exec(line);
+      if (!m) return;
+      resolve({
+        url: m[1]!,
+        proc,
+        readyMs: performance.now() - started,
+        stop: async () => {
+          proc.kill('SIGTERM');
+          await exited;
+        },
+      });
+    });
+    void exited.then(() => reject(new Error('service exited before listening')));
+  });
+}
+
+async function postJson(pool: Pool, path: string, body: string): Promise<Json> {
+  const res = await pool.request({
+    method: 'POST',
+    path,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body,
+  });
+  const out = (await res.body.json()) as Json;
+  if (out.status !== 'Success') throw new Error(`${path}: ${out.status} ${out.summary}`);
+  return out.result as Json;
+}
+
+/** Times `runs` sequential calls (after `warmup` untimed ones); returns milliseconds each. */
+async function time(runs: number, fn: (i: number) => Promise<void>, warmup = 5): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn(-1 - i);
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn(i);
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+const ACTIONS = ['login', 'logout', 'update', 'delete', 'create', 'read'];
+const STATUSES = ['success', 'failure', 'pending'];
+
+function benchEvent(i: number): Record<string, string> {
+  return {
+    message: `user-${i % 5000} ${ACTIONS[i % 6]} record ${i} from the web console`,
+    actor: `user-${i % 5000}`,
+    action: ACTIONS[i % 6]!,
+    target: `record-${i % 100_000}`,
+    status: STATUSES[i % 3]!,
+    source: i % 2 ? 'web' : 'api',
+    tenant_id: `tenant-${i % 100}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) ingest
+
+async function ingest(): Promise<void> {
+  console.log(`\n(a) ingest: v2/log, 1000-event batches, 4 concurrent keep-alive clients, ${INGEST_SECONDS} s`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-ingest-'));
+  const svc = await spawnService(dataDir);
+  const pool = new Pool(svc.url, { connections: 4, pipelining: 1 });
+  try {
+    // Bodies are built up front so the clients spend their CPU on HTTP, not on JSON.
+    const bodies = Array.from({ length: 8 }, (_, b) =>
+      JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ event: benchEvent(b * 1000 + i) })) }),
+    );
+    const latencies: number[] = [];
+    let events = 0;
+    let measuring = false;
+    let stop = false;
+    const client = async (c: number): Promise<void> => {
+      for (let n = 0; !stop; n++) {
+        const t = performance.now();
+        const r = await postJson(pool, '/v2/log', bodies[(c * 2 + n) % bodies.length]!);
+        if (measuring && !stop) {
+          latencies.push(performance.now() - t);
+          events += r.results.length;
+        }
+      }
+    };
+    const clients = Array.from({ length: 4 }, (_, c) => client(c));
+    await new Promise((r) => setTimeout(r, 1000)); // warm-up
+    measuring = true;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, INGEST_SECONDS * 1000));
+    stop = true;
+    const elapsed = (performance.now() - t0) / 1000;
+    await Promise.all(clients);
+    const rate = events / elapsed;
+    const l = stats(latencies);
+    console.log(`  ${events} events in ${latencies.length} requests over ${elapsed.toFixed(2)} s`);
+    console.log(`  ingest rate: ${Math.round(rate)} events/s (target >= 20000: ${verdict(rate >= 20_000)})`);
+    console.log(`  request latency: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`);
+  } finally {
+    await pool.close();
+    await svc.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) + (c) on a big database
+
+const RARE_ACTOR = 'rare-actor-77';
+const RARE_TENANT = 'tenant-rare';
+
+async function buildBig(dataDir: string): Promise<void> {
+  console.log(`\n(b) building a ${BIG.toLocaleString('en')}-event database in-process (AuditLog.append, 10,000 per transaction)`);
+  const service = await startLocalAudit({ dataDir, port: 0, token: TOKEN, publishIntervalMs: 0, onError: (e) => console.error(e) });
+  const every = Math.floor(BIG / 20);
+  const t0 = performance.now();
+  let last = t0;
+  for (let start = 0; start < BIG; start += 10_000) {
+    const envelopes: StoredEnvelope[] = [];
+    for (let i = start; i < Math.min(BIG, start + 10_000); i++) {
+      const event = benchEvent(i);
+      // 20 events carry a rare actor, 20 others a rare tenant: what the selective searches find.
+      if (i % every === 7) event.actor = RARE_ACTOR;
+      if (i % every === Math.floor(every / 2)) event.tenant_id = RARE_TENANT;
+      envelopes.push({ event, received_at: microTimestamp() });
+    }
+    service.log.append(envelopes);
+    const done = start + envelopes.length;
+    if (done % 100_000 === 0 || done === BIG) {
+      const now = performance.now();
+      console.log(`  ${done.toLocaleString('en')} events, ${((now - t0) / 1000).toFixed(1)} s (${Math.round(100_000 / ((now - last) / 1000))} events/s lately)`);
+      last = now;
+    }
+  }
+  service.log.publish();
+  console.log(`  published size ${service.log.latestPublishedSize()}; build took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await service.close();
+  console.log(`  data directory: ${(dirBytes(dataDir) / 2 ** 20).toFixed(0)} MiB`);
+}
+
+async function startup(dataDir: string): Promise<void> {
+  console.log(`\n(c) startLocalAudit on the ${BIG.toLocaleString('en')}-event database (in-process, 3 runs)`);
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const service = await startLocalAudit({ dataDir, port: 0, token: TOKEN, publishIntervalMs: 0 });
+    runs.push(performance.now() - t);
+    check(service.log.size === BIG, `restarted size ${service.log.size} != ${BIG}`);
+    await service.close();
+  }
+  const worst = Math.max(...runs);
+  console.log(`  startup: ${runs.map(ms).join(', ')} (target <= 2000 ms: ${verdict(worst <= 2000)})`);
+}
+
+async function queries(dataDir: string): Promise<void> {
+  console.log(`\n(b) latency over HTTP, the service in its own process on the ${BIG.toLocaleString('en')}-event database`);
+  const svc = await spawnService(dataDir);
+  console.log(`  (process start to listening, node + tsx included: ${ms(svc.readyMs)})`);
+  const pool = new Pool(svc.url, { connections: 1 });
+  try {
+    const root = await postJson(pool, '/v1/root', '{}');
+    check(root.data.size === BIG, `v1/root size ${root.data.size}`);
+    const latest = stats(await time(200, async () => void (await postJson(pool, '/v1/root', '{}'))));
+    console.log(`  v1/root latest:            p50 ${ms(latest.p50)}, p99 ${ms(latest.p99)} (target p50 <= 20 ms: ${verdict(latest.p50 <= 20)})`);
+    let seed = 12345;
+    const nextSize = (): number => 1 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % BIG);
+    const sized = stats(await time(200, async () => void (await postJson(pool, '/v1/root', JSON.stringify({ tree_size: nextSize() })))));
+    console.log(`  v1/root random tree_size:  p50 ${ms(sized.p50)}, p99 ${ms(sized.p99)}`);
+
+    const searches: Array<[string, Json]> = [
+      [`query actor:${RARE_ACTOR}`, { query: `actor:${RARE_ACTOR}` }],
+      [`restriction actor`, { query: '', search_restriction: { actor: [RARE_ACTOR] } }],
+      [`restriction tenant_id`, { query: '', search_restriction: { tenant_id: [RARE_TENANT] } }],
+      [`bare value ${RARE_ACTOR}`, { query: RARE_ACTOR }],
+    ];
+    for (const [label, body] of searches) {
+      const text = JSON.stringify({ ...body, limit: 20, verbose: true });
+      const first = await postJson(pool, '/v1/search', text);
+      check(first.count === 20 && first.events.length === 20, `${label}: count ${first.count}`);
+      for (const e of first.events) {
+        const ok = verifyMembership({ hash: e.hash, proof: e.membership_proof, rootHash: first.root.root_hash }).status === 'PASS';
+        check(ok && e.published === true, `${label}: proof of leaf ${e.leaf_index}`);
+      }
+      const s = stats(await time(30, async () => void (await postJson(pool, '/v1/search', text)), 3));
+      const target = label.startsWith('query') || label.startsWith('restriction') ? ` (target p50 <= 100 ms: ${verdict(s.p50 <= 100)})` : '';
+      console.log(`  search ${label.padEnd(30)} p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${target}`);
+    }
+    const all = stats(await time(5, async () => void (await postJson(pool, '/v1/search', JSON.stringify({ query: '', limit: 20 }))), 1));
+    console.log(`  search "" (every event, 10,000-result set) p50 ${ms(all.p50)}, p99 ${ms(all.p99)} (no target)`);
+  } finally {
+    await pool.close();
+    await svc.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  console.log(`local-audit benchmark — node ${process.version}, ${BIG.toLocaleString('en')} events for (b)/(c)`);
+  const only = process.env.BENCH_ONLY; // "ingest" or "big", to run one part
+  if (only !== 'big') await ingest();
+  if (only !== 'ingest') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-big-'));
+    try {
+      await buildBig(dataDir);
+      await startup(dataDir);
+      await queries(dataDir);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  if (failures > 0) {
+    console.error(`\n${failures} wrong answer(s)`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
