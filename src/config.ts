@@ -6,7 +6,16 @@ export class ConfigError extends Error {
 }
 
 export type UpstreamConfig =
-  | { kind: 'embedded'; dataDir: string; token: string | undefined; localPort: number; publishIntervalMs: number; schemaFile: string | undefined }
+  | {
+      kind: 'embedded';
+      dataDir: string;
+      token: string | undefined;
+      localPort: number;
+      publishIntervalMs: number;
+      schemaFile: string | undefined;
+      /** How long search result sets live (default: the local service's 24 h); tests shorten it. */
+      resultTtlMs?: number;
+    }
   | { kind: 'remote'; baseUrl: string; token: string; configId: string | undefined; tenantId: string | undefined };
 
 export interface GatewayConfig {

@@ -44,6 +44,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       publishIntervalMs: config.upstream.publishIntervalMs,
       ...(config.upstream.token ? { token: config.upstream.token } : {}),
       ...(config.upstream.schemaFile ? { schema: config.upstream.schemaFile } : {}),
+      ...(config.upstream.resultTtlMs !== undefined ? { resultTtlMs: config.upstream.resultTtlMs } : {}),
     });
     client = new AuditClient({ baseUrl: local.url, token: local.token });
   } else {

@@ -89,7 +89,12 @@ const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
     message: t.string({
       description: 'What went wrong.',
       // Upstream errors show the audit service's own summary, not the client's diagnostic line.
-      resolve: (e) => (e instanceof AuditApiError ? e.summary : e.message),
+      // Not `instanceof AuditApiError`: the errors plugin hands resolvers a Proxy whose
+      // prototypes are proxies too, so instanceof is always false here.
+      resolve: (e) => {
+        const summary = (e as Partial<AuditApiError>).summary;
+        return typeof summary === 'string' ? summary : e.message;
+      },
     }),
   }),
 });

@@ -158,7 +158,14 @@ builder.mutationFields((t) => ({
       if (resultId != null) await checkTenantResultSet(ctx, String(resultId));
       const request = (resultId != null ? { result_id: String(resultId) } : { request_id: String(requestId) }) as DownloadRequest;
       if (format) request.format = format;
-      const result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
+      let result;
+      try {
+        result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
+      } catch (err) {
+        // An unknown result set is the same answer search and results give for it.
+        if (resultId != null && err instanceof NotFoundError) throw new ResultSetExpiredError(String(resultId));
+        throw err;
+      }
       return { url: result.dest_url, expiresAt: result.expires_at };
     },
   }),
