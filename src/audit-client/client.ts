@@ -90,6 +90,8 @@ export type Outcome<R, O extends PollOptions, PollByDefault extends boolean> = '
       ? Default<R, PollByDefault>
       : AuditResponse<R> | AcceptedRequest
   : Default<R, PollByDefault>;
+/** Options of type O with no keys beyond those of Allowed (generic parameters skip excess-property checks). */
+type Only<O, Allowed> = O & Record<Exclude<keyof O, keyof Allowed>, never>;
 type Default<R, PollByDefault extends boolean> = PollByDefault extends true ? AuditResponse<R> : AuditResponse<R> | AcceptedRequest;
 
 /** `v1/log` input: the wire request with an event that may still hold objects or Dates. */
@@ -145,7 +147,7 @@ export class AuditClient {
   // Writes: never retried unless the request provably never reached the server (see retry.ts).
 
   /** `v1/log`: one event. */
-  log<O extends LogOptions = {}>(request: LogInput, options?: O): Promise<Outcome<LogResult, O, true>> {
+  log<O extends LogOptions = {}>(request: LogInput, options?: Only<O, LogOptions>): Promise<Outcome<LogResult, O, true>> {
     return this.guard(() => {
       const { event, signature, public_key, ...rest } = request;
       const item = this.prepare({ event, ...(signature !== undefined ? { signature } : {}), ...(public_key !== undefined ? { public_key } : {}) }, options);
@@ -155,24 +157,24 @@ export class AuditClient {
   }
 
   /** `v2/log`: 1..1000 events; results in input order. */
-  logBulk<O extends LogOptions = {}>(request: LogBulkInput, options?: O): Promise<Outcome<LogBulkResult, O, true>> {
+  logBulk<O extends LogOptions = {}>(request: LogBulkInput, options?: Only<O, LogOptions>): Promise<Outcome<LogBulkResult, O, true>> {
     return this.guard(() => this.call('v2/log', this.bulkBody(request, options), 'write', options, true)) as Promise<Outcome<LogBulkResult, O, true>>;
   }
 
   /** `v2/log_async`: answered 202; by default returns the AcceptedRequest (pass `poll: true` to wait). */
-  logBulkAsync<O extends LogOptions = {}>(request: LogBulkInput, options?: O): Promise<Outcome<LogBulkResult, O, false>> {
+  logBulkAsync<O extends LogOptions = {}>(request: LogBulkInput, options?: Only<O, LogOptions>): Promise<Outcome<LogBulkResult, O, false>> {
     return this.guard(() => this.call('v2/log_async', this.bulkBody(request, options), 'write', options, false)) as Promise<
       Outcome<LogBulkResult, O, false>
     >;
   }
 
   /** `v1/log_stream`: a vendor payload (e.g. Auth0 `{logs: [...]}`), sent as given. */
-  logStream<O extends PollOptions = {}>(request: LogStreamRequest, options?: O): Promise<Outcome<LogStreamResult, O, true>> {
+  logStream<O extends PollOptions = {}>(request: LogStreamRequest, options?: Only<O, PollOptions>): Promise<Outcome<LogStreamResult, O, true>> {
     return this.guard(() => this.call('v1/log_stream', request, 'write', options, true)) as Promise<Outcome<LogStreamResult, O, true>>;
   }
 
   /** `v1/export`: answered 202; by default returns the AcceptedRequest. Download with `{request_id}` when done. */
-  export<O extends PollOptions = {}>(request: ExportRequest = {}, options?: O): Promise<Outcome<ExportResult, O, false>> {
+  export<O extends PollOptions = {}>(request: ExportRequest = {}, options?: Only<O, PollOptions>): Promise<Outcome<ExportResult, O, false>> {
     return this.guard(() => this.call('v1/export', request, 'write', options, false)) as Promise<Outcome<ExportResult, O, false>>;
   }
 
@@ -180,27 +182,27 @@ export class AuditClient {
   // Reads: idempotent, retried on connection errors, 5xx and 429.
 
   /** `v1/search`: the first page and the result-set id. */
-  search<O extends PollOptions = {}>(request: SearchRequest, options?: O): Promise<Outcome<SearchResult, O, true>> {
+  search<O extends PollOptions = {}>(request: SearchRequest, options?: Only<O, PollOptions>): Promise<Outcome<SearchResult, O, true>> {
     return this.guard(() => this.call('v1/search', request, 'read', options, true)) as Promise<Outcome<SearchResult, O, true>>;
   }
 
   /** `v1/results`: another page of a result set; an offset past the end is BadOffsetError. */
-  results<O extends PollOptions = {}>(request: ResultsRequest, options?: O): Promise<Outcome<ResultsResult, O, true>> {
+  results<O extends PollOptions = {}>(request: ResultsRequest, options?: Only<O, PollOptions>): Promise<Outcome<ResultsResult, O, true>> {
     return this.guard(() => this.call('v1/results', request, 'read', options, true)) as Promise<Outcome<ResultsResult, O, true>>;
   }
 
   /** `v1/root`: a published root (default the latest) with its consistency proof from size-1. */
-  root<O extends PollOptions = {}>(request: RootRequest = {}, options?: O): Promise<Outcome<RootResult, O, true>> {
+  root<O extends PollOptions = {}>(request: RootRequest = {}, options?: Only<O, PollOptions>): Promise<Outcome<RootResult, O, true>> {
     return this.guard(() => this.call('v1/root', request, 'read', options, true)) as Promise<Outcome<RootResult, O, true>>;
   }
 
   /** `v1/download_results`: a dest_url for a search result set or a finished export. */
-  downloadResults<O extends PollOptions = {}>(request: DownloadRequest, options?: O): Promise<Outcome<DownloadResult, O, true>> {
+  downloadResults<O extends PollOptions = {}>(request: DownloadRequest, options?: Only<O, PollOptions>): Promise<Outcome<DownloadResult, O, true>> {
     return this.guard(() => this.call('v1/download_results', request, 'read', options, true)) as Promise<Outcome<DownloadResult, O, true>>;
   }
 
   /** `v1/schema`: the configuration's event schema. */
-  schema<O extends PollOptions = {}>(request: SchemaRequest = {}, options?: O): Promise<Outcome<SchemaResult, O, true>> {
+  schema<O extends PollOptions = {}>(request: SchemaRequest = {}, options?: Only<O, PollOptions>): Promise<Outcome<SchemaResult, O, true>> {
     return this.guard(() => this.call('v1/schema', request, 'read', options, true)) as Promise<Outcome<SchemaResult, O, true>>;
   }
 
