@@ -1,0 +1,164 @@
+// Audit client benchmark (`npm run bench:client`). Prints figures; exits non-zero only when an
+// answer is wrong (a search that does not return its 20 events).
+//
+// Requests/second and p50/p99 latency of `root` and of a 20-event `search`, with 1, 10 and 50
+// requests in flight, for this client (undici) and the vendor Node SDK (pangea-node-sdk, on the
+// global fetch), against the same local audit service in the same run. The service runs in this
+// process, seeded with a few hundred events and published, so every figure includes the server's
+// work too: the differences between rows are the clients' own costs.
+//
+// Search rows:
+//   audit-client             POST v1/search, envelope parsed; no verification (the gateway does
+//                            that separately with src/merkle)
+//   sdk (no verification)    AuditService.search with skipEventVerification: the SDK's transport
+//   sdk (verifyConsistency)  the SDK's default verified search: event hashes and signatures, then
+//                            published roots from arweave.net (answered in-process with an empty
+//                            list, see below), falling back to v1/root for each size it needs
+//
+// BENCH_SECONDS=n sets the measuring time per row (default 2).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditService, PangeaConfig } from 'pangea-node-sdk';
+import { AuditClient } from '../src/audit-client/index.js';
+import { startLocalAudit } from '../src/local-audit/index.js';
+
+const TOKEN = 'bench-client-token';
+const SEED_EVENTS = 400;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const IN_FLIGHT = [1, 10, 50];
+const QUERY = 'actor:bench';
+
+// ---------------------------------------------------------------------------------------------
+// Keeping the SDK offline: it asks arweave.net (GraphQL) for published roots before falling back
+// to v1/root. Requests to that host are answered at once with an empty transaction list; every
+// other request goes to the real fetch.
+
+function stubArweave(): () => void {
+  const original = globalThis.fetch;
+  const empty = JSON.stringify({ data: { transactions: { edges: [] } } });
+  globalThis.fetch = async (input, init) => {
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const host = new URL(href).hostname;
+    if (host === 'arweave.net' || host.endsWith('.arweave.net')) {
+      return new Response(empty, { status: 200, headers: { 'content-type': 'application/json' } });
+    }
+    return original(input, init);
+  };
+  return () => {
+    globalThis.fetch = original;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+interface Row {
+  operation: string;
+  client: string;
+  inFlight: number;
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Keeps `inFlight` calls going for `seconds`; every call's latency is recorded. */
+async function measure(call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<Omit<Row, 'operation' | 'client'>> {
+  // Warm-up: connections opened, code paths compiled.
+  await Promise.all(Array.from({ length: inFlight }, () => call()));
+  const latencies: number[] = [];
+  const started = performance.now();
+  const stopAt = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < stopAt) {
+      const t0 = performance.now();
+      await call();
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { inFlight, requests: latencies.length, perSecond: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+function print(rows: Row[]): void {
+  const header = ['operation', 'client', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms'];
+  const table = rows.map((r) => [r.operation, r.client, String(r.inFlight), String(r.requests), r.perSecond.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const t of table) console.log(line(t));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-client-'));
+  const service = await startLocalAudit({ dataDir, port: 0, token: TOKEN, publishIntervalMs: 0 });
+  const restoreFetch = stubArweave();
+  const client = new AuditClient({ baseUrl: service.url, token: TOKEN, timeouts: { headersMs: 60_000, bodyMs: 60_000 } });
+  const sdk = new AuditService(TOKEN, new PangeaConfig({ baseUrlTemplate: service.url }));
+  let failed = false;
+  try {
+    // Seed: a few hundred events in bulk, then publish so search results carry published roots.
+    for (let i = 0; i < SEED_EVENTS; i += 100) {
+      await client.logBulk({
+        events: Array.from({ length: 100 }, (_, j) => ({ event: { message: `bench event ${i + j}`, actor: 'bench', action: 'seed', target: `doc-${(i + j) % 17}` } })),
+      });
+    }
+    service.publishNow();
+
+    // Both clients must see the same thing before they are timed.
+    const ours = await client.search({ query: QUERY, limit: 20, order: 'desc', order_by: 'received_at' });
+    const theirs = await sdk.search(QUERY, { limit: 20 }, { verifyConsistency: true });
+    if (ours.result.events.length !== 20 || theirs.result.events.length !== 20) throw new Error('a search did not return 20 events');
+    if (ours.result.events[0]!.hash !== theirs.result.events[0]!.hash) throw new Error('the two clients disagree on the first event');
+    if (theirs.result.events.some((e) => e.membership_verification !== 'pass')) throw new Error("the SDK's membership verification failed");
+
+    const checkSearch = (count: number): void => {
+      if (count !== 20) {
+        failed = true;
+        throw new Error(`search returned ${count} events, not 20`);
+      }
+    };
+    const operations: Array<{ operation: string; client: string; call: () => Promise<unknown> }> = [
+      { operation: 'root', client: 'audit-client', call: () => client.root() },
+      { operation: 'root', client: 'sdk', call: () => sdk.root() },
+      {
+        operation: 'search 20',
+        client: 'audit-client',
+        call: async () => checkSearch((await client.search({ query: QUERY, limit: 20, order: 'desc', order_by: 'received_at' })).result.events.length),
+      },
+      { operation: 'search 20', client: 'sdk (no verification)', call: async () => checkSearch((await sdk.search(QUERY, { limit: 20 }, { skipEventVerification: true })).result.events.length) },
+      { operation: 'search 20', client: 'sdk (verifyConsistency)', call: async () => checkSearch((await sdk.search(QUERY, { limit: 20 }, { verifyConsistency: true })).result.events.length) },
+    ];
+
+    console.log(`audit client benchmark: local service in-process, ${SEED_EVENTS} events, ${SECONDS} s per row, node ${process.version}`);
+    const rows: Row[] = [];
+    for (const op of operations) {
+      for (const inFlight of IN_FLIGHT) {
+        rows.push({ operation: op.operation, client: op.client, ...(await measure(op.call, inFlight, SECONDS)) });
+      }
+    }
+    print(rows);
+  } finally {
+    restoreFetch();
+    await client.close();
+    await service.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
