@@ -175,7 +175,7 @@ builder.objectType(ResultSetExpiredError, {
   name: 'ResultSetExpiredError',
   description: 'The result set has expired upstream (or never existed); search again.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ resultId: t.exposeString('resultId', { description: 'The expired result set id.' }) }),
+  fields: (t) => ({ resultId: t.exposeID('resultId', { description: 'The expired result set id.' }) }),
 });
 builder.objectType(ForbiddenError, {
   name: 'ForbiddenError',
