@@ -4,6 +4,7 @@
 import { AcceptedTimeoutError, AuditClientError } from './errors.js';
 import type { AcceptedRequest, AuditResponse } from './response.js';
 import { sleep } from './retry.js';
+import { linkedController } from './signals.js';
 
 export interface PollingPolicy {
   /** Delay before the first poll; doubles after each 202 (jittered). */
@@ -49,9 +50,14 @@ export async function pollUntilDone<R>(
   options: PollLoopOptions,
 ): Promise<AuditResponse<R>> {
   const { policy, deadlineAt, signal } = options;
-  const deadline = new AbortController();
-  const deadlineTimer = setTimeout(() => deadline.abort(new Error('polling deadline')), Math.max(0, deadlineAt - Date.now()));
-  const bounded = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  // One signal for the sleeps and polls: it aborts when the caller's does or at the deadline.
+  const link = linkedController(signal);
+  const bounded = link.controller.signal;
+  let deadlinePassed = false;
+  const deadlineTimer = setTimeout(() => {
+    deadlinePassed = true;
+    link.controller.abort(new Error('polling deadline'));
+  }, Math.max(0, deadlineAt - Date.now()));
   let polls = 0;
   let current = accepted;
   const timeout = (): AcceptedTimeoutError =>
@@ -72,12 +78,13 @@ export async function pollUntilDone<R>(
         current = outcome;
       } catch (err) {
         if (signal?.aborted) throw err instanceof AuditClientError ? err : options.aborted(signal.reason);
-        if (deadline.signal.aborted) throw timeout();
+        if (deadlinePassed) throw timeout();
         throw err;
       }
       if (final) throw timeout();
     }
   } finally {
     clearTimeout(deadlineTimer);
+    link.unlink();
   }
 }

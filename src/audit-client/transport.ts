@@ -11,6 +11,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { AuditTransportError, type AuditAbortError, type TimeoutPhase } from './errors.js';
 import { abortError, headerValue, networkError, tooLargeError } from './error-mapping.js';
 import type { Redactor } from './redact.js';
+import { linkedController, type LinkedController } from './signals.js';
 
 export interface Timeouts {
   /** TCP (and TLS) connect. Applies to the client's own Agent, not to an injected dispatcher. */
@@ -58,7 +59,7 @@ export interface OpenResponse {
   touch(): void;
   /** Maps a failure of `body` to a transport error (or AuditAbortError). */
   fail(err: unknown, receivedBytes: number): AuditTransportError | AuditAbortError;
-  /** Stops the body timer; call when done with the body. */
+  /** Ends the exchange's timer and signal link; call when done with the body. */
   finish(): void;
 }
 
@@ -146,7 +147,7 @@ export class Transport {
         bodyTimeout: timeouts.bodyMs,
       });
     } catch (err) {
-      watch.disarm();
+      watch.dispose();
       throw fail(err, 'headers');
     }
 
@@ -159,7 +160,7 @@ export class Transport {
       body: response.body,
       touch: () => watch.touch(),
       fail: (err, receivedBytes) => fail(err, 'body', { httpStatus: statusCode, receivedBytes, ...(requestId !== undefined ? { requestId } : {}) }),
-      finish: () => watch.disarm(),
+      finish: () => watch.dispose(),
     };
   }
 
@@ -169,23 +170,27 @@ export class Transport {
   }
 }
 
-/** The per-exchange timer: it aborts the request through the signal handed to undici. */
+/**
+ * The per-exchange timer and signal: undici gets a signal that aborts when the caller's does or
+ * when the current phase's timer fires.
+ */
 class Watch {
-  private readonly controller = new AbortController();
+  private readonly link: LinkedController;
   readonly signal: AbortSignal;
   timedOut: { phase: TimeoutPhase; ms: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(callerSignal: AbortSignal | undefined) {
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.controller.signal]) : this.controller.signal;
+    this.link = linkedController(callerSignal);
+    this.signal = this.link.controller.signal;
   }
 
   arm(phase: TimeoutPhase, ms: number): void {
-    this.disarm();
+    this.clearTimer();
     if (ms <= 0) return;
     this.timer = setTimeout(() => {
       this.timedOut = { phase, ms };
-      this.controller.abort(new Error(`${phase} timeout after ${ms} ms`));
+      this.link.controller.abort(new Error(`${phase} timeout after ${ms} ms`));
     }, ms);
   }
 
@@ -193,7 +198,13 @@ class Watch {
     this.timer?.refresh();
   }
 
-  disarm(): void {
+  /** The exchange is over: no more timer, no more listening to the caller's signal. */
+  dispose(): void {
+    this.clearTimer();
+    this.link.unlink();
+  }
+
+  private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }

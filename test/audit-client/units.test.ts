@@ -2,6 +2,8 @@
 // token scrubbing of arbitrary errors, and event normalisation.
 import { ConnectionRefusedError, ConnectionResetError, RateLimitedError, ServiceUnavailableError, TimeoutError, ValidationError } from '../../src/audit-client/errors.js';
 import { isJsonPrefix, parseEnvelope } from '../../src/audit-client/envelope.js';
+import { networkError, type NetworkFailureContext } from '../../src/audit-client/error-mapping.js';
+import { AuditAbortError, AuditTransportError, TlsError, TruncatedBodyError } from '../../src/audit-client/errors.js';
 import { normalizeEventInput, prepareItem } from '../../src/audit-client/event.js';
 import { pollDelay } from '../../src/audit-client/polling.js';
 import { Redactor } from '../../src/audit-client/redact.js';
@@ -154,5 +156,67 @@ describe('event normalisation', () => {
       signature: 's',
       public_key: 'k',
     });
+  });
+});
+
+describe('network failure mapping (failures that are hard to provoke on loopback)', () => {
+  const redactor = new Redactor([TOKEN]);
+  const ctx = (over: Partial<NetworkFailureContext> = {}): NetworkFailureContext => ({
+    redactor,
+    target: 'POST https://audit.example/v1/log',
+    phase: 'headers',
+    connectTimeoutMs: 1000,
+    headersTimeoutMs: 2000,
+    bodyTimeoutMs: 3000,
+    ...over,
+  });
+  const coded = (code: string, message = code): Error => Object.assign(new Error(message), { code });
+
+  test.each([
+    ['UND_ERR_CONNECT_TIMEOUT', 'headers', TimeoutError, true, true],
+    ['UND_ERR_HEADERS_TIMEOUT', 'headers', TimeoutError, false, true],
+    ['UND_ERR_BODY_TIMEOUT', 'body', TimeoutError, false, true],
+    ['UND_ERR_SOCKET', 'headers', ConnectionResetError, false, true],
+    ['UND_ERR_SOCKET', 'body', TruncatedBodyError, false, true],
+    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'body', TruncatedBodyError, false, true],
+    ['ECONNRESET', 'headers', ConnectionResetError, false, true],
+    ['CERT_HAS_EXPIRED', 'headers', TlsError, true, false],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'headers', TlsError, true, false],
+    ['ENOTFOUND', 'headers', AuditTransportError, true, false],
+    ['EAI_AGAIN', 'headers', AuditTransportError, true, true],
+    ['EPIPE', 'headers', AuditTransportError, false, true],
+    ['ESOMETHINGELSE', 'headers', AuditTransportError, false, false],
+  ] as const)('%s during %s', (code, phase, cls, neverReachedServer, transient) => {
+    const err = networkError(coded(code, `${code} while sending Bearer ${TOKEN}`), ctx({ phase }));
+    expect(err).toBeInstanceOf(cls);
+    const e = err as AuditTransportError;
+    expect(e.code).toBe(code);
+    expect(e.neverReachedServer).toBe(neverReachedServer);
+    expect(e.transient).toBe(transient);
+    expect(`${e.message}\n${e.stack}\n${String(e.cause)}`).not.toContain(TOKEN);
+  });
+
+  test('connect timeout names its phase and bound', () => {
+    const err = networkError(coded('UND_ERR_CONNECT_TIMEOUT'), ctx()) as TimeoutError;
+    expect(err.phase).toBe('connect');
+    expect(err.timeoutMs).toBe(1000);
+  });
+
+  test('an AggregateError of refusals (happy eyeballs) is ConnectionRefusedError', () => {
+    const aggregate = new AggregateError([coded('ECONNREFUSED'), coded('ECONNREFUSED')], 'connect failed');
+    const err = networkError(aggregate, ctx());
+    expect(err).toBeInstanceOf(ConnectionRefusedError);
+    expect((err as ConnectionRefusedError).neverReachedServer).toBe(true);
+    const mixed = networkError(new AggregateError([coded('ECONNREFUSED'), coded('ETIMEDOUT')], 'connect failed'), ctx());
+    expect(mixed).not.toBeInstanceOf(ConnectionRefusedError);
+  });
+
+  test("the caller's abort wins over whatever undici reports; our own timer is a TimeoutError", () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(networkError(coded('UND_ERR_ABORTED'), ctx({ callerSignal: controller.signal }))).toBeInstanceOf(AuditAbortError);
+    const timedOut = networkError(coded('UND_ERR_ABORTED'), ctx({ timedOut: { phase: 'headers', ms: 250 } })) as TimeoutError;
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect(timedOut.timeoutMs).toBe(250);
   });
 });

@@ -22,6 +22,8 @@ export interface TestServer {
   url: string;
   port: number;
   requests: Recorded[];
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,10 @@ export async function startHttp(handler: Handler, port = 0): Promise<TestServer>
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => {
+    connections++;
+  });
   let actual = port;
   if (port === 0) actual = await listen(server);
   else
@@ -59,6 +65,9 @@ export async function startHttp(handler: Handler, port = 0): Promise<TestServer>
     url: `http://127.0.0.1:${actual}`,
     port: actual,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -68,7 +77,7 @@ export async function startHttp(handler: Handler, port = 0): Promise<TestServer>
 }
 
 /** A raw TCP server: `onRequest` gets the socket once the first request bytes have arrived. */
-export async function startRaw(onRequest: (socket: Socket, requestText: string, index: number) => void): Promise<TestServer & { connections: number }> {
+export async function startRaw(onRequest: (socket: Socket, requestText: string, index: number) => void): Promise<TestServer> {
   const sockets = new Set<Socket>();
   const requests: Recorded[] = [];
   const state = { connections: 0 };
