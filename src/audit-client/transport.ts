@@ -116,6 +116,10 @@ export class Transport {
   async open(req: HttpRequest): Promise<OpenResponse> {
     const { timeouts, redactor } = this.options;
     const target = Transport.target(req.method, req.url);
+    if (req.signal?.aborted) {
+      // Never dispatched: say so without touching the network.
+      throw abortError(target, req.signal.reason, redactor);
+    }
     const watch = new Watch(req.signal);
     const fail = (err: unknown, phase: 'headers' | 'body', extra: { httpStatus?: number; requestId?: string; receivedBytes?: number } = {}) =>
       networkError(err, {
@@ -130,10 +134,6 @@ export class Transport {
         ...extra,
       });
 
-    if (req.signal?.aborted) {
-      // Never dispatched: say so without touching the network.
-      throw abortError(target, req.signal.reason, redactor);
-    }
     watch.arm('headers', timeouts.headersMs);
     let response: Dispatcher.ResponseData;
     try {
