@@ -16,11 +16,18 @@ export class PublishedRootCache {
     return this.roots.get(this.key(treeName, size)) ?? (treeName ? undefined : this.roots.get(this.key(undefined, size)));
   }
 
+  /**
+   * Remembers a root. The first root seen for a size is kept: a published root never changes, so
+   * a later, different one is the upstream's claim to be checked against it, never a replacement
+   * (otherwise one forged page would poison every later consistency check).
+   */
   set(root: PublishedRoot): void {
-    if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
-    this.roots.set(this.key(root.tree_name, root.size), root);
-    // Also under "any tree", since v1/root answers for the token's one tree.
-    this.roots.set(this.key(undefined, root.size), root);
+    for (const key of [this.key(root.tree_name, root.size), this.key(undefined, root.size)]) {
+      // Also under "any tree", since v1/root answers for the token's one tree.
+      if (this.roots.has(key)) continue;
+      if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
+      this.roots.set(key, root);
+    }
   }
 }
 

@@ -24,8 +24,27 @@ const STANDARD_FIELDS = [
   ['timestamp', 'timestamp', 'When the activity happened, by the client clock, as written.'],
 ] as const;
 
+/**
+ * The stored envelope / event when they are JSON objects. The page comes from the upstream and
+ * may be corrupt (that is what verification is for): one malformed event must show up as failed
+ * checks, not throw in a resolver and null the whole page through the non-null chain.
+ */
+function storedEnvelope(node: AuditEventNode): Record<string, unknown> {
+  const envelope: unknown = node.event.envelope;
+  return envelope !== null && typeof envelope === 'object' && !Array.isArray(envelope) ? (envelope as Record<string, unknown>) : {};
+}
+
+function storedEvent(node: AuditEventNode): Record<string, unknown> {
+  const event = storedEnvelope(node).event;
+  return event !== null && typeof event === 'object' && !Array.isArray(event) ? (event as Record<string, unknown>) : {};
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
 function fieldText(node: AuditEventNode, key: string): string | null {
-  const value = (node.event.envelope.event as Record<string, unknown>)[key];
+  const value = storedEvent(node)[key];
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -34,14 +53,24 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
   fields: (t) => ({
     hash: t.string({ description: 'The event hash: sha256 of the canonical envelope (hex).', resolve: (n) => n.event.hash }),
-    receivedAt: t.field({ type: 'DateTime', description: 'When the audit service received the event (server clock, microseconds).', resolve: (n) => n.event.envelope.received_at ?? '' }),
-    event: t.field({ type: 'JSON', description: 'The event object exactly as stored (what the signature covers).', resolve: (n) => n.event.envelope.event }),
-    envelope: t.field({ type: 'JSON', description: 'The whole stored envelope (what the hash covers).', resolve: (n) => n.event.envelope }),
+    receivedAt: t.field({ type: 'DateTime', description: 'When the audit service received the event (server clock, microseconds).', resolve: (n) => stringOrNull(storedEnvelope(n).received_at) ?? '' }),
+    event: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The event object exactly as stored (what the signature covers); null only when the audit service returned none (verification then fails).',
+      resolve: (n) => storedEnvelope(n).event ?? null,
+    }),
+    envelope: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The whole stored envelope (what the hash covers); null only when the audit service returned none (verification then fails).',
+      resolve: (n) => n.event.envelope ?? null,
+    }),
     ...Object.fromEntries(
       STANDARD_FIELDS.map(([name, key, description]) => [name, t.string({ nullable: true, description, resolve: (n: AuditEventNode) => fieldText(n, key) })]),
     ),
-    signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => n.event.envelope.signature ?? null }),
-    publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => n.event.envelope.public_key ?? null }),
+    signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => stringOrNull(storedEnvelope(n).signature) }),
+    publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => stringOrNull(storedEnvelope(n).public_key) }),
     published: t.boolean({ description: 'Whether the event is covered by a published root.', resolve: (n) => n.event.published }),
     leafIndex: t.int({ nullable: true, description: 'Position in the published tree (published events only).', resolve: (n) => n.event.leaf_index ?? null }),
     membershipProof: t.string({ nullable: true, description: 'The membership proof the upstream returned ("l:<hex>,r:<hex>,…").', resolve: (n) => n.event.membership_proof ?? null }),
