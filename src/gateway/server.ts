@@ -1,5 +1,6 @@
 // The gateway's HTTP server: yoga (GraphQL over HTTP, GraphiQL from local assets) behind a body
 // size limit, plus /health and /ready. Each request gets a fresh context (caller, loaders, signal).
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
@@ -30,6 +31,9 @@ export interface GatewayOptions {
   logError?: (err: unknown) => void;
 }
 
+/** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
+const MAX_UPSTREAM_CALLS_PER_REQUEST = 2 * 1000 + 64;
+
 interface ServerContext {
   req: IncomingMessage;
 }
@@ -57,6 +61,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
     },
     context: async ({ request }): Promise<GraphQLContext> => {
+      // Every upstream call of the request listens on its signal, and a page of search results
+      // fetches up to two published roots per event concurrently: lift Node's default of 10
+      // listeners (a MaxListenersExceededWarning on every large page) to a bound that still
+      // flags a real leak.
+      setMaxListeners(MAX_UPSTREAM_CALLS_PER_REQUEST, request.signal);
       const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
       return {
         caller,

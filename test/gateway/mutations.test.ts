@@ -4,7 +4,7 @@ import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { canonicalJson, hashEnvelope } from '../../src/merkle/index.js';
-import { startTestGateway, tempDir, writeSigningKey, type Json, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
 const LOG = `
   mutation Log($event: AuditEventInput!, $options: LogOptions) {
@@ -126,13 +126,11 @@ async function fetchGunzip(url: string): Promise<string> {
 
 describe('gateway mutations and queries (embedded service, signing key configured)', () => {
   let gw: TestGateway;
-  let keyDir: string;
   let keyFile: string;
 
   beforeAll(async () => {
-    keyDir = tempDir('gateway-key-');
-    keyFile = writeSigningKey(keyDir);
-    gw = await startTestGateway({ signingKeyFile: keyFile });
+    gw = await startTestGateway({ signingKey: true });
+    keyFile = gw.signingKeyFile!;
   });
   afterAll(async () => {
     await gw?.close();

@@ -4,7 +4,7 @@
 // affected events failing, with reasons, while every other event still passes.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { startTestGateway, tempDir, writeSigningKey, type Json, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
 const SEARCH = `
   query Search($query: String!) {
@@ -73,7 +73,7 @@ describe('verification of honest and tampered data', () => {
   };
 
   beforeAll(async () => {
-    gw = await startTestGateway({ signingKeyFile: writeSigningKey(tempDir('gateway-key-')) });
+    gw = await startTestGateway({ signingKey: true });
     const events = Array.from({ length: 30 }, (_, i) => ({ message: `t${String(i).padStart(2, '0')}`, actor: 'tamper' }));
     const bulk = (await gw.runOk(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { ... on LogBulkResult { results { hash } } } }`, { e: events })).logBulk;
     hashOf.push(...bulk.results.map((r: Json) => r.hash));

@@ -19,8 +19,8 @@ export interface GraphQLAnswer {
 }
 
 export interface TestGatewayOptions {
-  /** Path of an Ed25519 PKCS#8 PEM key for signLocal. */
-  signingKeyFile?: string;
+  /** Configure SIGNING_KEY_FILE with a fresh Ed25519 PKCS#8 PEM key (written to the temp dir). */
+  signingKey?: boolean;
   maxBodyBytes?: number;
   /** Lifetime of the embedded service's search result sets. */
   resultTtlMs?: number;
@@ -37,6 +37,8 @@ export interface TestGateway {
   /** The embedded local audit service, when there is one. */
   local: LocalAudit | undefined;
   dataDir: string;
+  /** The configured signing key file, when `signingKey` was asked for. */
+  signingKeyFile: string | undefined;
   /** POSTs a GraphQL request and returns the HTTP status and parsed body. */
   graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLAnswer>;
   /** Runs a request that must succeed: no `errors`; returns `data`. */
@@ -74,7 +76,9 @@ export async function refusedPort(): Promise<number> {
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const dataDir = tempDir();
+  const dir = tempDir();
+  const dataDir = join(dir, 'data');
+  const signingKeyFile = options.signingKey ? writeSigningKey(dir) : undefined;
   const upstream: UpstreamConfig = options.remoteBaseUrl
     ? { kind: 'remote', baseUrl: options.remoteBaseUrl, token: 'x', configId: undefined, tenantId: undefined }
     : {
@@ -90,7 +94,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     host: '127.0.0.1',
     port: 0,
     upstream,
-    signingKeyFile: options.signingKeyFile,
+    signingKeyFile,
     cursorSecret: 'test',
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     graphiql: true,
@@ -99,7 +103,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   try {
     running = await startGateway(config, () => {});
   } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 
@@ -142,6 +146,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     origin: new URL(running.url).origin,
     local: running.local,
     dataDir,
+    signingKeyFile,
     graphql,
     runOk,
     runError,
@@ -151,7 +156,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     close: async () => {
       await running.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
