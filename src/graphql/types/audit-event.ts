@@ -53,7 +53,7 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
   fields: (t) => ({
     hash: t.string({ description: 'The event hash: sha256 of the canonical envelope (hex).', resolve: (n) => n.event.hash }),
-    receivedAt: t.field({ type: 'DateTime', description: 'When the audit service received the event (server clock, microseconds).', resolve: (n) => stringOrNull(storedEnvelope(n).received_at) ?? '' }),
+    receivedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the audit service received the event (server clock, microseconds); null only for a damaged envelope.', resolve: (n) => stringOrNull(storedEnvelope(n).received_at) }),
     event: t.field({
       type: 'JSON',
       nullable: true,
