@@ -6,7 +6,9 @@
 //      published), served by the service in its own process: p50 of v1/root (target <= 20 ms) and
 //      of selective searches returning 20 events with verbose proofs (target <= 100 ms): a query on
 //      a rare actor value, and search_restriction ones.
+//      Also, without targets: a bare-value search, a non-selective one (44,400 hits), a match-all.
 //  (c) startup time of startLocalAudit on that 1M-event database (target <= 2 s).
+//  (a') the ingest of (a) again, into the 1M-event database.
 // Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
@@ -134,9 +136,8 @@ function benchEvent(i: number): Record<string, string> {
 // ---------------------------------------------------------------------------------------------
 // (a) ingest
 
-async function ingest(): Promise<void> {
-  console.log(`\n(a) ingest: v2/log, 1000-event batches, 4 concurrent keep-alive clients, ${INGEST_SECONDS} s`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-ingest-'));
+async function ingest(existing?: string): Promise<void> {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'audit-bench-ingest-'));
   const svc = await spawnService(dataDir);
   const pool = new Pool(svc.url, { connections: 4, pipelining: 1 });
   try {
@@ -174,7 +175,7 @@ async function ingest(): Promise<void> {
   } finally {
     await pool.close();
     await svc.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!existing) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -248,6 +249,10 @@ async function queries(dataDir: string): Promise<void> {
       [`restriction tenant_id`, { query: '', search_restriction: { tenant_id: [RARE_TENANT] } }],
       [`bare value ${RARE_ACTOR}`, { query: RARE_ACTOR }],
     ];
+    // Not selective: actor:user-12 also matches user-120..129 and user-1200..1299 (44,400 events).
+    const common = JSON.stringify({ query: 'actor:user-12', limit: 20, verbose: true });
+    const commonFirst = await postJson(pool, '/v1/search', common);
+    check(commonFirst.count === 10_000, `actor:user-12: count ${commonFirst.count} (max_results caps it at 10,000)`);
     for (const [label, body] of searches) {
       const text = JSON.stringify({ ...body, limit: 20, verbose: true });
       const first = await postJson(pool, '/v1/search', text);
@@ -260,6 +265,8 @@ async function queries(dataDir: string): Promise<void> {
       const target = label.startsWith('query') || label.startsWith('restriction') ? ` (target p50 <= 100 ms: ${verdict(s.p50 <= 100)})` : '';
       console.log(`  search ${label.padEnd(30)} p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${target}`);
     }
+    const c = stats(await time(10, async () => void (await postJson(pool, '/v1/search', common)), 2));
+    console.log(`  search ${'query actor:user-12 (44,400 hits)'.padEnd(30)} p50 ${ms(c.p50)}, p99 ${ms(c.p99)} (no target)`);
     const all = stats(await time(5, async () => void (await postJson(pool, '/v1/search', JSON.stringify({ query: '', limit: 20 }))), 1));
     console.log(`  search "" (every event, 10,000-result set) p50 ${ms(all.p50)}, p99 ${ms(all.p99)} (no target)`);
   } finally {
@@ -273,13 +280,18 @@ async function queries(dataDir: string): Promise<void> {
 async function main(): Promise<void> {
   console.log(`local-audit benchmark — node ${process.version}, ${BIG.toLocaleString('en')} events for (b)/(c)`);
   const only = process.env.BENCH_ONLY; // "ingest" or "big", to run one part
-  if (only !== 'big') await ingest();
+  if (only !== 'big') {
+    console.log(`\n(a) ingest: v2/log, 1000-event batches, 4 concurrent keep-alive clients, ${INGEST_SECONDS} s, empty database`);
+    await ingest();
+  }
   if (only !== 'ingest') {
     const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-big-'));
     try {
       await buildBig(dataDir);
       await startup(dataDir);
       await queries(dataDir);
+      console.log(`\n(a') the same ingest into the ${BIG.toLocaleString('en')}-event database (no target; shows what a big index costs)`);
+      await ingest(dataDir);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

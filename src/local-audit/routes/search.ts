@@ -4,8 +4,9 @@
 import type { AuditLog } from '../audit-log.js';
 import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
 import { validateBody, type BodySpec } from '../http/validate.js';
-import { compileQuery, compileRestriction, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type SqlFragment } from '../query/index.js';
+import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type QueryNode, type SqlFragment } from '../query/index.js';
 import { searchFields } from '../search-fields.js';
+import { FtsPrefilter } from '../store/fts-prefilter.js';
 import { ResultSetStore, type ResultSet } from '../store/result-sets.js';
 import type { StoredEnvelope } from '../store/event-store.js';
 import { parseTimeBound } from '../time-range.js';
@@ -14,6 +15,11 @@ import type { RouteModuleFactory } from './module.js';
 export const MAX_RESULTS = 10_000;
 export const MAX_PAGE = 1000;
 const PURGE_EVERY_MS = 60_000;
+/**
+ * The trigram index narrows a search to its candidates only when there are at most this many;
+ * beyond that, walking the events in result order (and stopping at max_results) is cheaper.
+ */
+const PREFILTER_MAX_CANDIDATES = 10_000;
 
 const SEARCH: BodySpec = {
   fields: {
@@ -65,10 +71,12 @@ function badFormat(detail: string, source: string): ServiceError {
   return validationError([{ code: 'BadFormat', detail, source }]);
 }
 
-function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number): SqlFragment[] {
+function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number): { parts: SqlFragment[]; ast: QueryNode } {
   const parts: SqlFragment[] = [];
+  let ast: QueryNode;
   try {
-    parts.push(compileQuery(req.query, fields));
+    ast = parseQuery(req.query);
+    parts.push(compileAst(ast, fields));
   } catch (err) {
     if (err instanceof QuerySyntaxError) throw badFormat(`query: ${err.message}`, '/query');
     throw err;
@@ -90,7 +98,7 @@ function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number):
       throw err;
     }
   }
-  return parts;
+  return { parts, ast };
 }
 
 /** Does the set's own restriction imply the asserted one (every asserted field, values within)? */
@@ -102,10 +110,30 @@ function restrictionHolds(set: ResultSet, asserted: Record<string, unknown>): bo
   });
 }
 
-export const searchModule: RouteModuleFactory = ({ log, options }) => {
+export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   const sets = new ResultSetStore(log.db);
   const fields = searchFields(log.schema);
+  const prefilter = new FtsPrefilter(log.schema);
+  const candidates = prefilter.enabled
+    ? log.db.prepare<[string, number, number], { rowid: number }>('SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ?')
+    : undefined;
   let lastPurge = 0;
+
+  /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
+  const narrow = (ast: QueryNode, req: SearchRequest, treeSize: number): SqlFragment[] => {
+    const match = candidates && prefilter.derive(ast, req.search_restriction);
+    if (!match) return [];
+    let leaves: number[];
+    try {
+      leaves = candidates.all(match, treeSize, PREFILTER_MAX_CANDIDATES + 1).map((r) => r.rowid);
+    } catch (err) {
+      // Never expected (every value is quoted); the search is still right without the index.
+      onError(err);
+      return [];
+    }
+    if (leaves.length > PREFILTER_MAX_CANDIDATES) return [];
+    return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
+  };
 
   const page = (set: ResultSet, offset: number, limit: number, verbose: boolean): Record<string, unknown> => {
     const events = log.events.getMany(sets.page(set.id, offset, limit)).map((e) => toSearchEvent(log, e, set, verbose));
@@ -134,7 +162,8 @@ export const searchModule: RouteModuleFactory = ({ log, options }) => {
         // can run between reading the sizes and selecting the matching leaves.
         const treeSize = log.size;
         const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
-        const where = [...compileWhere(req, fields, nowMs), { sql: 'e.leaf_index < ?', params: [treeSize] }];
+        const { parts, ast } = compileWhere(req, fields, nowMs);
+        const where = [...parts, ...narrow(ast, req, treeSize), { sql: 'e.leaf_index < ?', params: [treeSize] }];
         const sql =
           `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ` +
           `ORDER BY ${orderField.column} ${direction}, e.leaf_index ${direction} LIMIT ?`;

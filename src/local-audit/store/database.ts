@@ -14,6 +14,17 @@ export function fieldColumn(id: string): string {
   return `f_${id}`;
 }
 
+/**
+ * Fields with a trigram full-text index (`events_fts`, rowid = leaf index): every `string` field.
+ * Those are short (the standard ones are at most 128 characters) and the ones people search by
+ * value (actor, target, tenant_id, ...); `text` fields (message, old, new: up to 32 KiB each) would
+ * make every insert much dearer, and `string-unindexed` says what it is. The index only narrows
+ * the candidates of a contains-match; the exact, case-sensitive instr() test still decides.
+ */
+export function ftsFieldIds(schema: AuditSchema): string[] {
+  return schema.fields.filter((f) => f.type === 'string').map((f) => f.id);
+}
+
 function sqlType(type: SchemaFieldType): string {
   if (type === 'integer') return 'INTEGER';
   if (type === 'boolean') return 'INTEGER';
@@ -92,4 +103,20 @@ function createEventsTable(db: Db, schema: AuditSchema): void {
     }
   }
   if (!stored) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(wanted);
+  createFtsTable(db, schema);
+}
+
+function createFtsTable(db: Db, schema: AuditSchema): void {
+  const columns = ftsFieldIds(schema).map((id) => `"${fieldColumn(id)}"`);
+  if (columns.length === 0) return;
+  // Contentless (the text lives in events), trigram tokens with case kept: a phrase query finds
+  // every row whose column contains the phrase as a substring, case-sensitively.
+  db.transaction(() => {
+    db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(${columns.join(', ')}, content='', tokenize='trigram case_sensitive 1')`);
+    // A data directory from before the index: fill it once from the events table.
+    if (!db.prepare(`SELECT 1 FROM meta WHERE key = 'events_fts'`).get()) {
+      db.exec(`INSERT INTO events_fts (rowid, ${columns.join(', ')}) SELECT leaf_index, ${columns.join(', ')} FROM events`);
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('events_fts', 'trigram-v1')`).run();
+    }
+  }).immediate();
 }

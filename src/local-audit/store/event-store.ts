@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
 import { normalizeTimestamp } from '../query/index.js';
-import { fieldColumn, type Db } from './database.js';
+import { fieldColumn, ftsFieldIds, type Db } from './database.js';
 import { TreeStore } from './tree-store.js';
 
 export interface StoredEnvelope {
@@ -33,6 +33,10 @@ export interface StoredEvent {
 export class EventStore {
   readonly tree: TreeStore;
   private readonly insertEvent: Database.Statement<unknown[]>;
+  /** Row of the trigram index (store/database.ts), when the schema has `string` fields. */
+  private readonly insertFts: Database.Statement<unknown[]> | undefined;
+  /** Positions in `fields` of the indexed ones. */
+  private readonly ftsPositions: number[];
   private readonly selectByLeaf: Database.Statement<[number], { leaf_index: number; hash: Buffer; envelope: string }>;
   private readonly fields: SchemaField[];
 
@@ -46,6 +50,12 @@ export class EventStore {
     const marks = this.fields.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT INTO events (leaf_index, received_at, hash, envelope, ${cols}) VALUES (?, ?, ?, ?, ${marks})`);
     this.selectByLeaf = db.prepare('SELECT leaf_index, hash, envelope FROM events WHERE leaf_index = ?');
+    const ftsIds = ftsFieldIds(schema);
+    this.ftsPositions = ftsIds.map((id) => this.fields.findIndex((f) => f.id === id));
+    this.insertFts =
+      ftsIds.length === 0
+        ? undefined
+        : db.prepare(`INSERT INTO events_fts (rowid, ${ftsIds.map((id) => `"${fieldColumn(id)}"`).join(', ')}) VALUES (?, ${ftsIds.map(() => '?').join(', ')})`);
   }
 
   get size(): number {
@@ -65,6 +75,7 @@ export class EventStore {
         const hash = new Uint8Array(createHash('sha256').update(json, 'utf8').digest());
         const values = this.fields.map((f) => columnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
+        this.insertFts?.run(first + i, ...this.ftsPositions.map((p) => values[p]));
         leaves.push(hash);
         out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
       });
