@@ -124,6 +124,22 @@ describe('log', () => {
     expect(last.map((e) => e.hash)).toEqual(res.result.results.map((r) => r.hash));
   });
 
+  test('SDK limit, not a service fault: a JSON-looking but non-canonical message fails the SDK\'s own hash check', async () => {
+    // The SDK's response reviver parses message/new/old strings that look like JSON ("123",
+    // "true", '{ "b": 2 }') and re-serialises them before hashing, so its check cannot match
+    // what was stored. The service stores and hashes the string exactly as sent.
+    const audit = sdk();
+    for (const message of ['123', 'true', '{ "b": 2, "a": 1 }']) {
+      await expect(audit.log({ message }, { verbose: true })).rejects.toBeInstanceOf(PangeaErrors.AuditEventError);
+      const stored = svc.log.events.get(svc.log.size - 1)!;
+      expect(stored.envelope.event.message).toBe(message);
+      expect(hashEnvelope(stored.envelope)).toBe(stored.hash);
+    }
+    // Canonical JSON text survives the round trip.
+    const ok = await audit.log({ message: '{"a":1,"b":2}' }, { verbose: true });
+    expect(ok.result.envelope.event.message).toEqual({ a: 1, b: 2 });
+  });
+
   test('a wrong token is an UnauthorizedError from the SDK', async () => {
     await expect(sdk('not-the-token').log({ message: 'x' })).rejects.toBeInstanceOf(PangeaErrors.UnauthorizedError);
   });
