@@ -151,31 +151,35 @@ describe('search over custom fields', () => {
 describe('the schema belongs to the data directory', () => {
   test('from a JSON file; restart with the same schema works, a different or the standard one fails clearly', async () => {
     const dataDir = tempDir('audit-schema-');
-    const file = join(dataDir, 'schema.json');
-    writeFileSync(file, JSON.stringify(SCHEMA, null, 2));
-    const first = await startTestService({ dataDir, schema: file });
     try {
-      expect((await first.post<Json>('v1/schema', {})).result).toEqual(SCHEMA);
-      expect((await first.post<Json>('v1/log', { event: { message: 'kept', count: 2 } })).status).toBe('Success');
+      const file = join(dataDir, 'schema.json');
+      writeFileSync(file, JSON.stringify(SCHEMA, null, 2));
+      const first = await startTestService({ dataDir, schema: file });
+      try {
+        expect((await first.post<Json>('v1/schema', {})).result).toEqual(SCHEMA);
+        expect((await first.post<Json>('v1/log', { event: { message: 'kept', count: 2 } })).status).toBe('Success');
+      } finally {
+        await first.close();
+      }
+      // The same fields with their keys in another order are the same schema.
+      const reordered: AuditSchema = { fields: SCHEMA.fields.map((f) => Object.fromEntries(Object.entries(f).reverse()) as unknown as AuditSchema['fields'][number]) };
+      const again = await startTestService({ dataDir, schema: reordered });
+      try {
+        expect(again.log.size).toBe(1);
+        expect((await again.post<Json>('v1/search', { query: 'count=2' })).result.count).toBe(1);
+      } finally {
+        await again.close();
+      }
+      const different: AuditSchema = { fields: [...SCHEMA.fields.slice(0, 2), { id: 'count', type: 'string' }, ...SCHEMA.fields.slice(3)] };
+      await expect(startLocalAudit({ dataDir, port: 0, token: 't', publishIntervalMs: 0, schema: different })).rejects.toThrow(/different audit schema/);
+      await expect(startLocalAudit({ dataDir, port: 0, token: 't', publishIntervalMs: 0 })).rejects.toThrow(/different audit schema/);
+      // Still usable with its own schema after the refusals.
+      const last = await startTestService({ dataDir, schema: file });
+      expect(last.log.size).toBe(1);
+      await last.close();
     } finally {
-      await first.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
-    // The same fields with their keys in another order are the same schema.
-    const reordered: AuditSchema = { fields: SCHEMA.fields.map((f) => Object.fromEntries(Object.entries(f).reverse()) as unknown as AuditSchema['fields'][number]) };
-    const again = await startTestService({ dataDir, schema: reordered });
-    try {
-      expect(again.log.size).toBe(1);
-      expect((await again.post<Json>('v1/search', { query: 'count=2' })).result.count).toBe(1);
-    } finally {
-      await again.close();
-    }
-    const different: AuditSchema = { fields: [...SCHEMA.fields.slice(0, 2), { id: 'count', type: 'string' }, ...SCHEMA.fields.slice(3)] };
-    await expect(startLocalAudit({ dataDir, port: 0, token: 't', publishIntervalMs: 0, schema: different })).rejects.toThrow(/different audit schema/);
-    await expect(startLocalAudit({ dataDir, port: 0, token: 't', publishIntervalMs: 0 })).rejects.toThrow(/different audit schema/);
-    // Still usable with its own schema after the refusals.
-    const last = await startTestService({ dataDir, schema: file });
-    expect(last.log.size).toBe(1);
-    await last.destroy();
   });
 
   test('a malformed schema is refused with a message saying what is wrong', async () => {

@@ -4,7 +4,7 @@
 // (an empty transaction list) so the SDK falls back to v1/root for published roots, as designed.
 // Every value the SDK reports is also re-checked with src/merkle where that adds something.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditService, PangeaConfig, PangeaErrors, type Audit } from 'pangea-node-sdk';
 import { canonicalEnvelope, hashEnvelope, sha256HexOfString, verifyConsistency, verifyMembership } from '../../src/merkle/index.js';
@@ -58,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   arweave.restore();
   await svc.destroy();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('log', () => {
