@@ -16,7 +16,15 @@ export type UpstreamConfig =
       /** How long search result sets live (default: the local service's 24 h); tests shorten it. */
       resultTtlMs?: number;
     }
-  | { kind: 'remote'; baseUrl: string; token: string; configId: string | undefined; tenantId: string | undefined };
+  | { kind: 'remote'; baseUrl: string; /** Empty in pass-through mode. */ token: string; configId: string | undefined; tenantId: string | undefined };
+
+/**
+ * How callers prove who they are:
+ * - none: no caller authentication; only allowed on a loopback address.
+ * - passthrough: each caller sends its own upstream token; the gateway forwards it and holds none.
+ * - keys: the gateway holds the upstream token; callers present API keys or JWTs with scopes.
+ */
+export type AuthMode = { kind: 'none' } | { kind: 'passthrough' } | { kind: 'keys'; file: string | undefined; inline: string | undefined };
 
 export interface GatewayConfig {
   host: string;
@@ -27,6 +35,12 @@ export interface GatewayConfig {
   cursorSecret: string | undefined;
   maxBodyBytes: number;
   graphiql: boolean;
+  /** Default { kind: 'none' } (loopback only). */
+  auth?: AuthMode;
+  /** Allow introspection (default: on, off when NODE_ENV=production). */
+  introspection?: boolean;
+  /** Outside development, validation errors do not suggest field names. Default false. */
+  production?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,8 +78,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   let upstream: UpstreamConfig;
   if (baseUrl || domain) {
     if (baseUrl && domain) throw new ConfigError('set AUDIT_BASE_URL or AUDIT_DOMAIN, not both');
-    const token = env.AUDIT_TOKEN;
-    if (!token) throw new ConfigError('AUDIT_TOKEN is required when AUDIT_BASE_URL or AUDIT_DOMAIN is set');
+    const token = env.AUDIT_TOKEN ?? '';
+    if (!token && (env.GATEWAY_AUTH || 'none').toLowerCase() !== 'passthrough') {
+      throw new ConfigError('AUDIT_TOKEN is required when AUDIT_BASE_URL or AUDIT_DOMAIN is set (or use GATEWAY_AUTH=passthrough)');
+    }
     if (domain && !/^[a-z0-9.-]+$/i.test(domain)) throw new ConfigError(`AUDIT_DOMAIN must be a host name such as aws.us.pangea.cloud, got "${domain}"`);
     upstream = {
       kind: 'remote',
@@ -84,13 +100,41 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       schemaFile: env.LOCAL_AUDIT_SCHEMA_FILE || undefined,
     };
   }
+  const production = env.NODE_ENV === 'production';
+  const authName = (env.GATEWAY_AUTH || 'none').toLowerCase();
+  let auth: AuthMode;
+  if (authName === 'none') auth = { kind: 'none' };
+  else if (authName === 'passthrough') auth = { kind: 'passthrough' };
+  else if (authName === 'keys') {
+    const file = env.GATEWAY_KEYS_FILE || undefined;
+    const inline = env.GATEWAY_KEYS || undefined;
+    if (!file && !inline) throw new ConfigError('GATEWAY_AUTH=keys needs GATEWAY_KEYS_FILE (a JSON file) or GATEWAY_KEYS (the JSON itself)');
+    if (file && inline) throw new ConfigError('set GATEWAY_KEYS_FILE or GATEWAY_KEYS, not both');
+    auth = { kind: 'keys', file, inline };
+  } else throw new ConfigError(`GATEWAY_AUTH must be none, passthrough or keys, got "${env.GATEWAY_AUTH}"`);
+  const host = env.HOST || '127.0.0.1';
+  if (auth.kind === 'none' && !isLoopback(host)) {
+    throw new ConfigError(`HOST=${host} would expose the gateway without caller authentication: set GATEWAY_AUTH=keys (or passthrough), or listen on 127.0.0.1`);
+  }
+  if (auth.kind === 'passthrough' && upstream.kind === 'embedded' && !isLoopback(host)) {
+    throw new ConfigError('GATEWAY_AUTH=passthrough with the embedded local service would hand its token to remote callers: use GATEWAY_AUTH=keys');
+  }
   return {
-    host: env.HOST || '127.0.0.1',
+    host,
     port: int(env, 'PORT', 4000, 0, 65535),
     upstream,
     signingKeyFile: env.SIGNING_KEY_FILE || undefined,
     cursorSecret: env.CURSOR_SECRET || undefined,
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024),
     graphiql: bool(env, 'GRAPHIQL', true),
+    auth,
+    introspection: bool(env, 'INTROSPECTION', !production),
+    production,
   };
+}
+
+/** Loopback addresses only: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

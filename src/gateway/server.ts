@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditClient } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
@@ -23,8 +23,18 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Serve GraphiQL at GET /graphql (default true). */
   graphiql?: boolean;
-  /** Resolves the caller of a request; default: everyone is the local all-scopes caller. */
+  /**
+   * Resolves the caller of a request; default: everyone is the local all-scopes caller. Throwing
+   * a GraphQLError with extensions.http.status 401 answers the request with that status.
+   */
   authenticate?: (req: Request) => Caller | Promise<Caller>;
+  /**
+   * The client and upstream state for a caller: pass-through callers get a client with their own
+   * token and their own root cache (their token may belong to another project's tree).
+   */
+  clientFor?: (caller: Caller) => { client: AuditClient; upstream: UpstreamState };
+  /** Yoga/envelop plugins in front of execution (limits, CSRF prevention, introspection). */
+  plugins?: Plugin[];
   /** Readiness: can the upstream be reached? */
   ready?: () => Promise<{ ok: boolean; detail: string }>;
   /** Where unexpected errors are logged (they are masked for clients). */
@@ -52,6 +62,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     renderGraphiQL,
     landingPage: false,
     batching: false,
+    plugins: options.plugins ?? [],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
       maskError: (error, message, isDev) => {
@@ -67,11 +78,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       // flags a real leak.
       setMaxListeners(MAX_UPSTREAM_CALLS_PER_REQUEST, request.signal);
       const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
+      const { client, upstream } = options.clientFor ? options.clientFor(caller) : options;
       return {
         caller,
-        client: options.client,
-        upstream: options.upstream,
-        loaders: createLoaders(options.client, options.upstream.roots, request.signal),
+        client,
+        upstream,
+        loaders: createLoaders(client, upstream.roots, request.signal),
         signer: options.signer,
         cursors: options.cursors,
         signal: request.signal,

@@ -11,6 +11,10 @@ import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner, type EventSigner } from '../graphql/signing.js';
 import { createUpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
+import type { Caller } from './auth.js';
+import { createAuthenticate } from './authentication.js';
+import { ClientPool } from './client-pool.js';
+import { protectionPlugins } from './protections.js';
 import { createGateway, type Gateway } from './server.js';
 
 export interface RunningGateway {
@@ -32,6 +36,20 @@ function cursorSecret(config: GatewayConfig): Buffer {
   return secret;
 }
 
+function remoteClientOptions(upstream: Extract<GatewayConfig['upstream'], { kind: 'remote' }>) {
+  return {
+    baseUrl: upstream.baseUrl,
+    ...(upstream.configId ? { configId: upstream.configId } : {}),
+    ...(upstream.tenantId ? { tenantId: upstream.tenantId } : {}),
+  };
+}
+
+/** One line telling a new user how to call the gateway they just started. */
+function howToCall(url: string, mode: string): string {
+  const auth = mode === 'none' ? '' : ` -H 'authorization: Bearer <${mode === 'passthrough' ? 'your audit token' : 'your API key'}>'`;
+  return `audit-gateway: try: curl -s ${url} -H 'content-type: application/json'${auth} -d '{"query":"{ root { ... on PublishedRoot { size rootHash consistency } ... on Error { message } } }"}'`;
+}
+
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
   let local: LocalAudit | undefined;
@@ -48,17 +66,23 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     });
     client = new AuditClient({ baseUrl: local.url, token: local.token });
   } else {
-    client = new AuditClient({
-      baseUrl: config.upstream.baseUrl,
-      token: config.upstream.token,
-      ...(config.upstream.configId ? { configId: config.upstream.configId } : {}),
-      ...(config.upstream.tenantId ? { tenantId: config.upstream.tenantId } : {}),
-    });
+    // In pass-through mode the gateway holds no token: its own client only probes readiness.
+    client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe' });
   }
-  const upstream = createUpstreamState(config.upstream.kind === 'embedded');
+  const oneEventPerLeaf = config.upstream.kind === 'embedded';
+  const upstream = createUpstreamState(oneEventPerLeaf);
+  const auth = config.auth ?? { kind: 'none' };
+  const authenticate = createAuthenticate(auth);
+  const pool =
+    auth.kind === 'passthrough'
+      ? new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), oneEventPerLeaf)
+      : undefined;
   const gateway = createGateway({
     client,
     upstream,
+    ...(authenticate ? { authenticate } : {}),
+    ...(pool ? { clientFor: (caller: Caller) => pool.forToken(caller.upstreamToken!) } : {}),
+    plugins: protectionPlugins({ introspection: config.introspection ?? true, blockFieldSuggestions: config.production ?? false }),
     cursors: new CursorCodec(cursorSecret(config)),
     signer,
     maxBodyBytes: config.maxBodyBytes,
@@ -72,6 +96,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         const name = (err as Error).name;
         // A tree with nothing published yet still proves the service answers.
         if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
+        // Without a token of its own (pass-through), an Unauthorized answer proves the same.
+        if (name === 'UnauthorizedError' && auth.kind === 'passthrough') return { ok: true, detail: 'audit service reachable' };
         return { ok: false, detail: `audit service not reachable: ${name}` };
       }
     },
@@ -84,6 +110,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
   if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
   log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
+  log(howToCall(url, auth.kind));
   return {
     url,
     gateway,
@@ -95,6 +122,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         gateway.server.closeIdleConnections();
       });
       await client.close();
+      await pool?.close();
       await local?.close();
     },
   };

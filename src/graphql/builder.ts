@@ -1,6 +1,7 @@
 // The Pothos schema builder: configuration only. Types and root fields live in types/*, one file
 // per type with the root fields that return it.
 import SchemaBuilder from '@pothos/core';
+import { GraphQLError } from 'graphql';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
@@ -13,7 +14,8 @@ import type { GraphQLContext } from './context.js';
 export interface SchemaTypes {
   Context: GraphQLContext;
   DefaultFieldNullability: false;
-  AuthScopes: { scope: Scope };
+  /** One boolean scope per API scope name: `authScopes: { 'audit:log': true }`. */
+  AuthScopes: Record<Scope, boolean>;
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
     DateTime: { Input: string; Output: string };
@@ -36,7 +38,17 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   ],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (ctx) => ({ scope: (scope: Scope) => ctx.caller.scopes.has(scope) }),
+    authScopes: (ctx) => ({
+      'audit:log': ctx.caller.scopes.has('audit:log'),
+      'audit:search': ctx.caller.scopes.has('audit:search'),
+      'audit:export': ctx.caller.scopes.has('audit:export'),
+      'audit:root': ctx.caller.scopes.has('audit:root'),
+    }),
+    // A missing scope is a FORBIDDEN GraphQL error naming what is missing (not masked).
+    unauthorizedError: (_parent, _context, info) =>
+      new GraphQLError(`not authorized: ${info.parentType.name}.${info.fieldName} needs a scope this caller does not have`, {
+        extensions: { code: 'FORBIDDEN' },
+      }),
   },
   errors: {
     defaultTypes: [],
@@ -64,5 +76,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
+    // A full 1000-event page with every field costs about 45k; a handful of aliased big pages do not fit.
+    limit: { complexity: 100_000, depth: 15, breadth: 400 },
   },
 });

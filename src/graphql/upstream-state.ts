@@ -37,8 +37,24 @@ export interface UpstreamState {
   oneEventPerLeaf: boolean;
   /** The last unpublished root hash this gateway verified a log against (the next prev_root). */
   lastVerifiedRoot: string | undefined;
+  /** Which tenant started an accepted request (tenant-bound callers may poll only their own). */
+  requestTenants: BoundedMap<string, string>;
+}
+
+/** A Map that forgets its oldest entries past a size bound. */
+export class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, value);
+  }
 }
 
 export function createUpstreamState(oneEventPerLeaf: boolean): UpstreamState {
-  return { roots: new PublishedRootCache(), oneEventPerLeaf, lastVerifiedRoot: undefined };
+  return { roots: new PublishedRootCache(), oneEventPerLeaf, lastVerifiedRoot: undefined, requestTenants: new BoundedMap(100_000) };
 }

@@ -91,13 +91,16 @@ describe('HTTP: embedded upstream', () => {
     expect(body.errors[0].message).toMatch(/\S/);
   });
 
-  test('queries work over GET; mutations over GET are refused (no state change from a link)', async () => {
-    const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } });
+  test('queries work over GET with the CSRF header; a simple cross-site GET and mutations over GET are refused', async () => {
+    const simple = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } });
+    expect(simple.status).toBe(403);
+    const csrf = { accept: 'application/json', 'x-graphql-yoga-csrf': '1' };
+    const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: csrf });
     expect(get.status).toBe(200);
     expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
     const before = gw.local!.log.size;
     const mutation = encodeURIComponent('mutation { log(event: {message: "via GET"}) { __typename } }');
-    const res = await fetch(`${gw.url}?query=${mutation}`, { headers: { accept: 'application/json' } });
+    const res = await fetch(`${gw.url}?query=${mutation}`, { headers: csrf });
     expect(res.status).toBe(405);
     expect(gw.local!.log.size).toBe(before);
   });

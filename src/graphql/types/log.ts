@@ -167,7 +167,7 @@ builder.mutationFields((t) => ({
   log: t.field({
     type: LogResultRef,
     description: 'Logs one event of the standard schema.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
     args: {
       event: t.arg({ type: AuditEventInput, required: true, description: 'The event.' }),
@@ -178,7 +178,7 @@ builder.mutationFields((t) => ({
   logEvent: t.field({
     type: LogResultRef,
     description: 'Logs one event of any schema (for custom schemas): fields as a JSON object.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
     args: {
       event: t.arg({ type: 'JSON', required: true, description: 'The event object.' }),
@@ -192,7 +192,7 @@ builder.mutationFields((t) => ({
   logBulk: t.field({
     type: LogBulkResultRef,
     description: 'Logs up to 1000 events of the standard schema in one request.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),

@@ -88,7 +88,7 @@ builder.mutationFields((t) => ({
   logBulkAsync: t.field({
     type: AcceptedRequestRef,
     description: 'Queues up to 1000 events; poll the returned request for their hashes.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
@@ -98,13 +98,15 @@ builder.mutationFields((t) => ({
       const items = bulkItems(ctx, events as EventInputShape[]);
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
-      return asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
+      const accepted = asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
+      if (ctx.caller.tenantId !== undefined) ctx.upstream.requestTenants.set(accepted.requestId, ctx.caller.tenantId);
+      return accepted;
     },
   }),
   export: t.field({
     type: AcceptedRequestRef,
     description: 'Exports events in a time range to a file; when done, downloadResults(requestId).',
-    authScopes: { scope: 'audit:export' },
+    authScopes: { 'audit:export': true },
     errors: { types: [...INPUT_ERRORS] },
     args: {
       format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
@@ -132,7 +134,7 @@ builder.mutationFields((t) => ({
   logStream: t.field({
     type: LogStreamResultRef,
     description: 'Logs a vendor log stream (e.g. Auth0 {logs: [...]}); each record becomes one event.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
     args: { data: t.arg({ type: 'JSON', required: true, description: 'The vendor payload.' }) },
     resolve: async (_root, { data }, ctx) => {
@@ -145,7 +147,7 @@ builder.mutationFields((t) => ({
   downloadResults: t.field({
     type: DownloadLinkRef,
     description: 'A download link for a search result set (resultId) or a finished export (requestId).',
-    authScopes: { scope: 'audit:search' },
+    authScopes: { 'audit:search': true },
     errors: { types: [...INPUT_ERRORS, ResultSetExpiredError, NotFoundError] },
     args: {
       resultId: t.arg.id({ description: 'A search resultId.' }),
@@ -175,10 +177,14 @@ builder.queryField('pollResult', (t) =>
   t.field({
     type: PollResultRef,
     description: 'The state (and, when done, the result) of a request accepted by logBulkAsync or export.',
-    authScopes: { scope: 'audit:log' },
+    authScopes: { $any: { 'audit:log': true, 'audit:export': true } },
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
     args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
     resolve: async (_root, { requestId }, ctx) => {
+      // A tenant-bound caller may only poll requests it started (their results hold its events).
+      if (ctx.caller.tenantId !== undefined && ctx.upstream.requestTenants.get(String(requestId)) !== ctx.caller.tenantId) {
+        throw new ForbiddenError('you may only poll requests your tenant started through this gateway');
+      }
       const response = await upstream(() => ctx.client.pollResult(String(requestId), { signal: ctx.signal }));
       return response.status === 'Accepted'
         ? { requestId: String(requestId), done: false, result: null, accepted: response }

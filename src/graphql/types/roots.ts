@@ -55,7 +55,7 @@ builder.queryField('root', (t) =>
   t.field({
     type: PublishedRootRef,
     description: 'A published root: the latest, or the one of `treeSize` leaves.',
-    authScopes: { scope: 'audit:root' },
+    authScopes: { 'audit:root': true },
     errors: { types: [...INPUT_ERRORS, TreeNotFoundError] },
     args: { treeSize: t.arg.int({ required: false, description: 'Tree size; default the latest published.' }) },
     resolve: async (_root, { treeSize }, ctx) => {

@@ -36,6 +36,8 @@ export const AuditEventConnectionRef = builder.connectionObject(
     type: AuditEventRef,
     name: 'AuditEventConnection',
     description: 'A page of a result set, with the roots its proofs lead to.',
+    // The page size is already the connection field's multiplier: edges must not multiply again.
+    edgesField: { complexity: { field: 1, multiplier: 1 } },
     fields: (t) => ({
       totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => (c as unknown as ConnectionShape).totalCount }),
       resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
@@ -46,6 +48,15 @@ export const AuditEventConnectionRef = builder.connectionObject(
   },
   { name: 'AuditEventEdge', description: 'One event of a page and its cursor.' },
 );
+
+/**
+ * Cost of a connection field: its events count once each (the connection's multiplier is the
+ * page size asked for), so `first: 1000` costs 1000 times a page of one.
+ */
+export function connectionComplexity(args: { first?: number | null; last?: number | null }): { field: number; multiplier: number } {
+  const size = args.first ?? args.last ?? DEFAULT_PAGE_SIZE;
+  return { field: 5, multiplier: Math.max(1, Math.min(size, MAX_PAGE_SIZE)) };
+}
 
 interface PageArgs {
   first?: number | null;
@@ -180,7 +191,8 @@ builder.queryFields((t) => ({
     {
       type: AuditEventRef,
       description: 'Searches the audit log. Each event carries the gateway’s own verification of its hash, proofs and signature.',
-      authScopes: { scope: 'audit:search' },
+      complexity: connectionComplexity,
+      authScopes: { 'audit:search': true },
       errors: { types: [...PAGING_ERRORS] },
       args: {
         query: t.arg.string({ required: true, description: 'Search terms: field:value (contains), bare values, quotes, -negation, AND/OR, parentheses, field>n.' }),
@@ -231,7 +243,8 @@ builder.queryFields((t) => ({
     {
       type: AuditEventRef,
       description: 'Pages through a result set made by search (by its resultId).',
-      authScopes: { scope: 'audit:search' },
+      complexity: connectionComplexity,
+      authScopes: { 'audit:search': true },
       errors: { types: [...PAGING_ERRORS] },
       args: {
         resultId: t.arg.id({ required: true, description: 'The resultId of a search.' }),

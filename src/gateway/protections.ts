@@ -1,0 +1,41 @@
+// Request-shape protections in front of execution: depth, aliases, directives and tokens
+// (graphql-armor), no field suggestions outside development (they leak the schema), CSRF
+// prevention (a browser cannot send a "simple" cross-site GraphQL request), and introspection
+// that can be switched off. Query cost is limited by the Pothos complexity plugin (builder.ts),
+// which counts connection `first`/`last`.
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { Plugin } from 'graphql-yoga';
+
+export interface ProtectionOptions {
+  /** Allow introspection queries (GraphiQL and codegen need them). */
+  introspection: boolean;
+  /** Hide "did you mean …?" suggestions in validation errors. */
+  blockFieldSuggestions: boolean;
+}
+
+export const LIMITS = {
+  depth: 12,
+  aliases: 15,
+  directives: 10,
+  tokens: 3000,
+} as const;
+
+export function protectionPlugins(options: ProtectionOptions): Plugin[] {
+  const plugins: Plugin[] = [
+    maxDepthPlugin({ n: LIMITS.depth, flattenFragments: true, exposeLimits: true }) as Plugin,
+    maxAliasesPlugin({ n: LIMITS.aliases, exposeLimits: true }) as Plugin,
+    maxDirectivesPlugin({ n: LIMITS.directives, exposeLimits: true }) as Plugin,
+    maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }) as Plugin,
+    // Browsers send GraphQL only as JSON POSTs (which need a CORS preflight) or with this header.
+    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }) as Plugin,
+  ];
+  if (options.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin() as Plugin);
+  if (!options.introspection) plugins.push(useDisableIntrospection() as Plugin);
+  return plugins;
+}
