@@ -20,7 +20,8 @@ export interface ProtectionOptions {
 }
 
 export const LIMITS = {
-  depth: 12,
+  // Deep enough for GraphiQL's and codegen's introspection query, which is the deepest legitimate one.
+  depth: 20,
   aliases: 15,
   directives: 10,
   tokens: 3000,
@@ -28,7 +29,7 @@ export const LIMITS = {
 
 export function protectionPlugins(options: ProtectionOptions): Plugin[] {
   const plugins: Plugin[] = [
-    maxDepthPlugin({ n: LIMITS.depth, flattenFragments: true, exposeLimits: true }) as Plugin,
+    maxDepthPlugin({ n: LIMITS.depth, flattenFragments: true, ignoreIntrospection: false, exposeLimits: true }) as Plugin,
     maxAliasesPlugin({ n: LIMITS.aliases, exposeLimits: true }) as Plugin,
     maxDirectivesPlugin({ n: LIMITS.directives, exposeLimits: true }) as Plugin,
     maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }) as Plugin,

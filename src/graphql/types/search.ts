@@ -2,7 +2,7 @@
 // the result-set id and offset (see cursor.ts); `first/after` and `last/before` translate to
 // v1/results offsets, and every event gets the gateway's own verification.
 import { createHash } from 'node:crypto';
-import { BadOffsetError, NotFoundError } from '../../audit-client/errors.js';
+import { BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
 import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../audit-client/wire.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -144,6 +144,10 @@ async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number
     ).result;
   } catch (err) {
     if (err instanceof NotFoundError) throw new ResultSetExpiredError(resultId);
+    // The set was not made with the caller's tenant restriction: someone else's results.
+    if (err instanceof ValidationError && ctx.caller.tenantId !== undefined && err.errors.some((e) => e.source === '/assert_search_restriction')) {
+      throw new ForbiddenError('that result set was not made for your tenant');
+    }
     if (err instanceof BadOffsetError && offset > 0) {
       // Paging just past the end (after the last cursor) is an empty page, not an error.
       const probe = await resultsPage(ctx, resultId, 0, 1, assert);
