@@ -3,7 +3,7 @@
 # or in front of the cloud audit service when AUDIT_BASE_URL/AUDIT_DOMAIN and AUDIT_TOKEN are set.
 #
 #   docker build -t audit-gateway .
-#   docker run -p 127.0.0.1:4000:4000 -v audit-data:/data audit-gateway
+#   docker run -p 4000:4000 -v audit-data:/data -e GATEWAY_AUTH=keys -e GATEWAY_KEYS_FILE=… audit-gateway
 #
 # Stopping (docker stop = SIGTERM): npm runs scripts with `sh -c`, and dash neither forwards the
 # signal nor execs the command, so the gateway would be left running until SIGKILL. With bash as
@@ -30,11 +30,12 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # ---- runtime: no compilers, no dev dependencies, not root -------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# HOST=0.0.0.0: listen on every interface so the published port reaches the gateway. NOTE: the
-# gateway does not authenticate callers yet (every caller gets all scopes), so anyone who can
-# reach this port can log and read audit events. Publish it only to trusted networks (e.g.
-# -p 127.0.0.1:4000:4000) until caller authentication is in place; a later security issue
-# requires it whenever HOST is not a loopback address.
+# HOST=0.0.0.0: listen on every interface so the published port reaches the gateway. The gateway
+# refuses to start on a non-loopback address without caller authentication, so run it with
+# GATEWAY_AUTH=keys and GATEWAY_KEYS_FILE (API keys / JWT settings, e.g. a mounted secret), or
+# GATEWAY_AUTH=passthrough in front of the cloud service:
+#   docker run -p 4000:4000 -v audit-data:/data -v $PWD/keys.json:/run/secrets/keys.json:ro \
+#     -e GATEWAY_AUTH=keys -e GATEWAY_KEYS_FILE=/run/secrets/keys.json audit-gateway
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
