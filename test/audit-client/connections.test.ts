@@ -1,7 +1,6 @@
 // Connection handling: keep-alive reuse per origin, an injected undici dispatcher, TLS failures,
 // and no listeners left behind on a long-lived caller signal.
-import { setMaxListeners } from 'node:events';
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { AuditClient, TlsError } from '../../src/audit-client/index.js';
 import { envelope, expectNoToken, rejection, sendJson, startHttp, TOKEN, type TestServer } from './support/servers.js';
