@@ -41,6 +41,13 @@ export interface GatewayConfig {
   introspection?: boolean;
   /** Outside development, validation errors do not suggest field names. Default false. */
   production?: boolean;
+  /**
+   * Milliseconds between integrity checks of the upstream's log (INTEGRITY_CHECK_INTERVAL_MS,
+   * default 30 000; 0 turns the monitor off). Absent in a programmatic config: no monitor.
+   */
+  integrityCheckIntervalMs?: number;
+  /** Where the monitor keeps the last verified root (INTEGRITY_STATE_FILE; default <DATA_DIR>/integrity-state.json when embedded). */
+  integrityStateFile?: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -130,6 +137,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     auth,
     introspection: bool(env, 'INTROSPECTION', !production),
     production,
+    integrityCheckIntervalMs: int(env, 'INTEGRITY_CHECK_INTERVAL_MS', 30_000),
+    integrityStateFile: env.INTEGRITY_STATE_FILE || undefined,
   };
 }
 

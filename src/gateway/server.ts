@@ -10,6 +10,7 @@ import type { CursorCodec } from '../graphql/cursor.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema.js';
 import type { EventSigner } from '../graphql/signing.js';
+import type { IntegrityMonitor } from './integrity-monitor.js';
 import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from './auth.js';
 import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   ready?: () => Promise<{ ok: boolean; detail: string }>;
   /** Where unexpected errors are logged (they are masked for clients). */
   logError?: (err: unknown) => void;
+  /** The integrity monitor, for Query.integrity. */
+  integrity?: IntegrityMonitor | undefined;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -87,6 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         signer: options.signer,
         cursors: options.cursors,
         signal: request.signal,
+        integrity: options.integrity,
       };
     },
     logging: false,

@@ -3,6 +3,7 @@
 // by end-to-end tests.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AuditClient } from '../audit-client/index.js';
@@ -15,6 +16,7 @@ import type { Caller } from './auth.js';
 import { createAuthenticate } from './authentication.js';
 import { ClientPool } from './client-pool.js';
 import { protectionPlugins } from './protections.js';
+import { IntegrityMonitor } from './integrity-monitor.js';
 import { createGateway, type Gateway } from './server.js';
 
 export interface RunningGateway {
@@ -22,7 +24,14 @@ export interface RunningGateway {
   gateway: Gateway;
   client: AuditClient;
   local: LocalAudit | undefined;
-  close(): Promise<void>;
+  /** The integrity monitor, when one runs (see integrity-monitor.ts). */
+  integrity: IntegrityMonitor | undefined;
+  /**
+   * Graceful shutdown: stops accepting, lets in-flight requests finish (at most `drainMs`, default
+   * 10 s; then their connections are cut), then closes the monitor, client pools and the
+   * embedded service. Calling it again returns the same promise.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /** A cursor secret that survives restarts when there is a data dir to keep it in. */
@@ -77,9 +86,22 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     auth.kind === 'passthrough'
       ? new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), oneEventPerLeaf)
       : undefined;
+  // The monitor needs a token of its own: not in pass-through mode against a remote upstream.
+  const intervalMs = config.integrityCheckIntervalMs ?? 0;
+  const integrity =
+    intervalMs > 0 && (config.upstream.kind === 'embedded' || config.upstream.token)
+      ? new IntegrityMonitor({
+          client,
+          intervalMs,
+          stateFile: config.integrityStateFile ?? (local ? join(local.dataDir, 'integrity-state.json') : undefined),
+          upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
+          log,
+        })
+      : undefined;
   const gateway = createGateway({
     client,
     upstream,
+    integrity,
     ...(authenticate ? { authenticate } : {}),
     ...(pool ? { clientFor: (caller: Caller) => pool.forToken(caller.upstreamToken!) } : {}),
     plugins: protectionPlugins({ introspection: config.introspection ?? true, blockFieldSuggestions: config.production ?? false }),
@@ -89,6 +111,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     graphiql: config.graphiql,
     logError: (err) => console.error('[gateway] unexpected error:', err),
     ready: async () => {
+      const status = integrity?.status();
+      if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
       try {
         await client.root({}, { signal: AbortSignal.timeout(3000) });
         return { ok: true, detail: 'audit service reachable' };
@@ -102,6 +126,14 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       }
     },
   });
+  // While draining, answers ask clients to close, and finished connections are closed.
+  let draining = false;
+  gateway.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
+    res.once('finish', () => {
+      if (draining) req.socket.end();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     gateway.server.once('error', reject);
     gateway.server.listen(config.port, config.host, () => resolve());
@@ -111,19 +143,34 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
   log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
   log(howToCall(url, auth.kind));
+  integrity?.start();
+  let closing: Promise<void> | undefined;
   return {
     url,
     gateway,
     client,
     local,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        gateway.server.close(() => resolve());
-        gateway.server.closeIdleConnections();
-      });
-      await client.close();
-      await pool?.close();
-      await local?.close();
-    },
+    integrity,
+    close: (options) =>
+      (closing ??= (async () => {
+        draining = true;
+        const drainMs = options?.drainMs ?? 10_000;
+        const drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), drainMs);
+          gateway.server.close(() => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+          gateway.server.closeIdleConnections();
+        });
+        if (!drained) {
+          log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);
+          gateway.server.closeAllConnections();
+        }
+        await integrity?.stop();
+        await client.close();
+        await pool?.close();
+        await local?.close();
+      })()),
   };
 }

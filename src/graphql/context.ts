@@ -6,6 +6,7 @@ import type { UpstreamState } from './upstream-state.js';
 import type { Caller } from '../gateway/auth.js';
 import type { EventSigner } from './signing.js';
 import type { CursorCodec } from './cursor.js';
+import type { IntegrityMonitor } from '../gateway/integrity-monitor.js';
 
 export interface GraphQLContext {
   /** The REST client for this request's upstream (pass-through callers get their own token's). */
@@ -22,4 +23,6 @@ export interface GraphQLContext {
   cursors: CursorCodec;
   /** Aborted when the HTTP request goes away, so REST calls stop too. */
   signal: AbortSignal;
+  /** The gateway's watch over the upstream log (absent when no monitor runs, e.g. pass-through). */
+  integrity?: IntegrityMonitor | undefined;
 }

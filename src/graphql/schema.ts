@@ -9,6 +9,7 @@ import './types/roots.js';
 import './types/search.js';
 import './types/log.js';
 import './types/requests.js';
+import './types/integrity.js';
 
 builder.queryType({ description: 'Reads: search, results, roots and accepted requests.' });
 builder.mutationType({ description: 'Writes: log events, queue work, get download links.' });

@@ -1,0 +1,44 @@
+// Query.integrity: what the gateway's integrity monitor (src/gateway/integrity-monitor.ts) last
+// found about the upstream's log as a whole — is it still an extension of the last root verified?
+import type { IntegrityStatus } from '../../gateway/integrity-monitor.js';
+import { builder } from '../builder.js';
+
+const IntegrityStateEnum = builder.enumType('IntegrityState', {
+  description: 'Outcome of the integrity monitor.',
+  values: {
+    OK: { description: 'Every published root checked so far extends the previous one; history is unchanged.' },
+    FAILED: { description: 'The upstream rewrote, rolled back or forked its log; see failure. Stays until the gateway restarts.' },
+    UNKNOWN: { description: 'No root verified yet (first check pending, nothing published, or the upstream unreachable since start).' },
+  } as const,
+});
+
+const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus').implement({
+  description: "The integrity monitor's view of the upstream log: the chain of published roots it has verified.",
+  fields: (t) => ({
+    state: t.field({ type: IntegrityStateEnum, description: 'OK, FAILED or UNKNOWN.', resolve: (s) => s.state }),
+    lastVerifiedSize: t.int({ nullable: true, description: 'Size of the last published root proven consistent with all before it.', resolve: (s) => s.lastVerifiedSize }),
+    lastVerifiedRootHash: t.string({ nullable: true, description: 'Hash of that root (hex).', resolve: (s) => s.lastVerifiedRootHash }),
+    lastCheckedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last check ended, whatever its outcome.', resolve: (s) => s.lastCheckedAt }),
+    latestPublishedSize: t.int({
+      nullable: true,
+      description: 'The latest published size the last check saw; larger than lastVerifiedSize while the monitor catches up.',
+      resolve: (s) => s.latestPublishedSize,
+    }),
+    failure: t.string({ nullable: true, description: 'Why the state is FAILED: which root changed or which proof did not hold.', resolve: (s) => s.failure }),
+    checkError: t.string({
+      nullable: true,
+      description: 'Why the last check could not finish (for example the upstream was unreachable); not an integrity failure.',
+      resolve: (s) => s.checkError,
+    }),
+  }),
+});
+
+builder.queryField('integrity', (t) =>
+  t.field({
+    type: IntegrityStatusRef,
+    nullable: true,
+    description: 'The integrity monitor: whether the upstream log is still append-only. Null when no monitor runs (pass-through mode, or INTEGRITY_CHECK_INTERVAL_MS=0).',
+    authScopes: { 'audit:root': true },
+    resolve: (_root, _args, ctx) => ctx.integrity?.status() ?? null,
+  }),
+);
