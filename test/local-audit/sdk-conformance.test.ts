@@ -11,7 +11,6 @@ import { canonicalEnvelope, hashEnvelope, sha256HexOfString, verifyConsistency, 
 import { installArweaveStub, type ArweaveStub } from '../support/arweave-stub.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 
-type Json = Record<string, any>;
 type SdkSigner = NonNullable<Audit.LogOptions['signer']>;
 type EnvelopeArg = Parameters<typeof canonicalEnvelope>[0];
 

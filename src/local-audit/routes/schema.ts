@@ -1,5 +1,4 @@
 // v1/schema: the active event schema (standard or custom), so clients can build forms and queries.
-import type { AuditLog } from '../audit-log.js';
 import { validateBody } from '../http/validate.js';
 import type { RouteModuleFactory } from './module.js';
 
