@@ -1,0 +1,315 @@
+// The integrity monitor end to end: a real gateway with the embedded local service on a temp data
+// dir. An honest log stays OK across publishes and gateway restarts (the chain continues from the
+// persisted root, no second trust-on-first-use); then the service's SQLite file is rewritten the
+// way an insider would (an early event changed, every tree node above it and every published root
+// recomputed, so the rewritten tree is internally consistent) and the monitor must say FAILED, in
+// Query.integrity, in /ready and loudly in the log — and again after a restart. Also: a forged
+// intermediate root breaks the chain at that step, a rolled-back log is caught, the per-check step
+// cap walks a long chain in bounded pieces, checks run on their own timer, and a corrupt state file
+// is refused.
+import { jest } from '@jest/globals';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatewayConfig } from '../../src/config.js';
+import { IntegrityMonitor, type IntegrityStatus } from '../../src/gateway/integrity-monitor.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
+import { bytesToHex, canonicalJson, hashPair, treeRoot } from '../../src/merkle/index.js';
+import { tempDir, type Json } from '../support/gateway.js';
+
+const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt latestPublishedSize failure checkError } }`;
+
+interface Gw {
+  running: RunningGateway;
+  lines: string[];
+  gql(query: string, variables?: Record<string, unknown>): Promise<Json>;
+  ready(): Promise<{ status: number; body: Json }>;
+  /** Logs `n` events (one logBulk) and publishes the new size. */
+  logAndPublish(n: number, tag: string): Promise<void>;
+  check(): Promise<IntegrityStatus>;
+}
+
+async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Promise<Gw> {
+  const lines: string[] = [];
+  const config: GatewayConfig = {
+    host: '127.0.0.1',
+    port: 0,
+    upstream: { kind: 'embedded', dataDir, token: undefined, localPort: 0, publishIntervalMs: 0, schemaFile: undefined },
+    signingKeyFile: undefined,
+    cursorSecret: 'integrity-test',
+    maxBodyBytes: 1024 * 1024,
+    graphiql: false,
+    // Long enough that only the start-up check and the test's own checks run.
+    integrityCheckIntervalMs: 600_000,
+    ...extra,
+  };
+  const running = await startGateway(config, (line) => lines.push(line));
+  const origin = new URL(running.url).origin;
+  const gql = async (query: string, variables?: Record<string, unknown>): Promise<Json> => {
+    const res = await fetch(running.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const body = (await res.json()) as Json;
+    if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`);
+    return body.data;
+  };
+  const gw: Gw = {
+    running,
+    lines,
+    gql,
+    ready: async () => {
+      const res = await fetch(`${origin}/ready`);
+      return { status: res.status, body: await res.json() };
+    },
+    logAndPublish: async (n, tag) => {
+      const events = Array.from({ length: n }, (_, i) => ({ message: `${tag} ${i}`, actor: 'integrity' }));
+      const data = await gql(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { count } } }`, { e: events });
+      expect(data.logBulk).toEqual({ __typename: 'LogBulkResult', count: n });
+      running.local!.publishNow();
+    },
+    check: () => running.integrity!.checkNow(),
+  };
+  // Settle the start-up check, so a later check() is not joined to one that began earlier.
+  await gw.check();
+  return gw;
+}
+
+/** Hashes of the tree nodes read straight from the service's SQLite file. */
+function dbNodes(db: Database.Database) {
+  const select = db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?');
+  return {
+    node(level: number, idx: number): Uint8Array {
+      const row = select.get(level, idx) as { hash: Buffer } | undefined;
+      if (!row) throw new Error(`no node (${level}, ${idx})`);
+      return new Uint8Array(row.hash);
+    },
+  };
+}
+
+/**
+ * Rewrites leaf `leaf` the way an insider with the database would: a new envelope and hash, every
+ * stored node above it recomputed, every published root recomputed. The result is a consistent
+ * tree with a different history (the service keeps nodes of level >= 6 in memory, so trees here
+ * stay under 64 leaves).
+ */
+function rewriteHistory(db: Database.Database, leaf: number): void {
+  const row = db.prepare('SELECT envelope FROM events WHERE leaf_index = ?').get(leaf) as { envelope: string };
+  const envelope = JSON.parse(row.envelope);
+  envelope.event.message = 'this is not what was logged';
+  const text = canonicalJson(envelope);
+  const hash = createHash('sha256').update(text, 'utf8').digest();
+  const nodes = dbNodes(db);
+  const update = db.prepare('UPDATE nodes SET hash = ? WHERE level = ? AND idx = ?');
+  db.transaction(() => {
+    expect(db.prepare('UPDATE events SET envelope = ?, hash = ? WHERE leaf_index = ?').run(text, hash, leaf).changes).toBe(1);
+    expect(update.run(hash, 0, leaf).changes).toBe(1);
+    for (let level = 1, idx = leaf >> 1; ; level++, idx >>= 1) {
+      const exists = db.prepare('SELECT 1 FROM nodes WHERE level = ? AND idx = ?').get(level, idx);
+      if (!exists) break;
+      update.run(Buffer.from(hashPair(nodes.node(level - 1, 2 * idx), nodes.node(level - 1, 2 * idx + 1))), level, idx);
+    }
+    const sizes = db.prepare('SELECT size FROM published_roots').all() as Array<{ size: number }>;
+    for (const { size } of sizes) {
+      if (size <= leaf) continue;
+      db.prepare('UPDATE published_roots SET root_hash = ? WHERE size = ?').run(bytesToHex(treeRoot(nodes, size)), size);
+    }
+  })();
+}
+
+describe('integrity monitor', () => {
+  const dirs: string[] = [];
+  const open: Gw[] = [];
+  let errorSpy: jest.SpiedFunction<typeof console.error>;
+
+  beforeEach(() => {
+    errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(async () => {
+    for (const gw of open.splice(0)) await gw.running.close();
+    errorSpy.mockRestore();
+  });
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const newDataDir = (): string => {
+    const dir = tempDir('integrity-test-');
+    dirs.push(dir);
+    return join(dir, 'data');
+  };
+  const start = async (dataDir: string, extra?: Partial<GatewayConfig>): Promise<Gw> => {
+    const gw = await startGw(dataDir, extra);
+    open.push(gw);
+    return gw;
+  };
+  const stop = async (gw: Gw): Promise<void> => {
+    open.splice(open.indexOf(gw), 1);
+    await gw.running.close();
+  };
+  const alarms = (): string[] => errorSpy.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('INTEGRITY FAILURE'));
+
+  test('honest log: OK across publishes and restarts; then a rewritten history is FAILED (Query.integrity, /ready, log), also after a restart', async () => {
+    const dataDir = newDataDir();
+    const stateFile = join(dataDir, 'integrity-state.json');
+    let gw = await start(dataDir);
+    // Nothing published yet: nothing to verify.
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'UNKNOWN', lastVerifiedSize: null, latestPublishedSize: 0, failure: null });
+    expect((await gw.gql(STATUS)).integrity.state).toBe('UNKNOWN');
+
+    await gw.logAndPublish(10, 'first');
+    expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 10, latestPublishedSize: 10, failure: null, checkError: null });
+    expect(gw.lines.some((l) => l.includes('trust on first use'))).toBe(true);
+    // Several publishes between two checks: the chain is walked one size at a time.
+    for (let i = 0; i < 5; i++) await gw.logAndPublish(1, `single ${i}`);
+    await gw.logAndPublish(7, 'second');
+    const ok = await gw.check();
+    expect(ok).toMatchObject({ state: 'OK', lastVerifiedSize: 22, latestPublishedSize: 22 });
+    const root22 = (await gw.gql(`{ root { ... on PublishedRoot { size rootHash } } }`)).root;
+    expect(root22.size).toBe(22);
+    const shown = (await gw.gql(STATUS)).integrity;
+    expect(shown).toEqual({ ...ok, lastVerifiedRootHash: root22.rootHash });
+    expect(Date.parse(shown.lastCheckedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(await gw.ready()).toEqual({ status: 200, body: { status: 'ready', detail: 'audit service reachable' } });
+    // Persisted atomically: the file says what was verified, no temporary file is left behind.
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    expect(saved).toMatchObject({ version: 1, upstream: 'embedded', size: 22, rootHash: root22.rootHash });
+    expect(readdirSync(dataDir).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    // Restart: the chain continues from the saved root (no second trust on first use).
+    await stop(gw);
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', lastVerifiedSize: 22, lastVerifiedRootHash: root22.rootHash });
+    expect(gw.lines.some((l) => l.includes('trust on first use'))).toBe(false);
+    await gw.logAndPublish(30, 'third');
+    expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 52, latestPublishedSize: 52 });
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).size).toBe(52);
+    await gw.logAndPublish(3, 'fourth'); // published (55) but not yet checked
+    expect(alarms()).toEqual([]);
+
+    // An insider rewrites event 3 and recomputes the tree and every published root.
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      rewriteHistory(db, 3);
+    } finally {
+      db.close();
+    }
+    // The rewritten tree is consistent with itself: one-step proofs alone cannot tell.
+    const root55 = (await gw.gql(`{ root(treeSize: 55) { ... on PublishedRoot { consistency } } }`)).root;
+    expect(root55.consistency).toBe('PASS');
+
+    const failed = await gw.check();
+    expect(failed.state).toBe('FAILED');
+    expect(failed.failure).toMatch(/root\(52\) is now [0-9a-f]{64}, but [0-9a-f]{64} was verified before: the history up to size 52 was rewritten/);
+    expect(failed.lastVerifiedSize).toBe(52);
+    expect(alarms()).toHaveLength(1);
+    expect(alarms()[0]).toContain(failed.failure);
+    const shownFailed = (await gw.gql(STATUS)).integrity;
+    expect(shownFailed).toMatchObject({ state: 'FAILED', failure: failed.failure, lastVerifiedSize: 52 });
+    const ready = await gw.ready();
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({ status: 'not ready', detail: `integrity check failed: ${failed.failure}` });
+    // Sticky: the next check repeats the alarm and stays FAILED.
+    expect((await gw.check()).state).toBe('FAILED');
+    expect(alarms()).toHaveLength(2);
+
+    // A restart does not forget: the saved root(52) is checked again and the rewrite is found again.
+    await stop(gw);
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'FAILED', lastVerifiedSize: 52 });
+    expect(gw.running.integrity!.status().failure).toMatch(/the history up to size 52 was rewritten/);
+    expect((await gw.ready()).status).toBe(503);
+  });
+
+  test('a forged intermediate root breaks the chain at that step; a rolled-back log is caught', async () => {
+    const dataDir = newDataDir();
+    const gw = await start(dataDir);
+    await gw.logAndPublish(10, 'base');
+    expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 10 });
+    // A second monitor over the same client, state in memory only, to see a rollback.
+    const rollbackWatch = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', log: () => undefined, error: () => undefined });
+    for (let i = 0; i < 3; i++) await gw.logAndPublish(1, `step ${i}`);
+    expect(await rollbackWatch.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 13 });
+
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      // Roll back: the publications after 11 disappear.
+      const later = db.prepare('SELECT size, root_hash, published_at FROM published_roots WHERE size > 11').all() as Array<{ size: number; root_hash: string; published_at: string }>;
+      expect(later.map((r) => r.size)).toEqual([12, 13]);
+      db.prepare('DELETE FROM published_roots WHERE size > 11').run();
+      const rolled = await rollbackWatch.checkNow();
+      expect(rolled.state).toBe('FAILED');
+      expect(rolled.failure).toBe('the latest published size is 11, smaller than the verified size 13: the log was rolled back');
+      await rollbackWatch.stop();
+      const restore = db.prepare('INSERT INTO published_roots (size, root_hash, published_at) VALUES (?, ?, ?)');
+      for (const r of later) restore.run(r.size, r.root_hash, r.published_at);
+
+      // Forge root(12): 10 → 11 verifies, 11 → 12 does not; progress up to 11 is kept.
+      expect(db.prepare('UPDATE published_roots SET root_hash = ? WHERE size = 12').run('ab'.repeat(32)).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const failed = await gw.check();
+    expect(failed).toMatchObject({ state: 'FAILED', lastVerifiedSize: 11, latestPublishedSize: 13 });
+    expect(failed.failure).toMatch(new RegExp(`^root\\(11\\) [0-9a-f]{64} → root\\(12\\) ${'ab'.repeat(32)}: consistency proof does not hold: `));
+    expect(JSON.parse(readFileSync(join(dataDir, 'integrity-state.json'), 'utf8')).size).toBe(11);
+    expect((await gw.ready()).status).toBe(503);
+  });
+
+  test('the step cap walks a long chain in bounded pieces, reporting the lag', async () => {
+    const gw = await start(newDataDir());
+    await gw.logAndPublish(5, 'base');
+    const lines: string[] = [];
+    const capped = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', maxStepsPerCheck: 4, log: (l) => lines.push(l), error: (l) => lines.push(l) });
+    try {
+      expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 5 });
+      for (let i = 0; i < 10; i++) await gw.logAndPublish(1, `one ${i}`);
+      expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 9, latestPublishedSize: 15 });
+      expect(lines.at(-1)).toBe('audit-gateway: integrity verified up to size 9 of 15 (at most 4 steps per check); continuing next check');
+      expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 13, latestPublishedSize: 15 });
+      const done = await capped.checkNow();
+      expect(done).toMatchObject({ state: 'OK', lastVerifiedSize: 15, latestPublishedSize: 15 });
+      expect(done.lastVerifiedRootHash).toBe((await gw.gql(`{ root { ... on PublishedRoot { rootHash } } }`)).root.rootHash);
+    } finally {
+      await capped.stop();
+    }
+  });
+
+  test('checks run by themselves on the interval, and an unreachable upstream is a check error, not a failure', async () => {
+    const gw = await start(newDataDir(), { integrityCheckIntervalMs: 100 });
+    await gw.logAndPublish(4, 'timer');
+    const deadline = Date.now() + 10_000;
+    let status = gw.running.integrity!.status();
+    while (status.lastVerifiedSize !== 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = gw.running.integrity!.status();
+    }
+    expect(status).toMatchObject({ state: 'OK', lastVerifiedSize: 4 });
+
+    // A monitor whose upstream refuses connections keeps its state and says why it could not check.
+    const refused = new IntegrityMonitor({
+      client: { root: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionRefusedError' })) },
+      intervalMs: 60_000,
+      upstreamId: 'embedded',
+      log: () => undefined,
+      error: () => undefined,
+    });
+    const after = await refused.checkNow();
+    expect(after).toMatchObject({ state: 'UNKNOWN', failure: null, checkError: 'the integrity check could not finish: ConnectionRefusedError: connect ECONNREFUSED' });
+    expect(after.lastCheckedAt).not.toBeNull();
+  });
+
+  test('a corrupt state file is refused (FAILED) rather than trusting the upstream again', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    await gw.logAndPublish(3, 'x');
+    expect((await gw.check()).state).toBe('OK');
+    await stop(gw);
+    const stateFile = join(dataDir, 'integrity-state.json');
+    expect(existsSync(stateFile)).toBe(true);
+    writeFileSync(stateFile, '{"version":1,"size":');
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'FAILED', failure: `the integrity state file ${stateFile} is not valid JSON; remove it to trust the upstream again` });
+    expect((await gw.ready()).status).toBe(503);
+    expect((await gw.gql(STATUS)).integrity.state).toBe('FAILED');
+  });
+});
