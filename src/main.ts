@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     // A repeated signal (a terminal's Ctrl+C reaches both tsx and us) does not cut the drain short.
     if (stopping) return;
     stopping = true;
+    // close() stops accepting synchronously: once this line is out, new connections are refused.
+    const closed = running.close({ drainMs: DRAIN_MS });
     console.log(`audit-gateway: ${signal} received, finishing in-flight requests (at most ${DRAIN_MS / 1000} s)`);
     // Last resort if closing the pools or the embedded service hangs after the drain.
     const force = setTimeout(() => {
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, DRAIN_MS + 5_000);
     force.unref();
-    running.close({ drainMs: DRAIN_MS }).then(
+    closed.then(
       () => {
         console.log('audit-gateway: stopped');
         process.exit(0);

@@ -1,0 +1,218 @@
+// Graceful shutdown. The product runs as a real child process (`node --import tsx src/main.ts`, what
+// `npm start` execs) with an embedded local service in a temp dir. A request is in flight when
+// SIGTERM arrives — its body is still being sent, so it deterministically spans the signal — and
+// must complete; an idle keep-alive connection is closed; new connections are refused; the
+// process exits 0 and the acknowledged events are on disk. In-process: the drain is bounded (a
+// request that never finishes has its connection cut when the bound passes).
+import { jest } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request, Agent, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGateway } from '../../src/gateway/start.js';
+import { startLocalAudit } from '../../src/local-audit/index.js';
+import { tempDir, type Json } from '../support/gateway.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** Resolves with the first stdout match of `pattern` (within `ms`), keeping all output in `out`. */
+function waitForLine(child: ChildProcess, out: { text: string }, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const m = out.text.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        child.off('exit', onExit);
+        resolve(m);
+        return true;
+      }
+      return false;
+    };
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`process exited (${code}) before printing ${pattern}:\n${out.text}`));
+    };
+    const timer = setTimeout(() => {
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+      reject(new Error(`no ${pattern} within ${ms} ms:\n${out.text}`));
+    }, ms);
+    child.stdout!.on('data', check);
+    child.once('exit', onExit);
+    check();
+  });
+}
+
+function exitOf(child: ChildProcess, ms: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const timer = setTimeout(() => reject(new Error(`process did not exit within ${ms} ms`)), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** Tries a new TCP connection: resolves 'connected' or the error code. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/** A POST /graphql whose body is sent in two parts: the caller decides when the second goes. */
+function slowPost(url: URL, agent: Agent, body: string) {
+  const bytes = Buffer.from(body);
+  let socket: Socket | undefined;
+  let finish!: () => void;
+  const response = new Promise<{ status: number; headers: IncomingMessage['headers']; json: Json; socketClosed: Promise<void> }>((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': bytes.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const closed = new Promise<void>((r) => (socket!.destroyed ? r() : socket!.once('close', () => r())));
+          resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(Buffer.concat(chunks).toString('utf8')), socketClosed: closed });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('socket', (s) => (socket = s));
+    req.on('error', reject);
+    req.write(bytes.subarray(0, bytes.length >> 1));
+    finish = () => req.end(bytes.subarray(bytes.length >> 1));
+  });
+  return { response, finish: () => finish() };
+}
+
+function get(url: string, agent: Agent): Promise<{ status: number; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, socket: req.socket! }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const BULK = `mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { count results { hash } } } }`;
+
+describe('graceful shutdown', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM: the in-flight request completes, idle connections close, new ones are refused, exit 0, events on disk', async () => {
+    const dir = tempDir('shutdown-test-');
+    dirs.push(dir);
+    const dataDir = join(dir, 'data');
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' };
+    Object.assign(env, { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOCAL_AUDIT_PORT: '0', LOCAL_AUDIT_PUBLISH_INTERVAL_MS: '500', GRAPHIQL: 'false' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { text: '' };
+    child.stdout!.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
+    // Two agents: the idle keep-alive connection must not be the one the slow request reuses.
+    const agent = new Agent({ keepAlive: true });
+    const idleAgent = new Agent({ keepAlive: true });
+    try {
+      const url = new URL((await waitForLine(child, out, /GraphQL at (http:\/\/127\.0\.0\.1:\d+\/graphql)/, 30_000))[1]!);
+      const port = Number(url.port);
+
+      // An idle keep-alive connection, and a request whose body is half sent.
+      const idle = await get(`${url.origin}/health`, idleAgent);
+      expect(idle.status).toBe(200);
+      const idleClosed = new Promise<void>((r) => idle.socket.once('close', () => r()));
+      const events = Array.from({ length: 300 }, (_, i) => ({ message: `in flight ${i}`, actor: 'shutdown' }));
+      const slow = slowPost(url, agent, JSON.stringify({ query: BULK, variables: { e: events } }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(child.exitCode).toBeNull();
+
+      child.kill('SIGTERM');
+      await waitForLine(child, out, /SIGTERM received, finishing in-flight requests/, 5_000);
+      // The listener is closed (no new connections) and idle connections are closed...
+      expect(await tryConnect(port)).toBe('ECONNREFUSED');
+      await idleClosed;
+      // ...while the process waits for the request in flight.
+      expect(child.exitCode).toBeNull();
+      slow.finish();
+      const answer = await slow.response;
+      expect(answer.status).toBe(200);
+      expect(answer.json.data.logBulk.__typename).toBe('LogBulkResult');
+      expect(answer.json.data.logBulk.count).toBe(300);
+      // The server closes the connection after the last response of the drain, and the process
+      // exits promptly (not at the 10 s drain bound).
+      const answeredAt = Date.now();
+      await answer.socketClosed;
+      expect(await exitOf(child, 15_000)).toBe(0);
+      expect(Date.now() - answeredAt).toBeLessThan(5_000);
+      expect(out.text).toContain('audit-gateway: stopped');
+      expect(out.text).not.toMatch(/unexpected error|error while shutting down/);
+
+      // Every acknowledged event is in the data dir.
+      const service = await startLocalAudit({ dataDir, port: 0, publishIntervalMs: 0, onError: () => undefined });
+      try {
+        expect(service.log.size).toBe(300);
+        const stored = new Set(service.log.events.getMany(Array.from({ length: 300 }, (_, i) => i)).map((e) => e.hash));
+        for (const r of answer.json.data.logBulk.results) expect(stored.has(r.hash)).toBe(true);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      agent.destroy();
+      idleAgent.destroy();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('the drain is bounded: a request that never finishes has its connection cut, and close() completes', async () => {
+    const dir = tempDir('shutdown-bound-');
+    dirs.push(dir);
+    const lines: string[] = [];
+    const running = await startGateway(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        upstream: { kind: 'embedded', dataDir: join(dir, 'data'), token: undefined, localPort: 0, publishIntervalMs: 0, schemaFile: undefined },
+        signingKeyFile: undefined,
+        cursorSecret: 'shutdown-test',
+        maxBodyBytes: 1024 * 1024,
+        graphiql: false,
+      },
+      (l) => lines.push(l),
+    );
+    const agent = new Agent({ keepAlive: true });
+    // The cut request's body read fails inside the gateway: logged, not thrown.
+    const errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const stuck = slowPost(new URL(running.url), agent, JSON.stringify({ query: '{ __typename }' }));
+      const cut = stuck.response.then(
+        () => 'answered',
+        (err: NodeJS.ErrnoException) => err.code ?? err.message,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      await running.close({ drainMs: 500 });
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(450);
+      expect(took).toBeLessThan(5_000);
+      expect(await cut).toBe('ECONNRESET');
+      expect(lines).toContain('audit-gateway: requests still running after 500 ms: closing their connections');
+    } finally {
+      errorSpy.mockRestore();
+      agent.destroy();
+    }
+  });
+});
