@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { AuditClient } from '../audit-client/index.js';
 import type { GatewayConfig } from '../config.js';
@@ -109,7 +109,12 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     signer,
     maxBodyBytes: config.maxBodyBytes,
     graphiql: config.graphiql,
-    logError: (err) => console.error('[gateway] unexpected error:', err),
+    logError: (err) => {
+      // A client that went away mid-request (or was cut at the end of a drain) is not news.
+      const e = err as NodeJS.ErrnoException | undefined;
+      if (e?.code === 'ECONNRESET' && e.message === 'aborted') return;
+      console.error('[gateway] unexpected error:', err);
+    },
     ready: async () => {
       const status = integrity?.status();
       if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
@@ -126,12 +131,22 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       }
     },
   });
-  // While draining, answers ask clients to close, and finished connections are closed.
+  // While draining, answers ask clients to close, and finished connections are closed. Requests in
+  // flight per connection are counted: Node's closeIdleConnections() leaves alone a connection
+  // that has not sent a request yet (a preconnect), which would hold the drain to its bound.
   let draining = false;
+  const inFlight = new Map<Socket, number>();
+  gateway.server.on('connection', (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
   gateway.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
     if (draining) res.setHeader('connection', 'close');
-    res.once('finish', () => {
-      if (draining) req.socket.end();
+    res.once('close', () => {
+      if (inFlight.has(socket)) inFlight.set(socket, Math.max(0, inFlight.get(socket)! - 1));
+      if (draining) socket.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -162,6 +177,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
             resolve(true);
           });
           gateway.server.closeIdleConnections();
+          for (const [socket, requests] of inFlight) if (requests === 0) socket.end();
         });
         if (!drained) {
           log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);

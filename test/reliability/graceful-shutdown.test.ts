@@ -1,9 +1,10 @@
 // Graceful shutdown. The product runs as a real child process (`node --import tsx src/main.ts`, what
 // `npm start` execs) with an embedded local service in a temp dir. A request is in flight when
 // SIGTERM arrives — its body is still being sent, so it deterministically spans the signal — and
-// must complete; an idle keep-alive connection is closed; new connections are refused; the
-// process exits 0 and the acknowledged events are on disk. In-process: the drain is bounded (a
-// request that never finishes has its connection cut when the bound passes).
+// must complete; an idle keep-alive connection and one that never sent a request are closed; new
+// connections are refused; the process exits 0 and the acknowledged events are on disk.
+// In-process: the drain is bounded (a request that never finishes has its connection cut when the
+// bound passes).
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, Agent, type IncomingMessage } from 'node:http';
@@ -114,7 +115,7 @@ describe('graceful shutdown', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('SIGTERM: the in-flight request completes, idle connections close, new ones are refused, exit 0, events on disk', async () => {
+  test('SIGTERM: the in-flight request completes, idle and silent connections close, new ones are refused, exit 0, events on disk', async () => {
     const dir = tempDir('shutdown-test-');
     dirs.push(dir);
     const dataDir = join(dir, 'data');
@@ -135,6 +136,12 @@ describe('graceful shutdown', () => {
       const idle = await get(`${url.origin}/health`, idleAgent);
       expect(idle.status).toBe(200);
       const idleClosed = new Promise<void>((r) => idle.socket.once('close', () => r()));
+      // A connection that never sent a request (a browser's preconnect).
+      const silent = connect(port, '127.0.0.1');
+      await new Promise<void>((r, j) => silent.once('connect', () => r()).once('error', j));
+      const silentClosed = new Promise<void>((r) => silent.once('close', () => r()));
+      silent.on('error', () => undefined);
+      silent.resume();
       const events = Array.from({ length: 300 }, (_, i) => ({ message: `in flight ${i}`, actor: 'shutdown' }));
       const slow = slowPost(url, agent, JSON.stringify({ query: BULK, variables: { e: events } }));
       await new Promise((r) => setTimeout(r, 300));
@@ -145,6 +152,7 @@ describe('graceful shutdown', () => {
       // The listener is closed (no new connections) and idle connections are closed...
       expect(await tryConnect(port)).toBe('ECONNREFUSED');
       await idleClosed;
+      await silentClosed;
       // ...while the process waits for the request in flight.
       expect(child.exitCode).toBeNull();
       slow.finish();
@@ -194,7 +202,7 @@ describe('graceful shutdown', () => {
       (l) => lines.push(l),
     );
     const agent = new Agent({ keepAlive: true });
-    // The cut request's body read fails inside the gateway: logged, not thrown.
+    // The cut request is a client gone, not an unexpected error: nothing is logged for it.
     const errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const stuck = slowPost(new URL(running.url), agent, JSON.stringify({ query: '{ __typename }' }));
@@ -210,6 +218,8 @@ describe('graceful shutdown', () => {
       expect(took).toBeLessThan(5_000);
       expect(await cut).toBe('ECONNRESET');
       expect(lines).toContain('audit-gateway: requests still running after 500 ms: closing their connections');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(errorSpy).not.toHaveBeenCalled();
     } finally {
       errorSpy.mockRestore();
       agent.destroy();
