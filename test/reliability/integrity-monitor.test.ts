@@ -12,11 +12,11 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GatewayConfig } from '../../src/config.js';
+import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import { IntegrityMonitor, type IntegrityStatus } from '../../src/gateway/integrity-monitor.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
 import { bytesToHex, canonicalJson, hashPair, treeRoot } from '../../src/merkle/index.js';
-import { tempDir, type Json } from '../support/gateway.js';
+import { refusedPort, tempDir, type Json } from '../support/gateway.js';
 
 const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt latestPublishedSize failure checkError } }`;
 
@@ -69,7 +69,7 @@ async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Pro
     check: () => running.integrity!.checkNow(),
   };
   // Settle the start-up check, so a later check() is not joined to one that began earlier.
-  await gw.check();
+  await running.integrity?.checkNow();
   return gw;
 }
 
@@ -296,6 +296,33 @@ describe('integrity monitor', () => {
     const after = await refused.checkNow();
     expect(after).toMatchObject({ state: 'UNKNOWN', failure: null, checkError: 'the integrity check could not finish: ConnectionRefusedError: connect ECONNREFUSED' });
     expect(after.lastCheckedAt).not.toBeNull();
+  });
+
+  test('no monitor without a token of its own (pass-through to a remote upstream) or with the interval 0: Query.integrity is null', async () => {
+    const port = await refusedPort();
+    const passthrough = await start(newDataDir(), {
+      upstream: { kind: 'remote', baseUrl: `http://127.0.0.1:${port}`, token: '', configId: undefined, tenantId: undefined },
+      auth: { kind: 'passthrough' },
+      integrityCheckIntervalMs: 1000,
+    });
+    expect(passthrough.running.integrity).toBeUndefined();
+    const res = await fetch(passthrough.running.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer some-caller-upstream-token' },
+      body: JSON.stringify({ query: '{ integrity { state } }' }),
+    });
+    expect(await res.json()).toEqual({ data: { integrity: null } });
+
+    const off = await start(newDataDir(), { integrityCheckIntervalMs: 0 });
+    expect(off.running.integrity).toBeUndefined();
+    expect(await off.gql('{ integrity { state } }')).toEqual({ integrity: null });
+    // From the environment: 30 s by default, 0 switches it off, anything else is refused.
+    expect(loadConfig({}).integrityCheckIntervalMs).toBe(30_000);
+    expect(loadConfig({ INTEGRITY_CHECK_INTERVAL_MS: '0', INTEGRITY_STATE_FILE: '/var/lib/gw/integrity.json' })).toMatchObject({
+      integrityCheckIntervalMs: 0,
+      integrityStateFile: '/var/lib/gw/integrity.json',
+    });
+    expect(() => loadConfig({ INTEGRITY_CHECK_INTERVAL_MS: 'soon' })).toThrow('INTEGRITY_CHECK_INTERVAL_MS must be an integer');
   });
 
   test('a corrupt state file is refused (FAILED) rather than trusting the upstream again', async () => {
