@@ -5,6 +5,27 @@ import { builder } from './builder.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/**
+ * Deepest nesting of arrays/objects a JSON input may have. Inputs are canonicalised, signed and
+ * serialised by recursive code (canonical JSON, JSON.stringify): a value nested thousands deep
+ * would overflow the stack there and surface as a masked unexpected error instead of a clear one.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** A JSON input as JSON can carry it: finite numbers, bounded nesting (checked without recursion). */
+function checkJsonInput(value: unknown): unknown {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new GraphQLError('JSON numbers must be finite (this one is too large for a double)');
+    if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw new GraphQLError(`JSON values may nest at most ${MAX_JSON_DEPTH} levels deep`);
+      for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    }
+  }
+  return value;
+}
+
 function literalToJson(node: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
   switch (node.kind) {
     case Kind.STRING:
@@ -29,8 +50,8 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
 builder.scalarType('JSON', {
   description: 'Any JSON value.',
   serialize: (value) => value,
-  parseValue: (value) => value,
-  parseLiteral: (node, variables) => literalToJson(node, variables),
+  parseValue: checkJsonInput,
+  parseLiteral: (node, variables) => checkJsonInput(literalToJson(node, variables)),
 });
 
 function checkDateTime(value: unknown): string {

@@ -186,6 +186,9 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, { event, options }, ctx) => {
       if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new InputError('event must be a JSON object of fields', 'event');
+      // The audit client rebuilds events by assignment, where "__proto__" would silently vanish
+      // (the event would be logged without it): refuse it instead of losing it.
+      if (Object.hasOwn(event, '__proto__')) throw new InputError('an event field may not be called "__proto__"', 'event.__proto__');
       return logOne(ctx, event as Record<string, unknown>, options);
     },
   }),

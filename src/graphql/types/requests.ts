@@ -181,6 +181,11 @@ builder.queryField('pollResult', (t) =>
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
     args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
     resolve: async (_root, { requestId }, ctx) => {
+      // The id goes into the polling URL: text with a lone surrogate cannot be percent-encoded
+      // (encodeURIComponent throws a URIError, which was a masked unexpected error).
+      if (!/^[^\uD800-\uDFFF]*(?:[\uD800-\uDBFF][\uDC00-\uDFFF][^\uD800-\uDFFF]*)*$/.test(String(requestId))) {
+        throw new InputError('requestId is not well-formed text', 'requestId');
+      }
       // A tenant-bound caller may only poll requests it started (their results hold its events).
       if (ctx.caller.tenantId !== undefined && ctx.upstream.requestTenants.get(String(requestId)) !== ctx.caller.tenantId) {
         throw new ForbiddenError('you may only poll requests your tenant started through this gateway');

@@ -185,9 +185,11 @@ const SearchRestrictionInput = builder.inputType('SearchRestrictionInput', {
 
 function restrictionFromInput(input: ReadonlyArray<{ field: string; values: readonly string[] }> | null | undefined): Record<string, string[]> | undefined {
   if (!input || input.length === 0) return undefined;
-  const out: Record<string, string[]> = {};
-  for (const { field, values } of input) out[field] = [...(out[field] ?? []), ...values];
-  return out;
+  // A Map, not an object: a field named "__proto__" or "constructor" must be a key like any other
+  // (the upstream rejects unknown fields with a typed error), not Object.prototype's member.
+  const out = new Map<string, string[]>();
+  for (const { field, values } of input) out.set(field, [...(out.get(field) ?? []), ...values]);
+  return Object.fromEntries(out);
 }
 
 builder.queryFields((t) => ({
