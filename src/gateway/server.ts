@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditClient } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
@@ -65,7 +65,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     renderGraphiQL,
     landingPage: false,
     batching: false,
-    plugins: options.plugins ?? [],
+    parserAndValidationCache: { documentCache: documentCache(), errorCache: documentCache() },
+    // The two guards wrap what yoga and the protection plugins install: the request parser (set
+    // by yoga's own plugins, which run first) and the parse function (set by the token limit).
+    plugins: [malformedParamsAreBadRequests, ...(options.plugins ?? []), deepDocumentsAreSyntaxErrors],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
       maskError: (error, message, isDev) => {
@@ -153,6 +156,71 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   return { yoga, server };
 }
+
+/**
+ * Yoga caches parsed documents and parse errors (1024 of each, an hour) keyed by the whole
+ * document text, so every unique near-limit body stayed in memory: about 2 GiB at the 1 MiB body
+ * limit. Real operations are a few KiB; longer documents are parsed every time instead.
+ */
+const CACHEABLE_DOCUMENT_CHARS = 8 * 1024;
+const CACHED_DOCUMENTS = 512;
+
+function documentCache<T>(): { get(key: string): T | undefined; set(key: string, value: T): void } {
+  const entries = new Map<string, T>(); // least recently used first
+  return {
+    get(key) {
+      const value = entries.get(key);
+      if (value !== undefined) {
+        entries.delete(key);
+        entries.set(key, value);
+      }
+      return value;
+    },
+    set(key, value) {
+      if (key.length > CACHEABLE_DOCUMENT_CHARS) return;
+      entries.delete(key);
+      if (entries.size >= CACHED_DOCUMENTS) entries.delete(entries.keys().next().value!);
+      entries.set(key, value);
+    },
+  };
+}
+
+/**
+ * Yoga reads the `variables` and `extensions` parameters of GET and form-encoded requests with a
+ * bare JSON.parse, so a malformed one was a 500 "Unexpected error.": make it a 400 that says so,
+ * like a malformed JSON body. Yoga's own parsers run first, so `requestParser` is the chosen one.
+ */
+const malformedParamsAreBadRequests: Plugin = {
+  onRequestParse({ requestParser, setRequestParser }) {
+    if (!requestParser) return;
+    setRequestParser(async (request) => {
+      try {
+        return await requestParser(request);
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        throw createGraphQLError(`request parameters are not valid JSON: ${err.message}`, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
+      }
+    });
+  },
+};
+
+/**
+ * The GraphQL parser is recursive: a value literal nested about two thousand levels deep (still
+ * under the token limit) overflows the stack, which was a 500 "Unexpected error.". Make it a
+ * syntax error. Listed after the protection plugins, so it wraps the token-limited parser.
+ */
+const deepDocumentsAreSyntaxErrors: Plugin = {
+  onParse({ parseFn, setParseFn }) {
+    setParseFn((source, options) => {
+      try {
+        return parseFn(source, options);
+      } catch (err) {
+        if (err instanceof RangeError) throw createGraphQLError('Syntax Error: the document nests too deeply.');
+        throw err;
+      }
+    });
+  },
+};
 
 const DEFAULT_QUERY = `# Audit Gateway: search the audit log; every event is verified by the gateway itself.
 query RecentEvents {
