@@ -20,13 +20,37 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
   return Buffer.concat(chunks, total);
 }
 
-/** Parses JSON, mapping a syntax error to a ValidationError that says where it is. */
+/**
+ * Deepest nesting of arrays/objects a request body may have. Handlers canonicalise, hash and
+ * serialise what they are given with recursive code, so a body nested thousands deep overflowed
+ * the stack (an InternalError); no request of the API needs more than a handful of levels.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+function badFormat(detail: string, source: string): ServiceError {
+  return new ServiceError('ValidationError', detail, { errors: [{ code: 'BadFormat', detail, source }] });
+}
+
+/**
+ * Parses JSON, mapping a syntax error to a ValidationError that says where it is. Also refuses
+ * what JSON.parse accepts but no handler can use: nesting deeper than MAX_JSON_DEPTH and numbers
+ * beyond a double's range (1e400 parses to Infinity, which canonical JSON cannot write).
+ */
 export function parseJson(raw: Buffer): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new ServiceError('ValidationError', `request body is not valid JSON: ${(err as Error).message}`, {
-      errors: [{ code: 'BadFormat', detail: `request body is not valid JSON: ${(err as Error).message}`, source: '' }],
-    });
+    throw badFormat(`request body is not valid JSON: ${(err as Error).message}`, '');
   }
+  // Iterative walk: the check itself must not recurse.
+  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
+  while (stack.length > 0) {
+    const [v, depth, source] = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) throw badFormat('a number in the request body is too large', source);
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) throw badFormat(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`, source);
+    for (const [key, child] of Object.entries(v)) stack.push([child, depth + 1, `${source}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+  }
+  return value;
 }

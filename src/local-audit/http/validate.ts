@@ -82,7 +82,9 @@ export function validateBody<T>(body: unknown, spec: BodySpec): T {
   }
   if (!spec.allowUnknown) {
     for (const name of Object.keys(record)) {
-      if (!(name in fields)) errors.push({ code: 'UnexpectedProperty', detail: `'${name}' is not a property of this request`, source: pointer(name) });
+      // Own keys only: `in` also finds Object.prototype's members, so "__proto__", "constructor"
+      // or "toString" passed as known fields.
+      if (!Object.hasOwn(fields, name)) errors.push({ code: 'UnexpectedProperty', detail: `'${name}' is not a property of this request`, source: pointer(name) });
     }
   }
   if (errors.length > 0) throw validationError(errors);
