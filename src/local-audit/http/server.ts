@@ -82,8 +82,13 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
       sendResult(res, requestId, requestTime, await handler({ body, requestId, requestTime }));
     } catch (err) {
       if (err instanceof ServiceError) {
-        // Drain what is left of a rejected body so the connection can be reused.
-        if (!req.complete) req.resume();
+        if (!req.complete) {
+          // A body given up on half-way (too large while streaming) cannot be drained any more:
+          // the connection stalled until the request timeout and held up close(). Answer, then
+          // close the connection. Otherwise drain what is left so the connection can be reused.
+          if (err.status === 'PayloadTooLarge' || req.destroyed) res.setHeader('connection', 'close');
+          else req.resume();
+        }
         send(res, requestId, requestTime, err.status, err.summary, err.result ?? {});
         return;
       }
