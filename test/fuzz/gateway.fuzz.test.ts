@@ -8,7 +8,8 @@
 //     and no masked "Unexpected error." (that would be an exception the schema did not expect);
 //   - for searches over honest data: every returned event verifies;
 //   - for cursors: only cursors the gateway issued are accepted;
-//   - for logs: every event that got a hash is stored, findable and unchanged.
+//   - for logs: every event that got a hash is stored, findable and unchanged;
+//   - the page verifier's memoised signature verdicts always equal a fresh check (differential).
 // The process must survive (the listener still answers /health) and RSS must stay bounded.
 //
 // Runs are reproducible: FUZZ_SEED (default below) is fixed and fast-check prints the seed and
@@ -19,6 +20,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { generateKeyPairSync } from 'node:crypto';
+import type { SearchEvent } from '../../src/audit-client/wire.js';
+import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
+import type { GraphQLContext } from '../../src/graphql/context.js';
+import { PageVerifier } from '../../src/graphql/page-verifier.js';
+import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
+import { signEvent } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_250_725);
@@ -628,6 +636,54 @@ describe(`gateway fuzz (seed ${SEED})`, () => {
         checkAnswer({ status: res.status, contentType: res.headers.get('content-type') ?? '', text, body: JSON.parse(text) }, `${size} bytes, chunked ${chunked}`, [413]);
       }),
       runs(12),
+    );
+  });
+
+  test('memoised signature verdicts always equal a fresh check (differential, across pages)', async () => {
+    // PageVerifier keeps signature verdicts across requests under their exact inputs. Pages of
+    // real signatures, tampered ones and re-split (signature, public key) pairs — a bare PEM key
+    // holds newlines, so naive concatenation of the two would be ambiguous — must always get
+    // the verdict a fresh node:crypto check gives.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const events = [{ message: 'a' }, { message: 'b', actor: 'x' }, { message: 'a', actor: '' }];
+    const signed = events.map((event) => ({ event, ...signEvent(event, pkcs8) }));
+    const pem = JSON.parse(signed[0]!.public_key).key as string;
+    const ctx = {
+      upstream: { roots: new PublishedRootCache(), oneEventPerLeaf: true },
+      loaders: { publishedRoot: { loadMany: async (sizes: number[]) => sizes.map(() => null) } },
+    } as unknown as GraphQLContext;
+    const splitAt = (text: string, at: number): [string, string] => [text.slice(0, at % (text.length + 1)), text.slice(at % (text.length + 1))];
+    const entry = fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 2 }), fc.nat({ max: 5 }), fc.nat({ max: 400 }), fc.nat({ max: 2 })).map(([e, s2, how, at, k]) => {
+      const { event } = signed[e]!;
+      const { signature, public_key } = signed[s2]!;
+      const keyText = k === 0 ? public_key : k === 1 ? pem : JSON.stringify({ algorithm: 'ED25519', key: pem });
+      let sig = signature;
+      let key = keyText;
+      if (how === 1) {
+        // Move the key's text up to one of its newlines into the signature (dropping that newline).
+        const newlines = [...keyText.matchAll(/\n/g)].map((m) => m.index);
+        const j = newlines.length > 0 ? newlines[at % newlines.length]! : at % (keyText.length + 1);
+        [sig, key] = [`${signature}\n${keyText.slice(0, j)}`, keyText.slice(newlines.length > 0 ? j + 1 : j)];
+      }
+      if (how === 2) [sig, key] = [splitAt(signature, at)[0], `${splitAt(signature, at)[1]}\n${keyText}`];
+      if (how === 3) sig = signature.slice(0, -4) + (signature.endsWith('AAA=') ? 'BAA=' : 'AAA=');
+      if (how === 4) key = keyText.replace('MC', 'MD');
+      return { envelope: { event, received_at: '2024-01-01T00:00:00.000000Z', signature: sig, public_key: key }, hash: '0'.repeat(64), published: false } as unknown as SearchEvent;
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 6 }), async (page) => {
+        const verifier = new PageVerifier(page, undefined, undefined, ctx);
+        for (let i = 0; i < page.length; i++) {
+          const got = (await verifier.verification(i)).signature;
+          const { event, signature, public_key } = page[i]!.envelope;
+          const fresh = verifySignatureNative({ event, signature, publicKey: public_key });
+          if (got.status !== fresh.status || got.reason !== fresh.reason) {
+            throw new Error(`memoised ${JSON.stringify(got)} but a fresh check says ${JSON.stringify(fresh)} for ${JSON.stringify(page[i]!.envelope)}`);
+          }
+        }
+      }),
+      runs(400),
     );
   });
 
