@@ -1,0 +1,286 @@
+// Gateway benchmark (`npm run bench:gateway`). Prints figures and a summary; exits non-zero only
+// when an answer is wrong (a search that does not return its 20 events, or any of them failing
+// verification).
+//
+// One run, one local audit service in this process (a temp data dir), seeded with BENCH_EVENTS
+// events (default 3000; a third of them signed; published after about 80%, so a page mixes published and
+// unpublished events). The same selective query — `actor:bench-target`, which matches 30 events
+// spread over the log, 20 of them on the first page (newest first) — is run three ways:
+//
+//   gateway        POST /graphql over HTTP (undici keep-alive) to the gateway as src/gateway
+//                  builds it for the embedded service (protection plugins, masking, no caller
+//                  auth): search(query, first: 20) with every event's hash, proof data and
+//                  verification { hash membership consistency signature verified failures }.
+//                  "warm": the gateway's cross-request published-root cache already holds the
+//                  roots the page needs (a published root never changes); "cold": the cache is
+//                  emptied before every request, so each one also fetches its ~30 roots.
+//   REST + verify  the raw v1/search call through src/audit-client, then the same verification
+//                  in-process: the root sizes the page needs (src/merkle rootSizesNeeded) from
+//                  v1/root, cached across calls ("cold": fetched for every call), and
+//                  src/merkle verifyPage with the node:crypto Ed25519 check the gateway uses.
+//   SDK            pangea-node-sdk AuditService.search with verifyConsistency: true (hashes,
+//                  signatures, membership, consistency; published roots from arweave.net, which
+//                  is answered in-process with an empty list, then v1/root).
+//
+// The gateway also memoises signature verdicts across requests (src/graphql/page-verifier.ts:
+// keyed by the exact inputs of the Ed25519 check), which the plain REST + verify path does not;
+// one more REST row does the same, so the gateway's own overhead can be read off as well.
+//
+// Rows at 1 request in flight give latency (p50/p99); rows at BENCH_CONCURRENCY (default 8) in
+// flight give throughput. BENCH_SECONDS (default 3) per row. Target: gateway warm p50 <= 1.3x the
+// REST + verify (cached roots) p50, and below the SDK's p50. Everything (client, gateway, local
+// service) shares this one process, so every figure includes the service's own work.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditService, PangeaConfig } from 'pangea-node-sdk';
+import { Agent, request } from 'undici';
+import { AuditClient } from '../src/audit-client/index.js';
+import type { PublishedRoot } from '../src/audit-client/wire.js';
+import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
+import { protectionPlugins } from '../src/gateway/protections.js';
+import { createGateway } from '../src/gateway/server.js';
+import { CursorCodec } from '../src/graphql/cursor.js';
+import { createUpstreamState, PublishedRootCache } from '../src/graphql/upstream-state.js';
+import { startLocalAudit } from '../src/local-audit/index.js';
+import { canonicalJson, rootSizesNeeded, signEvent, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../src/merkle/index.js';
+import { installArweaveStub } from '../test/support/arweave-stub.js';
+
+const TOKEN = 'bench-gateway-token';
+const SEED_EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const QUERY = 'actor:bench-target';
+const PAGE = 20;
+/** Every TARGET_EVERY-th event is a bench-target event. */
+const TARGET_EVERY = Math.max(1, Math.floor(SEED_EVENTS / 30));
+
+const GATEWAY_DOCUMENT = `query Bench($q: String!) {
+  search(query: $q, first: ${PAGE}) {
+    ... on AuditEventConnection {
+      totalCount
+      resultId
+      edges {
+        cursor
+        node {
+          hash receivedAt message actor action target published leafIndex membershipProof signature publicKey
+          verification { hash membership consistency signature verified failures }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+      root { size rootHash }
+      unpublishedRoot { size rootHash }
+    }
+    ... on Error { message }
+  }
+}`;
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+interface Row {
+  name: string;
+  inFlight: number;
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Keeps `inFlight` calls going for `seconds` (after a warm-up); every call's latency is recorded. */
+async function measure(name: string, call: () => Promise<unknown>, inFlight: number, seconds: number, before?: () => void): Promise<Row> {
+  for (let i = 0; i < 20; i++) {
+    before?.();
+    await call();
+  }
+  const latencies: number[] = [];
+  const started = performance.now();
+  const stopAt = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < stopAt) {
+      before?.();
+      const t0 = performance.now();
+      await call();
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { name, inFlight, requests: latencies.length, perSecond: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['path', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms'];
+  const table = rows.map((r) => [r.name, String(r.inFlight), String(r.requests), r.perSecond.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const t of table) console.log(line(t));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+  const local = await startLocalAudit({ dataDir, port: 0, token: TOKEN, publishIntervalMs: 0, onError: (err) => console.error('[local-audit]', err) });
+  const arweave = installArweaveStub();
+  // The gateway exactly as start.ts wires it for the embedded service, but with its upstream
+  // state in hand so the cold rows can empty the root cache.
+  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN });
+  const upstream = createUpstreamState(true);
+  const gateway = createGateway({
+    client: gatewayClient,
+    upstream,
+    cursors: new CursorCodec(randomBytes(32)),
+    plugins: protectionPlugins({ introspection: true, blockFieldSuggestions: false }),
+    graphiql: false,
+    logError: (err) => console.error('[gateway]', err),
+  });
+  await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
+  const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}/graphql`;
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: CONCURRENCY * 2 });
+  const restClient = new AuditClient({ baseUrl: local.url, token: TOKEN });
+  const sdk = new AuditService(TOKEN, new PangeaConfig({ baseUrlTemplate: local.url }));
+  let wrong = 0;
+  try {
+    // ---- Seed: bulk logs of 500, a third signed, published at 80%.
+    const seedStarted = performance.now();
+    const signingKey = randomBytes(32);
+    for (let i = 0; i < SEED_EVENTS; i += 500) {
+      const events = Array.from({ length: Math.min(500, SEED_EVENTS - i) }, (_, j) => {
+        const n = i + j;
+        const target = n % TARGET_EVERY === 7 % TARGET_EVERY;
+        const event = { message: `bench event ${n}`, actor: target ? 'bench-target' : `user-${n % 97}`, action: n % 2 ? 'read' : 'write', target: `doc-${n % 31}` };
+        return n % 3 === 0 ? { event, ...signEvent(event, signingKey) } : { event };
+      });
+      await restClient.logBulk({ events });
+      if (i + 500 >= SEED_EVENTS * 0.8 && local.log.latestPublishedSize() === 0) local.publishNow();
+    }
+    const published = local.log.latestPublishedSize();
+    console.log(
+      `gateway benchmark: local service in-process, ${SEED_EVENTS} events (a third signed, ${published} published), seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s; ` +
+        `query "${QUERY}", first ${PAGE}; ${SECONDS} s per row; node ${process.version}`,
+    );
+
+    // ---- The three ways, each checking its answer.
+    const gatewaySearch = async (): Promise<void> => {
+      const res = await request(gatewayUrl, {
+        method: 'POST',
+        dispatcher,
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query: GATEWAY_DOCUMENT, variables: { q: QUERY } }),
+      });
+      const body = (await res.body.json()) as { data?: { search?: { edges?: Array<{ node: { verification: { verified: boolean } } }> } }; errors?: unknown };
+      const edges = body.data?.search?.edges;
+      if (res.statusCode !== 200 || !edges || edges.length !== PAGE || !edges.every((e) => e.node.verification.verified)) {
+        wrong++;
+        throw new Error(`gateway answered ${res.statusCode}: ${JSON.stringify(body).slice(0, 500)}`);
+      }
+    };
+
+    const rootCache = new Map<number, PublishedRoot>();
+    // The same memo the gateway keeps (exact inputs -> verdict), for the comparison row.
+    const verdicts = new Map<string, Verification>();
+    const memoisedSignature = (input: SignatureInput): Verification => {
+      const key = createHash('sha256').update(JSON.stringify([input.signature, input.publicKey, canonicalJson(input.event)])).digest('base64');
+      let verdict = verdicts.get(key);
+      if (!verdict) verdicts.set(key, (verdict = verifySignatureNative(input)));
+      return verdict;
+    };
+    const restSearch = async (cache: Map<number, PublishedRoot>, memo = false): Promise<void> => {
+      const { result } = await restClient.search({ query: QUERY, limit: PAGE });
+      const events = result.events as unknown as PageEvent[];
+      const sizes = rootSizesNeeded(events).filter((s) => !cache.has(s));
+      await Promise.all(sizes.map(async (size) => cache.set(size, (await restClient.root({ tree_size: size })).result.data)));
+      const verdicts = verifyPage(
+        events,
+        { ...(result.root ? { root: result.root } : {}), ...(result.unpublished_root ? { unpublished_root: result.unpublished_root } : {}) },
+        { publishedRoot: (size) => cache.get(size), oneEventPerLeaf: true, verifySignature: memo ? memoisedSignature : verifySignatureNative },
+      );
+      if (verdicts.length !== PAGE || verdicts.some((v) => [v.hash, v.membership, v.consistency, v.signature].some((c) => c.status === 'FAIL'))) {
+        wrong++;
+        throw new Error(`REST + verify: ${verdicts.length} events, failures ${JSON.stringify(verdicts.filter((v) => v.hash.status === 'FAIL' || v.membership.status === 'FAIL'))}`);
+      }
+    };
+    const restOnly = async (): Promise<void> => {
+      const { result } = await restClient.search({ query: QUERY, limit: PAGE });
+      if (result.events.length !== PAGE) {
+        wrong++;
+        throw new Error(`REST search returned ${result.events.length} events`);
+      }
+    };
+    const sdkSearch = async (): Promise<void> => {
+      const response = await sdk.search(QUERY, { limit: PAGE }, { verifyConsistency: true });
+      const events = response.result.events;
+      if (events.length !== PAGE || events.some((e) => e.membership_verification === 'fail' || e.consistency_verification === 'fail' || e.signature_verification === 'fail')) {
+        wrong++;
+        throw new Error(`SDK: ${events.length} events, verifications ${JSON.stringify(events.map((e) => [e.membership_verification, e.consistency_verification, e.signature_verification]))}`);
+      }
+    };
+
+    // All three must agree on the page before anything is timed.
+    const first = (await restClient.search({ query: QUERY, limit: PAGE })).result;
+    const sdkFirst = (await sdk.search(QUERY, { limit: PAGE }, { verifyConsistency: true })).result;
+    if (first.events.length !== PAGE || sdkFirst.events[0]?.hash !== first.events[0]?.hash) throw new Error('the REST call and the SDK disagree on the page');
+    const mix = {
+      published: first.events.filter((e) => e.published).length,
+      signed: first.events.filter((e) => e.envelope.signature !== undefined).length,
+    };
+    const sdkChecks = sdkFirst.events.map((e) => `${e.membership_verification ?? '-'}/${e.consistency_verification ?? '-'}/${e.signature_verification ?? '-'}`);
+    console.log(
+      `page: ${PAGE} of ${first.count} matches, ${mix.published} published, ${mix.signed} signed, ${rootSizesNeeded(first.events as unknown as PageEvent[]).length} root sizes for consistency; ` +
+        `SDK membership/consistency/signature: ${[...new Set(sdkChecks)].join(', ')}`,
+    );
+
+    const emptyGatewayCache = (): void => {
+      upstream.roots = new PublishedRootCache();
+    };
+    const rows: Row[] = [];
+    rows.push(await measure('gateway, cold root cache', gatewaySearch, 1, SECONDS, emptyGatewayCache));
+    rows.push(await measure('gateway, warm root cache', gatewaySearch, 1, SECONDS));
+    rows.push(await measure('REST + verify, roots fetched per call', () => restSearch(new Map()), 1, SECONDS));
+    rows.push(await measure('REST + verify, roots cached', () => restSearch(rootCache), 1, SECONDS));
+    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', () => restSearch(rootCache, true), 1, SECONDS));
+    rows.push(await measure('REST v1/search only (no verification)', restOnly, 1, SECONDS));
+    rows.push(await measure('SDK search, verifyConsistency', sdkSearch, 1, SECONDS));
+    rows.push(await measure('gateway, warm root cache', gatewaySearch, CONCURRENCY, SECONDS));
+    rows.push(await measure('REST + verify, roots cached', () => restSearch(rootCache), CONCURRENCY, SECONDS));
+    rows.push(await measure('SDK search, verifyConsistency', sdkSearch, CONCURRENCY, SECONDS));
+    console.log('');
+    printTable(rows);
+
+    const [cold, warm, , rest, restMemo, restOnlyRow, sdkRow, warm8, rest8, sdk8] = rows as [Row, Row, Row, Row, Row, Row, Row, Row, Row, Row];
+    const ratio = warm.p50 / rest.p50;
+    console.log('');
+    console.log('summary (1 in flight, p50):');
+    console.log(`  gateway warm / REST + verify (cached roots)           = ${warm.p50.toFixed(2)} / ${rest.p50.toFixed(2)} ms = ${ratio.toFixed(2)}x  (target <= 1.30x: ${ratio <= 1.3 ? 'met' : 'MISSED'})`);
+    console.log(`  gateway warm / SDK verifyConsistency                  = ${warm.p50.toFixed(2)} / ${sdkRow.p50.toFixed(2)} ms = ${(warm.p50 / sdkRow.p50).toFixed(2)}x  (target < 1: ${warm.p50 < sdkRow.p50 ? 'met' : 'MISSED'})`);
+    console.log(`  gateway warm / REST + verify with the same memo       = ${warm.p50.toFixed(2)} / ${restMemo.p50.toFixed(2)} ms = ${(warm.p50 / restMemo.p50).toFixed(2)}x  (the gateway's own overhead: ${(warm.p50 - restMemo.p50).toFixed(2)} ms)`);
+    console.log(`  gateway cold / warm                                   = ${cold.p50.toFixed(2)} / ${warm.p50.toFixed(2)} ms; REST v1/search alone ${restOnlyRow.p50.toFixed(2)} ms`);
+    console.log(`  at ${CONCURRENCY} in flight: gateway ${warm8.perSecond.toFixed(0)} req/s, REST + verify ${rest8.perSecond.toFixed(0)} req/s, SDK ${sdk8.perSecond.toFixed(0)} req/s`);
+    if (arweave.requests.length === 0) console.log('  (note: the SDK never asked arweave.net)');
+  } finally {
+    arweave.restore();
+    await dispatcher.close();
+    await new Promise<void>((resolve) => gateway.server.close(() => resolve()));
+    await gatewayClient.close();
+    await restClient.close();
+    await local.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (wrong > 0) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
