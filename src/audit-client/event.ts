@@ -37,7 +37,8 @@ export function normalizeEventInput(event: EventInput): WireEvent {
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     if (value === null || value === undefined) continue;
-    plain[key] = value instanceof Date ? value.toISOString() : value;
+    // defineProperty, not assignment: a field named __proto__ must stay a field.
+    Object.defineProperty(plain, key, { value: value instanceof Date ? value.toISOString() : value, enumerable: true, writable: true, configurable: true });
   }
   const normalized = normalizeEvent(plain);
   for (const [key, value] of Object.entries(normalized)) {

@@ -12,24 +12,43 @@ export interface Loaders {
   publishedRoot: DataLoader<number, PublishedRoot | null>;
 }
 
+/**
+ * Root fetches one request may have in flight at once: a cold 1000-event page needs up to 2000
+ * roots, and firing them all together only queues them in the upstream and holds their bodies in
+ * memory at the same time.
+ */
+export const ROOT_FETCH_CONCURRENCY = 16;
+
+/** Runs `task` over `items` with at most `limit` running at once, keeping results in order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 export function createLoaders(client: AuditClient, cache: PublishedRootCache, signal: AbortSignal): Loaders {
   return {
     publishedRoot: new DataLoader<number, PublishedRoot | null>(async (sizes) =>
-      Promise.all(
-        sizes.map(async (size) => {
-          const cached = cache.get(size);
-          if (cached) return cached;
-          try {
-            const root = (await client.root({ tree_size: size }, { signal })).result.data;
-            cache.set(root);
-            return root;
-          } catch (err) {
-            // A size the upstream does not have is an answer (null), not a failure of the page.
-            if (err instanceof AuditApiError && !err.transient) return null;
-            return foldUpstreamError(err) as Error;
-          }
-        }),
-      ),
+      mapLimited(sizes, ROOT_FETCH_CONCURRENCY, async (size): Promise<PublishedRoot | null | Error> => {
+        const cached = cache.get(size);
+        if (cached) return cached;
+        try {
+          const root = (await client.root({ tree_size: size }, { signal })).result.data;
+          cache.set(root);
+          return root;
+        } catch (err) {
+          // A size the upstream does not have is an answer (null), not a failure of the page.
+          if (err instanceof AuditApiError && !err.transient) return null;
+          return foldUpstreamError(err) as Error;
+        }
+      }),
     ),
   };
 }

@@ -6,7 +6,8 @@ import type { PublishedRoot } from '../audit-client/wire.js';
 export class PublishedRootCache {
   private readonly roots = new Map<string, PublishedRoot>();
 
-  constructor(private readonly maxEntries = 50_000) {}
+  // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
+  constructor(private readonly maxEntries = 10_000) {}
 
   private key(treeName: string | undefined, size: number): string {
     return `${treeName ?? ''}#${size}`;
