@@ -13,21 +13,9 @@ import { microTimestamp } from './http/envelope.js';
 import type { Db } from './store/database.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
+import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
 
-export interface PublishedRoot {
-  tree_name: string;
-  size: number;
-  root_hash: string;
-  published_at: string;
-  url: string;
-  consistency_proof?: string[];
-}
-
-export interface UnpublishedRoot {
-  tree_name: string;
-  size: number;
-  root_hash: string;
-}
+export type { PublishedRoot, UnpublishedRoot };
 
 export class AuditLog {
   readonly events: EventStore;

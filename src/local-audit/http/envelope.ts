@@ -1,39 +1,20 @@
 // The response envelope every endpoint answers with (DESIGN.md section 2), and the typed error a
 // handler throws to answer with an error envelope.
 import { randomBytes } from 'node:crypto';
+import { STATUS_HTTP_CODES } from '../../audit-client/wire.js';
 
-export type ServiceStatus =
-  | 'Success'
-  | 'Accepted'
-  | 'ValidationError'
-  | 'Unauthorized'
-  | 'ServiceNotEnabled'
-  | 'NotFound'
-  | 'TooManyRequests'
-  | 'InternalError'
-  | 'ServiceNotAvailable'
-  | 'TreeNotFound'
-  | 'BadOffset'
-  | 'PayloadTooLarge'
-  | 'UnsupportedMediaType'
-  | 'MethodNotAllowed';
-
-export const HTTP_CODES: Record<ServiceStatus, number> = {
-  Success: 200,
-  Accepted: 202,
-  ValidationError: 400,
-  Unauthorized: 401,
-  ServiceNotEnabled: 403,
-  NotFound: 404,
-  TooManyRequests: 429,
-  InternalError: 500,
-  ServiceNotAvailable: 503,
-  TreeNotFound: 400,
-  BadOffset: 400,
+// The contract's statuses (shared with the client through the wire types) plus the three this
+// service adds for HTTP-level refusals.
+const SERVICE_HTTP_CODES = {
+  ...STATUS_HTTP_CODES,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   MethodNotAllowed: 405,
-};
+} as const;
+
+export type ServiceStatus = keyof typeof SERVICE_HTTP_CODES;
+
+export const HTTP_CODES: Record<ServiceStatus, number> = SERVICE_HTTP_CODES;
 
 export interface FieldError {
   code: string;
