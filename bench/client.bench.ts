@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { AuditClient } from '../src/audit-client/index.js';
 import { startLocalAudit } from '../src/local-audit/index.js';
+import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-client-token';
 const SEED_EVENTS = 400;
@@ -63,10 +64,6 @@ interface Row {
   p99: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Keeps `inFlight` calls going for `seconds`; every call's latency is recorded. */
 async function measure(call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<Omit<Row, 'operation' | 'client'>> {

@@ -47,6 +47,7 @@ import { createUpstreamState, PublishedRootCache } from '../src/graphql/upstream
 import { startLocalAudit } from '../src/local-audit/index.js';
 import { canonicalJson, rootSizesNeeded, signEvent, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../src/merkle/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
+import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-gateway-token';
 const SEED_EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
@@ -89,10 +90,6 @@ interface Row {
   p99: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Keeps `inFlight` calls going for `seconds` (after a warm-up); every call's latency is recorded. */
 async function measure(name: string, call: () => Promise<unknown>, inFlight: number, seconds: number, before?: () => void): Promise<Row> {

@@ -30,6 +30,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { percentile } from './support/stats.js';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 16);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
@@ -145,10 +146,6 @@ function problem(status: number, body: Json, field: string, success: string): st
   return undefined;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The run

@@ -21,6 +21,7 @@ import { startLocalAudit } from '../src/local-audit/index.js';
 import { microTimestamp } from '../src/local-audit/http/envelope.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
+import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-token';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -33,10 +34,6 @@ type Json = Record<string, any>;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function stats(samples: number[]): { p50: number; p99: number; min: number; max: number } {
   const s = [...samples].sort((a, b) => a - b);

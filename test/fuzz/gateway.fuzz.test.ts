@@ -28,23 +28,10 @@ import { PageVerifier } from '../../src/graphql/page-verifier.js';
 import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
 import { signEvent } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+import { runs, SEED, SCALE } from './settings.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20_250_725);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const MAX_BODY = 256 * 1024;
-/** Each property stops early (still passing) after this long, so a slow machine stays in budget. */
-const PROPERTY_TIME_LIMIT_MS = 4000;
 
-function runs(n: number): fc.Parameters<unknown> {
-  return {
-    seed: SEED,
-    numRuns: Math.max(1, Math.round(n * SCALE)),
-    interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS * SCALE,
-    markInterruptAsFailure: false,
-    // Shrinking makes hundreds of HTTP calls; cap it so a failure still reports within budget.
-    timeout: 10_000,
-  };
-}
 
 let gw: TestGateway;
 let token: string;

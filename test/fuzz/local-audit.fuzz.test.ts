@@ -20,21 +20,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { HTTP_CODES, type ServiceStatus } from '../../src/local-audit/http/envelope.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
+import { runs, SEED, SCALE } from './settings.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20_250_725);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const MAX_BODY = 512 * 1024;
-const PROPERTY_TIME_LIMIT_MS = 4000;
 
-function runs(n: number): fc.Parameters<unknown> {
-  return {
-    seed: SEED,
-    numRuns: Math.max(1, Math.round(n * SCALE)),
-    interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS * SCALE,
-    markInterruptAsFailure: false,
-    timeout: 10_000,
-  };
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
