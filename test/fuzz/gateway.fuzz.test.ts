@@ -18,8 +18,6 @@ import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { generateKeyPairSync } from 'node:crypto';
 import type { SearchEvent } from '../../src/audit-client/wire.js';
 import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
@@ -28,7 +26,7 @@ import { PageVerifier } from '../../src/graphql/page-verifier.js';
 import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
 import { signEvent } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
-import { runs, SEED, SCALE } from './settings.js';
+import { runs, SCALE, SEED, settledHeap } from './support.js';
 
 const MAX_BODY = 256 * 1024;
 
@@ -38,15 +36,6 @@ let token: string;
 let errorSpy: jest.SpiedFunction<typeof console.error>;
 let rssBefore = 0;
 let heapBefore = 0;
-
-/** Heap in use after a full collection (V8's gc exposed for this process), in bytes. */
-function settledHeap(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 interface Answer {
   status: number;

@@ -16,11 +16,9 @@
 // counterexample; FUZZ_SCALE multiplies every numRuns (default 1, ~15 s here).
 import fc from 'fast-check';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { HTTP_CODES, type ServiceStatus } from '../../src/local-audit/http/envelope.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
-import { runs, SEED, SCALE } from './settings.js';
+import { runs, SCALE, SEED, settledHeap } from './support.js';
 
 const MAX_BODY = 512 * 1024;
 
@@ -36,14 +34,6 @@ let heapBefore = 0;
 const acknowledged: Array<{ hash: string; event: Record<string, unknown>; context: string }> = [];
 /** v2/log_async requests the service accepted, with their events, to poll at the end. */
 const accepted: Array<{ requestId: string; events: Array<Record<string, unknown>>; context: string }> = [];
-
-function settledHeap(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 interface Raw {
   status: number;

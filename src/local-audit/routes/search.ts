@@ -1,6 +1,7 @@
 // v1/search and v1/results: compile the query to parameterised SQL, snapshot the matching leaf
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
 // membership proofs against the roots of the snapshot.
+import type { SearchRequest as WireSearchRequest } from '../../audit-client/wire.js';
 import type { AuditLog } from '../audit-log.js';
 import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
 import { validateBody, type BodySpec } from '../http/validate.js';
@@ -47,17 +48,8 @@ const RESULTS: BodySpec = {
   },
 };
 
-interface SearchRequest {
-  query: string;
-  start?: string;
-  end?: string;
-  limit?: number;
-  max_results?: number;
-  order?: 'asc' | 'desc';
-  order_by?: string;
-  verbose?: boolean;
-  search_restriction?: Record<string, unknown>;
-}
+/** The wire request, with the restriction still unchecked (compileRestriction checks it). */
+type SearchRequest = Omit<WireSearchRequest, 'search_restriction'> & { search_restriction?: Record<string, unknown> };
 
 export interface SearchEvent {
   envelope: StoredEnvelope;
