@@ -12,6 +12,7 @@ import type { AuditSchema } from './audit-schema.js';
 import { microTimestamp } from './http/envelope.js';
 import type { Db } from './store/database.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
+import { PageNodes } from './store/page-nodes.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
 import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
 
@@ -23,6 +24,7 @@ export class AuditLog {
   readonly treeName: string;
   /** Base URL for the `url` of published roots (set once the server knows its address). */
   publicUrl = '';
+  private lastRemembered = '';
 
   constructor(
     readonly db: Db,
@@ -57,12 +59,25 @@ export class AuditLog {
   unpublishedRoot(size = this.size): UnpublishedRoot | undefined {
     if (size < 1) return undefined;
     const root_hash = this.rootHash(size);
-    this.roots.remember(root_hash, size);
+    // Every search between two appends names the same root: record it once, not once per search.
+    if (root_hash !== this.lastRemembered) {
+      this.roots.remember(root_hash, size);
+      this.lastRemembered = root_hash;
+    }
     return { tree_name: this.treeName, size, root_hash };
   }
 
   membershipProof(leafIndex: number, size: number): string {
     return formatMembershipProof(membershipPath(this.events.tree, leafIndex, size));
+  }
+
+  /**
+   * Membership proofs of several leaves, each against the tree size `sizeOf(leaf)`. The proofs of
+   * one page share their upper nodes, so each node is read from the store once for all of them.
+   */
+  membershipProofs(leafIndexes: readonly number[], sizeOf: (leaf: number) => number): string[] {
+    const nodes = new PageNodes(this.events.tree, leafIndexes);
+    return leafIndexes.map((leaf) => formatMembershipProof(membershipPath(nodes, leaf, sizeOf(leaf))));
   }
 
   consistencyProof(oldSize: number, newSize: number): string[] {
@@ -77,7 +92,12 @@ export class AuditLog {
   publish(): PublishedRecord | undefined {
     const size = this.size;
     if (size === 0 || size <= this.latestPublishedSize()) return undefined;
-    const record = { size, root_hash: this.rootHash(size), published_at: microTimestamp() };
+    const record: PublishedRecord = {
+      size,
+      root_hash: this.rootHash(size),
+      published_at: microTimestamp(),
+      consistency_proof: size > 1 ? JSON.stringify(this.consistencyProof(size - 1, size)) : null,
+    };
     this.roots.publish(record);
     return record;
   }
@@ -93,7 +113,11 @@ export class AuditLog {
       published_at: covering.published_at,
       url: `${this.publicUrl}/roots/${this.treeName}/${size}`,
     };
-    if (size > 1) root.consistency_proof = this.consistencyProof(size - 1, size);
+    if (size > 1) {
+      root.consistency_proof =
+        covering.size === size && covering.consistency_proof !== null ? (JSON.parse(covering.consistency_proof) as string[]) : this.consistencyProof(size - 1, size);
+    }
     return root;
   }
 }
+

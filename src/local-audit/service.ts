@@ -30,6 +30,11 @@ export interface LocalAuditOptions {
   maxBodyBytes?: number;
   /** How long a search result set lives. Default 24 h. */
   resultTtlMs?: number;
+  /**
+   * Searches use the trigram index only once the log holds at least this many events; below it a
+   * scan of the whole table is cheaper than the index lookup. Default 4096.
+   */
+  prefilterMinEvents?: number;
   /** Where unexpected errors go. Default: console.error. */
   onError?: (err: unknown) => void;
 }
@@ -57,7 +62,11 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   let url = '';
   const parts: ServiceParts = {
     log,
-    options: { resultTtlMs: options.resultTtlMs ?? 24 * 3600_000, maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024 },
+    options: {
+      resultTtlMs: options.resultTtlMs ?? 24 * 3600_000,
+      maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
+      prefilterMinEvents: options.prefilterMinEvents ?? 4096,
+    },
     publicUrl: () => url,
     onError,
   };

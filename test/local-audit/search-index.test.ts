@@ -27,7 +27,8 @@ let svc: TestService;
 const fields = searchFields(STANDARD_SCHEMA);
 
 beforeAll(async () => {
-  svc = await startTestService();
+  // The index from the first event on (by default small logs are scanned without it).
+  svc = await startTestService({ prefilterMinEvents: 0 });
   const events = Array.from({ length: 400 }, (_, i) => {
     const event: Record<string, string> = { message: `m${i} ${ACTORS[(i * 7) % ACTORS.length]} did ${ACTIONS[i % ACTIONS.length]}` };
     if (i % 11 !== 0) event.actor = ACTORS[i % ACTORS.length]!;
@@ -153,7 +154,7 @@ describe('a data directory from before the index', () => {
     const raw = new Database(join(dataDir, 'audit.sqlite'));
     raw.exec(`DROP TABLE events_fts; DELETE FROM meta WHERE key = 'events_fts';`);
     raw.close();
-    const again = await startTestService({ dataDir });
+    const again = await startTestService({ dataDir, prefilterMinEvents: 0 });
     try {
       const rows = again.log.db.prepare(`SELECT rowid FROM events_fts WHERE events_fts MATCH '{f_actor} : "bob"' ORDER BY rowid`).all() as Array<{ rowid: number }>;
       expect(rows.map((r) => r.rowid)).toEqual([0, 1, 2, 3].filter((i) => ACTORS[i]!.includes('bob'))); // "Bob Smith" has no "bob"

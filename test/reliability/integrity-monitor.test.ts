@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import { IntegrityMonitor, type IntegrityStatus } from '../../src/gateway/integrity-monitor.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
-import { bytesToHex, canonicalJson, hashPair, treeRoot } from '../../src/merkle/index.js';
+import { bytesToHex, canonicalJson, consistencyProof, formatConsistencyItem, hashPair, treeRoot } from '../../src/merkle/index.js';
 import { refusedPort, tempDir, type Json } from '../support/gateway.js';
 
 const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt latestPublishedSize failure checkError } }`;
@@ -87,7 +87,7 @@ function dbNodes(db: Database.Database) {
 
 /**
  * Rewrites leaf `leaf` the way an insider with the database would: a new envelope and hash, every
- * stored node above it recomputed, every published root recomputed. The result is a consistent
+ * stored node above it recomputed, every published root (and its stored proof) recomputed. The result is a consistent
  * tree with a different history (the service keeps nodes of level >= 6 in memory, so trees here
  * stay under 64 leaves).
  */
@@ -110,7 +110,9 @@ function rewriteHistory(db: Database.Database, leaf: number): void {
     const sizes = db.prepare('SELECT size FROM published_roots').all() as Array<{ size: number }>;
     for (const { size } of sizes) {
       if (size <= leaf) continue;
-      db.prepare('UPDATE published_roots SET root_hash = ? WHERE size = ?').run(bytesToHex(treeRoot(nodes, size)), size);
+      // The service records each root with its proof from size - 1: the insider rewrites both.
+      const proof = size > 1 ? JSON.stringify(consistencyProof(nodes, size - 1, size).map(formatConsistencyItem)) : null;
+      db.prepare('UPDATE published_roots SET root_hash = ?, consistency_proof = ? WHERE size = ?').run(bytesToHex(treeRoot(nodes, size)), proof, size);
     }
   })();
 }

@@ -14,7 +14,7 @@ export interface RouteModule {
 
 export interface ServiceParts {
   log: AuditLog;
-  options: Required<Pick<LocalAuditOptions, 'resultTtlMs' | 'maxBodyBytes'>>;
+  options: Required<Pick<LocalAuditOptions, 'resultTtlMs' | 'maxBodyBytes' | 'prefilterMinEvents'>>;
   publicUrl: () => string;
   onError: (err: unknown) => void;
 }

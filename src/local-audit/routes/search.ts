@@ -2,13 +2,13 @@
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
 // membership proofs against the roots of the snapshot.
 import type { SearchRequest as WireSearchRequest } from '../../audit-client/wire.js';
-import type { AuditLog } from '../audit-log.js';
 import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
 import { validateBody, type BodySpec } from '../http/validate.js';
 import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type QueryNode, type SqlFragment } from '../query/index.js';
 import { searchFields } from '../search-fields.js';
 import { FtsPrefilter } from '../store/fts-prefilter.js';
 import { ResultSetStore, type ResultSet } from '../store/result-sets.js';
+import { StatementCache } from '../store/statement-cache.js';
 import type { StoredEnvelope } from '../store/event-store.js';
 import { parseTimeBound } from '../time-range.js';
 import type { RouteModuleFactory } from './module.js';
@@ -110,9 +110,12 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     ? log.db.prepare<[string, number, number], { rowid: number }>('SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ?')
     : undefined;
   let lastPurge = 0;
+  // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
+  const statements = new StatementCache(log.db, 128);
 
   /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
   const narrow = (ast: QueryNode, req: SearchRequest, treeSize: number): SqlFragment[] => {
+    if (treeSize < options.prefilterMinEvents) return [];
     const match = candidates && prefilter.derive(ast, req.search_restriction);
     if (!match) return [];
     let leaves: number[];
@@ -128,7 +131,10 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   };
 
   const page = (set: ResultSet, offset: number, limit: number, verbose: boolean): Record<string, unknown> => {
-    const events = log.events.getMany(sets.page(set.id, offset, limit)).map((e) => toSearchEvent(log, e, set, verbose));
+    const stored = log.events.getMany(sets.page(set.id, offset, limit));
+    // The page's proofs share their upper nodes: read each node once per page.
+    const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
+    const events = stored.map((e, i) => toSearchEvent(e, set, proofs?.[i]));
     const out: Record<string, unknown> = { count: set.count, events };
     if (verbose) {
       if (set.publishedSize > 0) out.root = log.publishedRoot(set.publishedSize);
@@ -160,7 +166,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
           `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ` +
           `ORDER BY ${orderField.column} ${direction}, e.leaf_index ${direction} LIMIT ?`;
         const params = [...where.flatMap((w) => w.params), req.max_results ?? MAX_RESULTS];
-        const leaves = (log.db.prepare(sql).all(...params) as Array<{ leaf_index: number }>).map((r) => r.leaf_index);
+        const leaves = statements.get(sql).pluck().all(...params) as number[];
         const set = sets.create(
           {
             id: randomId('pas_'),
@@ -199,10 +205,10 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   };
 };
 
-function toSearchEvent(log: AuditLog, stored: { leafIndex: number; hash: string; envelope: StoredEnvelope }, set: ResultSet, verbose: boolean): SearchEvent {
+function toSearchEvent(stored: { leafIndex: number; hash: string; envelope: StoredEnvelope }, set: ResultSet, membershipProof: string | undefined): SearchEvent {
   const published = stored.leafIndex < set.publishedSize;
   const event: SearchEvent = { envelope: stored.envelope, hash: stored.hash, published };
   if (published) event.leaf_index = stored.leafIndex;
-  if (verbose) event.membership_proof = log.membershipProof(stored.leafIndex, published ? set.publishedSize : set.treeSize);
+  if (membershipProof !== undefined) event.membership_proof = membershipProof;
   return event;
 }

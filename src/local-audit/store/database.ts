@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../merkle/index.js';
 import { checkSchema, type AuditSchema, type SchemaFieldType } from '../audit-schema.js';
+import { packLeaves } from './result-sets.js';
 
 export type Db = Database.Database;
 
@@ -56,17 +57,14 @@ function initialise(db: Db, schema: AuditSchema): void {
       level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
       PRIMARY KEY (level, idx)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS published_roots (
-      size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, published_at TEXT NOT NULL);
+      size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, published_at TEXT NOT NULL,
+      consistency_proof TEXT);
     CREATE TABLE IF NOT EXISTS known_roots (
       root_hash TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS result_sets (
       id TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
       tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL, count INTEGER NOT NULL,
-      restriction TEXT);
-    CREATE TABLE IF NOT EXISTS result_items (
-      set_id TEXT NOT NULL REFERENCES result_sets(id) ON DELETE CASCADE,
-      pos INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
-      PRIMARY KEY (set_id, pos)) WITHOUT ROWID;
+      restriction TEXT, leaves BLOB NOT NULL DEFAULT x'');
     CREATE TABLE IF NOT EXISTS jobs (
       id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, request TEXT NOT NULL,
       result TEXT, error TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
@@ -74,7 +72,36 @@ function initialise(db: Db, schema: AuditSchema): void {
       token TEXT PRIMARY KEY, format TEXT NOT NULL, content BLOB NOT NULL,
       expires_at_ms INTEGER NOT NULL);
   `);
+  migrateResultItems(db);
+  addColumnIfMissing(db, 'published_roots', 'consistency_proof', 'TEXT');
   createEventsTable(db, schema);
+}
+
+/** Brings a table of an older data directory up to date (a nullable column, so no rewrite). */
+function addColumnIfMissing(db: Db, table: string, column: string, type: string): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[];
+  if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}
+
+/**
+ * Data directories from before result sets kept their leaves in one BLOB (store/result-sets.ts)
+ * have a `result_items` table with a row per result: pack each live set's rows into its blob,
+ * then drop the table.
+ */
+function migrateResultItems(db: Db): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('result_sets')`).all() as Array<{ name: string }>;
+  const hasItems = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'result_items'`).get() !== undefined;
+  if (columns.some((c) => c.name === 'leaves') && !hasItems) return;
+  db.transaction(() => {
+    if (!columns.some((c) => c.name === 'leaves')) db.exec(`ALTER TABLE result_sets ADD COLUMN leaves BLOB NOT NULL DEFAULT x''`);
+    if (!hasItems) return;
+    const items = db.prepare('SELECT leaf_index FROM result_items WHERE set_id = ? ORDER BY pos').pluck();
+    const update = db.prepare('UPDATE result_sets SET leaves = ? WHERE id = ?');
+    for (const id of db.prepare('SELECT id FROM result_sets').pluck().all() as string[]) {
+      update.run(packLeaves(items.all(id) as number[]), id);
+    }
+    db.exec('DROP TABLE result_items');
+  }).immediate();
 }
 
 function createEventsTable(db: Db, schema: AuditSchema): void {

@@ -7,19 +7,24 @@ export interface PublishedRecord {
   size: number;
   root_hash: string;
   published_at: string;
+  /**
+   * The consistency proof from size - 1 (JSON array of proof strings), recorded with the root as
+   * the cloud service publishes it; null for size 1 and for roots published before it was kept.
+   */
+  consistency_proof: string | null;
 }
 
 export class RootStore {
   private readonly latestStmt: Database.Statement<[], PublishedRecord>;
   private readonly coveringStmt: Database.Statement<[number], PublishedRecord>;
-  private readonly insertPublished: Database.Statement<[number, string, string]>;
+  private readonly insertPublished: Database.Statement<[number, string, string, string | null]>;
   private readonly rememberStmt: Database.Statement<[string, number]>;
   private readonly lookupStmt: Database.Statement<[string], { size: number }>;
 
   constructor(db: Db) {
-    this.latestStmt = db.prepare('SELECT size, root_hash, published_at FROM published_roots ORDER BY size DESC LIMIT 1');
-    this.coveringStmt = db.prepare('SELECT size, root_hash, published_at FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
-    this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at) VALUES (?, ?, ?)');
+    this.latestStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots ORDER BY size DESC LIMIT 1');
+    this.coveringStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
+    this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at, consistency_proof) VALUES (?, ?, ?, ?)');
     this.rememberStmt = db.prepare('INSERT OR IGNORE INTO known_roots (root_hash, size) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT size FROM known_roots WHERE root_hash = ?');
   }
@@ -34,7 +39,7 @@ export class RootStore {
   }
 
   publish(record: PublishedRecord): void {
-    this.insertPublished.run(record.size, record.root_hash, record.published_at);
+    this.insertPublished.run(record.size, record.root_hash, record.published_at, record.consistency_proof);
     this.remember(record.root_hash, record.size);
   }
 

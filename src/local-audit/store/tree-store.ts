@@ -6,7 +6,8 @@ import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
 
 export class TreeStore implements NodeSource {
-  private readonly selectNode: Database.Statement<[number, number], { hash: Buffer }>;
+  private readonly selectNode: Database.Statement<[number, number], Buffer>;
+  private readonly selectRange: Database.Statement<[number, number, number], [number, Buffer]>;
   private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
   /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
   private frontier: Uint8Array[] = [];
@@ -16,7 +17,9 @@ export class TreeStore implements NodeSource {
   private static readonly CACHE_MIN_LEVEL = 6;
 
   constructor(private readonly db: Db) {
-    this.selectNode = db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?');
+    // pluck/raw: the hash Buffer (a Uint8Array, freshly allocated) without a row object around it.
+    this.selectNode = db.prepare<[number, number], Buffer>('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck();
+    this.selectRange = db.prepare<[number, number, number], [number, Buffer]>('SELECT idx, hash FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?').raw();
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
     const row = db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
@@ -41,11 +44,20 @@ export class TreeStore implements NodeSource {
       const hit = this.cache.get(key);
       if (hit) return hit;
     }
-    const row = this.selectNode.get(level, idx);
-    if (!row) throw new RangeError(`tree node (${level}, ${idx}) is missing`);
-    const hash = new Uint8Array(row.hash);
+    const hash = this.selectNode.get(level, idx);
+    if (!hash) throw new RangeError(`tree node (${level}, ${idx}) is missing`);
     if (key >= 0) this.cache.set(key, hash);
     return hash;
+  }
+
+  /** Levels whose nodes are read from SQLite every time (the ones above are kept in memory). */
+  get uncachedLevels(): number {
+    return TreeStore.CACHE_MIN_LEVEL;
+  }
+
+  /** The stored nodes of `level` with index in [first, last], read in one statement. */
+  range(level: number, first: number, last: number): Array<[number, Uint8Array]> {
+    return this.selectRange.all(level, first, last);
   }
 
   /**

@@ -1,0 +1,69 @@
+// Data directories written by earlier versions of the local service keep working: result sets
+// stored a row per result (result_items) before they became one packed blob, and published roots
+// had no stored consistency proof. Opening such a directory migrates it in place, and every
+// result set and root reads back exactly as before.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { unpackLeaves } from '../../src/local-audit/store/result-sets.js';
+import { startTestService, tempDir } from '../support/local-audit.js';
+
+type Json = Record<string, any>;
+
+/** The service's own address (in root URLs) changes with the port of each start. */
+const sameOrigin = <T,>(value: T): T => JSON.parse(JSON.stringify(value).replace(/http:\/\/127\.0\.0\.1:\d+\//g, 'http://service/'));
+
+test('an old data directory: result sets and published roots read back the same after the upgrade', async () => {
+  const dataDir = tempDir('audit-upgrade-');
+  const first = await startTestService({ dataDir });
+  await first.post('v2/log', { events: Array.from({ length: 57 }, (_, i) => ({ event: { message: `m${i}`, actor: i % 3 === 0 ? 'old' : 'other' } })) });
+  first.publishNow();
+  await first.post('v2/log', { events: [{ event: { message: 'later', actor: 'old' } }] });
+  first.publishNow();
+  const search = await first.post<Json>('v1/search', { query: 'actor:old', limit: 5 });
+  expect(search.status).toBe('Success');
+  const pages = async (svc: typeof first): Promise<Json[]> => {
+    const out: Json[] = [];
+    for (let offset = 0; offset < search.result.count; offset += 5) {
+      const page = await svc.post<Json>('v1/results', { id: search.result.id, offset, limit: 5 });
+      expect(page.status).toBe('Success');
+      out.push(page.result);
+    }
+    return out;
+  };
+  const before = sameOrigin(await pages(first));
+  const rootBefore = sameOrigin((await first.post<Json>('v1/root', { tree_size: 57 })).result.data);
+  const latestBefore = sameOrigin((await first.post<Json>('v1/root', {})).result.data);
+  await first.close();
+
+  // Rewrite the file into the earlier layout.
+  const raw = new Database(join(dataDir, 'audit.sqlite'));
+  raw.transaction(() => {
+    raw.exec(`CREATE TABLE result_items (
+      set_id TEXT NOT NULL REFERENCES result_sets(id) ON DELETE CASCADE,
+      pos INTEGER NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (set_id, pos)) WITHOUT ROWID`);
+    const insert = raw.prepare('INSERT INTO result_items (set_id, pos, leaf_index) VALUES (?, ?, ?)');
+    for (const row of raw.prepare('SELECT id, leaves FROM result_sets').all() as Array<{ id: string; leaves: Buffer }>) {
+      unpackLeaves(row.leaves).forEach((leaf, pos) => insert.run(row.id, pos, leaf));
+    }
+    raw.exec('ALTER TABLE result_sets DROP COLUMN leaves; ALTER TABLE published_roots DROP COLUMN consistency_proof');
+  })();
+  raw.close();
+
+  const again = await startTestService({ dataDir });
+  try {
+    expect(sameOrigin(await pages(again))).toEqual(before);
+    expect(sameOrigin((await again.post<Json>('v1/root', { tree_size: 57 })).result.data)).toEqual(rootBefore);
+    expect(sameOrigin((await again.post<Json>('v1/root', {})).result.data)).toEqual(latestBefore);
+    const tables = again.log.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
+    expect(tables).not.toContain('result_items');
+    // Roots published from now on carry their stored proof again.
+    await again.post('v2/log', { events: [{ event: { message: 'after the upgrade' } }] });
+    again.publishNow();
+    const stored = again.log.db.prepare('SELECT consistency_proof FROM published_roots ORDER BY size DESC LIMIT 1').pluck().get() as string;
+    const latest = (await again.post<Json>('v1/root', {})).result.data;
+    expect(JSON.parse(stored)).toEqual(latest.consistency_proof);
+    expect(latest.size).toBe(59);
+  } finally {
+    await again.destroy();
+  }
+});
