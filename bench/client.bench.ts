@@ -16,12 +16,12 @@
 //                            list, see below), falling back to v1/root for each size it needs
 //
 // BENCH_SECONDS=n sets the measuring time per row (default 2).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
-import { AuditClient } from '../src/audit-client/index.js';
-import { startLocalAudit } from '../src/local-audit/index.js';
+import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
+import { spawnLocalAudit } from './support/local-audit-process.js';
 import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-client-token';
@@ -62,14 +62,33 @@ interface Row {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time this (client) process spent per request, in ms: the client's own cost. */
+  cpuPerRequest: number;
+  /** CPU time the service process spent per request, in ms (NaN where /proc is not readable). */
+  serviceCpuPerRequest: number;
 }
+
+/** CPU time (user + system, ms) of another process, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+// USER_HZ: 100 on every Linux build Node supports.
+const CLOCK_TICKS = 100;
 
 
 /** Keeps `inFlight` calls going for `seconds`; every call's latency is recorded. */
-async function measure(call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<Omit<Row, 'operation' | 'client'>> {
+async function measure(call: () => Promise<unknown>, inFlight: number, seconds: number, servicePid: number): Promise<Omit<Row, 'operation' | 'client'>> {
   // Warm-up: connections opened, code paths compiled.
   await Promise.all(Array.from({ length: inFlight }, () => call()));
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const serviceBefore = processCpuMs(servicePid);
   const started = performance.now();
   const stopAt = started + seconds * 1000;
   const worker = async (): Promise<void> => {
@@ -81,13 +100,33 @@ async function measure(call: () => Promise<unknown>, inFlight: number, seconds: 
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serviceCpu = processCpuMs(servicePid) - serviceBefore;
   latencies.sort((a, b) => a - b);
-  return { inFlight, requests: latencies.length, perSecond: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    inFlight,
+    requests: latencies.length,
+    perSecond: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuPerRequest: (cpu.user + cpu.system) / 1000 / latencies.length,
+    serviceCpuPerRequest: serviceCpu / latencies.length,
+  };
 }
 
 function print(rows: Row[]): void {
-  const header = ['operation', 'client', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms'];
-  const table = rows.map((r) => [r.operation, r.client, String(r.inFlight), String(r.requests), r.perSecond.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2)]);
+  const header = ['operation', 'client', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'client CPU ms/req', 'service CPU ms/req'];
+  const table = rows.map((r) => [
+    r.operation,
+    r.client,
+    String(r.inFlight),
+    String(r.requests),
+    r.perSecond.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    r.cpuPerRequest.toFixed(3),
+    Number.isNaN(r.serviceCpuPerRequest) ? 'n/a' : r.serviceCpuPerRequest.toFixed(3),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(header));
@@ -95,11 +134,28 @@ function print(rows: Row[]): void {
   for (const t of table) console.log(line(t));
 }
 
+/** The target (at least 2x the SDK's throughput at 50 in flight), and what bounds each side. */
+function summarise(rows: Row[]): void {
+  const at50 = (operation: string, client: string): Row => rows.find((r) => r.operation === operation && r.client === client && r.inFlight === 50)!;
+  console.log('\nat 50 in flight (target: audit-client >= 2x the SDK):');
+  for (const [operation, sdkClient] of [['root', 'sdk'], ['search 20', 'sdk (no verification)']] as const) {
+    const ours = at50(operation, 'audit-client');
+    const theirs = at50(operation, sdkClient);
+    const ratio = ours.perSecond / theirs.perSecond;
+    console.log(
+      `  ${operation}: ${ours.perSecond.toFixed(0)} vs ${theirs.perSecond.toFixed(0)} req/s = ${ratio.toFixed(2)}x (${ratio >= 2 ? 'met' : 'MISSED'}); ` +
+        `client CPU per request ${ours.cpuPerRequest.toFixed(3)} vs ${theirs.cpuPerRequest.toFixed(3)} ms (${(theirs.cpuPerRequest / ours.cpuPerRequest).toFixed(1)}x less), ` +
+        `service CPU per request ${ours.serviceCpuPerRequest.toFixed(3)} ms`,
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-client-'));
-  const service = await startLocalAudit({ dataDir, port: 0, token: TOKEN, publishIntervalMs: 0 });
+  // Published every 100 ms, so the seed is published soon after it is written.
+  const service = await spawnLocalAudit({ dataDir, token: TOKEN, publishIntervalMs: 100 });
   const restoreFetch = stubArweave();
   const client = new AuditClient({ baseUrl: service.url, token: TOKEN, timeouts: { headersMs: 60_000, bodyMs: 60_000 } });
   const sdk = new AuditService(TOKEN, new PangeaConfig({ baseUrlTemplate: service.url }));
@@ -111,7 +167,19 @@ async function main(): Promise<void> {
         events: Array.from({ length: 100 }, (_, j) => ({ event: { message: `bench event ${i + j}`, actor: 'bench', action: 'seed', target: `doc-${(i + j) % 17}` } })),
       });
     }
-    service.publishNow();
+    const deadline = Date.now() + 10_000;
+    const publishedSize = (): Promise<number> =>
+      client.root().then(
+        (r) => r.result.data.size,
+        (err: unknown) => {
+          if (err instanceof TreeNotFoundError) return 0; // nothing published yet
+          throw err;
+        },
+      );
+    while ((await publishedSize()) < SEED_EVENTS) {
+      if (Date.now() > deadline) throw new Error('the seed was not published within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 
     // Both clients must see the same thing before they are timed.
     const ours = await client.search({ query: QUERY, limit: 20, order: 'desc', order_by: 'received_at' });
@@ -138,18 +206,19 @@ async function main(): Promise<void> {
       { operation: 'search 20', client: 'sdk (verifyConsistency)', call: async () => checkSearch((await sdk.search(QUERY, { limit: 20 }, { verifyConsistency: true })).result.events.length) },
     ];
 
-    console.log(`audit client benchmark: local service in-process, ${SEED_EVENTS} events, ${SECONDS} s per row, node ${process.version}`);
+    console.log(`audit client benchmark: local service in its own process, ${SEED_EVENTS} events, ${SECONDS} s per row, node ${process.version}`);
     const rows: Row[] = [];
     for (const op of operations) {
       for (const inFlight of IN_FLIGHT) {
-        rows.push({ operation: op.operation, client: op.client, ...(await measure(op.call, inFlight, SECONDS)) });
+        rows.push({ operation: op.operation, client: op.client, ...(await measure(op.call, inFlight, SECONDS, service.proc.pid!)) });
       }
     }
     print(rows);
+    summarise(rows);
   } finally {
     restoreFetch();
     await client.close();
-    await service.close();
+    await service.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   if (failed) process.exitCode = 1;

@@ -10,22 +10,18 @@
 //  (c) startup time of startLocalAudit on that 1M-event database (target <= 2 s).
 //  (a') the ingest of (a) again, into the 1M-event database.
 // Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startLocalAudit } from '../src/local-audit/index.js';
 import { microTimestamp } from '../src/local-audit/http/envelope.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
+import { spawnLocalAudit } from './support/local-audit-process.js';
 import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-token';
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/local-audit/main.ts', import.meta.url));
 const BIG = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
 
@@ -53,42 +49,6 @@ function check(ok: boolean, what: string): void {
     failures++;
     console.error(`  WRONG: ${what}`);
   }
-}
-
-interface Service {
-  url: string;
-  proc: ChildProcess;
-  /** From spawn to the "listening" line (includes node + tsx start-up). */
-  readyMs: number;
-  stop(): Promise<void>;
-}
-
-/** The service as `npm run local-audit` runs it, in its own process. */
-function spawnService(dataDir: string): Promise<Service> {
-  const started = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, LOCAL_AUDIT_PORT: '0', AUDIT_TOKEN: TOKEN, LOCAL_AUDIT_PUBLISH_INTERVAL_MS: '2000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      const m = / listening on (\S+) /.exec(line);
-      if (!m) return;
-      resolve({
-        url: m[1]!,
-        proc,
-        readyMs: performance.now() - started,
-        stop: async () => {
-          proc.kill('SIGTERM');
-          await exited;
-        },
-      });
-    });
-    void exited.then(() => reject(new Error('service exited before listening')));
-  });
 }
 
 async function postJson(pool: Pool, path: string, body: string): Promise<Json> {
@@ -135,7 +95,7 @@ function benchEvent(i: number): Record<string, string> {
 
 async function ingest(existing?: string): Promise<void> {
   const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'audit-bench-ingest-'));
-  const svc = await spawnService(dataDir);
+  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
   const pool = new Pool(svc.url, { connections: 4, pipelining: 1 });
   try {
     // Bodies are built up front so the clients spend their CPU on HTTP, not on JSON.
@@ -227,7 +187,7 @@ async function startup(dataDir: string): Promise<void> {
 
 async function queries(dataDir: string): Promise<void> {
   console.log(`\n(b) latency over HTTP, the service in its own process on the ${BIG.toLocaleString('en')}-event database`);
-  const svc = await spawnService(dataDir);
+  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
   console.log(`  (process start to listening, node + tsx included: ${ms(svc.readyMs)})`);
   const pool = new Pool(svc.url, { connections: 1 });
   try {
