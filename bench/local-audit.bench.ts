@@ -18,7 +18,7 @@ import { startLocalAudit } from '../src/local-audit/index.js';
 import { microTimestamp } from '../src/local-audit/http/envelope.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
-import { spawnLocalAudit } from './support/local-audit-process.js';
+import { spawnLocalAudit } from './support/processes.js';
 import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-token';

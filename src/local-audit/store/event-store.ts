@@ -7,6 +7,7 @@ import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
 import { normalizeTimestamp } from '../query/index.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
+import { StatementCache } from './statement-cache.js';
 import { TreeStore } from './tree-store.js';
 
 export interface StoredEnvelope {
@@ -39,12 +40,14 @@ export class EventStore {
   private readonly ftsPositions: number[];
   private readonly selectByLeaf: Database.Statement<[number], { leaf_index: number; hash: Buffer; envelope: string }>;
   private readonly fields: SchemaField[];
+  private readonly pageStatements: StatementCache;
 
   constructor(
     private readonly db: Db,
     schema: AuditSchema,
   ) {
     this.tree = new TreeStore(db);
+    this.pageStatements = new StatementCache(db, 32);
     this.fields = schema.fields;
     const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
     const marks = this.fields.map(() => '?').join(', ');
@@ -99,8 +102,9 @@ export class EventStore {
   /** Events by leaf index, in the order asked. */
   getMany(leafIndexes: readonly number[]): StoredEvent[] {
     if (leafIndexes.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT leaf_index, hash, envelope FROM events WHERE leaf_index IN (${leafIndexes.map(() => '?').join(',')})`)
+    // One statement per page length (pages are mostly the same few lengths).
+    const rows = this.pageStatements
+      .get(`SELECT leaf_index, hash, envelope FROM events WHERE leaf_index IN (${leafIndexes.map(() => '?').join(',')})`)
       .all(...leafIndexes) as Array<{ leaf_index: number; hash: Buffer; envelope: string }>;
     const byLeaf = new Map(rows.map((r) => [r.leaf_index, toStored(r)]));
     return leafIndexes.map((i) => byLeaf.get(i)).filter((e): e is StoredEvent => e !== undefined);
