@@ -20,6 +20,7 @@ interface ConnectionShape {
   edges: Array<{ cursor: string; node: AuditEventNode }>;
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   totalCount: number;
+  missingEvents: number;
   resultId: string;
   expiresAt: string | null;
   root: PublishedRoot | null;
@@ -40,6 +41,11 @@ export const AuditEventConnectionRef = builder.connectionObject(
     edgesField: { complexity: { field: 1, multiplier: 1 } },
     fields: (t) => ({
       totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => (c as unknown as ConnectionShape).totalCount }),
+      missingEvents: t.int({
+        description:
+          'Events of this page that the result set lists but the upstream did not return: they were removed from its storage after the search (tampering). Paging by endCursor still moves past them.',
+        resolve: (c) => (c as unknown as ConnectionShape).missingEvents,
+      }),
       resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
       expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When the result set expires upstream (known after a search).', resolve: (c) => (c as unknown as ConnectionShape).expiresAt }),
       root: t.field({ type: PublishedRootRef, nullable: true, description: 'The latest published root at search time: published events prove membership against it.', resolve: (c) => (c as unknown as ConnectionShape).root }),
@@ -96,6 +102,7 @@ function toConnection(
   resultId: string,
   expiresAt: string | null,
   offset: number,
+  limit: number,
   scope: string,
 ): ConnectionShape {
   if (page.root) ctx.upstream.roots.set(page.root);
@@ -104,15 +111,22 @@ function toConnection(
     cursor: ctx.cursors.encode({ resultId, offset: offset + index, scope }),
     node: { event, page: verifier, index },
   }));
+  // A page shorter than the result set says it should be: events the set lists are gone from the
+  // upstream's storage. Which positions are gone is unknown, so the page ends at the end of its
+  // window, not after its last event: paging on by endCursor neither repeats nor loops.
+  const expected = Math.max(0, Math.min(limit, page.count - offset));
+  const missingEvents = Math.max(0, expected - page.events.length);
+  const end = offset + Math.max(expected, page.events.length);
   return {
     edges,
     pageInfo: {
       hasPreviousPage: offset > 0,
-      hasNextPage: offset + page.events.length < page.count,
+      hasNextPage: end < page.count,
       startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      endCursor: missingEvents > 0 ? ctx.cursors.encode({ resultId, offset: end - 1, scope }) : (edges.at(-1)?.cursor ?? null),
     },
     totalCount: page.count,
+    missingEvents,
     resultId,
     expiresAt,
     root: page.root ?? null,
@@ -172,7 +186,7 @@ async function pageFromSet(
   if (total === undefined && args.last != null && !args.before) total = (await resultsPage(ctx, resultId, 0, 1, assert)).count;
   const window = pageWindow(args, total, decode);
   const page = await resultsPage(ctx, resultId, window.offset, window.limit, assert);
-  return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, scope);
+  return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, window.limit, scope);
 }
 
 const SearchRestrictionInput = builder.inputType('SearchRestrictionInput', {
@@ -239,7 +253,7 @@ builder.queryFields((t) => ({
         const wantsFirstPage = args.last == null && args.first !== 0;
         const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
         const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
-        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, scope) as never;
+        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope) as never;
         return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count)) as never;
       },
     },
