@@ -22,6 +22,8 @@ export interface ResultSet {
 }
 
 const BYTES_PER_LEAF = 8;
+/** More leaves than any set holds, small enough that its byte length is an exact integer. */
+const ALL_LEAVES = Math.floor(Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF);
 
 /** Leaf indexes as stored in `result_sets.leaves`. */
 export function packLeaves(leafIndexes: readonly number[]): Buffer {
@@ -76,14 +78,14 @@ export class ResultSetStore {
 
   /** Leaf indexes at positions [offset, offset + limit) of the set. */
   page(id: string, offset: number, limit: number): number[] {
-    const bytes = Math.min(limit, Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF) * BYTES_PER_LEAF;
+    const bytes = Math.min(limit, ALL_LEAVES) * BYTES_PER_LEAF;
     const slice = this.selectSlice.get(offset * BYTES_PER_LEAF + 1, bytes, id)?.slice;
     return slice ? unpackLeaves(slice) : [];
   }
 
   /** Every leaf index of the set, in order (for downloads). */
   all(id: string): number[] {
-    return this.page(id, 0, Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF);
+    return this.page(id, 0, ALL_LEAVES);
   }
 
   purgeExpired(nowMs = Date.now()): number {
