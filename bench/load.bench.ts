@@ -167,6 +167,9 @@ async function main(): Promise<void> {
   const acked: Acked[] = [];
   let peakRss = memoryOf(gateway.pid).rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(gateway.pid).rss)), 250);
+  // RSS every 10 s: a plateau is bounded memory, a steady climb would be a leak.
+  const rssTrail: string[] = [];
+  const trail = setInterval(() => rssTrail.push(`${(rssTrail.length + 1) * 10}s ${memoryOf(gateway.pid).rss.toFixed(0)}`), 10_000);
 
   const runClient = async (c: number): Promise<void> => {
     const name = `c${String(c).padStart(2, '0')}`;
@@ -243,6 +246,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: CLIENTS }, (_, c) => runClient(c)));
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   clearInterval(sampler);
+  clearInterval(trail);
   const loadPeakRss = Math.max(peakRss, memoryOf(gateway.pid).rss);
 
   // ------------------------------------------------------------------------------------------
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
   console.log(`all     ${String(total).padStart(10)}${(total / loadSeconds).toFixed(1).padStart(9)}`);
   console.log(`events acknowledged: ${acked.length} (${(acked.length / loadSeconds).toFixed(0)}/s)`);
   console.log(`gateway RSS: peak ${loadPeakRss.toFixed(0)} MB during the load (sampled), VmHWM ${memoryOf(gateway.pid).hwm.toFixed(0)} MB`);
+  console.log(`gateway RSS (MB) every 10 s: ${rssTrail.join(', ')}`);
   if (errors.length > 0) {
     const byMessage = new Map<string, number>();
     for (const e of errors) byMessage.set(`${e.kind}: ${e.message}`, (byMessage.get(`${e.kind}: ${e.message}`) ?? 0) + 1);
