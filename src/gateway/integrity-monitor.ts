@@ -10,7 +10,9 @@
 //    chains them: root(m) → root(m+1) → … → root(n), every step checked with src/merkle.
 //    A check walks at most `maxStepsPerCheck` steps (default 5000) and continues from there on the
 //    next one, so a fast-growing log is verified with a lag that `latestPublishedSize` shows,
-//    never with an unbounded burst of requests.
+//    never with an unbounded burst of requests. While a check ends behind the latest root, the
+//    next one starts after `catchUpDelayMs` (default 1 s) rather than the full interval, so the
+//    monitor keeps up with a log that grows faster than maxStepsPerCheck per interval.
 //
 // The first check with no saved state trusts the latest root it sees (checking only its proof from
 // size-1): trust on first use. The last verified {size, root_hash} is saved atomically to a small
@@ -56,6 +58,8 @@ export interface IntegrityMonitorOptions {
   upstreamId: string;
   /** Most consistency steps one check walks (default 5000). */
   maxStepsPerCheck?: number;
+  /** Pause before the next check while the last one ended behind the latest root (default 1000). */
+  catchUpDelayMs?: number;
   /** Roots fetched at once while chaining (default 4). */
   concurrency?: number;
   /** Deadline for one root request (default 10 s). */
@@ -94,6 +98,7 @@ export class IntegrityMonitor {
   private latestPublishedSize: number | null = null;
   private running: Promise<IntegrityStatus> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly maxSteps: number;
@@ -112,18 +117,26 @@ export class IntegrityMonitor {
 
   /** Runs a check now and then one every interval (checks never overlap). */
   start(): void {
-    if (this.stopped || this.timer) return;
-    const tick = (): void => {
+    if (this.stopped || this.started) return;
+    this.started = true;
+    void this.checkNow();
+  }
+
+  /** After every check (timed or asked for): the next timed one, sooner while catching up. */
+  private scheduleNext(status: IntegrityStatus): void {
+    if (!this.started || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delayMs = this.behind(status) ? Math.min(this.options.intervalMs, this.options.catchUpDelayMs ?? 1000) : this.options.intervalMs;
+    this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.stopped) return;
-      void this.checkNow().finally(() => {
-        if (!this.stopped) {
-          this.timer = setTimeout(tick, this.options.intervalMs);
-          this.timer.unref();
-        }
-      });
-    };
-    tick();
+      if (!this.stopped) void this.checkNow();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** The check finished cleanly but short of the latest published root (the step cap). */
+  private behind(status: IntegrityStatus): boolean {
+    return status.state === 'OK' && status.checkError === null && (status.latestPublishedSize ?? 0) > (status.lastVerifiedSize ?? 0);
   }
 
   /** Stops the timer and abandons a running check (its partial progress is still saved). */
@@ -149,9 +162,21 @@ export class IntegrityMonitor {
 
   /** Runs one check (or joins the one running) and returns the status after it. */
   checkNow(): Promise<IntegrityStatus> {
-    this.running ??= this.runCheck().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.runCheck()
+      .finally(() => {
+        this.running = undefined;
+      })
+      .then(
+        (status) => {
+          this.scheduleNext(status);
+          return status;
+        },
+        (err: unknown) => {
+          // Not expected (runCheck records its errors), but the timer must not die with it.
+          this.scheduleNext(this.status());
+          throw err;
+        },
+      );
     return this.running;
   }
 

@@ -276,6 +276,28 @@ describe('integrity monitor', () => {
     }
   });
 
+  test('behind the latest root, the next check comes after the catch-up delay, not the interval', async () => {
+    const gw = await start(newDataDir());
+    await gw.logAndPublish(5, 'base');
+    for (let i = 0; i < 10; i++) await gw.logAndPublish(1, `one ${i}`);
+    const catchingUp = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, catchUpDelayMs: 20, upstreamId: 'embedded', maxStepsPerCheck: 4, log: () => undefined });
+    try {
+      catchingUp.start();
+      // Trust on first use takes the latest (15); then 12 more events need 3 capped checks.
+      const deadline = Date.now() + 10_000;
+      while (catchingUp.status().lastVerifiedSize !== 15 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(catchingUp.status()).toMatchObject({ state: 'OK', lastVerifiedSize: 15 });
+      for (let i = 0; i < 12; i++) await gw.logAndPublish(1, `more ${i}`);
+      // The interval is a minute: only catch-up checks can get there within the deadline. The next
+      // regular check is what notices the new roots, so run that one by hand.
+      await catchingUp.checkNow();
+      while (catchingUp.status().lastVerifiedSize !== 27 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(catchingUp.status()).toMatchObject({ state: 'OK', lastVerifiedSize: 27, latestPublishedSize: 27 });
+    } finally {
+      await catchingUp.stop();
+    }
+  });
+
   test('checks run by themselves on the interval, and an unreachable upstream is a check error, not a failure', async () => {
     const gw = await start(newDataDir(), { integrityCheckIntervalMs: 100 });
     await gw.logAndPublish(4, 'timer');
