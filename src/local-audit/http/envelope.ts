@@ -42,11 +42,24 @@ export function validationError(errors: FieldError[], summary?: string): Service
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** Random id: prefix + 32 chars of [a-z0-9] (the shape of the service's ids). */
+/** Bytes at or above this are skipped: 252 = 7 * 36, so every character is equally likely. */
+const UNBIASED_LIMIT = 252;
+
+/**
+ * Random id: prefix + 32 chars of [a-z0-9] (the shape of the service's ids), about 165 bits from
+ * the CSPRNG. Ids name result sets and download URLs, so they must not be guessable.
+ */
 export function randomId(prefix: string): string {
-  const bytes = randomBytes(32);
   let out = prefix;
-  for (let i = 0; i < 32; i++) out += ALNUM[bytes[i]! % 36];
+  let chars = 0;
+  while (chars < 32) {
+    // 40 bytes almost always give 32 usable ones (each is skipped with probability 4/256).
+    for (const byte of randomBytes(40)) {
+      if (byte >= UNBIASED_LIMIT) continue;
+      out += ALNUM[byte % 36];
+      if (++chars === 32) break;
+    }
+  }
   return out;
 }
 
