@@ -85,7 +85,7 @@ export class AuditLog {
   }
 
   latestPublishedSize(): number {
-    return this.roots.latest()?.size ?? 0;
+    return this.roots.latestSize();
   }
 
   /** Records the current size as published (no-op when nothing new was appended). */

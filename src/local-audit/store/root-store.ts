@@ -15,22 +15,24 @@ export interface PublishedRecord {
 }
 
 export class RootStore {
-  private readonly latestStmt: Database.Statement<[], PublishedRecord>;
+  private readonly latestSizeStmt: Database.Statement<[], number | null>;
   private readonly coveringStmt: Database.Statement<[number], PublishedRecord>;
   private readonly insertPublished: Database.Statement<[number, string, string, string | null]>;
   private readonly rememberStmt: Database.Statement<[string, number]>;
   private readonly lookupStmt: Database.Statement<[string], { size: number }>;
 
   constructor(db: Db) {
-    this.latestStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots ORDER BY size DESC LIMIT 1');
+    // max() on the primary key reads one b-tree entry, not the row (with its stored proof).
+    this.latestSizeStmt = db.prepare<[], number | null>('SELECT max(size) FROM published_roots').pluck();
     this.coveringStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
     this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at, consistency_proof) VALUES (?, ?, ?, ?)');
     this.rememberStmt = db.prepare('INSERT OR IGNORE INTO known_roots (root_hash, size) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT size FROM known_roots WHERE root_hash = ?');
   }
 
-  latest(): PublishedRecord | undefined {
-    return this.latestStmt.get();
+  /** Size of the latest published root; 0 before the first. */
+  latestSize(): number {
+    return this.latestSizeStmt.get() ?? 0;
   }
 
   /** The first publication that covered `size` (its time is when that size became published). */
