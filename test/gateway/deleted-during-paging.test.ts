@@ -1,14 +1,16 @@
 // Events deleted from the upstream's storage after a search (tampering) while its result set is
 // paged: the page that lost them reports how many are missing, and paging on by endCursor reaches
-// every remaining event exactly once, forwards through search() and results().
+// every remaining event exactly once, forwards through search() and results(), and backwards by
+// startCursor.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
-const PAGE_FIELDS = `__typename ... on AuditEventConnection { totalCount missingEvents resultId edges { node { message } } pageInfo { hasNextPage endCursor } } ... on Error { message }`;
+const PAGE_FIELDS = `__typename ... on AuditEventConnection { totalCount missingEvents resultId edges { node { message } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } ... on Error { message }`;
 const FIRST = `query First($q: String!) { search(query: $q, order: ASC, first: 5) { ${PAGE_FIELDS} } }`;
 const NEXT = `query Next($q: String!, $after: String!) { search(query: $q, order: ASC, first: 5, after: $after) { ${PAGE_FIELDS} } }`;
 const RESULTS = `query Results($id: ID!, $after: String) { results(resultId: $id, first: 4, after: $after) { ${PAGE_FIELDS} } }`;
+const BACK = `query Back($id: ID!, $before: String) { results(resultId: $id, last: 3, before: $before) { ${PAGE_FIELDS} } }`;
 
 let gw: TestGateway;
 let db: Database.Database;
@@ -62,6 +64,18 @@ test('paging past deleted events: each remaining event once, the gaps counted', 
   }
   expect(viaResults).toEqual(remaining);
   expect(missingTotal).toBe(7);
+
+  // Backwards through results(), three at a time from the end: the same events, in reverse.
+  const backwards: string[] = [];
+  let before: string | undefined;
+  for (let i = 0; i < 12; i++) {
+    const r = (await gw.runOk(BACK, { id: first.resultId, ...(before ? { before } : {}) })).results;
+    expect(r.__typename).toBe('AuditEventConnection');
+    backwards.unshift(...r.edges.map((e: Json) => e.node.message));
+    if (!r.pageInfo.hasPreviousPage) break;
+    before = r.pageInfo.startCursor;
+  }
+  expect(backwards).toEqual(remaining);
 
   // A new search no longer lists them: nothing is missing from its pages.
   const fresh = (await gw.runOk(`query { search(query: "actor:deleting", first: 100) { ${PAGE_FIELDS} } }`)).search;

@@ -43,7 +43,7 @@ export const AuditEventConnectionRef = builder.connectionObject(
       totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => (c as unknown as ConnectionShape).totalCount }),
       missingEvents: t.int({
         description:
-          'Events of this page that the result set lists but the upstream did not return: they were removed from its storage after the search (tampering). Paging by endCursor still moves past them.',
+          'Events of this page that the result set lists but the upstream did not return: they were removed from its storage after the search (tampering). Paging by endCursor or startCursor still moves past them.',
         resolve: (c) => (c as unknown as ConnectionShape).missingEvents,
       }),
       resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
@@ -112,8 +112,9 @@ function toConnection(
     node: { event, page: verifier, index },
   }));
   // A page shorter than the result set says it should be: events the set lists are gone from the
-  // upstream's storage. Which positions are gone is unknown, so the page ends at the end of its
-  // window, not after its last event: paging on by endCursor neither repeats nor loops.
+  // upstream's storage. Which positions are gone is unknown, so the page starts and ends at its
+  // window's edges, not at its first and last events: paging on by endCursor (or back by
+  // startCursor) neither repeats nor loops.
   const expected = Math.max(0, Math.min(limit, page.count - offset));
   const missingEvents = Math.max(0, expected - page.events.length);
   const end = offset + Math.max(expected, page.events.length);
@@ -122,7 +123,7 @@ function toConnection(
     pageInfo: {
       hasPreviousPage: offset > 0,
       hasNextPage: end < page.count,
-      startCursor: edges[0]?.cursor ?? null,
+      startCursor: missingEvents > 0 ? ctx.cursors.encode({ resultId, offset, scope }) : (edges[0]?.cursor ?? null),
       endCursor: missingEvents > 0 ? ctx.cursors.encode({ resultId, offset: end - 1, scope }) : (edges.at(-1)?.cursor ?? null),
     },
     totalCount: page.count,
