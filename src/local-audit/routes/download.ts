@@ -58,10 +58,13 @@ const CHUNK = 500;
 /** The events of `source`, read in chunks, with published flags and (optionally) proofs. */
 function* formatEvents(log: AuditLog, source: DownloadSource): Generator<FormatEvent> {
   for (let i = 0; i < source.leafIndexes.length; i += CHUNK) {
-    for (const stored of log.events.getMany(source.leafIndexes.slice(i, i + CHUNK))) {
-      const published = stored.leafIndex < source.publishedSize;
-      const event: FormatEvent = { ...stored, published };
-      if (source.withProofs) event.membershipProof = log.membershipProof(stored.leafIndex, published ? source.publishedSize : source.treeSize);
+    const chunk = log.events.getMany(source.leafIndexes.slice(i, i + CHUNK));
+    const sizeOf = (leaf: number): number => (leaf < source.publishedSize ? source.publishedSize : source.treeSize);
+    // A chunk's proofs share their nodes: built together, like a search page's.
+    const proofs = source.withProofs ? log.membershipProofs(chunk.map((e) => e.leafIndex), sizeOf) : undefined;
+    for (const [index, stored] of chunk.entries()) {
+      const event: FormatEvent = { ...stored, published: stored.leafIndex < source.publishedSize };
+      if (proofs) event.membershipProof = proofs[index]!;
       yield event;
     }
   }
