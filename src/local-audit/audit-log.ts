@@ -12,7 +12,7 @@ import type { AuditSchema } from './audit-schema.js';
 import { microTimestamp } from './http/envelope.js';
 import type { Db } from './store/database.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
-import { PageNodes } from './store/page-nodes.js';
+import { PageProofs } from './store/page-proofs.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
 import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
 
@@ -76,8 +76,8 @@ export class AuditLog {
    * one page share their upper nodes, so each node is read from the store once for all of them.
    */
   membershipProofs(leafIndexes: readonly number[], sizeOf: (leaf: number) => number): string[] {
-    const nodes = new PageNodes(this.events.tree, leafIndexes);
-    return leafIndexes.map((leaf) => formatMembershipProof(membershipPath(nodes, leaf, sizeOf(leaf))));
+    const page = new PageProofs(this.events.tree, leafIndexes);
+    return leafIndexes.map((leaf) => page.membershipProof(leaf, sizeOf(leaf)));
   }
 
   consistencyProof(oldSize: number, newSize: number): string[] {

@@ -16,12 +16,16 @@ export {
   consistencyProof,
   membershipPath,
   nodePath,
+  siblingRanges,
+  isPerfectRange,
+  perfectNode,
   perfectBlocks,
   subtreeRoot,
   treeRoot,
   splitPoint,
   expectedSides,
   type NodeSource,
+  type SiblingRange,
 } from './tree.js';
 export { PASS, fail, none, type Verification, type VerificationStatus } from './result.js';
 export { foldPath, verifyConsistency, verifyEnvelopeHash, verifyMembership, type ConsistencyInput, type MembershipInput } from './verify.js';

@@ -34,7 +34,7 @@ function log2(n: number): number {
 export function subtreeRoot(source: NodeSource, lo: number, hi: number): Uint8Array {
   const size = hi - lo;
   if (size < 1) throw new RangeError(`empty range [${lo}, ${hi})`);
-  if (isPowerOfTwo(size) && lo % size === 0) return source.node(log2(size), lo / size);
+  if (isPerfectRange(lo, hi)) return source.node(log2(size), lo / size);
   const k = splitPoint(size);
   return hashPair(subtreeRoot(source, lo, lo + k), subtreeRoot(source, lo + k, hi));
 }
@@ -51,22 +51,30 @@ function checkSize(index: number, size: number): void {
   }
 }
 
+/** One step of a path as a range of leaves: the sibling subtree [lo, hi), left or right of it. */
+export interface SiblingRange {
+  side: 'l' | 'r';
+  lo: number;
+  hi: number;
+}
+
 /**
- * Path (bottom-up) from the subtree [lo, lo + width) — a node of the tree — to the root of the tree
- * of `size` leaves. Width 1 gives a leaf's membership path.
+ * The sibling subtrees (bottom-up) on the path from the subtree [lo, lo + width) — a node of the
+ * tree — to the root of the tree of `size` leaves: where each proof hash comes from, before any
+ * node is read.
  */
-export function nodePath(source: NodeSource, lo: number, width: number, size: number): ProofStep[] {
-  const steps: ProofStep[] = [];
+export function siblingRanges(lo: number, width: number, size: number): SiblingRange[] {
+  const steps: SiblingRange[] = [];
   let start = 0;
   let end = size;
   // Walk top-down, collecting siblings, then reverse to bottom-up order.
   while (end - start > width) {
     const k = splitPoint(end - start);
     if (lo < start + k) {
-      steps.push({ side: 'r', hash: subtreeRoot(source, start + k, end) });
+      steps.push({ side: 'r', lo: start + k, hi: end });
       end = start + k;
     } else {
-      steps.push({ side: 'l', hash: subtreeRoot(source, start, start + k) });
+      steps.push({ side: 'l', lo: start, hi: start + k });
       start += k;
     }
   }
@@ -74,6 +82,26 @@ export function nodePath(source: NodeSource, lo: number, width: number, size: nu
     throw new RangeError(`[${lo}, ${lo + width}) is not a node of a tree of size ${size}`);
   }
   return steps.reverse();
+}
+
+/** Is [lo, hi) one stored node (a complete, aligned perfect subtree)? Then it is `perfectNode`. */
+export function isPerfectRange(lo: number, hi: number): boolean {
+  const size = hi - lo;
+  return isPowerOfTwo(size) && lo % size === 0;
+}
+
+/** The (level, index) of the perfect subtree [lo, hi). */
+export function perfectNode(lo: number, hi: number): [level: number, index: number] {
+  const size = hi - lo;
+  return [log2(size), lo / size];
+}
+
+/**
+ * Path (bottom-up) from the subtree [lo, lo + width) — a node of the tree — to the root of the tree
+ * of `size` leaves. Width 1 gives a leaf's membership path.
+ */
+export function nodePath(source: NodeSource, lo: number, width: number, size: number): ProofStep[] {
+  return siblingRanges(lo, width, size).map((s) => ({ side: s.side, hash: subtreeRoot(source, s.lo, s.hi) }));
 }
 
 /** Membership path of leaf `index` in the tree of `size` leaves. */

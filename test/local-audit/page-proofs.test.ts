@@ -1,4 +1,4 @@
-// A page's membership proofs are built from nodes read together (store/page-nodes.ts): they must
+// A page's membership proofs are built from nodes read together (store/page-proofs.ts): they must
 // be exactly the proofs built one leaf at a time, for contiguous pages, scattered ones, pages
 // that straddle the published size, and pages whose sibling ranges are too spread to read at once.
 import fc from 'fast-check';

@@ -1,13 +1,14 @@
 // The Merkle tree on SQLite: every complete perfect subtree node is stored once (level, idx), so
 // the root and any proof for any size cost O(log n) lookups (plus the right edge). The right-most
 // node of each level (the "frontier") is kept in memory so an append hashes only what it closes.
-import { hashPair, treeRoot, type NodeSource } from '../../merkle/index.js';
+import { bytesToHex, hashPair, treeRoot, type NodeSource } from '../../merkle/index.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
 
 export class TreeStore implements NodeSource {
   private readonly selectNode: Database.Statement<[number, number], Buffer>;
-  private readonly selectRange: Database.Statement<[number, number, number], [number, Buffer]>;
+  private readonly selectRangeHex: Database.Statement<[number, number, number], [number, string]>;
+  private readonly selectNodeHex: Database.Statement<[number, number], string>;
   private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
   /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
   private frontier: Uint8Array[] = [];
@@ -19,7 +20,10 @@ export class TreeStore implements NodeSource {
   constructor(private readonly db: Db) {
     // pluck/raw: the hash Buffer (a Uint8Array, freshly allocated) without a row object around it.
     this.selectNode = db.prepare<[number, number], Buffer>('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck();
-    this.selectRange = db.prepare<[number, number, number], [number, Buffer]>('SELECT idx, hash FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?').raw();
+    // Proofs are hex on the wire: reading hex text skips a Buffer per node (allocating those cost
+    // more than the index reads themselves).
+    this.selectRangeHex = db.prepare<[number, number, number], [number, string]>('SELECT idx, lower(hex(hash)) FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?').raw();
+    this.selectNodeHex = db.prepare<[number, number], string>('SELECT lower(hex(hash)) FROM nodes WHERE level = ? AND idx = ?').pluck();
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
     const row = db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
@@ -55,9 +59,17 @@ export class TreeStore implements NodeSource {
     return TreeStore.CACHE_MIN_LEVEL;
   }
 
-  /** The stored nodes of `level` with index in [first, last], read in one statement. */
-  range(level: number, first: number, last: number): Array<[number, Uint8Array]> {
-    return this.selectRange.all(level, first, last);
+  /** The stored nodes of `level` with index in [first, last] as lowercase hex, in one statement. */
+  rangeHex(level: number, first: number, last: number): Array<[number, string]> {
+    return this.selectRangeHex.all(level, first, last);
+  }
+
+  /** One node as lowercase hex: from memory on the cached levels, else from SQLite. */
+  nodeHex(level: number, idx: number): string {
+    if (level >= TreeStore.CACHE_MIN_LEVEL) return bytesToHex(this.node(level, idx));
+    const hex = this.selectNodeHex.get(level, idx);
+    if (hex === undefined) throw new RangeError(`tree node (${level}, ${idx}) is missing`);
+    return hex;
   }
 
   /**
