@@ -1,11 +1,8 @@
 // Writers for downloadable files (v1/download_results): CSV and JSON renderings of stored events.
 // Pure functions over events already read from the store; gzip and storage are the caller's job.
 //
-// JSON: an object shaped like a v1/results result, so code that reads search pages reads it too:
-//   {"count": n, "events": [{envelope, hash, published, leaf_index?, membership_proof?}, …],
-//    "root"?: {…published root…}, "unpublished_root"?: {tree_name, size, root_hash}}
-// Each `envelope` is the stored canonical JSON spliced in byte for byte, so re-hashing it gives
-// `hash` exactly. `leaf_index` is present for published events, as in search results.
+// JSON: an object shaped like a v1/results result (result-json.ts), so code that reads search
+// pages reads it too; each `envelope` is the stored canonical JSON spliced in byte for byte.
 //
 // CSV (RFC 4180: CRLF line ends, fields quoted when they hold `"`, `,`, CR or LF, quotes
 // doubled): a header row, then one row per event with the columns
@@ -14,28 +11,19 @@
 // An absent value is an empty cell. Values are written as stored, not defused for spreadsheets: a
 // cell starting with `=` stays as logged, since an audit export must not alter what was logged.
 import type { AuditSchema } from './audit-schema.js';
-import type { PublishedRoot, UnpublishedRoot } from './audit-log.js';
+import { resultJson, type ResultEvent, type ResultRoots } from './result-json.js';
 import { canonicalJson } from '../merkle/index.js';
 import type { StoredEnvelope } from './store/event-store.js';
 
 export type DownloadFormat = 'csv' | 'json';
 export const DOWNLOAD_FORMATS: readonly DownloadFormat[] = ['csv', 'json'];
 
-export interface FormatEvent {
-  leafIndex: number;
-  hash: string;
+/** An event to write; `membershipProof` is present when the download was asked for with proofs. */
+export interface FormatEvent extends ResultEvent {
   envelope: StoredEnvelope;
-  /** The stored envelope text, exactly what `hash` covers. */
-  envelopeJson: string;
-  published: boolean;
-  /** Present when the download was asked for with proofs (an export with verbose). */
-  membershipProof?: string;
 }
 
-export interface JsonRoots {
-  root?: PublishedRoot;
-  unpublished_root?: UnpublishedRoot;
-}
+export type JsonRoots = ResultRoots;
 
 /** One CSV field, quoted only when RFC 4180 requires it. */
 export function csvField(value: string): string {
@@ -76,16 +64,7 @@ export function writeCsv(schema: AuditSchema, events: Iterable<FormatEvent>, wit
 }
 
 export function writeJson(events: Iterable<FormatEvent>, roots: JsonRoots = {}): string {
-  const items: string[] = [];
-  for (const event of events) {
-    // Built by hand around the stored envelope text so its bytes are kept; the rest via stringify.
-    let item = `{"envelope":${event.envelopeJson},"hash":${JSON.stringify(event.hash)},"published":${event.published}`;
-    if (event.published) item += `,"leaf_index":${event.leafIndex}`;
-    if (event.membershipProof !== undefined) item += `,"membership_proof":${JSON.stringify(event.membershipProof)}`;
-    items.push(item + '}');
-  }
-  let out = `{"count":${items.length},"events":[${items.join(',')}]`;
-  if (roots.root) out += `,"root":${JSON.stringify(roots.root)}`;
-  if (roots.unpublished_root) out += `,"unpublished_root":${JSON.stringify(roots.unpublished_root)}`;
-  return out + '}';
+  // The count is the number of events written: collect them first (the writer takes one pass).
+  const all = [...events];
+  return resultJson({}, all.length, all, roots);
 }

@@ -11,6 +11,7 @@ export interface ActionContext {
 export interface ActionResult {
   status?: Extract<ServiceStatus, 'Success' | 'Accepted'>;
   summary?: string;
+  /** Serialised with JSON.stringify, or written as is when it is a JsonText. */
   result: unknown;
 }
 

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readBody, parseJson } from './body.js';
+import { JsonText } from './json-text.js';
 import { envelope, HTTP_CODES, microTimestamp, randomId, ServiceError, type ServiceStatus } from './envelope.js';
 import type { ActionResult, Routes } from './router.js';
 
@@ -30,7 +31,11 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
   };
 
   const send = (res: ServerResponse, requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): void => {
-    const body = JSON.stringify(envelope(requestId, requestTime, status, summary, result));
+    const body =
+      result instanceof JsonText
+        ? // The envelope without its result (stringify drops undefined), closed around the text.
+          `${JSON.stringify(envelope(requestId, requestTime, status, summary, undefined)).slice(0, -1)},"result":${result.text}}`
+        : JSON.stringify(envelope(requestId, requestTime, status, summary, result));
     res.writeHead(HTTP_CODES[status], {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -3,13 +3,14 @@
 // membership proofs against the roots of the snapshot.
 import type { SearchRequest as WireSearchRequest } from '../../audit-client/wire.js';
 import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
+import { JsonText } from '../http/json-text.js';
 import { validateBody, type BodySpec } from '../http/validate.js';
 import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type QueryNode, type SqlFragment } from '../query/index.js';
+import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
 import { searchFields } from '../search-fields.js';
 import { FtsPrefilter } from '../store/fts-prefilter.js';
 import { ResultSetStore, type ResultSet } from '../store/result-sets.js';
 import { StatementCache } from '../store/statement-cache.js';
-import type { StoredEnvelope } from '../store/event-store.js';
 import { parseTimeBound } from '../time-range.js';
 import type { RouteModuleFactory } from './module.js';
 
@@ -50,14 +51,6 @@ const RESULTS: BodySpec = {
 
 /** The wire request, with the restriction still unchecked (compileRestriction checks it). */
 type SearchRequest = Omit<WireSearchRequest, 'search_restriction'> & { search_restriction?: Record<string, unknown> };
-
-export interface SearchEvent {
-  envelope: StoredEnvelope;
-  hash: string;
-  membership_proof?: string;
-  published: boolean;
-  leaf_index?: number;
-}
 
 function badFormat(detail: string, source: string): ServiceError {
   return validationError([{ code: 'BadFormat', detail, source }]);
@@ -130,17 +123,22 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
   };
 
-  const page = (set: ResultSet, offset: number, limit: number, verbose: boolean): Record<string, unknown> => {
-    const stored = log.events.getMany(sets.page(set.id, offset, limit));
+  /**
+   * A page of the set as JSON text: `head` (id, expires_at), count, the events at
+   * [offset, offset + limit) with their proofs, and the roots those prove against. `leaves` is the
+   * page's leaf indexes when the caller has them already (a new set's first page).
+   */
+  const page = (set: ResultSet, offset: number, limit: number, verbose: boolean, head: Record<string, unknown> = {}, leaves?: number[]): JsonText => {
+    const stored = log.events.getManyText(leaves ?? sets.page(set.id, offset, limit));
     // The page's proofs share their upper nodes: read each node once per page.
     const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
-    const events = stored.map((e, i) => toSearchEvent(e, set, proofs?.[i]));
-    const out: Record<string, unknown> = { count: set.count, events };
+    const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i] }));
+    const roots: ResultRoots = {};
     if (verbose) {
-      if (set.publishedSize > 0) out.root = log.publishedRoot(set.publishedSize);
-      if (set.treeSize > 0) out.unpublished_root = log.unpublishedRoot(set.treeSize);
+      if (set.publishedSize > 0) roots.root = log.publishedRoot(set.publishedSize);
+      if (set.treeSize > 0) roots.unpublished_root = log.unpublishedRoot(set.treeSize);
     }
-    return out;
+    return new JsonText(resultJson(head, set.count, events, roots));
   };
 
   return {
@@ -178,13 +176,9 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
           },
           leaves,
         );
-        return {
-          result: {
-            id: set.id,
-            expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n),
-            ...page(set, 0, req.limit ?? 20, req.verbose ?? true),
-          },
-        };
+        const head = { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) };
+        const limit = req.limit ?? 20;
+        return { result: page(set, 0, limit, req.verbose ?? true, head, leaves.slice(0, limit)) };
       },
       'v1/results': ({ body }) => {
         const req = validateBody<{ id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> }>(body, RESULTS);
@@ -205,10 +199,3 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   };
 };
 
-function toSearchEvent(stored: { leafIndex: number; hash: string; envelope: StoredEnvelope }, set: ResultSet, membershipProof: string | undefined): SearchEvent {
-  const published = stored.leafIndex < set.publishedSize;
-  const event: SearchEvent = { envelope: stored.envelope, hash: stored.hash, published };
-  if (published) event.leaf_index = stored.leafIndex;
-  if (membershipProof !== undefined) event.membership_proof = membershipProof;
-  return event;
-}

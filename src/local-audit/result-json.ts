@@ -1,0 +1,51 @@
+// The JSON text of a page of results — v1/search and v1/results answers, and JSON downloads —
+// written around each event's stored envelope text: the envelope's bytes are kept (re-hashing
+// them gives `hash` exactly), and no envelope is parsed only to be written back.
+//
+//   {…head, "count": n, "events": [{envelope, hash, published, leaf_index?, membership_proof?}, …],
+//    "root"?: {…published root…}, "unpublished_root"?: {tree_name, size, root_hash}}
+//
+// `leaf_index` is present for published events only, as the cloud service answers.
+import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
+
+export interface ResultEvent {
+  leafIndex: number;
+  /** Lowercase hex. */
+  hash: string;
+  /** The stored envelope text, exactly what `hash` covers (written by the service: valid JSON). */
+  envelopeJson: string;
+  published: boolean;
+  membershipProof?: string;
+}
+
+export interface ResultRoots {
+  root?: PublishedRoot;
+  unpublished_root?: UnpublishedRoot;
+}
+
+export function eventJson(event: ResultEvent): string {
+  // hash and membership_proof are hex, l/r, colons and commas (from the store, store/page-proofs.ts):
+  // nothing to escape, so they are quoted directly instead of scanned by JSON.stringify.
+  let item = `{"envelope":${event.envelopeJson},"hash":"${event.hash}","published":${event.published}`;
+  if (event.published) item += `,"leaf_index":${event.leafIndex}`;
+  if (event.membershipProof !== undefined) item += `,"membership_proof":"${event.membershipProof}"`;
+  return item + '}';
+}
+
+/** A result object: `head`'s members first (id, expires_at, …), then count, events and roots. */
+export function resultJson(head: Record<string, unknown>, count: number, events: Iterable<ResultEvent>, roots: ResultRoots = {}): string {
+  let out = '{';
+  for (const [key, value] of Object.entries(head)) {
+    if (value !== undefined) out += `${JSON.stringify(key)}:${JSON.stringify(value)},`;
+  }
+  out += `"count":${count},"events":[`;
+  let first = true;
+  for (const event of events) {
+    out += (first ? '' : ',') + eventJson(event);
+    first = false;
+  }
+  out += ']';
+  if (roots.root) out += `,"root":${JSON.stringify(roots.root)}`;
+  if (roots.unpublished_root) out += `,"unpublished_root":${JSON.stringify(roots.unpublished_root)}`;
+  return out + '}';
+}
