@@ -9,7 +9,7 @@ import {
   membershipPath,
 } from '../merkle/index.js';
 import type { AuditSchema } from './audit-schema.js';
-import { microTimestamp } from './http/envelope.js';
+import { keepClockAfter, microTimestamp } from './http/envelope.js';
 import type { Db } from './store/database.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { PageProofs } from './store/page-proofs.js';
@@ -31,6 +31,8 @@ export class AuditLog {
     readonly schema: AuditSchema,
   ) {
     this.events = new EventStore(db, schema);
+    const last = this.events.arrival.lastReceivedAt;
+    if (last !== undefined) keepClockAfter(last);
     this.roots = new RootStore(db);
     this.treeName = this.loadTreeName();
   }

@@ -72,6 +72,20 @@ export function microTimestamp(epochMicros: bigint = nowMicros()): string {
 }
 
 let lastMicros = 0n;
+
+/**
+ * Makes every later timestamp of this process later than `timestamp` (an RFC 3339 time such as
+ * microTimestamp writes): the service calls it at start-up with the last stored received_at, so
+ * a clock set back between two runs cannot stamp an event earlier than the one before it.
+ */
+export function keepClockAfter(timestamp: string): void {
+  const match = /^(.*\.\d{3})(\d{3})Z$/.exec(timestamp);
+  const millis = match ? Date.parse(`${match[1]}Z`) : Number.NaN;
+  if (!match || Number.isNaN(millis)) return;
+  const micros = BigInt(millis) * 1000n + BigInt(match[2]!);
+  if (micros > lastMicros) lastMicros = micros;
+}
+
 /** Wall-clock microseconds, strictly increasing within the process. */
 export function nowMicros(): bigint {
   const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));

@@ -160,9 +160,12 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
         const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
         const { parts, ast } = compileWhere(req, fields, nowMs);
         const where = [...parts, ...narrow(ast, req, treeSize), { sql: 'e.leaf_index < ?', params: [treeSize] }];
-        const sql =
-          `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ` +
-          `ORDER BY ${orderField.column} ${direction}, e.leaf_index ${direction} LIMIT ?`;
+        // received_at order is leaf order while arrival times rise with the leaves: then walk the
+        // table by rowid instead of the received_at index plus a row lookup per match. A time
+        // range keeps the index, which narrows the walk to the range.
+        const byLeaf = orderBy === 'received_at' && log.events.arrival.receivedInLeafOrder && req.start === undefined && req.end === undefined;
+        const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
+        const sql = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ?`;
         const params = [...where.flatMap((w) => w.params), req.max_results ?? MAX_RESULTS];
         const leaves = statements.get(sql).pluck().all(...params) as number[];
         const set = sets.create(

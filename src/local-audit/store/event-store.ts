@@ -7,6 +7,7 @@ import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
 import { normalizeTimestamp } from '../query/index.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
+import { ArrivalOrder } from './arrival-order.js';
 import { StatementCache } from './statement-cache.js';
 import { TreeStore } from './tree-store.js';
 
@@ -37,6 +38,8 @@ export interface StoredEvent extends StoredEventText {
 
 export class EventStore {
   readonly tree: TreeStore;
+  /** Whether received_at rises with leaf index (lets searches walk the table in leaf order). */
+  readonly arrival: ArrivalOrder;
   private readonly insertEvent: Database.Statement<unknown[]>;
   /** Row of the trigram index (store/database.ts), when the schema has `string` fields. */
   private readonly insertFts: Database.Statement<unknown[]> | undefined;
@@ -51,6 +54,7 @@ export class EventStore {
     schema: AuditSchema,
   ) {
     this.tree = new TreeStore(db);
+    this.arrival = new ArrivalOrder(db);
     this.pageStatements = new StatementCache(db, 32);
     this.fields = schema.fields;
     const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
@@ -87,13 +91,15 @@ export class EventStore {
         out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
       });
       this.tree.append(leaves);
+      this.arrival.append(batch.map((e) => e.received_at));
       return out;
     });
     try {
       return run.immediate(envelopes);
     } catch (err) {
-      // The transaction rolled back: bring the in-memory frontier back in line with the file.
+      // The transaction rolled back: bring the in-memory state back in line with the file.
       this.tree.reload();
+      this.arrival.reload();
       throw err;
     }
   }
