@@ -40,8 +40,13 @@ export class PageProofs {
       // The siblings at this level lie within one node either side of the leaves' ancestors.
       const first = Math.max(0, Math.floor(lo / 2 ** level) - 1);
       const last = Math.floor(hi / 2 ** level) + 1;
-      if (last - first + 1 > MAX_SPREAD * leafIndexes.length) continue;
-      for (const [idx, hex] of tree.rangeHex(level, first, last)) this.nodes.set(key(level, idx), hex);
+      const rows =
+        last - first + 1 <= MAX_SPREAD * leafIndexes.length
+          ? tree.rangeHex(level, first, last)
+          : // Leaves far apart (a selective search): read just each leaf's sibling at this level,
+            // still one statement per level instead of a lookup per node and proof.
+            tree.someHex(level, [...new Set(leafIndexes.map((leaf) => siblingIndex(Math.floor(leaf / 2 ** level))))]);
+      for (const [idx, hex] of rows) this.nodes.set(key(level, idx), hex);
     }
   }
 
@@ -80,6 +85,11 @@ export class PageProofs {
     }
     return hex;
   }
+}
+
+/** The other child of the same parent (arithmetic, not `^ 1`: indexes may pass 2^31). */
+function siblingIndex(index: number): number {
+  return index % 2 === 0 ? index + 1 : index - 1;
 }
 
 /** One exact number per node: level < 64, and index < 2^46 for any tree SQLite can hold. */

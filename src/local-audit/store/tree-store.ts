@@ -9,6 +9,7 @@ export class TreeStore implements NodeSource {
   private readonly selectNode: Database.Statement<[number, number], Buffer>;
   private readonly selectRangeHex: Database.Statement<[number, number, number], [number, string]>;
   private readonly selectNodeHex: Database.Statement<[number, number], string>;
+  private readonly selectSomeHex: Database.Statement<[number, string], [number, string]>;
   private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
   /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
   private frontier: Uint8Array[] = [];
@@ -24,6 +25,9 @@ export class TreeStore implements NodeSource {
     // more than the index reads themselves).
     this.selectRangeHex = db.prepare<[number, number, number], [number, string]>('SELECT idx, lower(hex(hash)) FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?').raw();
     this.selectNodeHex = db.prepare<[number, number], string>('SELECT lower(hex(hash)) FROM nodes WHERE level = ? AND idx = ?').pluck();
+    this.selectSomeHex = db
+      .prepare<[number, string], [number, string]>('SELECT idx, lower(hex(hash)) FROM nodes WHERE level = ? AND idx IN (SELECT value FROM json_each(?))')
+      .raw();
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
     const row = db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
@@ -62,6 +66,11 @@ export class TreeStore implements NodeSource {
   /** The stored nodes of `level` with index in [first, last] as lowercase hex, in one statement. */
   rangeHex(level: number, first: number, last: number): Array<[number, string]> {
     return this.selectRangeHex.all(level, first, last);
+  }
+
+  /** The stored nodes of `level` with the given indexes (those that exist) as lowercase hex, in one statement. */
+  someHex(level: number, indexes: readonly number[]): Array<[number, string]> {
+    return this.selectSomeHex.all(level, JSON.stringify(indexes));
   }
 
   /** One node as lowercase hex: from memory on the cached levels, else from SQLite. */
