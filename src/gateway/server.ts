@@ -128,6 +128,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
+    // Yoga's own fetch classes (@whatwg-node's Node implementation): a string body and a string
+    // answer stay strings, where the global Request/Response went through web streams both ways.
+    const { Headers, Request } = yoga.fetchAPI;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
@@ -140,11 +143,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       signal: controller.signal,
     });
     const response = await yoga.fetch(request, { req });
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (response.body) {
+    const type = response.headers.get('content-type') ?? '';
+    if (response.body && (type.startsWith('text/event-stream') || type.startsWith('multipart/'))) {
+      // Incremental answers are written as they come.
+      res.writeHead(response.status, Object.fromEntries(response.headers));
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+      res.end();
+      return;
     }
-    res.end();
+    const text = await response.text();
+    res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   };
 
   const server = createServer((req, res) => {
