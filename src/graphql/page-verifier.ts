@@ -37,7 +37,7 @@ function verifySignatureCached(input: SignatureInput): Verification {
 }
 
 export class PageVerifier {
-  private result: Promise<EventVerification[]> | undefined;
+  private result: EventVerification[] | Promise<EventVerification[]> | undefined;
 
   constructor(
     readonly events: readonly SearchEvent[],
@@ -46,12 +46,18 @@ export class PageVerifier {
     private readonly ctx: GraphQLContext,
   ) {}
 
-  verification(index: number): Promise<EventVerification> {
+  /**
+   * The event's verdicts. Synchronous when every root the page needs is already cached (a warm
+   * page): then no event of the page waits on a promise, and GraphQL completes the page's
+   * objects without a promise per object.
+   */
+  verification(index: number): EventVerification | Promise<EventVerification> {
     this.result ??= this.verifyAll();
-    return this.result.then((all) => all[index]!);
+    const result = this.result;
+    return Array.isArray(result) ? result[index]! : result.then((all) => all[index]!);
   }
 
-  private async verifyAll(): Promise<EventVerification[]> {
+  private verifyAll(): EventVerification[] | Promise<EventVerification[]> {
     const pageEvents = this.events as unknown as PageEvent[];
     // Roots already in the cross-request cache are taken from it directly; only the others go
     // through the request's DataLoader (a warm page then needs no loader round at all).
@@ -62,23 +68,25 @@ export class PageVerifier {
       if (cached) bySize.set(size, cached);
       else missing.push(size);
     }
-    if (missing.length > 0) {
-      const loaded = await this.ctx.loaders.publishedRoot.loadMany(missing);
+    const verify = (): EventVerification[] =>
+      verifyPage(
+        pageEvents,
+        {
+          ...(this.root ? { root: this.root } : {}),
+          ...(this.unpublishedRoot ? { unpublished_root: this.unpublishedRoot } : {}),
+        },
+        {
+          publishedRoot: (size) => bySize.get(size),
+          oneEventPerLeaf: this.ctx.upstream.oneEventPerLeaf,
+          verifySignature: verifySignatureCached,
+        },
+      );
+    if (missing.length === 0) return verify();
+    return this.ctx.loaders.publishedRoot.loadMany(missing).then((loaded) => {
       loaded.forEach((root, i) => {
         if (root && !(root instanceof Error)) bySize.set(missing[i]!, root);
       });
-    }
-    return verifyPage(
-      pageEvents,
-      {
-        ...(this.root ? { root: this.root } : {}),
-        ...(this.unpublishedRoot ? { unpublished_root: this.unpublishedRoot } : {}),
-      },
-      {
-        publishedRoot: (size) => bySize.get(size),
-        oneEventPerLeaf: this.ctx.upstream.oneEventPerLeaf,
-        verifySignature: verifySignatureCached,
-      },
-    );
+      return verify();
+    });
   }
 }
