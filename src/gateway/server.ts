@@ -152,7 +152,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     const text = await response.text();
-    res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': Buffer.byteLength(text) });
+    // The length of what is written; any the response carries (in whatever case) is dropped.
+    const answerHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      if (name.toLowerCase() !== 'content-length') answerHeaders[name] = value;
+    });
+    answerHeaders['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(response.status, answerHeaders);
     res.end(text);
   };
 
