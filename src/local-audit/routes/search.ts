@@ -141,63 +141,69 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     return new JsonText(resultJson(head, set.count, events, roots));
   };
 
+  // Each request is one SQLite transaction: every statement of it (sizes, matches, the new set,
+  // its page, proofs, roots) reads one snapshot, and the connection takes its locks once per
+  // request instead of once per statement. IMMEDIATE: both may write (the set, a remembered root).
+  const searchTx = log.db.transaction((req: SearchRequest): JsonText => {
+    const nowMs = Date.now();
+    if (nowMs - lastPurge > PURGE_EVERY_MS) {
+      sets.purgeExpired(nowMs);
+      lastPurge = nowMs;
+    }
+    const orderBy = req.order_by ?? 'received_at';
+    const orderField = fields.get(orderBy);
+    if (!orderField) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
+    const direction = (req.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+    // Snapshot: the tree and published sizes now. better-sqlite3 is synchronous, so no append
+    // can run between reading the sizes and selecting the matching leaves.
+    const treeSize = log.size;
+    const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
+    const { parts, ast } = compileWhere(req, fields, nowMs);
+    const where = [...parts, ...narrow(ast, req, treeSize), { sql: 'e.leaf_index < ?', params: [treeSize] }];
+    // received_at order is leaf order while arrival times rise with the leaves: then walk the
+    // table by rowid instead of the received_at index plus a row lookup per match. A time
+    // range keeps the index, which narrows the walk to the range.
+    const byLeaf = orderBy === 'received_at' && log.events.arrival.receivedInLeafOrder && req.start === undefined && req.end === undefined;
+    const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
+    const sql = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ?`;
+    const params = [...where.flatMap((w) => w.params), req.max_results ?? MAX_RESULTS];
+    const leaves = statements.get(sql).pluck().all(...params) as number[];
+    const set = sets.create(
+      {
+        id: randomId('pas_'),
+        createdAt: microTimestamp(),
+        expiresAtMs: nowMs + options.resultTtlMs,
+        treeSize,
+        publishedSize,
+        restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
+      },
+      leaves,
+    );
+    const head = { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) };
+    const limit = req.limit ?? 20;
+    return page(set, 0, limit, req.verbose ?? true, head, leaves.slice(0, limit));
+  });
+
+  type ResultsRequest = { id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> };
+  const resultsTx = log.db.transaction((req: ResultsRequest): JsonText => {
+    const set = sets.get(req.id);
+    if (!set) throw new ServiceError('NotFound', `result set ${req.id} was not found or has expired`);
+    if (req.assert_search_restriction && !restrictionHolds(set, req.assert_search_restriction)) {
+      throw validationError([{ code: 'BadFormat', detail: 'the result set was not made with the asserted search restriction', source: '/assert_search_restriction' }]);
+    }
+    const offset = req.offset ?? 0;
+    if (offset > 0 && offset >= set.count) {
+      throw new ServiceError('BadOffset', `offset ${offset} is past the end of the ${set.count} results`, {
+        errors: [{ code: 'BadOffset', detail: `offset must be less than ${set.count}`, source: '/offset' }],
+      });
+    }
+    return page(set, offset, req.limit ?? 20, true);
+  });
+
   return {
     actions: {
-      'v1/search': ({ body }) => {
-        const req = validateBody<SearchRequest>(body, SEARCH);
-        const nowMs = Date.now();
-        if (nowMs - lastPurge > PURGE_EVERY_MS) {
-          sets.purgeExpired(nowMs);
-          lastPurge = nowMs;
-        }
-        const orderBy = req.order_by ?? 'received_at';
-        const orderField = fields.get(orderBy);
-        if (!orderField) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
-        const direction = (req.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
-        // Snapshot: the tree and published sizes now. better-sqlite3 is synchronous, so no append
-        // can run between reading the sizes and selecting the matching leaves.
-        const treeSize = log.size;
-        const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
-        const { parts, ast } = compileWhere(req, fields, nowMs);
-        const where = [...parts, ...narrow(ast, req, treeSize), { sql: 'e.leaf_index < ?', params: [treeSize] }];
-        // received_at order is leaf order while arrival times rise with the leaves: then walk the
-        // table by rowid instead of the received_at index plus a row lookup per match. A time
-        // range keeps the index, which narrows the walk to the range.
-        const byLeaf = orderBy === 'received_at' && log.events.arrival.receivedInLeafOrder && req.start === undefined && req.end === undefined;
-        const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
-        const sql = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ?`;
-        const params = [...where.flatMap((w) => w.params), req.max_results ?? MAX_RESULTS];
-        const leaves = statements.get(sql).pluck().all(...params) as number[];
-        const set = sets.create(
-          {
-            id: randomId('pas_'),
-            createdAt: microTimestamp(),
-            expiresAtMs: nowMs + options.resultTtlMs,
-            treeSize,
-            publishedSize,
-            restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
-          },
-          leaves,
-        );
-        const head = { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) };
-        const limit = req.limit ?? 20;
-        return { result: page(set, 0, limit, req.verbose ?? true, head, leaves.slice(0, limit)) };
-      },
-      'v1/results': ({ body }) => {
-        const req = validateBody<{ id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> }>(body, RESULTS);
-        const set = sets.get(req.id);
-        if (!set) throw new ServiceError('NotFound', `result set ${req.id} was not found or has expired`);
-        if (req.assert_search_restriction && !restrictionHolds(set, req.assert_search_restriction)) {
-          throw validationError([{ code: 'BadFormat', detail: 'the result set was not made with the asserted search restriction', source: '/assert_search_restriction' }]);
-        }
-        const offset = req.offset ?? 0;
-        if (offset > 0 && offset >= set.count) {
-          throw new ServiceError('BadOffset', `offset ${offset} is past the end of the ${set.count} results`, {
-            errors: [{ code: 'BadOffset', detail: `offset must be less than ${set.count}`, source: '/offset' }],
-          });
-        }
-        return { result: page(set, offset, req.limit ?? 20, true) };
-      },
+      'v1/search': ({ body }) => ({ result: searchTx.immediate(validateBody<SearchRequest>(body, SEARCH)) }),
+      'v1/results': ({ body }) => ({ result: resultsTx.immediate(validateBody<ResultsRequest>(body, RESULTS)) }),
     },
   };
 };
