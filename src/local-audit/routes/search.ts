@@ -2,7 +2,7 @@
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
 // membership proofs against the roots of the snapshot.
 import type { SearchRequest as WireSearchRequest } from '../../audit-client/wire.js';
-import { microTimestamp, randomId, ServiceError, validationError } from '../http/envelope.js';
+import { microTimestamp, ServiceError, validationError } from '../http/envelope.js';
 import { JsonText } from '../http/json-text.js';
 import { validateBody, type BodySpec } from '../http/validate.js';
 import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type QueryNode, type SqlFragment } from '../query/index.js';
@@ -170,7 +170,6 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     const leaves = statements.get(sql).pluck().all(...params) as number[];
     const set = sets.create(
       {
-        id: randomId('pas_'),
         createdAt: microTimestamp(),
         expiresAtMs: nowMs + options.resultTtlMs,
         treeSize,

@@ -61,6 +61,11 @@ function initialise(db: Db, schema: AuditSchema): void {
       consistency_proof TEXT);
     CREATE TABLE IF NOT EXISTS known_roots (
       root_hash TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS search_results (
+      seq INTEGER PRIMARY KEY, secret TEXT NOT NULL, created_at TEXT NOT NULL,
+      expires_at_ms INTEGER NOT NULL, tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL,
+      count INTEGER NOT NULL, restriction TEXT, leaves BLOB NOT NULL);
+    -- Result sets of the earlier layout (random-id key, float64 leaves): read until they expire.
     CREATE TABLE IF NOT EXISTS result_sets (
       id TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
       tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL, count INTEGER NOT NULL,

@@ -2,11 +2,17 @@
 // with the tree sizes at search time, so paging through v1/results returns the same events and
 // proofs however many events arrive meanwhile. Sets expire and are purged.
 //
-// The leaf indexes of a set are one BLOB (packed little-endian float64s, exact for every integer
-// below 2^53): creating a set is one row write instead of one per result (a 400-result search
-// spent more on those inserts than on the query), and a page reads only its slice of the blob.
+// A set is one row of `search_results`: its leaf indexes are one BLOB (store/leaf-list.ts), and
+// its id names the row directly — "pas_" + the row number (10 base-36 digits) + 22 random
+// characters that must match — so creating a set appends to the table with no index to update
+// (a random-id primary key cost an index insert at a random place per search), and reading one is
+// a rowid lookup. Sets made before (table `result_sets`: random ids, float64 blobs) are still
+// found by id until they expire.
+import { timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { randomId } from '../http/envelope.js';
 import type { Db } from './database.js';
+import { decodeLeafList, encodeLeafList } from './leaf-list.js';
 
 export interface ResultSet {
   id: string;
@@ -25,7 +31,7 @@ const BYTES_PER_LEAF = 8;
 /** More leaves than any set holds, small enough that its byte length is an exact integer. */
 const ALL_LEAVES = Math.floor(Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF);
 
-/** Leaf indexes as stored in `result_sets.leaves`. */
+/** Leaf indexes as the earlier layout stored them (`result_sets.leaves`: float64 LE each). */
 export function packLeaves(leafIndexes: readonly number[]): Buffer {
   const out = Buffer.allocUnsafe(leafIndexes.length * BYTES_PER_LEAF);
   leafIndexes.forEach((leaf, i) => out.writeDoubleLE(leaf, i * BYTES_PER_LEAF));
@@ -39,47 +45,84 @@ export function unpackLeaves(packed: Uint8Array): number[] {
   return out;
 }
 
+const ROW_DIGITS = 10; // 36^10 rows: far more than any data directory makes
+const SECRET_CHARS = 22; // ~114 random bits
+const ID_PATTERN = new RegExp(`^pas_([0-9a-z]{${ROW_DIGITS}})([0-9a-z]{${SECRET_CHARS}})$`);
+
+type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
+
+function toResultSet(id: string, row: SetRow): ResultSet {
+  return {
+    id,
+    createdAt: row.created_at,
+    expiresAtMs: row.expires_at_ms,
+    treeSize: row.tree_size,
+    publishedSize: row.published_size,
+    count: row.count,
+    restriction: row.restriction ?? null,
+  };
+}
+
+/** Constant-time comparison of two short ASCII strings. */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export class ResultSetStore {
-  private readonly insertSet: Database.Statement<[string, string, number, number, number, number, string | null, Buffer]>;
-  private readonly selectSet: Database.Statement<[string], Record<string, unknown>>;
+  private readonly insertSet: Database.Statement<[string, string, number, number, number, number, string | null, Buffer], { seq: number }>;
+  private readonly selectSet: Database.Statement<[number], SetRow & { secret: string }>;
+  private readonly selectLeaves: Database.Statement<[number], Buffer>;
+  private readonly purgeSets: Database.Statement<[number]>;
+  // Sets of the earlier layout.
+  private readonly selectOld: Database.Statement<[string], SetRow>;
   /** substr() on a BLOB counts bytes from 1: the page's slice only. */
-  private readonly selectSlice: Database.Statement<[number, number, string], { slice: Buffer | null }>;
-  private readonly purgeStmt: Database.Statement<[number]>;
+  private readonly selectOldSlice: Database.Statement<[number, number, string], { slice: Buffer | null }>;
+  private readonly purgeOld: Database.Statement<[number]>;
 
   constructor(db: Db) {
     this.insertSet = db.prepare(
-      'INSERT INTO result_sets (id, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
-    this.selectSet = db.prepare('SELECT id, created_at, expires_at_ms, tree_size, published_size, count, restriction FROM result_sets WHERE id = ?');
-    this.selectSlice = db.prepare('SELECT substr(leaves, ?, ?) AS slice FROM result_sets WHERE id = ?');
-    this.purgeStmt = db.prepare('DELETE FROM result_sets WHERE expires_at_ms < ?');
+    this.selectSet = db.prepare('SELECT secret, created_at, expires_at_ms, tree_size, published_size, count, restriction FROM search_results WHERE seq = ?');
+    this.selectLeaves = db.prepare<[number], Buffer>('SELECT leaves FROM search_results WHERE seq = ?').pluck();
+    this.purgeSets = db.prepare('DELETE FROM search_results WHERE expires_at_ms < ?');
+    this.selectOld = db.prepare('SELECT created_at, expires_at_ms, tree_size, published_size, count, restriction FROM result_sets WHERE id = ?');
+    this.selectOldSlice = db.prepare('SELECT substr(leaves, ?, ?) AS slice FROM result_sets WHERE id = ?');
+    this.purgeOld = db.prepare('DELETE FROM result_sets WHERE expires_at_ms < ?');
   }
 
-  /** Creates a set holding `leafIndexes` in result order (one row, one statement). */
-  create(set: Omit<ResultSet, 'count'>, leafIndexes: readonly number[]): ResultSet {
-    this.insertSet.run(set.id, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, packLeaves(leafIndexes));
-    return { ...set, count: leafIndexes.length };
+  /** Creates a set holding `leafIndexes` in result order (one row appended); returns it with its id. */
+  create(set: Omit<ResultSet, 'count' | 'id'>, leafIndexes: readonly number[]): ResultSet {
+    const secret = randomId('').slice(0, SECRET_CHARS);
+    const { seq } = this.insertSet.get(secret, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, encodeLeafList(leafIndexes))!;
+    const id = `pas_${seq.toString(36).padStart(ROW_DIGITS, '0')}${secret}`;
+    return { ...set, id, count: leafIndexes.length };
   }
 
   /** The set, or undefined when unknown or expired. */
   get(id: string, nowMs = Date.now()): ResultSet | undefined {
-    const row = this.selectSet.get(id);
-    if (!row || (row.expires_at_ms as number) < nowMs) return undefined;
-    return {
-      id: row.id as string,
-      createdAt: row.created_at as string,
-      expiresAtMs: row.expires_at_ms as number,
-      treeSize: row.tree_size as number,
-      publishedSize: row.published_size as number,
-      count: row.count as number,
-      restriction: (row.restriction as string | null) ?? null,
-    };
+    const row = this.lookup(id);
+    return row && row.expires_at_ms >= nowMs ? toResultSet(id, row) : undefined;
   }
 
-  /** Leaf indexes at positions [offset, offset + limit) of the set. */
+  private lookup(id: string): SetRow | undefined {
+    const match = ID_PATTERN.exec(id);
+    if (match) {
+      const row = this.selectSet.get(Number.parseInt(match[1]!, 36));
+      if (row && sameText(row.secret, match[2]!)) return row;
+    }
+    return this.selectOld.get(id);
+  }
+
+  /** Leaf indexes at positions [offset, offset + limit) of a set `get` returned. */
   page(id: string, offset: number, limit: number): number[] {
+    const match = ID_PATTERN.exec(id);
+    const encoded = match ? this.selectLeaves.get(Number.parseInt(match[1]!, 36)) : undefined;
+    if (encoded !== undefined) return decodeLeafList(encoded, offset, limit);
     const bytes = Math.min(limit, ALL_LEAVES) * BYTES_PER_LEAF;
-    const slice = this.selectSlice.get(offset * BYTES_PER_LEAF + 1, bytes, id)?.slice;
+    const slice = this.selectOldSlice.get(offset * BYTES_PER_LEAF + 1, bytes, id)?.slice;
     return slice ? unpackLeaves(slice) : [];
   }
 
@@ -89,6 +132,6 @@ export class ResultSetStore {
   }
 
   purgeExpired(nowMs = Date.now()): number {
-    return this.purgeStmt.run(nowMs).changes;
+    return this.purgeSets.run(nowMs).changes + this.purgeOld.run(nowMs).changes;
   }
 }

@@ -1,0 +1,82 @@
+// Result sets as stored (store/result-sets.ts, store/leaf-list.ts): leaf lists round-trip through
+// their compact encoding for any slice, ids name their row and must match its secret, sets of the
+// earlier layout are still found by id, and expired sets of both layouts are purged.
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { STANDARD_SCHEMA } from '../../src/local-audit/audit-schema.js';
+import { openDatabase } from '../../src/local-audit/store/database.js';
+import { decodeLeafList, encodeLeafList } from '../../src/local-audit/store/leaf-list.js';
+import { packLeaves, ResultSetStore } from '../../src/local-audit/store/result-sets.js';
+import { tempDir } from '../support/local-audit.js';
+
+const LEAF_LIMIT = 2 ** 51;
+
+test('a leaf list round-trips through its encoding, whole and in any slice', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: LEAF_LIMIT - 1 })), { maxLength: 300 }),
+      fc.nat({ max: 320 }),
+      fc.nat({ max: 320 }),
+      (leaves, offset, limit) => {
+        const encoded = encodeLeafList(leaves);
+        expect(decodeLeafList(encoded)).toEqual(leaves);
+        expect(decodeLeafList(encoded, offset, limit)).toEqual(leaves.slice(offset, offset + limit));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('results in leaf order take about a byte each; a damaged list is an error, not wrong leaves', () => {
+  const descending = Array.from({ length: 400 }, (_, i) => 1_000_000 - i);
+  const encoded = encodeLeafList(descending);
+  expect(encoded.length).toBeLessThanOrEqual(403);
+  expect(() => decodeLeafList(encoded.subarray(0, 2))).toThrow(RangeError); // ends inside the first number
+});
+
+describe('ResultSetStore', () => {
+  let db: Database.Database;
+  let store: ResultSetStore;
+  const base = { createdAt: '2026-01-01T00:00:00.000000Z', treeSize: 50, publishedSize: 40, restriction: null };
+
+  beforeEach(() => {
+    db = openDatabase(join(tempDir('result-sets-'), 'audit.sqlite'), STANDARD_SCHEMA);
+    store = new ResultSetStore(db);
+  });
+  afterEach(() => db.close());
+
+  test('ids have the service shape, name their row and must carry its secret', () => {
+    const now = Date.now();
+    const a = store.create({ ...base, expiresAtMs: now + 60_000 }, [5, 4, 3]);
+    const b = store.create({ ...base, expiresAtMs: now + 60_000 }, [9]);
+    for (const set of [a, b]) expect(set.id).toMatch(/^pas_[0-9a-z]{32}$/);
+    expect(store.get(a.id)).toEqual(a);
+    expect(store.page(a.id, 1, 5)).toEqual([4, 3]);
+    expect(store.all(b.id)).toEqual([9]);
+    // a's row number with b's secret, a changed secret, and nonsense: not found.
+    expect(store.get(a.id.slice(0, 14) + b.id.slice(14))).toBeUndefined();
+    expect(store.get(a.id.slice(0, -1) + (a.id.endsWith('a') ? 'b' : 'a'))).toBeUndefined();
+    expect(store.get('pas_' + 'z'.repeat(32))).toBeUndefined();
+    expect(store.get('not an id')).toBeUndefined();
+  });
+
+  test('sets of the earlier layout are found by id, and expired sets of both layouts are purged', () => {
+    const now = Date.now();
+    const insertOld = db.prepare('INSERT INTO result_sets (id, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    insertOld.run('pas_' + 'a'.repeat(32), base.createdAt, now + 60_000, 50, 40, 3, null, packLeaves([7, 8, 9]));
+    insertOld.run('pas_' + 'b'.repeat(32), base.createdAt, now - 1, 50, 40, 1, null, packLeaves([1]));
+    const live = store.create({ ...base, expiresAtMs: now + 60_000 }, [1, 2]);
+    const expired = store.create({ ...base, expiresAtMs: now - 1 }, [3]);
+
+    expect(store.get('pas_' + 'a'.repeat(32))).toMatchObject({ count: 3, treeSize: 50, publishedSize: 40 });
+    expect(store.page('pas_' + 'a'.repeat(32), 1, 10)).toEqual([8, 9]);
+    expect(store.get('pas_' + 'b'.repeat(32))).toBeUndefined(); // expired, still stored
+    expect(store.get(expired.id)).toBeUndefined();
+
+    expect(store.purgeExpired(now)).toBe(2);
+    expect(db.prepare('SELECT count(*) FROM result_sets').pluck().get()).toBe(1);
+    expect(db.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(1);
+    expect(store.get(live.id)).toEqual(live);
+  });
+});
