@@ -153,6 +153,30 @@ describe('roots and search', () => {
     expect(((await publicCopy.json()) as Json).root_hash).toBe(latest.result.data.root_hash);
   });
 
+  test('a page carries each stored envelope byte for byte; verbose false leaves out proofs and roots', async () => {
+    const res = await fetch(`${svc.url}/v1/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${svc.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'action:login', verbose: false }),
+    });
+    const text = await res.text();
+    const body = JSON.parse(text) as Json;
+    expect(body.status).toBe('Success');
+    expect(body.result.count).toBe(3);
+    for (const e of body.result.events) {
+      // The answer holds the stored canonical text itself (what the hash covers), not a re-serialisation.
+      const stored = svc.log.db.prepare('SELECT envelope FROM events WHERE hash = ?').pluck().get(Buffer.from(e.hash, 'hex')) as string;
+      expect(text).toContain(`"envelope":${stored},"hash":"${e.hash}"`);
+      expect(e).not.toHaveProperty('membership_proof');
+    }
+    expect(body.result).not.toHaveProperty('root');
+    expect(body.result).not.toHaveProperty('unpublished_root');
+    const page = await svc.post<Json>('v1/results', { id: body.result.id, offset: 1, limit: 1 });
+    expect(page.result.events).toHaveLength(1);
+    expect(page.result.events[0].hash).toBe(body.result.events[1].hash);
+    expect(typeof page.result.events[0].membership_proof).toBe('string'); // results pages always carry proofs
+  });
+
   test('search finds by field contains, bare value, negation and OR; proofs verify against the right roots', async () => {
     const r = await svc.post<Json>('v1/search', { query: 'action:login' });
     expect(r.result.id).toMatch(/^pas_[a-z0-9]{32}$/);
