@@ -154,6 +154,23 @@ function summarise(title: string, rows: Row[]): void {
   }
 }
 
+/**
+ * What bounds the search row against the service: its single thread at its CPU per search, and
+ * the SDK's own CPU per search (from the replay pass, where the server costs next to nothing).
+ * 2x the SDK needs the service to answer at least twice the SDK's own ceiling.
+ */
+function bounds(serviceRows: Row[], replayRows: Row[]): void {
+  const at50 = (rows: Row[], client: string): Row => rows.find((r) => r.operation === 'search 20' && r.client === client && r.inFlight === 50)!;
+  const service = at50(serviceRows, 'audit-client');
+  const sdkAlone = at50(replayRows, 'sdk (no verification)');
+  const serviceCeiling = 1000 / service.serviceCpuPerRequest;
+  console.log(
+    `\nsearch 20 bounds: the service's one thread at ${service.serviceCpuPerRequest.toFixed(3)} ms per search answers at most ~${serviceCeiling.toFixed(0)} req/s; ` +
+      `the SDK alone (replay) reached ${sdkAlone.perSecond.toFixed(0)} req/s, so 2x needs ~${(2 * sdkAlone.perSecond).toFixed(0)} req/s from the service ` +
+      `(<= ${(500 / sdkAlone.perSecond).toFixed(3)} ms of service CPU per search).`,
+  );
+}
+
 interface Operation {
   operation: string;
   client: string;
@@ -255,6 +272,7 @@ async function main(): Promise<void> {
 
     summarise('1. local audit service', serviceRows);
     summarise('2. replay server', replayRows);
+    bounds(serviceRows, replayRows);
   } finally {
     restoreFetch();
     await client.close();
