@@ -92,6 +92,32 @@ test('a data directory from before the flag, in order, is found in order on open
   }
 });
 
+test('events appended by something that does not keep the flag are checked on the next open', async () => {
+  const dataDir = tempDir('audit-arrival-');
+  const first = await startTestService({ dataDir });
+  await first.post('v2/log', events(12));
+  expect(first.log.db.prepare(`SELECT value FROM meta WHERE key = 'received_at_order'`).pluck().get()).toBe('leaf:12');
+  await first.close();
+  // As if the last two events had been appended by an earlier version (which leaves the flag at
+  // 10) running on a clock set back: the last one is stamped before its predecessor.
+  const raw = new Database(join(dataDir, 'audit.sqlite'));
+  raw.prepare(`UPDATE meta SET value = 'leaf:10' WHERE key = 'received_at_order'`).run();
+  const earlier = raw.prepare('SELECT received_at FROM events WHERE leaf_index = 3').pluck().get();
+  raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 11').run(earlier);
+  raw.close();
+
+  const again = await startTestService({ dataDir });
+  try {
+    expect(again.log.events.arrival.receivedInLeafOrder).toBe(false);
+    expect(again.log.db.prepare(`SELECT value FROM meta WHERE key = 'received_at_order'`).pluck().get()).toBe('mixed');
+    expect(await searchLeaves(again, { query: 'actor:b', order: 'desc' })).toEqual(
+      again.log.db.prepare(`SELECT leaf_index FROM events WHERE f_actor = 'b' ORDER BY received_at DESC, leaf_index DESC`).pluck().all(),
+    );
+  } finally {
+    await again.destroy();
+  }
+});
+
 test('the clock never stamps an event earlier than the last stored one', () => {
   // As if the last stored event came from a clock an hour ahead of this one.
   const ahead = new Date(Date.now() + 3600_000).toISOString().replace('Z', '123Z');

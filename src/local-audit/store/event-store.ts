@@ -54,7 +54,7 @@ export class EventStore {
     schema: AuditSchema,
   ) {
     this.tree = new TreeStore(db);
-    this.arrival = new ArrivalOrder(db);
+    this.arrival = new ArrivalOrder(db, this.tree.size);
     this.pageStatements = new StatementCache(db, 32);
     this.fields = schema.fields;
     const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
@@ -91,7 +91,7 @@ export class EventStore {
         out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
       });
       this.tree.append(leaves);
-      this.arrival.append(batch.map((e) => e.received_at));
+      this.arrival.append(batch.map((e) => e.received_at), this.tree.size);
       return out;
     });
     try {
