@@ -54,11 +54,33 @@ describe('ResultSetStore', () => {
     expect(store.get(a.id)).toEqual(a);
     expect(store.page(a.id, 1, 5)).toEqual([4, 3]);
     expect(store.all(b.id)).toEqual([9]);
-    // a's row number with b's secret, a changed secret, and nonsense: not found.
-    expect(store.get(a.id.slice(0, 14) + b.id.slice(14))).toBeUndefined();
-    expect(store.get(a.id.slice(0, -1) + (a.id.endsWith('a') ? 'b' : 'a'))).toBeUndefined();
+    // "pas_" + 25 characters naming the row + 7 stored ones.
+    const row = (id: string): string => id.slice(4, 29);
+    const swapped = `pas_${row(a.id)}${b.id.slice(29)}`; // a's row, b's random part
+    expect(store.get(swapped)).toBeUndefined();
+    for (const position of [4, 17, 28, 31]) {
+      // Any one character changed: refused (the row part no longer decrypts to a row; the rest no longer matches).
+      const changed = a.id.slice(0, position) + (a.id[position] === 'a' ? 'b' : 'a') + a.id.slice(position + 1);
+      expect(store.get(changed)).toBeUndefined();
+    }
     expect(store.get('pas_' + 'z'.repeat(32))).toBeUndefined();
     expect(store.get('not an id')).toBeUndefined();
+  });
+
+  test('ids do not show how many sets were made', () => {
+    const rows = Array.from({ length: 20 }, () => store.create({ ...base, expiresAtMs: Date.now() + 60_000 }, [1]).id.slice(4, 29));
+    expect([...rows].sort()).not.toEqual(rows); // sorted by chance: 1 in 20!
+    expect(new Set(rows.map((r) => r.slice(0, 20))).size).toBe(20); // no shared (counter) prefix
+  });
+
+  test('a reopened database reads the ids it issued', () => {
+    const set = store.create({ ...base, expiresAtMs: Date.now() + 60_000 }, [3, 2, 1]);
+    const file = db.name;
+    db.close();
+    db = openDatabase(file, STANDARD_SCHEMA);
+    store = new ResultSetStore(db);
+    expect(store.get(set.id)).toEqual(set);
+    expect(store.all(set.id)).toEqual([3, 2, 1]);
   });
 
   test('sets of the earlier layout are found by id, and expired sets of both layouts are purged', () => {

@@ -3,16 +3,16 @@
 // proofs however many events arrive meanwhile. Sets expire and are purged.
 //
 // A set is one row of `search_results`: its leaf indexes are one BLOB (store/leaf-list.ts), and
-// its id names the row directly — "pas_" + the row number (10 base-36 digits) + 22 random
-// characters that must match — so creating a set appends to the table with no index to update
-// (a random-id primary key cost an index insert at a random place per search), and reading one is
-// a rowid lookup. Sets made before (table `result_sets`: random ids, float64 blobs) are still
-// found by id until they expire.
+// its id names the row (store/set-ids.ts: the row number encrypted, plus random characters that
+// must match), so creating a set appends to the table with no index to update (a random-id
+// primary key cost an index insert at a random place per search), and reading one is a rowid
+// lookup. Sets made before (table `result_sets`: random ids, float64 blobs) are still found by id
+// until they expire.
 import { timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { randomId } from '../http/envelope.js';
 import type { Db } from './database.js';
 import { decodeLeafList, encodeLeafList } from './leaf-list.js';
+import { SetIds } from './set-ids.js';
 
 export interface ResultSet {
   id: string;
@@ -45,9 +45,6 @@ export function unpackLeaves(packed: Uint8Array): number[] {
   return out;
 }
 
-const ROW_DIGITS = 10; // 36^10 rows: far more than any data directory makes
-const SECRET_CHARS = 22; // ~114 random bits
-const ID_PATTERN = new RegExp(`^pas_([0-9a-z]{${ROW_DIGITS}})([0-9a-z]{${SECRET_CHARS}})$`);
 
 type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
 
@@ -80,8 +77,10 @@ export class ResultSetStore {
   /** substr() on a BLOB counts bytes from 1: the page's slice only. */
   private readonly selectOldSlice: Database.Statement<[number, number, string], { slice: Buffer | null }>;
   private readonly purgeOld: Database.Statement<[number]>;
+  private readonly ids: SetIds;
 
   constructor(db: Db) {
+    this.ids = new SetIds(db);
     this.insertSet = db.prepare(
       'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
@@ -95,10 +94,9 @@ export class ResultSetStore {
 
   /** Creates a set holding `leafIndexes` in result order (one row appended); returns it with its id. */
   create(set: Omit<ResultSet, 'count' | 'id'>, leafIndexes: readonly number[]): ResultSet {
-    const secret = randomId('').slice(0, SECRET_CHARS);
+    const secret = this.ids.newSecret();
     const { seq } = this.insertSet.get(secret, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, encodeLeafList(leafIndexes))!;
-    const id = `pas_${seq.toString(36).padStart(ROW_DIGITS, '0')}${secret}`;
-    return { ...set, id, count: leafIndexes.length };
+    return { ...set, id: this.ids.format(seq, secret), count: leafIndexes.length };
   }
 
   /** The set, or undefined when unknown or expired. */
@@ -108,18 +106,18 @@ export class ResultSetStore {
   }
 
   private lookup(id: string): SetRow | undefined {
-    const match = ID_PATTERN.exec(id);
-    if (match) {
-      const row = this.selectSet.get(Number.parseInt(match[1]!, 36));
-      if (row && sameText(row.secret, match[2]!)) return row;
+    const named = this.ids.parse(id);
+    if (named) {
+      const row = this.selectSet.get(named.row);
+      if (row && sameText(row.secret, named.secret)) return row;
     }
     return this.selectOld.get(id);
   }
 
   /** Leaf indexes at positions [offset, offset + limit) of a set `get` returned. */
   page(id: string, offset: number, limit: number): number[] {
-    const match = ID_PATTERN.exec(id);
-    const encoded = match ? this.selectLeaves.get(Number.parseInt(match[1]!, 36)) : undefined;
+    const named = this.ids.parse(id);
+    const encoded = named ? this.selectLeaves.get(named.row) : undefined;
     if (encoded !== undefined) return decodeLeafList(encoded, offset, limit);
     const bytes = Math.min(limit, ALL_LEAVES) * BYTES_PER_LEAF;
     const slice = this.selectOldSlice.get(offset * BYTES_PER_LEAF + 1, bytes, id)?.slice;
