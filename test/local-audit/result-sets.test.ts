@@ -73,6 +73,11 @@ describe('ResultSetStore', () => {
     expect(new Set(rows.map((r) => r.slice(0, 20))).size).toBe(20); // no shared (counter) prefix
   });
 
+  test('the purge reads the expiry index, not every set', () => {
+    const plan = db.prepare('EXPLAIN QUERY PLAN DELETE FROM search_results WHERE expires_at_ms < ?').all(Date.now()) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join('; ')).toMatch(/USING (COVERING )?INDEX search_results_expiry/);
+  });
+
   test('a reopened database reads the ids it issued', () => {
     const set = store.create({ ...base, expiresAtMs: Date.now() + 60_000 }, [3, 2, 1]);
     const file = db.name;
