@@ -73,9 +73,12 @@ describe('ResultSetStore', () => {
     expect(new Set(rows.map((r) => r.slice(0, 20))).size).toBe(20); // no shared (counter) prefix
   });
 
-  test('the purge reads the expiry index, not every set', () => {
-    const plan = db.prepare('EXPLAIN QUERY PLAN DELETE FROM search_results WHERE expires_at_ms < ?').all(Date.now()) as Array<{ detail: string }>;
-    expect(plan.map((p) => p.detail).join('; ')).toMatch(/USING (COVERING )?INDEX search_results_expiry/);
+  test('purges read an expiry index, not every row', () => {
+    const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(Date.now()) as Array<{ detail: string }>).map((p) => p.detail).join('; ');
+    // The statements of store/result-sets.ts, routes/download.ts and jobs.ts.
+    expect(plan('DELETE FROM search_results WHERE expires_at_ms < ?')).toMatch(/USING (COVERING )?INDEX search_results_expiry/);
+    expect(plan('DELETE FROM downloads WHERE expires_at_ms <= ?')).toMatch(/USING (COVERING )?INDEX downloads_expiry/);
+    expect(plan(`DELETE FROM jobs WHERE state != 'pending' AND expires_at_ms < ?`)).toMatch(/USING INDEX jobs_expiry/);
   });
 
   test('a reopened database reads the ids it issued', () => {

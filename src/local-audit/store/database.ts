@@ -80,6 +80,11 @@ function initialise(db: Db, schema: AuditSchema): void {
     CREATE TABLE IF NOT EXISTS downloads (
       token TEXT PRIMARY KEY, format TEXT NOT NULL, content BLOB NOT NULL,
       expires_at_ms INTEGER NOT NULL);
+    -- Purges read these instead of every row: a row's expiry sits after its content (a file, a
+    -- job's request), and reaching it walked the content's overflow pages (300 stored 1 MiB
+    -- files: ~65 ms per purge, on every download request).
+    CREATE INDEX IF NOT EXISTS downloads_expiry ON downloads (expires_at_ms);
+    CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (expires_at_ms);
   `);
   migrateResultItems(db);
   addColumnIfMissing(db, 'published_roots', 'consistency_proof', 'TEXT');
