@@ -1,9 +1,11 @@
 // Data directories written by earlier versions of the local service keep working: result sets
 // stored a row per result (result_items) before they became one packed blob, and published roots
 // had no stored consistency proof. Opening such a directory migrates it in place, and every
-// result set and root reads back exactly as before.
+// result set and root reads back exactly as before. Events tables laid out in the earlier column
+// order (hash and envelope before the fields) are used as they are.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { hashEnvelope } from '../../src/merkle/index.js';
 import { unpackLeaves } from '../../src/local-audit/store/result-sets.js';
 import { startTestService, tempDir } from '../support/local-audit.js';
 
@@ -65,5 +67,53 @@ test('an old data directory: result sets and published roots read back the same 
     expect(latest.size).toBe(59);
   } finally {
     await again.destroy();
+  }
+});
+
+test('an events table in the earlier column order (hash and envelope before the fields) keeps working', async () => {
+  const dataDir = tempDir('audit-upgrade-');
+  const first = await startTestService({ dataDir });
+  await first.post('v2/log', { events: Array.from({ length: 30 }, (_, i) => ({ event: { message: `m${i}`, actor: i % 3 === 0 ? 'old' : 'other', old: 'x'.repeat(100) } })) });
+  first.publishNow();
+  const before = (await first.post<Json>('v1/search', { query: 'actor:old', limit: 50 })).result.events.map((e: Json) => e.hash);
+  await first.close();
+
+  // Rebuild the table as earlier versions laid it out, same rows.
+  const raw = new Database(join(dataDir, 'audit.sqlite'));
+  const columns = raw.prepare(`SELECT name FROM pragma_table_info('events')`).pluck().all() as string[];
+  const fields = columns.filter((c) => c.startsWith('f_'));
+  const earlier = ['leaf_index', 'received_at', 'hash', 'envelope', ...fields];
+  raw.transaction(() => {
+    raw.exec(`CREATE TABLE events_earlier (leaf_index INTEGER PRIMARY KEY, received_at TEXT NOT NULL, hash BLOB NOT NULL, envelope TEXT NOT NULL, ${fields.map((f) => `"${f}"`).join(', ')})`);
+    raw.exec(`INSERT INTO events_earlier (${earlier.join(', ')}) SELECT ${earlier.join(', ')} FROM events`);
+    raw.exec('DROP TABLE events; ALTER TABLE events_earlier RENAME TO events; CREATE INDEX events_received_at ON events (received_at)');
+  })();
+  raw.close();
+
+  const again = await startTestService({ dataDir });
+  try {
+    const order = again.log.db.prepare(`SELECT name FROM pragma_table_info('events')`).pluck().all() as string[];
+    expect(order.slice(0, 4)).toEqual(['leaf_index', 'received_at', 'hash', 'envelope']);
+    expect((await again.post<Json>('v1/search', { query: 'actor:old', limit: 50 })).result.events.map((e: Json) => e.hash)).toEqual(before);
+    await again.post('v2/log', { events: [{ event: { message: 'after', actor: 'old' } }] });
+    const after = await again.post<Json>('v1/search', { query: 'actor:old', limit: 50 });
+    expect(after.result.count).toBe(before.length + 1);
+    for (const e of after.result.events) expect(hashEnvelope(e.envelope)).toBe(e.hash);
+  } finally {
+    await again.destroy();
+  }
+});
+
+test('a new data directory keeps the short fields before the long ones, the hash and the envelope', async () => {
+  const svc = await startTestService();
+  try {
+    const order = svc.log.db.prepare(`SELECT name FROM pragma_table_info('events')`).pluck().all() as string[];
+    const at = (name: string): number => order.indexOf(name);
+    for (const short of ['f_actor', 'f_tenant_id', 'f_timestamp']) {
+      for (const long of ['f_message', 'f_old', 'f_new', 'hash', 'envelope']) expect(at(short)).toBeLessThan(at(long));
+    }
+    expect(order.at(-1)).toBe('envelope');
+  } finally {
+    await svc.destroy();
   }
 });
