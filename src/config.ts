@@ -15,6 +15,11 @@ export type UpstreamConfig =
       schemaFile: string | undefined;
       /** How long search result sets live (default: the local service's 24 h); tests shorten it. */
       resultTtlMs?: number;
+      /**
+       * Run the service in a process of its own (gateway/embedded-process.ts) instead of in the
+       * gateway's; loadConfig sets it unless LOCAL_AUDIT_IN_PROCESS=true.
+       */
+      separateProcess?: boolean;
     }
   | { kind: 'remote'; baseUrl: string; /** Empty in pass-through mode. */ token: string; configId: string | undefined; tenantId: string | undefined };
 
@@ -105,6 +110,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       localPort: int(env, 'LOCAL_AUDIT_PORT', 4001, 0, 65535),
       publishIntervalMs: int(env, 'LOCAL_AUDIT_PUBLISH_INTERVAL_MS', 2000),
       schemaFile: env.LOCAL_AUDIT_SCHEMA_FILE || undefined,
+      separateProcess: !bool(env, 'LOCAL_AUDIT_IN_PROCESS', false),
     };
   }
   const production = env.NODE_ENV === 'production';

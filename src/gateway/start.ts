@@ -2,18 +2,20 @@
 // upstream is configured), the audit client, and the gateway's HTTP server. Used by main.ts and
 // by end-to-end tests.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AuditClient } from '../audit-client/index.js';
 import type { GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner, type EventSigner } from '../graphql/signing.js';
 import { createUpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
+import { loadOrCreateToken } from '../local-audit/token.js';
 import type { Caller } from './auth.js';
 import { createAuthenticate } from './authentication.js';
+import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
 import { ClientPool } from './client-pool.js';
 import { protectionPlugins } from './protections.js';
 import { IntegrityMonitor } from './integrity-monitor.js';
@@ -23,7 +25,10 @@ export interface RunningGateway {
   url: string;
   gateway: Gateway;
   client: AuditClient;
+  /** The embedded local audit service when it runs in the gateway's process. */
   local: LocalAudit | undefined;
+  /** The embedded local audit service when it runs in a process of its own. */
+  embeddedProcess: EmbeddedProcess | undefined;
   /** The integrity monitor, when one runs (see integrity-monitor.ts). */
   integrity: IntegrityMonitor | undefined;
   /**
@@ -62,8 +67,24 @@ function howToCall(url: string, mode: string): string {
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
   let local: LocalAudit | undefined;
+  let child: EmbeddedProcess | undefined;
   let client: AuditClient;
-  if (config.upstream.kind === 'embedded') {
+  if (config.upstream.kind === 'embedded' && config.upstream.separateProcess) {
+    const dataDir = resolve(config.upstream.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    // The gateway holds the token (generated once, kept in the data dir) and hands it to the child.
+    const { token, generated } = loadOrCreateToken(dataDir, config.upstream.token);
+    if (generated) log(`audit-gateway: generated a bearer token for the local audit service (stored in ${dataDir}/token)`);
+    child = await startEmbeddedProcess({
+      dataDir,
+      port: config.upstream.localPort,
+      token,
+      publishIntervalMs: config.upstream.publishIntervalMs,
+      schemaFile: config.upstream.schemaFile,
+      log,
+    });
+    client = new AuditClient({ baseUrl: child.url, token });
+  } else if (config.upstream.kind === 'embedded') {
     local = await startLocalAudit({
       dataDir: config.upstream.dataDir,
       port: config.upstream.localPort,
@@ -93,7 +114,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       ? new IntegrityMonitor({
           client,
           intervalMs,
-          stateFile: config.integrityStateFile ?? (local ? join(local.dataDir, 'integrity-state.json') : undefined),
+          stateFile: config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined),
           upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
           log,
         })
@@ -156,6 +177,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const { port } = gateway.server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
   if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
+  if (child) log(`audit-gateway: embedded local audit service at ${child.url} (its own process, pid ${child.pid()})`);
   log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
   log(howToCall(url, auth.kind));
   integrity?.start();
@@ -165,6 +187,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     gateway,
     client,
     local,
+    embeddedProcess: child,
     integrity,
     close: (options) =>
       (closing ??= (async () => {
@@ -187,6 +210,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         await client.close();
         await pool?.close();
         await local?.close();
+        await child?.close();
       })()),
   };
 }

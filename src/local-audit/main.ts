@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`local-audit: ${signal} received, shutting down`);
+    console.log(`local-audit: ${signal}${signal.startsWith('SIG') ? ' received' : ''}, shutting down`);
     service.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -40,6 +40,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by the gateway (src/gateway/embedded-process.ts): its IPC channel closes when the
+  // gateway exits, however it exits, and the service must not outlive it.
+  if (process.connected) process.on('disconnect', () => stop('the gateway that started it is gone'));
 }
 
 main().catch((err: unknown) => {

@@ -28,6 +28,12 @@ test('the defaults are safe: loopback, no caller auth, embedded service, introsp
   expect(loadConfig({ ...base, NODE_ENV: 'production' })).toMatchObject({ introspection: false, production: true });
 });
 
+test('the embedded service runs in its own process unless LOCAL_AUDIT_IN_PROCESS says otherwise', () => {
+  expect(loadConfig(base).upstream).toMatchObject({ kind: 'embedded', separateProcess: true });
+  expect(loadConfig({ ...base, LOCAL_AUDIT_IN_PROCESS: 'true' }).upstream).toMatchObject({ kind: 'embedded', separateProcess: false });
+  expect(() => loadConfig({ ...base, LOCAL_AUDIT_IN_PROCESS: 'sometimes' })).toThrow(/LOCAL_AUDIT_IN_PROCESS must be true or false/);
+});
+
 test('a public interface is allowed with caller authentication; pass-through needs no gateway token', () => {
   expect(loadConfig({ ...base, HOST: '0.0.0.0', GATEWAY_AUTH: 'keys', GATEWAY_KEYS_FILE: '/etc/keys.json' }).auth).toEqual({ kind: 'keys', file: '/etc/keys.json', inline: undefined });
   const remote = loadConfig({ HOST: '0.0.0.0', GATEWAY_AUTH: 'passthrough', AUDIT_DOMAIN: 'aws.us.pangea.cloud' });
