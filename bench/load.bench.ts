@@ -4,9 +4,9 @@
 // The gateway runs as its own process — `node --import tsx src/main.ts`, the same entry point
 // `npm start` execs (without tsx's CLI wrapper process, so the pid measured is the gateway's) —
 // with the embedded local audit service in a temp DATA_DIR and the default settings (root
-// published every 2 s, integrity check every 30 s). Its RSS is read from /proc/<pid>/status
-// (VmRSS sampled every 250 ms; VmHWM, the kernel's peak, at the end). The process holds the
-// gateway and the embedded service together, as in production.
+// published every 2 s, integrity check every 30 s; the service in a child process of its own).
+// The gateway's RSS is read from /proc/<pid>/status (VmRSS sampled every 250 ms; VmHWM, the
+// kernel's peak, at the end), and the service process's VmHWM at the end.
 //
 // LOAD_CLIENTS clients (default 16) each loop for LOAD_SECONDS (default 60), each with one request
 // in flight, picking per iteration:
@@ -60,6 +60,8 @@ type Json = any;
 interface Gateway {
   url: URL;
   pid: number;
+  /** The embedded service's own process, when it runs in one. */
+  servicePid: number | undefined;
   output: () => string;
   stop(): Promise<number | null>;
 }
@@ -78,9 +80,11 @@ async function startGateway(dataDir: string): Promise<Gateway> {
     child.kill('SIGKILL');
     throw new Error(`the gateway did not start:\n${out}`);
   }
+  const service = /its own process, pid (\d+)/.exec(out);
   return {
     url: new URL(match[1]!),
     pid: child.pid!,
+    servicePid: service ? Number(service[1]) : undefined,
     output: () => out,
     stop: async () => {
       child.kill('SIGTERM');
@@ -338,9 +342,11 @@ async function main(): Promise<void> {
   const integrity = (await client.run(INTEGRITY, {})).body.data?.integrity;
   console.log(`integrity monitor: ${JSON.stringify(integrity)}`);
   const finalRss = memoryOf(gateway.pid);
+  const serviceHwm = gateway.servicePid === undefined ? undefined : memoryOf(gateway.servicePid).hwm;
   await client.close();
   const exitCode = await gateway.stop();
   console.log(`gateway: VmHWM (peak RSS, load and verification) ${finalRss.hwm.toFixed(0)} MB; SIGTERM -> exit ${exitCode}`);
+  if (serviceHwm !== undefined) console.log(`embedded service (its own process): VmHWM ${serviceHwm.toFixed(0)} MB`);
   rmSync(dir, { recursive: true, force: true });
 
   const sorted = (k: Kind) => [...latencies[k]].sort((a, b) => a - b);
@@ -348,7 +354,7 @@ async function main(): Promise<void> {
   const ok = errors.length === 0 && outcome.fail === 0 && outcome.missing === 0 && verifyProblems.length === 0 && exitCode === 0;
   console.log(
     `load: ${total} requests, ${errors.length} errors, ${(total / loadSeconds).toFixed(0)} req/s over ${loadSeconds.toFixed(0)} s with ${CLIENTS} clients, ` +
-      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB, ${outcome.found}/${acked.length} acknowledged events found, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
+      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB${serviceHwm === undefined ? '' : ` (+ service process VmHWM ${serviceHwm.toFixed(0)} MB)`}, ${outcome.found}/${acked.length} acknowledged events found, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
   );
   if (!ok) process.exitCode = 1;
 }
