@@ -89,6 +89,29 @@ export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Pro
   let delay = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | undefined;
 
+  /** Starts the service again after the current delay (doubling up to RESTART_MAX_MS). */
+  const restartLater = (): void => {
+    const wait = delay;
+    delay = Math.min(delay * 2, RESTART_MAX_MS);
+    restartTimer = setTimeout(() => {
+      startChild(options, port).then(
+        (next) => {
+          if (closing) {
+            next.child.kill('SIGTERM');
+            return;
+          }
+          current = next;
+          watch(next);
+        },
+        (err: unknown) => {
+          if (closing) return;
+          options.log(`audit-gateway: the local audit service did not start again (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`);
+          restartLater();
+        },
+      );
+    }, wait);
+  };
+
   const watch = (started: Started): void => {
     const since = Date.now();
     void started.exited.then(() => {
@@ -98,24 +121,7 @@ export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Pro
       options.log(
         `audit-gateway: the local audit service exited (code ${started.child.exitCode}, signal ${started.child.signalCode}); starting it again in ${delay} ms`,
       );
-      const wait = delay;
-      delay = Math.min(delay * 2, RESTART_MAX_MS);
-      restartTimer = setTimeout(() => {
-        startChild(options, port).then(
-          (next) => {
-            if (closing) {
-              next.child.kill('SIGTERM');
-              return;
-            }
-            current = next;
-            watch(next);
-          },
-          (err: unknown) => {
-            options.log(`audit-gateway: the local audit service did not start again: ${err instanceof Error ? err.message : String(err)}`);
-            if (!closing) watch({ ...started, exited: Promise.resolve() });
-          },
-        );
-      }, wait);
+      restartLater();
     });
   };
   watch(current);
