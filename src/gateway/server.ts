@@ -14,6 +14,7 @@ import type { IntegrityMonitor } from './integrity-monitor.js';
 import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from './auth.js';
 import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
+import { compiledExecution } from './jit.js';
 
 export interface GatewayOptions {
   client: AuditClient;
@@ -68,7 +69,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     parserAndValidationCache: { documentCache: documentCache(), errorCache: documentCache() },
     // The two guards wrap what yoga and the protection plugins install: the request parser (set
     // by yoga's own plugins, which run first) and the parse function (set by the token limit).
-    plugins: [malformedParamsAreBadRequests, ...(options.plugins ?? []), deepDocumentsAreSyntaxErrors],
+    plugins: [malformedParamsAreBadRequests, ...(options.plugins ?? []), deepDocumentsAreSyntaxErrors, compiledExecution()],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
       maskError: (error, message, isDev) => {
