@@ -45,7 +45,6 @@ export class EventStore {
   private readonly insertFts: Database.Statement<unknown[]> | undefined;
   /** Positions in `fields` of the indexed ones. */
   private readonly ftsPositions: number[];
-  private readonly selectByLeaf: Database.Statement<[number], { leaf_index: number; hash: Buffer; envelope: string }>;
   private readonly fields: SchemaField[];
   private readonly pageStatements: StatementCache;
 
@@ -60,7 +59,6 @@ export class EventStore {
     const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
     const marks = this.fields.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT INTO events (leaf_index, received_at, hash, envelope, ${cols}) VALUES (?, ?, ?, ?, ${marks})`);
-    this.selectByLeaf = db.prepare('SELECT leaf_index, hash, envelope FROM events WHERE leaf_index = ?');
     const ftsIds = ftsFieldIds(schema);
     this.ftsPositions = ftsIds.map((id) => this.fields.findIndex((f) => f.id === id));
     this.insertFts =
@@ -105,8 +103,7 @@ export class EventStore {
   }
 
   get(leafIndex: number): StoredEvent | undefined {
-    const row = this.selectByLeaf.get(leafIndex);
-    return row ? toStored(row) : undefined;
+    return this.getMany([leafIndex])[0];
   }
 
   /** Events by leaf index, in the order asked (missing ones left out). */
@@ -134,15 +131,6 @@ export class EventStore {
     }
     return out;
   }
-}
-
-function toStored(row: { leaf_index: number; hash: Buffer; envelope: string }): StoredEvent {
-  return {
-    leafIndex: row.leaf_index,
-    hash: Buffer.from(row.hash).toString('hex'),
-    envelope: JSON.parse(row.envelope) as StoredEnvelope,
-    envelopeJson: row.envelope,
-  };
 }
 
 /**
