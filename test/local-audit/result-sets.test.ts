@@ -52,8 +52,8 @@ describe('ResultSetStore', () => {
     const b = store.create({ ...base, expiresAtMs: now + 60_000 }, [9]);
     for (const set of [a, b]) expect(set.id).toMatch(/^pas_[0-9a-z]{32}$/);
     expect(store.get(a.id)).toEqual(a);
-    expect(store.page(a.id, 1, 5)).toEqual([4, 3]);
-    expect(store.all(b.id)).toEqual([9]);
+    expect(store.page(store.get(a.id)!, 1, 5)).toEqual([4, 3]);
+    expect(store.all(store.get(b.id)!)).toEqual([9]);
     // "pas_" + 25 characters naming the row + 7 stored ones.
     const row = (id: string): string => id.slice(4, 29);
     const swapped = `pas_${row(a.id)}${b.id.slice(29)}`; // a's row, b's random part
@@ -88,7 +88,7 @@ describe('ResultSetStore', () => {
     db = openDatabase(file, STANDARD_SCHEMA);
     store = new ResultSetStore(db);
     expect(store.get(set.id)).toEqual(set);
-    expect(store.all(set.id)).toEqual([3, 2, 1]);
+    expect(store.all(store.get(set.id)!)).toEqual([3, 2, 1]);
   });
 
   test('sets of the earlier layout are found by id, and expired sets of both layouts are purged', () => {
@@ -100,7 +100,7 @@ describe('ResultSetStore', () => {
     const expired = store.create({ ...base, expiresAtMs: now - 1 }, [3]);
 
     expect(store.get('pas_' + 'a'.repeat(32))).toMatchObject({ count: 3, treeSize: 50, publishedSize: 40 });
-    expect(store.page('pas_' + 'a'.repeat(32), 1, 10)).toEqual([8, 9]);
+    expect(store.page(store.get('pas_' + 'a'.repeat(32))!, 1, 10)).toEqual([8, 9]);
     expect(store.get('pas_' + 'b'.repeat(32))).toBeUndefined(); // expired, still stored
     expect(store.get(expired.id)).toBeUndefined();
 

@@ -116,7 +116,7 @@ function resolveSource(log: AuditLog, resultSets: ResultSetStore, runner: JobRun
     const set = resultSets.get(req.result_id);
     if (!set) throw new ServiceError('NotFound', `result set ${req.result_id} was not found or has expired`);
     return {
-      leafIndexes: resultSets.all(set.id),
+      leafIndexes: resultSets.all(set),
       treeSize: set.treeSize,
       publishedSize: set.publishedSize,
       format: req.format ?? 'csv',

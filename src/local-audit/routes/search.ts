@@ -129,7 +129,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
    * page's leaf indexes when the caller has them already (a new set's first page).
    */
   const page = (set: ResultSet, offset: number, limit: number, verbose: boolean, head: Record<string, unknown> = {}, leaves?: number[]): JsonText => {
-    const stored = log.events.getManyText(leaves ?? sets.page(set.id, offset, limit));
+    const stored = log.events.getManyText(leaves ?? sets.page(set, offset, limit));
     // The page's proofs share their upper nodes: read each node once per page.
     const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
     const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i] }));

@@ -25,6 +25,8 @@ export interface ResultSet {
   count: number;
   /** The search_restriction the set was made with (JSON), for assert_search_restriction. */
   restriction: string | null;
+  /** Its row in search_results; undefined for a set of the earlier layout (found by id). */
+  row: number | undefined;
 }
 
 const BYTES_PER_LEAF = 8;
@@ -48,9 +50,10 @@ export function unpackLeaves(packed: Uint8Array): number[] {
 
 type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
 
-function toResultSet(id: string, row: SetRow): ResultSet {
+function toResultSet(id: string, row: SetRow, rowNumber: number | undefined): ResultSet {
   return {
     id,
+    row: rowNumber,
     createdAt: row.created_at,
     expiresAtMs: row.expires_at_ms,
     treeSize: row.tree_size,
@@ -93,40 +96,37 @@ export class ResultSetStore {
   }
 
   /** Creates a set holding `leafIndexes` in result order (one row appended); returns it with its id. */
-  create(set: Omit<ResultSet, 'count' | 'id'>, leafIndexes: readonly number[]): ResultSet {
+  create(set: Omit<ResultSet, 'count' | 'id' | 'row'>, leafIndexes: readonly number[]): ResultSet {
     const secret = this.ids.newSecret();
     const { seq } = this.insertSet.get(secret, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, encodeLeafList(leafIndexes))!;
-    return { ...set, id: this.ids.format(seq, secret), count: leafIndexes.length };
+    return { ...set, id: this.ids.format(seq, secret), count: leafIndexes.length, row: seq };
   }
 
   /** The set, or undefined when unknown or expired. */
   get(id: string, nowMs = Date.now()): ResultSet | undefined {
-    const row = this.lookup(id);
-    return row && row.expires_at_ms >= nowMs ? toResultSet(id, row) : undefined;
-  }
-
-  private lookup(id: string): SetRow | undefined {
     const named = this.ids.parse(id);
     if (named) {
       const row = this.selectSet.get(named.row);
-      if (row && sameText(row.secret, named.secret)) return row;
+      if (row && sameText(row.secret, named.secret)) return row.expires_at_ms >= nowMs ? toResultSet(id, row, named.row) : undefined;
     }
-    return this.selectOld.get(id);
+    const old = this.selectOld.get(id);
+    return old && old.expires_at_ms >= nowMs ? toResultSet(id, old, undefined) : undefined;
   }
 
-  /** Leaf indexes at positions [offset, offset + limit) of a set `get` returned. */
-  page(id: string, offset: number, limit: number): number[] {
-    const named = this.ids.parse(id);
-    const encoded = named ? this.selectLeaves.get(named.row) : undefined;
-    if (encoded !== undefined) return decodeLeafList(encoded, offset, limit);
+  /** Leaf indexes at positions [offset, offset + limit) of a set `create` or `get` returned. */
+  page(set: ResultSet, offset: number, limit: number): number[] {
+    if (set.row !== undefined) {
+      const encoded = this.selectLeaves.get(set.row);
+      return encoded === undefined ? [] : decodeLeafList(encoded, offset, limit);
+    }
     const bytes = Math.min(limit, ALL_LEAVES) * BYTES_PER_LEAF;
-    const slice = this.selectOldSlice.get(offset * BYTES_PER_LEAF + 1, bytes, id)?.slice;
+    const slice = this.selectOldSlice.get(offset * BYTES_PER_LEAF + 1, bytes, set.id)?.slice;
     return slice ? unpackLeaves(slice) : [];
   }
 
   /** Every leaf index of the set, in order (for downloads). */
-  all(id: string): number[] {
-    return this.page(id, 0, ALL_LEAVES);
+  all(set: ResultSet): number[] {
+    return this.page(set, 0, ALL_LEAVES);
   }
 
   purgeExpired(nowMs = Date.now()): number {
