@@ -30,6 +30,26 @@ function byColumn(svc: TestService, direction: 'ASC' | 'DESC'): number[] {
 
 const events = (n: number, from = 0) => ({ events: Array.from({ length: n }, (_, i) => ({ event: { message: `m${from + i}`, actor: i % 2 === 0 ? 'a' : 'b' } })) });
 
+/**
+ * A data directory holding `count` logged events, then changed by `edit` through its own SQLite
+ * connection while no service has it open (as another writer, or an earlier version, would).
+ * `inspect` sees the service before it closes.
+ */
+async function loggedThenEdited(count: number, edit: (raw: Database.Database) => void, inspect?: (svc: TestService) => void): Promise<string> {
+  const dataDir = tempDir('audit-arrival-');
+  const first = await startTestService({ dataDir });
+  await first.post('v2/log', events(count));
+  inspect?.(first);
+  await first.close();
+  const raw = new Database(join(dataDir, 'audit.sqlite'));
+  try {
+    edit(raw);
+  } finally {
+    raw.close();
+  }
+  return dataDir;
+}
+
 test('a fresh log: arrival times rise with the leaves, and both orders match the received_at column', async () => {
   const svc = await startTestService();
   try {
@@ -45,19 +65,14 @@ test('a fresh log: arrival times rise with the leaves, and both orders match the
 });
 
 test('a data directory whose times are out of step is found out on open, and searches use the received_at column', async () => {
-  const dataDir = tempDir('audit-arrival-');
-  const first = await startTestService({ dataDir });
-  await first.post('v2/log', events(30));
-  await first.close();
-
   // As an earlier version left it (no flag), with two events' times swapped by another writer.
-  const raw = new Database(join(dataDir, 'audit.sqlite'));
-  const timeOf = raw.prepare('SELECT received_at FROM events WHERE leaf_index = ?').pluck();
-  const [t4, t20] = [timeOf.get(4), timeOf.get(20)];
-  raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 4').run(t20);
-  raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 20').run(t4);
-  raw.prepare(`DELETE FROM meta WHERE key = 'received_at_order'`).run();
-  raw.close();
+  const dataDir = await loggedThenEdited(30, (raw) => {
+    const timeOf = raw.prepare('SELECT received_at FROM events WHERE leaf_index = ?').pluck();
+    const [t4, t20] = [timeOf.get(4), timeOf.get(20)];
+    raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 4').run(t20);
+    raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 20').run(t4);
+    raw.prepare(`DELETE FROM meta WHERE key = 'received_at_order'`).run();
+  });
 
   const again = await startTestService({ dataDir });
   try {
@@ -76,13 +91,7 @@ test('a data directory whose times are out of step is found out on open, and sea
 });
 
 test('a data directory from before the flag, in order, is found in order on open', async () => {
-  const dataDir = tempDir('audit-arrival-');
-  const first = await startTestService({ dataDir });
-  await first.post('v2/log', events(12));
-  await first.close();
-  const raw = new Database(join(dataDir, 'audit.sqlite'));
-  raw.prepare(`DELETE FROM meta WHERE key = 'received_at_order'`).run();
-  raw.close();
+  const dataDir = await loggedThenEdited(12, (raw) => raw.prepare(`DELETE FROM meta WHERE key = 'received_at_order'`).run());
   const again = await startTestService({ dataDir });
   try {
     expect(again.log.events.arrival.receivedInLeafOrder).toBe(true);
@@ -93,18 +102,17 @@ test('a data directory from before the flag, in order, is found in order on open
 });
 
 test('events appended by something that does not keep the flag are checked on the next open', async () => {
-  const dataDir = tempDir('audit-arrival-');
-  const first = await startTestService({ dataDir });
-  await first.post('v2/log', events(12));
-  expect(first.log.db.prepare(`SELECT value FROM meta WHERE key = 'received_at_order'`).pluck().get()).toBe('leaf:12');
-  await first.close();
   // As if the last two events had been appended by an earlier version (which leaves the flag at
   // 10) running on a clock set back: the last one is stamped before its predecessor.
-  const raw = new Database(join(dataDir, 'audit.sqlite'));
-  raw.prepare(`UPDATE meta SET value = 'leaf:10' WHERE key = 'received_at_order'`).run();
-  const earlier = raw.prepare('SELECT received_at FROM events WHERE leaf_index = 3').pluck().get();
-  raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 11').run(earlier);
-  raw.close();
+  const dataDir = await loggedThenEdited(
+    12,
+    (raw) => {
+      raw.prepare(`UPDATE meta SET value = 'leaf:10' WHERE key = 'received_at_order'`).run();
+      const earlier = raw.prepare('SELECT received_at FROM events WHERE leaf_index = 3').pluck().get();
+      raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 11').run(earlier);
+    },
+    (svc) => expect(svc.log.db.prepare(`SELECT value FROM meta WHERE key = 'received_at_order'`).pluck().get()).toBe('leaf:12'),
+  );
 
   const again = await startTestService({ dataDir });
   try {
@@ -131,16 +139,10 @@ test('the clock never stamps an event earlier than the last stored one', () => {
 });
 
 test('after a restart, events are stamped after the last stored one even if the clock was set back', async () => {
-  const dataDir = tempDir('audit-arrival-');
-  const first = await startTestService({ dataDir });
-  await first.post('v2/log', events(3));
-  await first.close();
   // The last event was stamped by a clock two hours ahead of today's (since set back). Two: the
   // test above already moved this process's clock an hour ahead.
   const ahead = new Date(Date.now() + 7200_000).toISOString().replace('Z', '000Z');
-  const raw = new Database(join(dataDir, 'audit.sqlite'));
-  raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 2').run(ahead);
-  raw.close();
+  const dataDir = await loggedThenEdited(3, (raw) => raw.prepare('UPDATE events SET received_at = ? WHERE leaf_index = 2').run(ahead));
   const again = await startTestService({ dataDir });
   try {
     const logged = await again.post<Json>('v1/log', { event: { message: 'after the restart', actor: 'a' }, verbose: true });
