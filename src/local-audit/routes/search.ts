@@ -170,9 +170,15 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     // validateBody has checked it is an integer in [1, MAX_RESULTS]; most searches use the default.
     const maxResults = req.max_results ?? MAX_RESULTS;
     if (!Number.isSafeInteger(maxResults)) throw new Error('max_results is not an integer');
-    const sql = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${maxResults}`;
+    const matches = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${maxResults}`;
+    // The matches come back as one JSON array rather than a row each: better-sqlite3 fills its
+    // result array through the V8 API an element at a time, which cost nearly as much as the
+    // scan (400 matches: 48 -> 37 us). The ordered, limited subquery runs as a co-routine (a
+    // subquery with LIMIT is never flattened into an aggregate), so the aggregate takes its rows
+    // in result order.
+    const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
     const params = where.flatMap((w) => w.params);
-    const leaves = statements.get(sql).pluck().all(...params) as number[];
+    const leaves = JSON.parse(statements.get(sql).pluck().get(...params) as string) as number[];
     const set = sets.create(
       {
         createdAt: microTimestamp(),
