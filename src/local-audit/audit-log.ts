@@ -49,7 +49,17 @@ export class AuditLog {
     return this.events.size;
   }
 
+  /**
+   * Brings the in-memory state up to date with the database when something else wrote to it
+   * (the service keeps the tree's frontier and its recent and upper nodes in memory). Every
+   * request, append and publication starts with it; it costs one PRAGMA when nothing changed.
+   */
+  syncWithDisk(): void {
+    if (this.events.syncWithDisk()) this.lastRemembered = '';
+  }
+
   append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
+    this.syncWithDisk();
     return this.events.appendBatch(envelopes);
   }
 
@@ -92,6 +102,7 @@ export class AuditLog {
 
   /** Records the current size as published (no-op when nothing new was appended). */
   publish(): PublishedRecord | undefined {
+    this.syncWithDisk();
     const size = this.size;
     if (size === 0 || size <= this.latestPublishedSize()) return undefined;
     const record: PublishedRecord = {

@@ -71,9 +71,20 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     onError,
   };
   const modules: RouteModule[] = ROUTE_MODULES.map((factory) => factory(parts));
+  const actions: Routes['actions'] = Object.assign({}, ...modules.map((m) => m.actions ?? {}));
   const routes: Routes = {
-    actions: Object.assign({}, ...modules.map((m) => m.actions ?? {})),
+    // Each request first picks up what another connection may have written (AuditLog.syncWithDisk).
+    actions: Object.fromEntries(
+      Object.entries(actions).map(([name, handler]) => [
+        name,
+        (ctx: Parameters<typeof handler>[0]) => {
+          log.syncWithDisk();
+          return handler(ctx);
+        },
+      ]),
+    ),
     poll: (id) => {
+      log.syncWithDisk();
       for (const m of modules) {
         const out = m.poll?.(id);
         if (out) return out;
@@ -81,6 +92,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
       return undefined;
     },
     publicGet: (path) => {
+      log.syncWithDisk();
       for (const m of modules) {
         const out = m.publicGet?.(path);
         if (out) return out;

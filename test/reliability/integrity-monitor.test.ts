@@ -88,8 +88,8 @@ function dbNodes(db: Database.Database) {
 /**
  * Rewrites leaf `leaf` the way an insider with the database would: a new envelope and hash, every
  * stored node above it recomputed, every published root (and its stored proof) recomputed. The result is a consistent
- * tree with a different history (the service keeps nodes of level >= 6 in memory, so trees here
- * stay under 64 leaves).
+ * tree with a different history. (The running service keeps some nodes in memory; it re-reads
+ * them when another connection has committed, as this one does: AuditLog.syncWithDisk.)
  */
 function rewriteHistory(db: Database.Database, leaf: number): void {
   const row = db.prepare('SELECT envelope FROM events WHERE leaf_index = ?').get(leaf) as { envelope: string };

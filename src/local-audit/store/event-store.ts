@@ -102,6 +102,17 @@ export class EventStore {
     }
   }
 
+  /**
+   * Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) when another
+   * connection has written to the database; true when it did.
+   */
+  syncWithDisk(): boolean {
+    if (!this.tree.changedElsewhere()) return false;
+    this.tree.reload();
+    this.arrival.reload();
+    return true;
+  }
+
   get(leafIndex: number): StoredEvent | undefined {
     return this.getMany([leafIndex])[0];
   }

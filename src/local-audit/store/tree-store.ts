@@ -4,6 +4,10 @@
 import { bytesToHex, hashPair, treeRoot, type NodeSource } from '../../merkle/index.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
+import { RecentNodes } from './recent-nodes.js';
+
+/** Leaves whose lower nodes stay in memory (store/recent-nodes.ts): ~3 MB. */
+export const RECENT_LEAVES = 8192;
 
 export class TreeStore implements NodeSource {
   private readonly selectNode: Database.Statement<[number, number], Buffer>;
@@ -11,14 +15,24 @@ export class TreeStore implements NodeSource {
   private readonly selectNodeHex: Database.Statement<[number, number], string>;
   private readonly selectSomeHex: Database.Statement<[number, string], [number, string]>;
   private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
+  private readonly dataVersion: Database.Statement<[], number>;
+  /** data_version when the in-memory state was last read from disk. */
+  private loadedVersion: number;
   /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
   private frontier: Uint8Array[] = [];
   private treeSize: number;
   // Upper-level nodes are few and read by every proof: keep them in memory.
   private readonly cache = new Map<number, Uint8Array>();
   private static readonly CACHE_MIN_LEVEL = 6;
+  /** The levels below CACHE_MIN_LEVEL over the most recent leaves. */
+  private readonly recent: RecentNodes;
 
-  constructor(private readonly db: Db) {
+  /** `recentLeaves`: how many of the last leaves keep their lower nodes in memory (a power of two). */
+  constructor(
+    private readonly db: Db,
+    recentLeaves = RECENT_LEAVES,
+  ) {
+    this.recent = new RecentNodes(TreeStore.CACHE_MIN_LEVEL, recentLeaves);
     // pluck/raw: the hash Buffer (a Uint8Array, freshly allocated) without a row object around it.
     this.selectNode = db.prepare<[number, number], Buffer>('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck();
     // Proofs are hex on the wire: reading hex text skips a Buffer per node (allocating those cost
@@ -29,9 +43,13 @@ export class TreeStore implements NodeSource {
       .prepare<[number, string], [number, string]>('SELECT idx, lower(hex(hash)) FROM nodes WHERE level = ? AND idx IN (SELECT value FROM json_each(?))')
       .raw();
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
+    // Changes only when another connection commits (this connection's own commits leave it).
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.loadedVersion = this.dataVersion.get()!;
     const row = db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
     this.loadFrontier();
+    this.loadRecent();
   }
 
   get size(): number {
@@ -46,7 +64,23 @@ export class TreeStore implements NodeSource {
     }
   }
 
+  /** The recent nodes from disk (at start-up and after a rollback; appends keep them after). */
+  private loadRecent(): void {
+    this.recent.clear();
+    for (let level = 0; level < TreeStore.CACHE_MIN_LEVEL; level++) {
+      const count = Math.floor(this.treeSize / 2 ** level);
+      if (count === 0) break;
+      for (const [idx, hex] of this.selectRangeHex.all(level, this.recent.firstKept(level, this.treeSize), count - 1)) {
+        this.recent.add(level, idx, undefined, hex);
+      }
+    }
+  }
+
   node(level: number, idx: number): Uint8Array {
+    if (level < TreeStore.CACHE_MIN_LEVEL) {
+      const recent = this.recent.hash(level, idx);
+      if (recent) return recent;
+    }
     const key = level >= TreeStore.CACHE_MIN_LEVEL ? level * 2 ** 40 + idx : -1;
     if (key >= 0) {
       const hit = this.cache.get(key);
@@ -65,18 +99,25 @@ export class TreeStore implements NodeSource {
 
   /** The stored nodes of `level` with index in [first, last] as lowercase hex, in one statement. */
   rangeHex(level: number, first: number, last: number): Array<[number, string]> {
-    return this.selectRangeHex.all(level, first, last);
+    return this.recent.range(level, first, last, this.treeSize) ?? this.selectRangeHex.all(level, first, last);
   }
 
   /** The stored nodes of `level` with the given indexes (those that exist) as lowercase hex, in one statement. */
   someHex(level: number, indexes: readonly number[]): Array<[number, string]> {
-    return this.selectSomeHex.all(level, JSON.stringify(indexes));
+    const out: Array<[number, string]> = [];
+    const missing: number[] = [];
+    for (const idx of indexes) {
+      const hex = this.recent.hex(level, idx);
+      if (hex === undefined) missing.push(idx);
+      else out.push([idx, hex]);
+    }
+    return missing.length === 0 ? out : out.concat(this.selectSomeHex.all(level, JSON.stringify(missing)));
   }
 
   /** One node as lowercase hex: from memory on the cached levels, else from SQLite. */
   nodeHex(level: number, idx: number): string {
     if (level >= TreeStore.CACHE_MIN_LEVEL) return bytesToHex(this.node(level, idx));
-    const hex = this.selectNodeHex.get(level, idx);
+    const hex = this.recent.hex(level, idx) ?? this.selectNodeHex.get(level, idx);
     if (hex === undefined) throw new RangeError(`tree node (${level}, ${idx}) is missing`);
     return hex;
   }
@@ -95,6 +136,7 @@ export class TreeStore implements NodeSource {
       // previous right-most node of the same level.
       for (;;) {
         this.insertNode.run(level, idx, hash);
+        this.recent.add(level, idx, hash);
         const left = this.frontier[level];
         this.frontier[level] = hash;
         if (idx % 2 === 0) break;
@@ -107,11 +149,22 @@ export class TreeStore implements NodeSource {
     return first;
   }
 
+  /**
+   * Whether another connection (an operator's tool, a test) has committed to the database since
+   * the in-memory state was read: then the frontier, sizes and kept nodes may no longer be what is
+   * on disk, and the caller reloads.
+   */
+  changedElsewhere(): boolean {
+    return this.dataVersion.get() !== this.loadedVersion;
+  }
+
   reload(): void {
+    this.loadedVersion = this.dataVersion.get()!;
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
     this.cache.clear();
     this.loadFrontier();
+    this.loadRecent();
   }
 
   /** Root of the first `size` leaves (default: all). */
