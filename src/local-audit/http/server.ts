@@ -31,14 +31,16 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
   };
 
   const send = (res: ServerResponse, requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): void => {
-    const body =
+    // Encoded once: the byte length and the bytes written come from the same pass.
+    const body = Buffer.from(
       result instanceof JsonText
         ? // The envelope without its result (stringify drops undefined), closed around the text.
           `${JSON.stringify(envelope(requestId, requestTime, status, summary, undefined)).slice(0, -1)},"result":${result.text}}`
-        : JSON.stringify(envelope(requestId, requestTime, status, summary, result));
+        : JSON.stringify(envelope(requestId, requestTime, status, summary, result)),
+    );
     res.writeHead(HTTP_CODES[status], {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
+      'content-length': body.length,
       'x-request-id': requestId,
     });
     res.end(body);

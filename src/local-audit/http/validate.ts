@@ -64,6 +64,19 @@ export function checkField(value: unknown, spec: FieldSpec, source: string, name
   }
 }
 
+/** Each spec with the common fields, merged once (specs are module constants). */
+const mergedSpecs = new WeakMap<BodySpec, { fields: Record<string, FieldSpec>; entries: Array<[string, FieldSpec]> }>();
+
+function merged(spec: BodySpec): { fields: Record<string, FieldSpec>; entries: Array<[string, FieldSpec]> } {
+  let out = mergedSpecs.get(spec);
+  if (!out) {
+    const fields = { ...COMMON_FIELDS, ...spec.fields };
+    out = { fields, entries: Object.entries(fields) };
+    mergedSpecs.set(spec, out);
+  }
+  return out;
+}
+
 /** Validates a request body; throws a ValidationError ServiceError listing every problem. */
 export function validateBody<T>(body: unknown, spec: BodySpec): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -71,8 +84,8 @@ export function validateBody<T>(body: unknown, spec: BodySpec): T {
   }
   const errors: FieldError[] = [];
   const record = body as Record<string, unknown>;
-  const fields = { ...COMMON_FIELDS, ...spec.fields };
-  for (const [name, fieldSpec] of Object.entries(fields)) {
+  const { fields, entries } = merged(spec);
+  for (const [name, fieldSpec] of entries) {
     const value = record[name];
     if (value === undefined) {
       if (fieldSpec.required) errors.push({ code: 'FieldRequired', detail: `'${name}' is required`, source: pointer(name) });
