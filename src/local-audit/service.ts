@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { AuditLog } from './audit-log.js';
 import { loadSchemaFile, STANDARD_SCHEMA, type AuditSchema } from './audit-schema.js';
 import { createHttpServer } from './http/server.js';
-import type { Routes } from './http/router.js';
+import type { ActionContext, Routes } from './http/router.js';
 import { Publisher } from './publisher.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import type { RouteModule, ServiceParts } from './routes/module.js';
@@ -77,7 +77,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     actions: Object.fromEntries(
       Object.entries(actions).map(([name, handler]) => [
         name,
-        (ctx: Parameters<typeof handler>[0]) => {
+        (ctx: ActionContext) => {
           log.syncWithDisk();
           return handler(ctx);
         },
