@@ -1,6 +1,7 @@
 // Result sets as stored (store/result-sets.ts, store/leaf-list.ts): leaf lists round-trip through
 // their compact encoding for any slice, ids name their row and must match its secret, sets of the
-// earlier layout are still found by id, and expired sets of both layouts are purged.
+// earlier layout are still found by id, expired sets of both layouts are purged, and sets asked for
+// in one turn of the event loop are committed together, before any of their ids is given out.
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -79,6 +80,48 @@ describe('ResultSetStore', () => {
     expect(plan('DELETE FROM search_results WHERE expires_at_ms < ?')).toMatch(/USING (COVERING )?INDEX search_results_expiry/);
     expect(plan('DELETE FROM downloads WHERE expires_at_ms <= ?')).toMatch(/USING (COVERING )?INDEX downloads_expiry/);
     expect(plan(`DELETE FROM jobs WHERE state != 'pending' AND expires_at_ms < ?`)).toMatch(/USING INDEX jobs_expiry/);
+  });
+
+  test('sets asked for in one turn are written in one commit, and only then resolve', async () => {
+    const other = new Database(db.name, { readonly: true });
+    try {
+      const commits = other.prepare('PRAGMA data_version').pluck();
+      const before = commits.get() as number;
+      const pending = Array.from({ length: 10 }, (_, i) => store.createBatched({ ...base, expiresAtMs: Date.now() + 60_000 }, [i, i + 1]));
+      // Nothing is written during the turn that asked.
+      expect(other.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(0);
+      const created = await Promise.all(pending);
+      // One commit for the ten (another connection's data_version moves once per commit it sees).
+      expect((commits.get() as number) - before).toBe(1);
+      expect(other.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(10);
+      created.forEach((set, i) => {
+        expect(store.get(set.id)).toEqual(set);
+        expect(store.all(set)).toEqual([i, i + 1]);
+      });
+      expect(new Set(created.map((s) => s.id)).size).toBe(10);
+    } finally {
+      other.close();
+    }
+  });
+
+  test('a batch that cannot be written refuses every set in it and leaves nothing behind', async () => {
+    const good = (): Promise<unknown> => store.createBatched({ ...base, expiresAtMs: Date.now() + 60_000 }, [1]);
+    // tree_size is NOT NULL: this one fails inside the batch's transaction.
+    const bad = store.createBatched({ ...base, treeSize: null as unknown as number, expiresAtMs: Date.now() + 60_000 }, [2]);
+    const results = await Promise.allSettled([good(), bad, good()]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/NOT NULL/);
+    expect(db.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(0);
+    // The next turn's batch is written as usual.
+    await expect(good()).resolves.toMatchObject({ count: 1 });
+  });
+
+  test('flush writes what is queued at once (the service calls it when it closes)', async () => {
+    const pending = store.createBatched({ ...base, expiresAtMs: Date.now() + 60_000 }, [5, 6]);
+    store.flush();
+    expect(db.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(1);
+    const set = await pending;
+    expect(store.all(set)).toEqual([5, 6]);
   });
 
   test('a reopened database reads the ids it issued', () => {

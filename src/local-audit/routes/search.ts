@@ -9,7 +9,7 @@ import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRes
 import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
 import { searchFields } from '../search-fields.js';
 import { FtsPrefilter } from '../store/fts-prefilter.js';
-import { ResultSetStore, type ResultSet } from '../store/result-sets.js';
+import { ResultSetStore, type NewResultSet, type ResultSet } from '../store/result-sets.js';
 import { StatementCache } from '../store/statement-cache.js';
 import { parseTimeBound } from '../time-range.js';
 import type { RouteModuleFactory } from './module.js';
@@ -86,6 +86,18 @@ function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number):
   return { parts, ast };
 }
 
+interface PageContent {
+  events: ResultEvent[];
+  roots: ResultRoots;
+}
+
+/** What a search found in its snapshot: the set to create and its first page. */
+interface Found {
+  set: NewResultSet;
+  leaves: number[];
+  firstPage: PageContent;
+}
+
 /** Does the set's own restriction imply the asserted one (every asserted field, values within)? */
 function restrictionHolds(set: ResultSet, asserted: Record<string, unknown>): boolean {
   const own = set.restriction ? (JSON.parse(set.restriction) as Record<string, unknown[]>) : {};
@@ -124,12 +136,12 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   };
 
   /**
-   * A page of the set as JSON text: `head` (id, expires_at), count, the events at
-   * [offset, offset + limit) with their proofs, and the roots those prove against. `leaves` is the
-   * page's leaf indexes when the caller has them already (a new set's first page).
+   * The events of a page with their proofs, and the roots those prove against: the membership
+   * proof of an event below the set's published size is against that published root, any other
+   * against the set's tree size.
    */
-  const page = (set: ResultSet, offset: number, limit: number, verbose: boolean, head: Record<string, unknown> = {}, leaves?: number[]): JsonText => {
-    const stored = log.events.getManyText(leaves ?? sets.page(set, offset, limit));
+  const pageContent = (set: Pick<ResultSet, 'publishedSize' | 'treeSize'>, leaves: readonly number[], verbose: boolean): PageContent => {
+    const stored = log.events.getManyText(leaves);
     // The page's proofs share their upper nodes: read each node once per page.
     const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
     const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i] }));
@@ -138,13 +150,17 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
       if (set.publishedSize > 0) roots.root = log.publishedRoot(set.publishedSize);
       if (set.treeSize > 0) roots.unpublished_root = log.unpublishedRoot(set.treeSize);
     }
-    return new JsonText(resultJson(head, set.count, events, roots));
+    return { events, roots };
   };
 
-  // Each request is one SQLite transaction: every statement of it (sizes, matches, the new set,
-  // its page, proofs, roots) reads one snapshot, and the connection takes its locks once per
-  // request instead of once per statement. IMMEDIATE: both may write (the set, a remembered root).
-  const searchTx = log.db.transaction((req: SearchRequest): JsonText => {
+  /** A page of results as JSON text: `head` (id, expires_at), count, events and roots. */
+  const pageJson = (count: number, content: PageContent, head: Record<string, unknown> = {}): JsonText =>
+    new JsonText(resultJson(head, count, content.events, content.roots));
+
+  // A search reads one snapshot, in one transaction: the sizes, the matches, the first page, its
+  // proofs and roots. Its result set is written after it, in a transaction shared with the other
+  // searches of this turn of the event loop (ResultSetStore.createBatched).
+  const searchTx = log.db.transaction((req: SearchRequest): Found => {
     const nowMs = Date.now();
     if (nowMs - lastPurge > PURGE_EVERY_MS) {
       sets.purgeExpired(nowMs);
@@ -179,22 +195,18 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
     const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
     const params = where.flatMap((w) => w.params);
     const leaves = JSON.parse(statements.get(sql).pluck().get(...params) as string) as number[];
-    const set = sets.create(
-      {
-        createdAt: microTimestamp(),
-        expiresAtMs: nowMs + options.resultTtlMs,
-        treeSize,
-        publishedSize,
-        restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
-      },
-      leaves,
-    );
-    const head = { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) };
-    const limit = req.limit ?? 20;
-    return page(set, 0, limit, req.verbose ?? true, head, leaves.slice(0, limit));
+    const set: NewResultSet = {
+      createdAt: microTimestamp(),
+      expiresAtMs: nowMs + options.resultTtlMs,
+      treeSize,
+      publishedSize,
+      restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
+    };
+    return { set, leaves, firstPage: pageContent(set, leaves.slice(0, req.limit ?? 20), req.verbose ?? true) };
   });
 
   type ResultsRequest = { id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> };
+  // One transaction, one snapshot, locks taken once; IMMEDIATE as it may write (a remembered root).
   const resultsTx = log.db.transaction((req: ResultsRequest): JsonText => {
     const set = sets.get(req.id);
     if (!set) throw new ServiceError('NotFound', `result set ${req.id} was not found or has expired`);
@@ -207,14 +219,19 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
         errors: [{ code: 'BadOffset', detail: `offset must be less than ${set.count}`, source: '/offset' }],
       });
     }
-    return page(set, offset, req.limit ?? 20, true);
+    return pageJson(set.count, pageContent(set, sets.page(set, offset, req.limit ?? 20), true));
   });
 
   return {
     actions: {
-      'v1/search': ({ body }) => ({ result: searchTx.immediate(validateBody<SearchRequest>(body, SEARCH)) }),
+      'v1/search': async ({ body }) => {
+        const found = searchTx(validateBody<SearchRequest>(body, SEARCH));
+        const set = await sets.createBatched(found.set, found.leaves);
+        return { result: pageJson(set.count, found.firstPage, { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) }) };
+      },
       'v1/results': ({ body }) => ({ result: resultsTx.immediate(validateBody<ResultsRequest>(body, RESULTS)) }),
     },
+    close: () => sets.flush(),
   };
 };
 
