@@ -249,6 +249,23 @@ describe('v1/results paging', () => {
     expect(unknown).toMatchObject({ http: 404, status: 'NotFound' });
   });
 
+  test('searches answered together (their sets committed in one transaction) each page their own set', async () => {
+    await svc.post('v2/log', { events: Array.from({ length: 24 }, (_, i) => ({ event: { message: `together ${i}`, actor: `together-${i % 8}` } })) });
+    // Many at once over separate connections: several arrive in one turn of the service's loop.
+    const searches = await Promise.all(
+      Array.from({ length: 32 }, (_, i) => svc.post<Json>('v1/search', { query: `actor:together-${i % 8}`, limit: 1, order: 'asc' })),
+    );
+    expect(new Set(searches.map((s) => s.result.id)).size).toBe(32);
+    await Promise.all(
+      searches.map(async (s, i) => {
+        expect(s.result.count).toBe(3);
+        const rest = await svc.post<Json>('v1/results', { id: s.result.id, offset: 1, limit: 10 });
+        const messages = [...s.result.events, ...rest.result.events].map((e: Json) => e.envelope.event.message);
+        expect(messages).toEqual([0, 8, 16].map((k) => `together ${k + (i % 8)}`));
+      }),
+    );
+  });
+
   test('assert_search_restriction must hold for the set', async () => {
     const r = await svc.post<Json>('v1/search', { query: '', search_restriction: { tenant_id: ['t1'] } });
     const ok = await svc.post<Json>('v1/results', { id: r.result.id, assert_search_restriction: { tenant_id: ['t1'] } });
