@@ -96,9 +96,11 @@ export class ResultSetStore {
   private readonly purgeOld: Database.Statement<[number]>;
   private readonly ids: SetIds;
   private queued: QueuedSet[] = [];
+  private readonly createAll: Database.Transaction<(batch: readonly QueuedSet[]) => ResultSet[]>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.ids = new SetIds(db);
+    this.createAll = db.transaction((batch: readonly QueuedSet[]) => batch.map((q) => this.create(q.set, q.leafIndexes)));
     this.insertSet = db.prepare(
       'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
@@ -137,7 +139,7 @@ export class ResultSetStore {
     this.queued = [];
     let created: ResultSet[];
     try {
-      created = this.db.transaction(() => batch.map((q) => this.create(q.set, q.leafIndexes))).immediate();
+      created = this.createAll.immediate(batch);
     } catch (err) {
       for (const q of batch) q.reject(err);
       return;

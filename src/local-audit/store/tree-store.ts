@@ -97,12 +97,18 @@ export class TreeStore implements NodeSource {
     return TreeStore.CACHE_MIN_LEVEL;
   }
 
-  /** The stored nodes of `level` with index in [first, last] as lowercase hex, in one statement. */
+  /**
+   * The stored nodes of `level` with index in [first, last] as lowercase hex: from memory when the
+   * recent nodes hold them all, else in one statement.
+   */
   rangeHex(level: number, first: number, last: number): Array<[number, string]> {
     return this.recent.range(level, first, last, this.treeSize) ?? this.selectRangeHex.all(level, first, last);
   }
 
-  /** The stored nodes of `level` with the given indexes (those that exist) as lowercase hex, in one statement. */
+  /**
+   * The stored nodes of `level` with the given indexes (those that exist) as lowercase hex: those
+   * the recent nodes hold from memory, the others in one statement.
+   */
   someHex(level: number, indexes: readonly number[]): Array<[number, string]> {
     const out: Array<[number, string]> = [];
     const missing: number[] = [];
@@ -114,7 +120,7 @@ export class TreeStore implements NodeSource {
     return missing.length === 0 ? out : out.concat(this.selectSomeHex.all(level, JSON.stringify(missing)));
   }
 
-  /** One node as lowercase hex: from memory on the cached levels, else from SQLite. */
+  /** One node as lowercase hex: from memory on the cached levels and the recent nodes, else from SQLite. */
   nodeHex(level: number, idx: number): string {
     if (level >= TreeStore.CACHE_MIN_LEVEL) return bytesToHex(this.node(level, idx));
     const hex = this.recent.hex(level, idx) ?? this.selectNodeHex.get(level, idx);
