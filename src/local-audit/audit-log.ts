@@ -25,6 +25,9 @@ export class AuditLog {
   /** Base URL for the `url` of published roots (set once the server knows its address). */
   publicUrl = '';
   private lastRemembered = '';
+  // A published root never changes once it exists: the latest one asked for is kept, as every
+  // search between two publications asks again.
+  private lastPublished: { root: PublishedRoot; publicUrl: string } | undefined;
 
   constructor(
     readonly db: Db,
@@ -55,7 +58,9 @@ export class AuditLog {
    * request, append and publication starts with it; it costs one PRAGMA when nothing changed.
    */
   syncWithDisk(): void {
-    if (this.events.syncWithDisk()) this.lastRemembered = '';
+    if (!this.events.syncWithDisk()) return;
+    this.lastRemembered = '';
+    this.lastPublished = undefined;
   }
 
   append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
@@ -118,6 +123,7 @@ export class AuditLog {
   /** A published root of any size up to the latest published one, with its proof from size-1. */
   publishedRoot(size: number): PublishedRoot | undefined {
     if (!Number.isSafeInteger(size) || size < 1 || size > this.latestPublishedSize()) return undefined;
+    if (this.lastPublished?.root.size === size && this.lastPublished.publicUrl === this.publicUrl) return this.lastPublished.root;
     const covering = this.roots.covering(size)!;
     const root: PublishedRoot = {
       tree_name: this.treeName,
@@ -130,6 +136,9 @@ export class AuditLog {
       root.consistency_proof =
         covering.size === size && covering.consistency_proof !== null ? (JSON.parse(covering.consistency_proof) as string[]) : this.consistencyProof(size - 1, size);
     }
+    // Shared by later calls: frozen, so no caller can change what the next one is given.
+    Object.freeze(root.consistency_proof);
+    this.lastPublished = { root: Object.freeze(root), publicUrl: this.publicUrl };
     return root;
   }
 }

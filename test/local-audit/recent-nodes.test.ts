@@ -2,7 +2,7 @@
 // (store/recent-nodes.ts). Whatever it serves from there must be exactly the tree: proofs and roots
 // are checked against the Merkle module's in-memory tree, for trees smaller and much larger than
 // the memory window, after appends, after reopening (the window read back from disk), and after a
-// rolled-back append (whose nodes must never be served).
+// rolled-back append (whose nodes and root must never be served).
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -85,6 +85,7 @@ describe('a tree store with a memory window of the last leaves', () => {
     expect(() =>
       db.transaction(() => {
         tree.append(Array.from({ length: 9 }, (_, i) => leafHash(size + i, ' (rolled back)')));
+        tree.root(size + 9); // asked for while it existed
         throw new Error('abort');
       })(),
     ).toThrow('abort');
@@ -92,6 +93,7 @@ describe('a tree store with a memory window of the last leaves', () => {
     expect(tree.size).toBe(size);
     // The same positions appended again with other leaves: the rolled-back nodes are never served.
     appendAll(db, tree, reference, 9);
+    expect(bytesToHex(tree.root(size + 9))).toBe(bytesToHex(reference.root(size + 9)));
     expectSameTree(tree, reference);
   });
 });

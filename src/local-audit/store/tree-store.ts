@@ -26,6 +26,8 @@ export class TreeStore implements NodeSource {
   private static readonly CACHE_MIN_LEVEL = 6;
   /** The levels below CACHE_MIN_LEVEL over the most recent leaves. */
   private readonly recent: RecentNodes;
+  /** The root asked for last (every search between two appends asks for the same one). */
+  private lastRoot: { size: number; hash: Uint8Array } | undefined;
 
   /** `recentLeaves`: how many of the last leaves keep their lower nodes in memory (a power of two). */
   constructor(
@@ -169,6 +171,8 @@ export class TreeStore implements NodeSource {
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
     this.cache.clear();
+    // A rolled-back append may have been asked for the root of a size it reached.
+    this.lastRoot = undefined;
     this.loadFrontier();
     this.loadRecent();
   }
@@ -176,6 +180,7 @@ export class TreeStore implements NodeSource {
   /** Root of the first `size` leaves (default: all). */
   root(size = this.treeSize): Uint8Array {
     if (size < 1 || size > this.treeSize) throw new RangeError(`no tree of size ${size}`);
-    return treeRoot(this, size);
+    if (this.lastRoot?.size !== size) this.lastRoot = { size, hash: treeRoot(this, size) };
+    return this.lastRoot.hash;
   }
 }
