@@ -10,6 +10,7 @@ import {
 } from '../merkle/index.js';
 import type { AuditSchema } from './audit-schema.js';
 import { keepClockAfter, microTimestamp } from './http/envelope.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './store/database.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { PageProofs } from './store/page-proofs.js';
@@ -17,6 +18,15 @@ import { RootStore, type PublishedRecord } from './store/root-store.js';
 import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
 
 export type { PublishedRoot, UnpublishedRoot };
+
+interface QueuedAppend {
+  /** Builds the envelopes when the batch is written (received_at is stamped then). */
+  make: () => StoredEnvelope[];
+  /** The request's answer, built inside the batch's transaction once its events are appended. */
+  answer: (appended: AppendedEvent[]) => unknown;
+  resolve: (answer: unknown) => void;
+  reject: (err: unknown) => void;
+}
 
 export class AuditLog {
   readonly events: EventStore;
@@ -28,6 +38,8 @@ export class AuditLog {
   // A published root never changes once it exists: the latest one asked for is kept, as every
   // search between two publications asks again.
   private lastPublished: { root: PublishedRoot; publicUrl: string } | undefined;
+  private queuedAppends: QueuedAppend[] = [];
+  private readonly writeBatch: Database.Transaction<(batch: readonly QueuedAppend[]) => unknown[]>;
 
   constructor(
     readonly db: Db,
@@ -38,6 +50,16 @@ export class AuditLog {
     if (last !== undefined) keepClockAfter(last);
     this.roots = new RootStore(db);
     this.treeName = this.loadTreeName();
+    this.writeBatch = db.transaction((batch: readonly QueuedAppend[]) => {
+      const made = batch.map((q) => q.make());
+      const appended = this.append(made.flat());
+      let at = 0;
+      return batch.map((q, i) => {
+        const own = appended.slice(at, at + made[i]!.length);
+        at += own.length;
+        return q.answer(own);
+      });
+    });
   }
 
   private loadTreeName(): string {
@@ -66,6 +88,42 @@ export class AuditLog {
   append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
     this.syncWithDisk();
     return this.events.appendBatch(envelopes);
+  }
+
+  /**
+   * Group commit: appends the envelopes `make` builds in one transaction with every other
+   * appendBatched of this turn of the event loop (written on setImmediate), and resolves with what
+   * `answer` makes of them once that transaction has committed, so nothing is acknowledged before
+   * it is durable. A commit per single-event request wrote the WAL pages of the events table, its
+   * indexes, the trigram index and the tree each time. `make` runs when the batch is written, so
+   * received_at is stamped in append order (arrival times keep rising with the leaves whatever
+   * else appends meanwhile); `answer` runs in the same transaction, so what it records (a root
+   * handed out) shares the commit. If anything in the batch fails, the transaction rolls back and
+   * every append of it is refused with that error: none is stored, none acknowledged.
+   */
+  appendBatched<T>(make: () => StoredEnvelope[], answer: (appended: AppendedEvent[]) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queuedAppends.push({ make, answer, resolve: resolve as (answer: unknown) => void, reject });
+      if (this.queuedAppends.length === 1) setImmediate(() => this.flushAppends());
+    });
+  }
+
+  /** Writes the queued appends now (also called when the service closes). */
+  flushAppends(): void {
+    const batch = this.queuedAppends;
+    if (batch.length === 0) return;
+    this.queuedAppends = [];
+    let answers: unknown[];
+    try {
+      answers = this.writeBatch.immediate(batch);
+    } catch (err) {
+      // The whole batch rolled back: the in-memory state must match the file again.
+      this.events.reload();
+      this.lastRemembered = '';
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => q.resolve(answers[i]));
   }
 
   rootHash(size: number): string {

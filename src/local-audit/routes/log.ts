@@ -89,24 +89,31 @@ export function appendBulk(log: AuditLog, items: readonly LogItem[], verbose: bo
 
 export const logModule: RouteModuleFactory = ({ log }) => ({
   actions: {
-    'v1/log': ({ body }) => {
+    'v1/log': async ({ body }) => {
       const req = validateBody<LogItem & { verbose?: boolean; prev_root?: string }>(body, V1_LOG);
       const errors: FieldError[] = [];
       validateEvent(log.schema, req.event, '/event', errors);
       checkSignaturePair(req, '', errors);
       if (errors.length > 0) throw validationError(errors);
-      const [appended] = log.append([toEnvelope(req)]);
-      const size = appended!.leafIndex + 1;
-      const result: Record<string, unknown> = { hash: appended!.hash };
-      if (req.verbose) {
-        result.envelope = appended!.envelope;
-        result.unpublished_root = log.unpublishedRoot(size)!.root_hash;
-        result.membership_proof = log.membershipProof(appended!.leafIndex, size);
-      }
-      if (req.prev_root !== undefined) {
-        const prevSize = log.roots.sizeOf(req.prev_root);
-        if (prevSize !== undefined && prevSize < size) result.consistency_proof = log.consistencyProof(prevSize, size);
-      }
+      // Single events from many callers at once share a commit (AuditLog.appendBatched); the
+      // answer is built in that transaction (it may record the root it hands out).
+      const result = await log.appendBatched(
+        () => [toEnvelope(req)],
+        ([appended]) => {
+          const size = appended!.leafIndex + 1;
+          const out: Record<string, unknown> = { hash: appended!.hash };
+          if (req.verbose) {
+            out.envelope = appended!.envelope;
+            out.unpublished_root = log.unpublishedRoot(size)!.root_hash;
+            out.membership_proof = log.membershipProof(appended!.leafIndex, size);
+          }
+          if (req.prev_root !== undefined) {
+            const prevSize = log.roots.sizeOf(req.prev_root);
+            if (prevSize !== undefined && prevSize < size) out.consistency_proof = log.consistencyProof(prevSize, size);
+          }
+          return out;
+        },
+      );
       return { result };
     },
     'v2/log': ({ body }) => {
@@ -115,4 +122,5 @@ export const logModule: RouteModuleFactory = ({ log }) => ({
       return { result: appendBulk(log, items, req.verbose ?? false) };
     },
   },
+  close: () => log.flushAppends(),
 });

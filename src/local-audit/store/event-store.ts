@@ -96,20 +96,21 @@ export class EventStore {
       return run.immediate(envelopes);
     } catch (err) {
       // The transaction rolled back: bring the in-memory state back in line with the file.
-      this.tree.reload();
-      this.arrival.reload();
+      this.reload();
       throw err;
     }
   }
 
-  /**
-   * Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) when another
-   * connection has written to the database; true when it did.
-   */
-  syncWithDisk(): boolean {
-    if (!this.tree.changedElsewhere()) return false;
+  /** Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) from the file. */
+  reload(): void {
     this.tree.reload();
     this.arrival.reload();
+  }
+
+  /** Reloads when another connection has written to the database; true when it did. */
+  syncWithDisk(): boolean {
+    if (!this.tree.changedElsewhere()) return false;
+    this.reload();
     return true;
   }
 
