@@ -9,6 +9,8 @@
 //      Also, without targets: a bare-value search, a non-selective one (44,400 hits), a match-all.
 //  (c) startup time of startLocalAudit on that 1M-event database (target <= 2 s).
 //  (a') the ingest of (a) again, into the 1M-event database.
+//  (a2) single events: v1/log, one event per request, 50 in flight, for ~5 s (no target): what
+//      many callers logging one event each get (their appends share commits).
 // Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,6 +139,47 @@ async function ingest(existing?: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (a2) single events
+
+const SINGLE_IN_FLIGHT = 50;
+const SINGLE_SECONDS = 5;
+
+async function singleEvents(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-single-'));
+  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
+  const pool = new Pool(svc.url, { connections: SINGLE_IN_FLIGHT, pipelining: 1 });
+  try {
+    const bodies = Array.from({ length: 100 }, (_, i) => JSON.stringify({ event: benchEvent(i) }));
+    const latencies: number[] = [];
+    let measuring = false;
+    let stop = false;
+    const client = async (c: number): Promise<void> => {
+      for (let n = 0; !stop; n++) {
+        const t = performance.now();
+        const r = await postJson(pool, '/v1/log', bodies[(c + n) % bodies.length]!);
+        check(typeof r.hash === 'string' && r.hash.length === 64, 'v1/log answered with its hash');
+        if (measuring && !stop) latencies.push(performance.now() - t);
+      }
+    };
+    const clients = Array.from({ length: SINGLE_IN_FLIGHT }, (_, c) => client(c));
+    await new Promise((r) => setTimeout(r, 1000)); // warm-up
+    measuring = true;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, SINGLE_SECONDS * 1000));
+    stop = true;
+    const elapsed = (performance.now() - t0) / 1000;
+    await Promise.all(clients);
+    const l = stats(latencies);
+    console.log(`  ${latencies.length} events over ${elapsed.toFixed(2)} s: ${Math.round(latencies.length / elapsed)} events/s (no target)`);
+    console.log(`  request latency: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`);
+  } finally {
+    await pool.close();
+    await svc.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // (b) + (c) on a big database
 
 const RARE_ACTOR = 'rare-actor-77';
@@ -240,6 +283,8 @@ async function main(): Promise<void> {
   if (only !== 'big') {
     console.log(`\n(a) ingest: v2/log, 1000-event batches, 4 concurrent keep-alive clients, ${INGEST_SECONDS} s, empty database`);
     await ingest();
+    console.log(`\n(a2) single events: v1/log, one event per request, ${SINGLE_IN_FLIGHT} in flight, ${SINGLE_SECONDS} s, empty database`);
+    await singleEvents();
   }
   if (only !== 'ingest') {
     const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-big-'));
