@@ -1,7 +1,8 @@
-// Group commit of single-event appends (AuditLog.appendBatched, used by v1/log): the appends of
+// Group commit of appends (AuditLog.appendBatched, used by v1/log and small v2/log): the appends of
 // one turn of the event loop share one transaction, nothing is answered before that commit, arrival
 // times rise with the leaves, a batch that fails stores none of its events, and over HTTP every one
-// of many concurrent v1/log calls gets its own leaf, root and proofs, all of which verify.
+// of many concurrent v1/log calls gets its own leaf, root and proofs, all of which verify (and
+// each small v2/log batch its own consecutive leaves).
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { hashEnvelope, verifyConsistency, verifyMembership } from '../../src/merkle/index.js';
@@ -91,3 +92,26 @@ test('close writes what is queued before the database closes', async () => {
   expect(svc.log.db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(1);
   await expect(pending).resolves.toBe(0);
 });
+
+test('small v2/log batches at once: each request gets consecutive leaves of its own, in its order', async () => {
+  const calls = await Promise.all(
+    Array.from({ length: 20 }, (_, c) =>
+      svc.post<Json>('v2/log', { events: Array.from({ length: 5 }, (_, i) => ({ event: { message: `bulk ${c}.${i}` } })), verbose: true }),
+    ),
+  );
+  const starts = new Set<number>();
+  for (const [c, r] of calls.entries()) {
+    expect(r.status).toBe('Success');
+    expect(r.result.results.map((x: Json) => x.envelope.event.message)).toEqual(Array.from({ length: 5 }, (_, i) => `bulk ${c}.${i}`));
+    const leaves: number[] = r.result.results.map((x: Json) => findLeaf(x.hash));
+    expect(leaves).toEqual(Array.from({ length: 5 }, (_, i) => leaves[0]! + i));
+    starts.add(leaves[0]!);
+    for (const x of r.result.results) expect(hashEnvelope(x.envelope)).toBe(x.hash);
+  }
+  expect(starts.size).toBe(20);
+  expect(svc.log.size).toBe(100);
+});
+
+function findLeaf(hash: string): number {
+  return svc.log.db.prepare('SELECT leaf_index FROM events WHERE hash = ?').pluck().get(Buffer.from(hash, 'hex')) as number;
+}
