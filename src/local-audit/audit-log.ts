@@ -10,8 +10,8 @@ import {
 } from '../merkle/index.js';
 import type { AuditSchema } from './audit-schema.js';
 import { keepClockAfter, microTimestamp } from './http/envelope.js';
-import type Database from 'better-sqlite3';
 import type { Db } from './store/database.js';
+import { GroupCommit } from './store/group-commit.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { PageProofs } from './store/page-proofs.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
@@ -24,8 +24,6 @@ interface QueuedAppend {
   make: () => StoredEnvelope[];
   /** The request's answer, built inside the batch's transaction once its events are appended. */
   answer: (appended: AppendedEvent[]) => unknown;
-  resolve: (answer: unknown) => void;
-  reject: (err: unknown) => void;
 }
 
 export class AuditLog {
@@ -38,8 +36,7 @@ export class AuditLog {
   // A published root never changes once it exists: the latest one asked for is kept, as every
   // search between two publications asks again.
   private lastPublished: { root: PublishedRoot; publicUrl: string } | undefined;
-  private queuedAppends: QueuedAppend[] = [];
-  private readonly writeBatch: Database.Transaction<(batch: readonly QueuedAppend[]) => unknown[]>;
+  private readonly appends: GroupCommit<QueuedAppend, unknown>;
 
   constructor(
     readonly db: Db,
@@ -50,7 +47,7 @@ export class AuditLog {
     if (last !== undefined) keepClockAfter(last);
     this.roots = new RootStore(db);
     this.treeName = this.loadTreeName();
-    this.writeBatch = db.transaction((batch: readonly QueuedAppend[]) => {
+    const writeBatch = db.transaction((batch: readonly QueuedAppend[]) => {
       const made = batch.map((q) => q.make());
       const appended = this.append(made.flat());
       let at = 0;
@@ -60,6 +57,14 @@ export class AuditLog {
         return q.answer(own);
       });
     });
+    this.appends = new GroupCommit(
+      (batch) => writeBatch.immediate(batch),
+      () => {
+        // The whole batch rolled back: the in-memory state must match the file again.
+        this.events.reload();
+        this.lastRemembered = '';
+      },
+    );
   }
 
   private loadTreeName(): string {
@@ -91,8 +96,8 @@ export class AuditLog {
   }
 
   /**
-   * Group commit: appends the envelopes `make` builds in one transaction with every other
-   * appendBatched of this turn of the event loop (written on setImmediate), and resolves with what
+   * Group commit (store/group-commit.ts): appends the envelopes `make` builds in one transaction
+   * with every other appendBatched of this turn of the event loop, and resolves with what
    * `answer` makes of them once that transaction has committed, so nothing is acknowledged before
    * it is durable. A commit per single-event request wrote the WAL pages of the events table, its
    * indexes, the trigram index and the tree each time. `make` runs when the batch is written, so
@@ -102,28 +107,12 @@ export class AuditLog {
    * every append of it is refused with that error: none is stored, none acknowledged.
    */
   appendBatched<T>(make: () => StoredEnvelope[], answer: (appended: AppendedEvent[]) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queuedAppends.push({ make, answer, resolve: resolve as (answer: unknown) => void, reject });
-      if (this.queuedAppends.length === 1) setImmediate(() => this.flushAppends());
-    });
+    return this.appends.add({ make, answer }) as Promise<T>;
   }
 
   /** Writes the queued appends now (also called when the service closes). */
   flushAppends(): void {
-    const batch = this.queuedAppends;
-    if (batch.length === 0) return;
-    this.queuedAppends = [];
-    let answers: unknown[];
-    try {
-      answers = this.writeBatch.immediate(batch);
-    } catch (err) {
-      // The whole batch rolled back: the in-memory state must match the file again.
-      this.events.reload();
-      this.lastRemembered = '';
-      for (const q of batch) q.reject(err);
-      return;
-    }
-    batch.forEach((q, i) => q.resolve(answers[i]));
+    this.appends.flush();
   }
 
   rootHash(size: number): string {

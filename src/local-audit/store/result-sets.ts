@@ -9,13 +9,14 @@
 // lookup. Sets made before (table `result_sets`: random ids, float64 blobs) are still found by id
 // until they expire.
 //
-// Searches create their sets through `createBatched` (group commit): the sets asked for during one
-// turn of the event loop are written in one transaction right after it. A commit per search wrote
-// its own WAL frames (the table's and the expiry index's pages, ~12 KB) that checkpoints then
-// copied back, which cost a search more than all its reads.
+// Searches create their sets through `createBatched` (store/group-commit.ts): the sets asked for
+// during one turn of the event loop are written in one transaction right after it. A commit per
+// search wrote its own WAL frames (the table's and the expiry index's pages, ~12 KB) that
+// checkpoints then copied back, which cost a search more than all its reads.
 import { timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+import { GroupCommit } from './group-commit.js';
 import { decodeLeafList, encodeLeafList } from './leaf-list.js';
 import { SetIds } from './set-ids.js';
 
@@ -58,8 +59,6 @@ export type NewResultSet = Omit<ResultSet, 'count' | 'id' | 'row'>;
 interface QueuedSet {
   set: NewResultSet;
   leafIndexes: readonly number[];
-  resolve: (created: ResultSet) => void;
-  reject: (err: unknown) => void;
 }
 
 type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
@@ -95,12 +94,12 @@ export class ResultSetStore {
   private readonly selectOldSlice: Database.Statement<[number, number, string], { slice: Buffer | null }>;
   private readonly purgeOld: Database.Statement<[number]>;
   private readonly ids: SetIds;
-  private queued: QueuedSet[] = [];
-  private readonly createAll: Database.Transaction<(batch: readonly QueuedSet[]) => ResultSet[]>;
+  private readonly batches: GroupCommit<QueuedSet, ResultSet>;
 
   constructor(db: Db) {
     this.ids = new SetIds(db);
-    this.createAll = db.transaction((batch: readonly QueuedSet[]) => batch.map((q) => this.create(q.set, q.leafIndexes)));
+    const createAll = db.transaction((batch: readonly QueuedSet[]) => batch.map((q) => this.create(q.set, q.leafIndexes)));
+    this.batches = new GroupCommit((batch) => createAll.immediate(batch));
     this.insertSet = db.prepare(
       'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
@@ -126,25 +125,12 @@ export class ResultSetStore {
    * refused with its error.
    */
   createBatched(set: NewResultSet, leafIndexes: readonly number[]): Promise<ResultSet> {
-    return new Promise((resolve, reject) => {
-      this.queued.push({ set, leafIndexes, resolve, reject });
-      if (this.queued.length === 1) setImmediate(() => this.flush());
-    });
+    return this.batches.add({ set, leafIndexes });
   }
 
   /** Writes the queued sets now (also called when the service closes). */
   flush(): void {
-    const batch = this.queued;
-    if (batch.length === 0) return;
-    this.queued = [];
-    let created: ResultSet[];
-    try {
-      created = this.createAll.immediate(batch);
-    } catch (err) {
-      for (const q of batch) q.reject(err);
-      return;
-    }
-    batch.forEach((q, i) => q.resolve(created[i]!));
+    this.batches.flush();
   }
 
   /** The set, or undefined when unknown or expired. */

@@ -1,0 +1,40 @@
+// Group commit: work asked for during one turn of the event loop is written in one transaction
+// right after it (on setImmediate), and each caller's promise settles once that transaction has
+// committed. With one SQLite connection, a commit per request wrote the same table and index pages
+// to the WAL again and again (and checkpoints copied them back); requests that arrive together now
+// share that cost, and none is answered before its data is durable.
+//
+// `write` runs the whole batch in one transaction and returns one result per item, in order. If it
+// throws, the transaction has rolled back: `afterRollback` lets the owner bring its in-memory state
+// back in line with the file, and every caller of the batch is refused with the error.
+export class GroupCommit<Item, Result> {
+  private queued: Array<{ item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }> = [];
+
+  constructor(
+    private readonly write: (items: readonly Item[]) => Result[],
+    private readonly afterRollback: () => void = () => {},
+  ) {}
+
+  add(item: Item): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ item, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Writes what is queued now (also when the service closes). */
+  flush(): void {
+    const batch = this.queued;
+    if (batch.length === 0) return;
+    this.queued = [];
+    let results: Result[];
+    try {
+      results = this.write(batch.map((q) => q.item));
+    } catch (err) {
+      this.afterRollback();
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => q.resolve(results[i]!));
+  }
+}
