@@ -49,30 +49,24 @@ export class RecentNodes {
     ring.hexes[slot] = hex;
   }
 
-  hash(level: number, index: number): Uint8Array | undefined {
+  /** The ring and slot holding node (level, index), or undefined when it is not kept. */
+  private held(level: number, index: number): { ring: LevelRing; slot: number } | undefined {
     const ring = this.rings[level];
     if (!ring) return undefined;
     const slot = ring.slot(index);
-    if (ring.indexes[slot] !== index) return undefined;
-    let hash = ring.hashes[slot];
-    if (hash === undefined) {
-      hash = digestFromHex(ring.hexes[slot]!) ?? undefined;
-      ring.hashes[slot] = hash;
-    }
-    return hash;
+    return ring.indexes[slot] === index ? { ring, slot } : undefined;
+  }
+
+  hash(level: number, index: number): Uint8Array | undefined {
+    const at = this.held(level, index);
+    if (!at) return undefined;
+    return (at.ring.hashes[at.slot] ??= digestFromHex(at.ring.hexes[at.slot]!) ?? undefined);
   }
 
   hex(level: number, index: number): string | undefined {
-    const ring = this.rings[level];
-    if (!ring) return undefined;
-    const slot = ring.slot(index);
-    if (ring.indexes[slot] !== index) return undefined;
-    let hex = ring.hexes[slot];
-    if (hex === undefined) {
-      hex = bytesToHex(ring.hashes[slot]!);
-      ring.hexes[slot] = hex;
-    }
-    return hex;
+    const at = this.held(level, index);
+    if (!at) return undefined;
+    return (at.ring.hexes[at.slot] ??= bytesToHex(at.ring.hashes[at.slot]!));
   }
 
   /**
