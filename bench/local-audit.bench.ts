@@ -77,6 +77,40 @@ async function time(runs: number, fn: (i: number) => Promise<void>, warmup = 5):
   return out;
 }
 
+/**
+ * `count` clients calling `call` back to back: 1 s of warm-up, then `seconds` measured. Returns the
+ * latency of each measured call, the events they reported (call's result) and the measured time.
+ */
+async function measureClients(
+  count: number,
+  seconds: number,
+  call: (client: number, n: number) => Promise<number>,
+): Promise<{ latencies: number[]; events: number; elapsed: number }> {
+  const latencies: number[] = [];
+  let events = 0;
+  let measuring = false;
+  let stop = false;
+  const client = async (c: number): Promise<void> => {
+    for (let n = 0; !stop; n++) {
+      const t = performance.now();
+      const done = await call(c, n);
+      if (measuring && !stop) {
+        latencies.push(performance.now() - t);
+        events += done;
+      }
+    }
+  };
+  const clients = Array.from({ length: count }, (_, c) => client(c));
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  stop = true;
+  const elapsed = (performance.now() - t0) / 1000;
+  await Promise.all(clients);
+  return { latencies, events, elapsed };
+}
+
 const ACTIONS = ['login', 'logout', 'update', 'delete', 'create', 'read'];
 const STATUSES = ['success', 'failure', 'pending'];
 
@@ -104,28 +138,10 @@ async function ingest(existing?: string): Promise<void> {
     const bodies = Array.from({ length: 8 }, (_, b) =>
       JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ event: benchEvent(b * 1000 + i) })) }),
     );
-    const latencies: number[] = [];
-    let events = 0;
-    let measuring = false;
-    let stop = false;
-    const client = async (c: number): Promise<void> => {
-      for (let n = 0; !stop; n++) {
-        const t = performance.now();
-        const r = await postJson(pool, '/v2/log', bodies[(c * 2 + n) % bodies.length]!);
-        if (measuring && !stop) {
-          latencies.push(performance.now() - t);
-          events += r.results.length;
-        }
-      }
-    };
-    const clients = Array.from({ length: 4 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1000)); // warm-up
-    measuring = true;
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, INGEST_SECONDS * 1000));
-    stop = true;
-    const elapsed = (performance.now() - t0) / 1000;
-    await Promise.all(clients);
+    const { latencies, events, elapsed } = await measureClients(4, INGEST_SECONDS, async (c, n) => {
+      const r = await postJson(pool, '/v2/log', bodies[(c * 2 + n) % bodies.length]!);
+      return r.results.length;
+    });
     const rate = events / elapsed;
     const l = stats(latencies);
     console.log(`  ${events} events in ${latencies.length} requests over ${elapsed.toFixed(2)} s`);
@@ -150,25 +166,11 @@ async function singleEvents(): Promise<void> {
   const pool = new Pool(svc.url, { connections: SINGLE_IN_FLIGHT, pipelining: 1 });
   try {
     const bodies = Array.from({ length: 100 }, (_, i) => JSON.stringify({ event: benchEvent(i) }));
-    const latencies: number[] = [];
-    let measuring = false;
-    let stop = false;
-    const client = async (c: number): Promise<void> => {
-      for (let n = 0; !stop; n++) {
-        const t = performance.now();
-        const r = await postJson(pool, '/v1/log', bodies[(c + n) % bodies.length]!);
-        check(typeof r.hash === 'string' && r.hash.length === 64, 'v1/log answered with its hash');
-        if (measuring && !stop) latencies.push(performance.now() - t);
-      }
-    };
-    const clients = Array.from({ length: SINGLE_IN_FLIGHT }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1000)); // warm-up
-    measuring = true;
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, SINGLE_SECONDS * 1000));
-    stop = true;
-    const elapsed = (performance.now() - t0) / 1000;
-    await Promise.all(clients);
+    const { latencies, elapsed } = await measureClients(SINGLE_IN_FLIGHT, SINGLE_SECONDS, async (c, n) => {
+      const r = await postJson(pool, '/v1/log', bodies[(c + n) % bodies.length]!);
+      check(typeof r.hash === 'string' && r.hash.length === 64, 'v1/log answered with its hash');
+      return 1;
+    });
     const l = stats(latencies);
     console.log(`  ${latencies.length} events over ${elapsed.toFixed(2)} s: ${Math.round(latencies.length / elapsed)} events/s (no target)`);
     console.log(`  request latency: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`);
