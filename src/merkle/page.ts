@@ -1,6 +1,8 @@
 // Verifies every event of one search page against the page's roots, sharing work between events:
 // each published root's consistency check runs once per page, and interior hashes computed for
 // one consistency proof are reused by every other proof of the page that needs the same pair.
+import { pathRoots } from './extension.js';
+import { bytesEqual, bytesToHex, digestFromHex } from './hex.js';
 import { PairCache } from './pair-cache.js';
 import { PASS, fail, guarded, none, type Verification } from './result.js';
 import { verifySignature as verifySignatureDefault, type SignatureInput } from './signature.js';
@@ -50,14 +52,31 @@ export interface VerifyPageOptions {
   oneEventPerLeaf?: boolean;
   /** Replaces the pure-JS Ed25519 check (a server can pass a native one). */
   verifySignature?: (input: SignatureInput) => Verification;
+  /**
+   * Every hash, proof, root, leaf index and published flag was asked for (a verbose search): one
+   * that is absent was withheld, which is a FAIL naming it, not "nothing to verify".
+   */
+  proofsRequested?: boolean;
+  /**
+   * Whether `roots.root` is part of the caller's verified history: PASS (equal to, or proven to
+   * extend, roots it has verified), FAIL (contradicts them) or NONE with the reason it is not
+   * proven yet. Part of every published event's consistency verdict when given.
+   */
+  pageRootTrust?: Verification;
+  /** The verdict for a published root of `size` that `publishedRoot` could not supply (default NONE). */
+  missingRoot?: (size: number) => Verification;
 }
 
-/** The published-root sizes the consistency checks of a page need: L and L+1 for each leaf_index L > 0. */
+/**
+ * The published-root sizes the consistency checks of a page need: for each published leaf index
+ * L, root L + 1 (the prefix of the page's root that the event's path proves) and, for L > 0, root
+ * L (proven into root L + 1 by the latter's one-step consistency proof).
+ */
 export function rootSizesNeeded(events: readonly PageEvent[]): number[] {
   const sizes = new Set<number>();
   for (const e of events) {
-    if (e.published && typeof e.leaf_index === 'number' && e.leaf_index > 0) {
-      sizes.add(e.leaf_index);
+    if (e && e.published === true && typeof e.leaf_index === 'number' && Number.isSafeInteger(e.leaf_index) && e.leaf_index >= 0) {
+      if (e.leaf_index > 0) sizes.add(e.leaf_index);
       sizes.add(e.leaf_index + 1);
     }
   }
@@ -89,12 +108,16 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
   // Sized to the page: 64 slots per event covers its proofs' distinct pairs, up to 4096 (256 KB).
   const pairHasher = new PairCache(Math.min(4096, Math.max(64, events.length * 64))).hash;
   const consistencyByLeaf = new Map<number, Verification>();
+  const strict = options.proofsRequested ?? false;
+  const absent = (what: string): Verification => (strict ? fail(`${what} was asked for and withheld`) : none(`no ${what}`));
+  const missingRoot = (size: number): Verification => options.missingRoot?.(size) ?? none(`published root ${size} is not available`);
 
   /** Root(leaf) -> root(leaf + 1), from the published roots the caller supplies. */
   const checkPublishedPair = (leaf: number): Verification => {
     const older = options.publishedRoot?.(leaf);
     const newer = options.publishedRoot?.(leaf + 1);
-    if (!older || !newer) return none(`published roots ${leaf} and ${leaf + 1} are not available`);
+    if (!older) return missingRoot(leaf);
+    if (!newer) return missingRoot(leaf + 1);
     return (
       wrongSize(older, leaf) ??
       wrongSize(newer, leaf + 1) ??
@@ -110,40 +133,82 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     );
   };
 
-  const consistencyFor = (event: PageEvent): Verification => {
+  /**
+   * The published root of size leaf + 1 must be the prefix of the page's root that the event's own
+   * path proves: otherwise the published history and the page's tree are two different logs.
+   */
+  const checkPrefix = (event: PageEvent, root: RootLike, leaf: number): Verification => {
+    if (typeof event.hash !== 'string' || typeof event.membership_proof !== 'string') return none('no membership path to derive the prefix root from');
+    const derived = pathRoots(
+      { hash: event.hash, proof: event.membership_proof, leafIndex: leaf, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false },
+      pairHasher,
+    );
+    const rootHash = typeof root.root_hash === 'string' ? digestFromHex(root.root_hash) : null;
+    // A path that does not lead to the page's root is membership's failure; it proves nothing here.
+    if (!derived.ok || !rootHash || !bytesEqual(derived.root, rootHash)) return none('no valid membership path to derive the prefix root from');
+    const published = options.publishedRoot?.(leaf + 1);
+    if (!published) return missingRoot(leaf + 1);
+    const wrong = wrongSize(published, leaf + 1);
+    if (wrong) return wrong;
+    const claimed = typeof published.root_hash === 'string' ? digestFromHex(published.root_hash) : null;
+    if (!claimed || !bytesEqual(claimed, derived.prefixRoot)) {
+      return fail(
+        `published root(${leaf + 1}) ${String(published.root_hash)} is not the first ${leaf + 1} leaves of the page's root (the event's path makes it ${bytesToHex(derived.prefixRoot)})`,
+      );
+    }
+    return PASS;
+  };
+
+  const consistencyFor = (event: PageEvent, root: RootLike | undefined): Verification => {
+    if (typeof event.published !== 'boolean') return absent('published flag');
     if (!event.published) return none('event is not published yet');
     const leaf = event.leaf_index;
-    if (typeof leaf !== 'number') return none('published event has no leaf index');
-    if (leaf === 0) return PASS;
-    let result = consistencyByLeaf.get(leaf);
-    if (!result) {
-      result = checkPublishedPair(leaf);
-      consistencyByLeaf.set(leaf, result);
+    if (typeof leaf !== 'number') return absent('leaf index');
+    if (!root) return absent('published root');
+    const parts: Verification[] = [];
+    if (options.pageRootTrust) parts.push(options.pageRootTrust);
+    if (leaf > 0) {
+      let pair = consistencyByLeaf.get(leaf);
+      if (!pair) {
+        pair = checkPublishedPair(leaf);
+        consistencyByLeaf.set(leaf, pair);
+      }
+      parts.push(pair);
     }
-    return result;
+    if (options.pageRootTrust || strict) parts.push(checkPrefix(event, root, leaf));
+    return parts.find((p) => p.status === 'FAIL') ?? parts.find((p) => p.status === 'NONE') ?? PASS;
+  };
+
+  const membershipFor = (event: PageEvent, root: RootLike | undefined): Verification => {
+    if (typeof event.published !== 'boolean') return absent('published flag');
+    if (!event.hash) return absent('event hash');
+    if (event.membership_proof === null || event.membership_proof === undefined) return absent('membership proof');
+    if (!root) return absent(event.published ? 'published root' : 'unpublished root');
+    if (event.published && typeof event.leaf_index !== 'number' && strict) return absent('leaf index');
+    const position =
+      event.published && typeof event.leaf_index === 'number'
+        ? { leafIndex: event.leaf_index, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false }
+        : undefined;
+    return verifyMembership(
+      {
+        hash: event.hash,
+        proof: event.membership_proof,
+        rootHash: root.root_hash,
+        ...(position ? { position } : {}),
+      },
+      pairHasher,
+    );
   };
 
   return events.map((event: PageEvent | null | undefined) => {
     if (event === null || typeof event !== 'object') return notAnEvent();
-    const root = event.published ? roots.root : roots.unpublished_root;
-    const position =
-      event.published && root && typeof event.leaf_index === 'number'
-        ? { leafIndex: event.leaf_index, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false }
-        : undefined;
+    const root = event.published === true ? roots.root : event.published === false ? roots.unpublished_root : undefined;
     const envelope = event.envelope;
     return {
-      hash: verifyEnvelopeHash(envelope, event.hash),
-      membership: verifyMembership(
-        {
-          hash: event.hash,
-          proof: event.membership_proof,
-          rootHash: root?.root_hash,
-          ...(position ? { position } : {}),
-        },
-        pairHasher,
-      ),
+      hash: event.hash ? verifyEnvelopeHash(envelope, event.hash) : absent('event hash'),
+      membership: guarded(() => membershipFor(event, root)),
       // The callbacks (publishedRoot, verifySignature) are the caller's code: a throw is a FAIL.
-      consistency: guarded(() => consistencyFor(event)),
+      consistency: guarded(() => consistencyFor(event, root)),
       signature: guarded(() =>
         checkSignature({ event: envelope?.event, signature: envelope?.signature, publicKey: envelope?.public_key }),
       ),

@@ -117,9 +117,9 @@ test('honest page: every check passes; unpublished events have consistency NONE,
   expect(results[1]!.signature.reason).toMatch(/not signed/);
 });
 
-test('rootSizesNeeded names L and L+1 for every published leaf index L > 0', () => {
+test('rootSizesNeeded names L + 1 for every published leaf index L, and L for L > 0', () => {
   expect(rootSizesNeeded(honestEvents)).toEqual(Array.from({ length: PUBLISHED }, (_, k) => k + 1));
-  expect(rootSizesNeeded([honestEvents[0]!, honestEvents[7]!, honestEvents[35]!])).toEqual([7, 8]);
+  expect(rootSizesNeeded([honestEvents[0]!, honestEvents[7]!, honestEvents[35]!])).toEqual([1, 7, 8]);
 });
 
 interface Tampering {
@@ -375,5 +375,67 @@ describe('untrusted page data never makes verifyPage throw', () => {
 
   test('events that are not an array are a programming error: TypeError', () => {
     expect(() => verifyPage('events' as unknown as PageEvent[], honestRoots)).toThrow(TypeError);
+  });
+});
+
+describe('proofs that were asked for (proofsRequested)', () => {
+  const strict = (roots = publishedRoots): VerifyPageOptions => ({ ...optionsFor(roots), proofsRequested: true });
+  const statuses = (r: EventVerification) => CHECKS.map((c) => `${c}=${r[c].status}`).join(' ');
+
+  test('an honest page still passes every check', () => {
+    expect(deviations(verifyPage(honestEvents, honestRoots, strict()))).toEqual([]);
+  });
+
+  test.each([
+    ['hash', (e: PageEvent) => delete (e as Partial<PageEvent>).hash, /event hash was asked for and withheld/],
+    ['membership_proof', (e: PageEvent) => delete e.membership_proof, /membership proof was asked for and withheld/],
+    ['leaf_index', (e: PageEvent) => delete e.leaf_index, /leaf index was asked for and withheld/],
+    ['published', (e: PageEvent) => delete e.published, /published flag was asked for and withheld/],
+  ])('a withheld %s is a FAIL naming it, not NONE', (_name, strip, reason) => {
+    const events = structuredClone(honestEvents.slice(5, 6));
+    strip(events[0]!);
+    const [r] = verifyPage(events, honestRoots, strict());
+    const failed = CHECKS.filter((c) => r![c].status === 'FAIL');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(CHECKS.some((c) => reason.test(r![c].reason ?? ''))).toBe(true);
+    // Nothing that was asked for reads "nothing to verify" (the event is unsigned: signature NONE).
+    expect(statuses(r!)).toMatch(/^hash=(PASS|FAIL) membership=FAIL consistency=(FAIL|NONE) signature=NONE$/);
+  });
+
+  test('withheld roots fail membership of the events that needed them', () => {
+    const results = verifyPage(honestEvents, {}, strict());
+    for (let i = 0; i < EVENTS; i++) {
+      expect(results[i]!.membership.status).toBe('FAIL');
+      expect(results[i]!.membership.reason).toMatch(i < PUBLISHED ? /published root was asked for and withheld/ : /unpublished root was asked for and withheld/);
+    }
+  });
+
+  test('a published root the caller could not get takes the verdict the caller gives it', () => {
+    const partial = new Map(publishedRoots);
+    partial.delete(5);
+    const results = verifyPage(honestEvents, honestRoots, { ...strict(partial), missingRoot: (size) => ({ status: 'FAIL', reason: `root ${size} withheld` }) });
+    expect(deviations(results)).toEqual(['4.consistency=FAIL', '5.consistency=FAIL']);
+    expect(results[4]!.consistency.reason).toBe('root 5 withheld');
+  });
+
+  test('a published root that is not the prefix the event path proves fails consistency', () => {
+    // A second history: root(8) replaced by a root of another tree, with a consistency proof that
+    // holds between the forged roots (the page root itself is honest).
+    const other = new MemoryTree();
+    for (let i = 0; i < 8; i++) other.append(hashEnvelopeBytes({ ...envelopes[i]!, received_at: '2025-03-01T13:00:00.000000Z' }));
+    const forged = new Map(publishedRoots);
+    forged.set(8, { root_hash: bytesToHex(other.root(8)), size: 8, consistency_proof: consistencyProof(other, 7, 8).map(formatConsistencyItem) });
+    forged.set(7, { root_hash: bytesToHex(other.root(7)), size: 7, consistency_proof: consistencyProof(other, 6, 7).map(formatConsistencyItem) });
+    const results = verifyPage(honestEvents, honestRoots, strict(forged));
+    expect(results[7]!.consistency.status).toBe('FAIL');
+    expect(results[7]!.consistency.reason).toMatch(/published root\(8\) [0-9a-f]{64} is not the first 8 leaves of the page's root/);
+  });
+
+  test('the page root trust is part of every published event\'s consistency, not of unpublished ones', () => {
+    const pending = verifyPage(honestEvents, honestRoots, { ...strict(), pageRootTrust: { status: 'NONE', reason: 'root 33 is not chained yet' } });
+    for (let i = 0; i < PUBLISHED; i++) expect(pending[i]!.consistency).toEqual({ status: 'NONE', reason: 'root 33 is not chained yet' });
+    expect(pending[PUBLISHED]!.consistency.reason).toMatch(/not published/);
+    const forked = verifyPage(honestEvents, honestRoots, { ...strict(), pageRootTrust: { status: 'FAIL', reason: 'root 33 differs from the verified root' } });
+    for (let i = 0; i < PUBLISHED; i++) expect(forked[i]!.consistency.status).toBe('FAIL');
   });
 });
