@@ -1,8 +1,24 @@
 // Ed25519 event signatures as the audit SDKs make and check them: the signed message is the UTF-8
 // canonical JSON of the event alone; the signature is padded base64; the public key is usually
 // the JSON string {"algorithm":"ED25519","key":"<SPKI PEM>"}, with legacy raw forms still accepted.
+//
+// One rule set, strict RFC 8032, holds here and on the OpenSSL path (src/crypto/native-ed25519.ts):
+// both run the shared checks of ed25519-rules.ts, so they give the same verdict on every input.
+//  - The signature is exactly 64 bytes and its S is below the group order L (no S + L malleation).
+//  - A and R are canonical encodings: y < p, and no sign bit when x = 0.
+//  - A is a curve point in the prime-order subgroup: not of small order (the identity key
+//    "verifies" R = identity, S = 0 for every message) nor of mixed order (its torsion part lets
+//    the key holder make signatures that cofactored and cofactorless verifiers judge differently).
+//    An honest key [a]B is always in the subgroup; the check is paid once per cached key.
+//  - R is not one of the eight small-order points: an honest R is [r]B with r != 0, while R =
+//    identity with S = k*a satisfies the equation and discloses the private scalar.
+//  - The equation is the cofactorless [S]B = R + [k]A, checked as encode([S]B - [k]A) == R. RFC
+//    8032 §5.1.7 allows it, and it is the only one OpenSSL offers. With A in the subgroup it
+//    rejects, beyond what the cofactored equation (noble's default, ZIP-215) rejects, only
+//    signatures whose R carries a torsion component, which no honest signer produces.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64ToBytesOrNull, bytesToBase64 } from './base64.js';
+import { SIGNATURE_MISMATCH, checkPublicKeyBytes, decodeSignature, verifyEd25519, type PublicKeyCheck } from './ed25519-rules.js';
 import { canonicalJson } from './canonical.js';
 import { bytesEqual } from './hex.js';
 import { PASS, fail, guarded, none, type Verification } from './result.js';
@@ -63,12 +79,30 @@ export function parsePublicKey(publicKey: string): KeyParse {
   return keyFromDer(bytes, SPKI_PREFIX, 'public key DER');
 }
 
+const MAX_CACHED_KEYS = 256;
+const checkedKeys = new Map<string, PublicKeyCheck>();
+
+/**
+ * parsePublicKey followed by the public-key rules of the shared rule set, remembered per key
+ * text (oldest forgotten first): the subgroup check is a scalar multiplication, and a log is
+ * signed by few keys.
+ */
+function checkedPublicKey(publicKey: string): PublicKeyCheck {
+  const cached = checkedKeys.get(publicKey);
+  if (cached) return cached;
+  const parsed = parsePublicKey(publicKey);
+  const checked = parsed.ok ? checkPublicKeyBytes(parsed.key) : parsed;
+  if (checkedKeys.size >= MAX_CACHED_KEYS) checkedKeys.delete(checkedKeys.keys().next().value!);
+  checkedKeys.set(publicKey, checked);
+  return checked;
+}
+
 function verifyBytes(message: Uint8Array, signature: string, publicKey: string): Verification {
-  const key = parsePublicKey(publicKey);
+  const key = checkedPublicKey(publicKey);
   if (!key.ok) return fail(key.reason);
-  const sig = base64ToBytesOrNull(signature);
-  if (!sig || sig.length !== 64) return fail('signature is not 64 bytes of base64');
-  return ed25519.verify(sig, message, key.key) ? PASS : fail('signature does not verify under the public key');
+  const sig = decodeSignature(signature);
+  if (!sig.ok) return fail(sig.reason);
+  return verifyEd25519(sig.bytes, message, key.key) ? PASS : fail(SIGNATURE_MISMATCH);
 }
 
 export interface SignatureInput {
