@@ -1,0 +1,251 @@
+// Proves that a root the upstream offers belongs to the gateway's verified history, or says why it
+// cannot yet (NONE, with the reason) or why it never will (FAIL). A root of a size the history holds
+// must be equal; a new size is proven with membership paths (src/merkle/extension.ts):
+//
+//   One search from the arrival time of a verified root's last leaf returns, in leaf order, every
+//   event from about there on, with paths in the upstream's latest root R. The path of leaf x - 1
+//   in R, folded through its left siblings, gives root(x). Asking for the leaves just below the
+//   verified roots around the claim and below the claim itself (a few one-event v1/results pages)
+//   shows that R extends the verified roots and that the claim is R's prefix of its size: the
+//   claim is then proven, whatever its distance from the history, in a handful of requests.
+//
+// This needs leaves in arrival order with one event each (the local service). Against the cloud
+// (a per-batch tree under each leaf) the prover chains the one-step consistency proofs v1/root
+// offers, within a budget per call. Proofs of the same claim in flight at once are shared.
+import type { AuditClient } from '../audit-client/index.js';
+import type { PublishedRoot, SearchEvent } from '../audit-client/wire.js';
+import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, verifyEnvelopeHash, type Verification } from '../merkle/index.js';
+import type { LastLeaf, VerifiedHistory, VerifiedRoot } from './verified-history.js';
+
+export interface RootClaim {
+  tree_name: string;
+  size: number;
+  root_hash: string;
+  published_at?: string;
+}
+
+export interface RootProverOptions {
+  client: Pick<AuditClient, 'root' | 'search' | 'results'>;
+  history: VerifiedHistory;
+  /** The upstream stores one event per leaf in arrival order (the local service). */
+  oneEventPerLeaf: boolean;
+  /** Without an anchor, accept the first root seen as one (INTEGRITY_TRUST_ON_FIRST_USE). */
+  trustOnFirstUse: boolean;
+  /** Published root by size through the gateway's cache (null: the upstream has none). */
+  fetchRoot?: (size: number, signal?: AbortSignal) => Promise<PublishedRoot | null>;
+  /** Most one-step proofs one call may chain (default 64). */
+  maxChainSteps?: number;
+  log?: (line: string) => void;
+}
+
+/** A result set holds at most this many events, so one search reaches this far from its start. */
+const MAX_RESULTS = 10_000;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class RootProver {
+  private readonly inflight = new Map<string, Promise<Verification>>();
+  private readonly maxChainSteps: number;
+
+  constructor(private readonly options: RootProverOptions) {
+    this.maxChainSteps = options.maxChainSteps ?? 64;
+  }
+
+  get history(): VerifiedHistory {
+    return this.options.history;
+  }
+
+  /** Is `claim` part of the verified history? Joins a proof of the same claim already running. */
+  trust(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
+    const quick = this.check(claim);
+    if (quick) return Promise.resolve(quick);
+    const key = `${claim.size}:${claim.root_hash}`;
+    let running = this.inflight.get(key);
+    if (!running) {
+      running = this.prove(claim, signal)
+        .catch((err: unknown) => none(`the root could not be checked against the verified history: ${describe(err)}`))
+        .finally(() => this.inflight.delete(key));
+      this.inflight.set(key, running);
+    }
+    return running;
+  }
+
+  /** The answer when no request is needed: held sizes, malformed claims, no anchor. */
+  check(claim: RootClaim): Verification | undefined {
+    const history = this.options.history;
+    if (!claim || typeof claim.root_hash !== 'string' || !HEX64.test(claim.root_hash.toLowerCase()) || !Number.isSafeInteger(claim.size) || claim.size < 1) {
+      return fail('the root is malformed');
+    }
+    if (history.tree !== undefined && claim.tree_name !== history.tree) {
+      return fail(`root(${claim.size}) is of tree "${claim.tree_name}", the verified history of tree "${history.tree}"`);
+    }
+    if (!history.anchored) {
+      if (this.options.trustOnFirstUse) {
+        history.anchorAt('trust-on-first-use', claim.tree_name, { size: claim.size, rootHash: claim.root_hash.toLowerCase() });
+        this.options.log?.(`audit-gateway: verified history anchored at root(${claim.size}) ${claim.root_hash} (trust on first use)`);
+        return PASS;
+      }
+      return none('the gateway has no verified history yet (integrity UNANCHORED): run npm run audit:verify, or set INTEGRITY_TRUST_ON_FIRST_USE=true');
+    }
+    const held = history.get(claim.size);
+    if (held) return held.rootHash === claim.root_hash.toLowerCase() ? PASS : this.contradiction(claim, held);
+    if (!history.latest() && history.anchor === 'empty-log') {
+      // Anchored at an empty log: the first root covers only events logged while the gateway watched.
+      history.record({ size: claim.size, rootHash: claim.root_hash.toLowerCase() }, claim.tree_name);
+      return PASS;
+    }
+    return undefined;
+  }
+
+  private contradiction(claim: RootClaim, held: VerifiedRoot): Verification {
+    const reason = `root(${claim.size}) is ${claim.root_hash}, but the gateway verified ${held.rootHash} for that size: the audit service serves another history`;
+    this.options.history.contradict(reason);
+    return fail(reason);
+  }
+
+  private async prove(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
+    if (this.options.oneEventPerLeaf) return this.proveByPaths(claim.size, claim.root_hash.toLowerCase(), claim.tree_name, signal);
+    return this.proveByChain(claim, signal);
+  }
+
+  /**
+   * Proves root(size) — equal to `rootHash` when given, else whatever R's prefix is (a stepping
+   * stone) — with paths from one result set; records it with its last leaf.
+   */
+  async proveByPaths(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification> {
+    const history = this.options.history;
+    const base = history.withLastLeafAtMost(size) ?? (await this.findLastLeafOfEarliest(signal));
+    if (!base?.lastLeaf) return none(`no verified root at or below size ${size} whose last leaf is known yet`);
+    const below = history.atMost(size);
+    const above = history.above(size);
+    const set = (
+      await this.options.client.search(
+        { query: '', start: base.lastLeaf.receivedAt, order: 'asc', order_by: 'received_at', limit: 1, max_results: MAX_RESULTS, verbose: true },
+        { signal },
+      )
+    ).result;
+    const first = set.events[0];
+    if (!first || typeof first.leaf_index !== 'number' || first.leaf_index > base.size - 1) {
+      return fail(`a search from the arrival time of leaf ${base.size - 1} did not return that leaf`);
+    }
+    const start = first.leaf_index;
+    const needed = new Set<number>([base.size, size]);
+    if (below && below.size > base.size) needed.add(below.size);
+    if (above) needed.add(above.size);
+    const reach = start + Math.min(set.count, MAX_RESULTS);
+    for (const x of needed) {
+      if (x > reach) return none(`root(${x}) is ${x - start} leaves past the result set that could prove it; the integrity monitor proves it in steps`);
+    }
+    let tree: { size: number; rootHash: string } | undefined;
+    const proven = new Map<number, { rootHash: string; lastLeaf: LastLeaf }>();
+    const read = async (x: number): Promise<Verification | undefined> => {
+      const page = (await this.options.client.results({ id: set.id, offset: x - 1 - start, limit: 1 }, { signal })).result;
+      const event = page.events[0];
+      const root = page.root;
+      if (!event || event.leaf_index !== x - 1 || event.published !== true) return fail(`the audit service did not return leaf ${x - 1} as published where its result set holds it`);
+      // Its arrival time is where the next proof's search starts: it must be the hashed one.
+      if (verifyEnvelopeHash(event.envelope, event.hash).status !== 'PASS') return fail(`leaf ${x - 1}'s envelope does not hash to its event hash`);
+      if (!root || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size)) return fail('the audit service withheld the root of a results page');
+      if (root.tree_name !== treeName) return fail(`a results page is of tree "${root.tree_name}", not "${treeName}"`);
+      if (tree && (tree.size !== root.size || tree.rootHash !== root.root_hash.toLowerCase())) return none('the latest root changed while the proof was read; it is proven on the next try');
+      tree ??= { size: root.size, rootHash: root.root_hash.toLowerCase() };
+      const roots = leafRoots(event, x - 1, tree.size);
+      if (!roots.ok) return fail(`the path of leaf ${x - 1}: ${roots.reason}`);
+      if (roots.root !== tree.rootHash) return fail(`the path of leaf ${x - 1} does not lead to the audit service's root(${tree.size})`);
+      proven.set(x, { rootHash: roots.prefix, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } });
+      return undefined;
+    };
+    // The latest root's own last leaf too, so the next proof can start from it.
+    for (const x of [...needed].sort((a, b) => a - b)) {
+      const problem = await read(x);
+      if (problem) return problem;
+    }
+    if (tree && tree.size <= reach && !proven.has(tree.size)) {
+      const problem = await read(tree.size);
+      if (problem && problem.status === 'FAIL') return problem;
+    }
+    for (const [x, root] of proven) {
+      const held = history.get(x);
+      if (held && held.rootHash !== root.rootHash) {
+        return this.contradiction({ tree_name: treeName, size: x, root_hash: root.rootHash }, held);
+      }
+    }
+    const claimed = proven.get(size)!;
+    if (rootHash !== undefined && claimed.rootHash !== rootHash) {
+      const reason = `root(${size}) is ${rootHash}, but the audit service's root(${tree!.size}), which extends the verified history, makes it ${claimed.rootHash}: the audit service serves two histories`;
+      history.contradict(reason);
+      return fail(reason);
+    }
+    for (const [x, root] of proven) history.record({ size: x, rootHash: root.rootHash, lastLeaf: root.lastLeaf }, treeName);
+    if (tree && !proven.has(tree.size)) history.record({ size: tree.size, rootHash: tree.rootHash }, treeName);
+    return PASS;
+  }
+
+  /** A verified root that lacks its last leaf (an anchor from trust on first use) learns it. */
+  private async findLastLeafOfEarliest(signal?: AbortSignal): Promise<VerifiedRoot | undefined> {
+    const root = this.options.history.earliest();
+    if (!root || root.lastLeaf) return root;
+    await this.findLastLeaf(root, signal);
+    return this.options.history.get(root.size);
+  }
+
+  /**
+   * Finds the last leaf of a verified root: the events that arrived before the root was published
+   * end with it. Its path must make exactly that root.
+   */
+  async findLastLeaf(root: VerifiedRoot, signal?: AbortSignal): Promise<void> {
+    const published = await this.options.fetchRoot?.(root.size, signal);
+    const set = (
+      await this.options.client.search(
+        { query: '', ...(published?.published_at ? { end: published.published_at } : {}), order: 'desc', order_by: 'received_at', limit: 20, verbose: true },
+        { signal },
+      )
+    ).result;
+    const event = set.events.find((e) => e.leaf_index === root.size - 1 && e.published === true);
+    if (!event || !set.root || verifyEnvelopeHash(event.envelope, event.hash).status !== 'PASS') return;
+    const roots = leafRoots(event, root.size - 1, set.root.size);
+    if (roots.ok && roots.root === set.root.root_hash.toLowerCase() && roots.prefix === root.rootHash) {
+      this.options.history.record({ ...root, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } }, set.root.tree_name);
+    }
+  }
+
+  /** One-step proofs from v1/root: from the verified root below the claim to it, and on to the one above. */
+  private async proveByChain(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
+    const history = this.options.history;
+    const below = history.atMost(claim.size);
+    const above = history.above(claim.size);
+    if (!below) return none(`root(${claim.size}) is older than the verified history's anchor`);
+    const end = above?.size ?? claim.size;
+    if (end - below.size > this.maxChainSteps) {
+      return none(`root(${claim.size}) is ${claim.size - below.size} sizes from the verified history; the integrity monitor chains it`);
+    }
+    const fetchRoot = this.options.fetchRoot ?? (async (size: number) => (await this.options.client.root({ tree_size: size }, { signal })).result.data);
+    const sizes = Array.from({ length: end - below.size }, (_, i) => below.size + 1 + i);
+    const roots = await Promise.all(sizes.map((s) => (s === claim.size ? Promise.resolve(claim as PublishedRoot) : fetchRoot(s, signal))));
+    let previous = { size: below.size, root_hash: below.rootHash };
+    for (const root of roots) {
+      if (!root) return fail(`the audit service withheld a published root between sizes ${below.size} and ${end}`);
+      const step = verifyConsistency({ oldRootHash: previous.root_hash, newRootHash: root.root_hash, proof: root.consistency_proof, sizes: { oldSize: previous.size, newSize: root.size } });
+      if (step.status !== 'PASS') {
+        const reason = `root(${previous.size}) -> root(${root.size}): ${step.reason ?? 'no consistency proof'}`;
+        history.contradict(reason);
+        return fail(reason);
+      }
+      previous = root;
+    }
+    if (above && previous.root_hash.toLowerCase() !== above.rootHash) {
+      return this.contradiction({ tree_name: claim.tree_name, size: above.size, root_hash: previous.root_hash }, above);
+    }
+    history.record({ size: claim.size, rootHash: claim.root_hash.toLowerCase() }, claim.tree_name);
+    return PASS;
+  }
+}
+
+function leafRoots(event: SearchEvent, leafIndex: number, treeSize: number): { ok: true; root: string; prefix: string } | { ok: false; reason: string } {
+  if (typeof event.hash !== 'string' || typeof event.membership_proof !== 'string') return { ok: false, reason: 'hash or membership proof withheld' };
+  const roots = pathRoots({ hash: event.hash, proof: event.membership_proof, leafIndex, treeSize, oneEventPerLeaf: true });
+  return roots.ok ? { ok: true, root: bytesToHex(roots.root), prefix: bytesToHex(roots.prefixRoot) } : roots;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,174 @@
+// The verified history and its prover against a real local audit service over HTTP: roots are
+// proven by membership paths in a few requests however far the log has grown (also past one
+// result set of 10,000 events), by one-step chains where paths cannot be used, and a second
+// history (the SQLite file rewritten consistently, as an insider would) is a FAIL and a sticky
+// contradiction, never a PASS. The signed state file refuses a rewritten or unsigned copy.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditClient } from '../../src/audit-client/index.js';
+import type { PublishedRoot } from '../../src/audit-client/wire.js';
+import { RootProver } from '../../src/trust/root-prover.js';
+import { loadOrCreateIntegrityKey, readStateFile, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
+import { VerifiedHistory } from '../../src/trust/verified-history.js';
+import { startTestService, type TestService } from '../support/local-audit.js';
+import { rewriteHistory, withAuditDb } from '../support/tamper.js';
+
+describe('root prover against a real local service', () => {
+  let service: TestService;
+  let client: AuditClient;
+  let logged = 0;
+
+  const log = async (n: number): Promise<void> => {
+    for (let done = 0; done < n; ) {
+      const batch = Math.min(1000, n - done);
+      const events = Array.from({ length: batch }, (_, i) => ({ event: { message: `event ${logged + done + i}`, actor: 'prover' } }));
+      const answer = await service.post('v2/log', { events });
+      expect(answer.status).toBe('Success');
+      done += batch;
+    }
+    logged += n;
+  };
+  const latest = async (): Promise<PublishedRoot> => (await client.root({})).result.data;
+  const publish = async (n: number): Promise<PublishedRoot> => {
+    await log(n);
+    service.publishNow();
+    return latest();
+  };
+  const prover = (history: VerifiedHistory, oneEventPerLeaf = true): RootProver =>
+    new RootProver({
+      client,
+      history,
+      oneEventPerLeaf,
+      trustOnFirstUse: false,
+      fetchRoot: async (size) => (await client.root({ tree_size: size })).result.data,
+    });
+
+  beforeAll(async () => {
+    service = await startTestService();
+    client = new AuditClient({ baseUrl: service.url, token: service.token });
+  });
+  afterAll(async () => {
+    await client.close();
+    await service.destroy();
+  });
+
+  test('without an anchor nothing is proven; trust on first use anchors at the first root seen', async () => {
+    const root = await publish(5);
+    const history = new VerifiedHistory();
+    expect(prover(history).check(root)).toEqual({ status: 'NONE', reason: expect.stringMatching(/no verified history yet \(integrity UNANCHORED\)/) });
+    const tofu = new RootProver({ client, history, oneEventPerLeaf: true, trustOnFirstUse: true });
+    expect(tofu.check(root)).toEqual({ status: 'PASS' });
+    expect(history.snapshot()).toMatchObject({ anchor: 'trust-on-first-use', latest: { size: 5, rootHash: root.root_hash } });
+  });
+
+  test('paths prove newer roots in a few requests, and older ones between verified roots', async () => {
+    const anchor = await publish(7);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const p = prover(history);
+    const middle = await publish(40);
+    const newer = await publish(300);
+    expect(await p.trust(newer)).toEqual({ status: 'PASS' });
+    // The anchor learned its last leaf, the newer root was recorded with its own.
+    expect(history.get(anchor.size)!.lastLeaf).toBeDefined();
+    expect(history.latest()).toMatchObject({ size: newer.size, rootHash: newer.root_hash, lastLeaf: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    // A root between two verified ones is proven as the prefix the newer one's tree makes.
+    expect(history.get(middle.size)).toBeUndefined();
+    expect(await p.trust(middle)).toEqual({ status: 'PASS' });
+    expect(history.get(middle.size)!.rootHash).toBe(middle.root_hash);
+    // Known sizes need no request at all.
+    expect(p.check(newer)).toEqual({ status: 'PASS' });
+  });
+
+  test('a root more than one result set past the history is PENDING for a request, and proven in steps', async () => {
+    const anchor = await publish(3);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const p = prover(history);
+    const far = await publish(10_500);
+    const pending = await p.trust(far);
+    expect(pending.status).toBe('NONE');
+    expect(pending.reason).toMatch(/past the result set that could prove it/);
+    expect((await p.proveByPaths(anchor.size + 9000, undefined, anchor.tree_name)).status).toBe('PASS');
+    expect(history.latest()!.size).toBeGreaterThanOrEqual(anchor.size + 9000);
+    expect(await p.trust(far)).toEqual({ status: 'PASS' });
+  });
+
+  test('one-step chains prove small gaps where paths cannot be used; a large gap is PENDING', async () => {
+    const anchor = await publish(2);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const p = prover(history, false);
+    const steps: PublishedRoot[] = [];
+    for (let i = 0; i < 3; i++) steps.push(await publish(1));
+    expect(await p.trust(steps[2]!)).toEqual({ status: 'PASS' });
+    expect(await p.trust(steps[0]!)).toEqual({ status: 'PASS' });
+    // Past the budget of one call (64 steps here): not proven, not failed.
+    for (let i = 0; i < 70; i++) await publish(1);
+    const far = await latest();
+    expect((await p.trust(far)).status).toBe('NONE');
+  });
+
+  test('a consistently rewritten history is a FAIL and a sticky contradiction, for paths and for held sizes', async () => {
+    const anchor = await publish(20);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const p = prover(history);
+    const verified = await publish(15);
+    expect(await p.trust(verified)).toEqual({ status: 'PASS' });
+    // An insider rewrites an event below the verified size and recomputes the tree and roots.
+    withAuditDb(service.dataDir, (db) => rewriteHistory(db, anchor.size - 5));
+    const rewritten = await latest();
+    expect(rewritten.size).toBe(verified.size);
+    expect(rewritten.root_hash).not.toBe(verified.root_hash);
+    const sameSize = await p.trust(rewritten);
+    expect(sameSize.status).toBe('FAIL');
+    expect(sameSize.reason).toMatch(/the gateway verified [0-9a-f]{64} for that size: the audit service serves another history/);
+    expect(history.contradiction).toBe(sameSize.reason);
+    // A newer root of the rewritten log does not extend the verified one either.
+    const onward = await publish(4);
+    const extended = await p.trust(onward);
+    expect(extended.status).toBe('FAIL');
+    expect(extended.reason).toMatch(/serves another history|two histories/);
+  });
+});
+
+describe('signed state file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'state-file-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const state: SavedHistory = {
+    upstream: 'embedded',
+    treeName: 'tree-1',
+    anchor: 'empty-log',
+    first: { size: 3, rootHash: 'aa'.repeat(32) },
+    latest: { size: 9, rootHash: 'bb'.repeat(32), lastLeaf: { hash: 'cc'.repeat(32), receivedAt: '2026-12-04T10:00:00.000001Z' } },
+    contradiction: null,
+    savedAt: '2026-12-04T10:00:01.000Z',
+  };
+
+  test('round-trips under its key; a rewritten file, another key, an unsigned or malformed one are refused', async () => {
+    const keyFile = join(dir, 'keys', 'integrity-key');
+    const key = loadOrCreateIntegrityKey(keyFile);
+    expect(loadOrCreateIntegrityKey(keyFile).equals(key)).toBe(true);
+    expect((readFileSync(keyFile, 'utf8').trim())).toMatch(/^[0-9a-f]{64}$/);
+    const file = join(dir, 'integrity-state.json');
+    expect(readStateFile(file, key, 'embedded')).toEqual({ kind: 'missing' });
+    await writeStateFile(file, key, state);
+    expect(readStateFile(file, key, 'embedded')).toEqual({ kind: 'loaded', state: expect.objectContaining({ latest: state.latest, anchor: 'empty-log' }) });
+    // Saved for another upstream: not used.
+    expect(readStateFile(file, key, 'https://audit.example')).toEqual({ kind: 'missing' });
+
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...saved, latest: { ...saved.latest, size: 4 } }));
+    expect(readStateFile(file, key, 'embedded')).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/does not carry a valid signature under the integrity key: it was rewritten/) });
+
+    await writeStateFile(file, loadOrCreateIntegrityKey(join(dir, 'other-key')), state);
+    expect(readStateFile(file, key, 'embedded').kind).toBe('refused');
+
+    writeFileSync(file, JSON.stringify({ version: 1, upstream: 'embedded', treeName: 't', size: 3, rootHash: 'aa'.repeat(32) }));
+    expect(readStateFile(file, key, 'embedded')).toMatchObject({ kind: 'unsigned' });
+    writeFileSync(file, '{"version":2,');
+    expect(readStateFile(file, key, 'embedded')).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/not valid JSON/) });
+  });
+});
