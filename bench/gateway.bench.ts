@@ -10,14 +10,17 @@
 //   gateway        POST /graphql over HTTP (undici keep-alive) to the gateway as src/gateway
 //                  builds it for the embedded service (protection plugins, masking, no caller
 //                  auth): search(query, first: 20) with every event's hash, proof data and
-//                  verification { hash membership consistency signature verified failures }.
+//                  verification { hash membership consistency signature witness verdict
+//                  verdictReason verified failures }.
 //                  "warm": the gateway's cross-request published-root cache already holds the
 //                  roots the page needs (a published root never changes); "cold": the cache is
 //                  emptied before every request, so each one also fetches its ~30 roots.
 //   REST + verify  the raw v1/search call through src/audit-client, then the same verification
 //                  in-process: the root sizes the page needs (src/merkle rootSizesNeeded) from
 //                  v1/root, cached across calls ("cold": fetched for every call), and
-//                  src/merkle verifyPage with the node:crypto Ed25519 check the gateway uses.
+//                  src/merkle verifyPage with the node:crypto Ed25519 check the gateway uses,
+//                  every proof required and the page root held against the roots seen before
+//                  (the gateway holds it against its verified history).
 //   SDK            pangea-node-sdk AuditService.search with verifyConsistency: true (hashes,
 //                  signatures, membership, consistency; published roots from arweave.net, which
 //                  is answered in-process with an empty list, then v1/root).
@@ -67,7 +70,7 @@ const GATEWAY_DOCUMENT = `query Bench($q: String!) {
         cursor
         node {
           hash receivedAt message actor action target published leafIndex membershipProof signature publicKey
-          verification { hash membership consistency signature verified failures }
+          verification { hash membership consistency signature witness verdict verdictReason verified failures }
         }
       }
       pageInfo { hasNextPage endCursor }
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
   // The gateway exactly as start.ts wires it for the embedded service, but with its upstream
   // state in hand so the cold rows can empty the root cache.
   const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN });
-  const upstream = createUpstreamState(true);
+  const upstream = createUpstreamState({ client: gatewayClient, oneEventPerLeaf: true, trustOnFirstUse: true });
   const gateway = createGateway({
     client: gatewayClient,
     upstream,
@@ -176,9 +179,10 @@ async function main(): Promise<void> {
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
         body: JSON.stringify({ query: GATEWAY_DOCUMENT, variables: { q: QUERY } }),
       });
-      const body = (await res.body.json()) as { data?: { search?: { edges?: Array<{ node: { verification: { verified: boolean } } }> } }; errors?: unknown };
+      const body = (await res.body.json()) as { data?: { search?: { edges?: Array<{ node: { published: boolean; verification: { verdict: string } } }> } }; errors?: unknown };
       const edges = body.data?.search?.edges;
-      if (res.statusCode !== 200 || !edges || edges.length !== PAGE || !edges.every((e) => e.node.verification.verified)) {
+      // Honest data: published events proven (VERIFIED), unpublished ones PENDING.
+      if (res.statusCode !== 200 || !edges || edges.length !== PAGE || !edges.every((e) => e.node.verification.verdict === (e.node.published ? 'VERIFIED' : 'PENDING'))) {
         wrong++;
         throw new Error(`gateway answered ${res.statusCode}: ${JSON.stringify(body).slice(0, 500)}`);
       }
@@ -193,6 +197,15 @@ async function main(): Promise<void> {
       if (!verdict) verdicts.set(key, (verdict = verifySignatureNative(input)));
       return verdict;
     };
+    // The page root against roots this side has seen (the first one of each size trusted), as the
+    // gateway's warm path holds a page root against its verified history.
+    const seenRoots = new Map<number, string>();
+    const pageRootTrust = (root: PublishedRoot | undefined): Verification => {
+      if (!root) return { status: 'NONE', reason: 'no root' };
+      const known = seenRoots.get(root.size);
+      if (known === undefined) seenRoots.set(root.size, root.root_hash);
+      return known === undefined || known === root.root_hash ? { status: 'PASS' } : { status: 'FAIL', reason: 'another history' };
+    };
     const restSearch = async (cache: Map<number, PublishedRoot>, memo = false): Promise<void> => {
       const { result } = await restClient.search({ query: QUERY, limit: PAGE });
       const events = result.events as unknown as PageEvent[];
@@ -201,7 +214,13 @@ async function main(): Promise<void> {
       const verdicts = verifyPage(
         events,
         { ...(result.root ? { root: result.root } : {}), ...(result.unpublished_root ? { unpublished_root: result.unpublished_root } : {}) },
-        { publishedRoot: (size) => cache.get(size), oneEventPerLeaf: true, verifySignature: memo ? memoisedSignature : verifySignatureNative },
+        {
+          publishedRoot: (size) => cache.get(size),
+          oneEventPerLeaf: true,
+          verifySignature: memo ? memoisedSignature : verifySignatureNative,
+          proofsRequested: true,
+          pageRootTrust: pageRootTrust(result.root),
+        },
       );
       if (verdicts.length !== PAGE || verdicts.some((v) => [v.hash, v.membership, v.consistency, v.signature].some((c) => c.status === 'FAIL'))) {
         wrong++;

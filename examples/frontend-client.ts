@@ -136,7 +136,7 @@ export async function latestRoot(execute: Execute): Promise<Root | undefined> {
 export function formatEvent(event: AuditEventFieldsFragment): string {
   const v = event.verification;
   const checks = `hash=${v.hash} membership=${v.membership} consistency=${v.consistency} signature=${v.signature}`;
-  const verdict = v.verified ? 'verified' : `NOT VERIFIED (${v.failures.join('; ')})`;
+  const verdict = v.verdict === 'VERIFIED' ? 'verified' : v.verdict === 'PENDING' ? `pending (${v.verdictReason ?? 'not proven yet'})` : `FAILED (${v.failures.join('; ')})`;
   return `${event.receivedAt} ${event.actor ?? '-'} ${event.action ?? '-'}: ${event.message ?? ''} [${checks}] ${verdict}`;
 }
 

@@ -1,5 +1,6 @@
 // Gateway configuration from the environment. Every problem is reported as one clear line (the
 // caller prints it and exits), never as a stack trace.
+import { parseRootWitness, type WitnessConfig } from './trust/witness.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -51,8 +52,24 @@ export interface GatewayConfig {
    * default 30 000; 0 turns the monitor off). Absent in a programmatic config: no monitor.
    */
   integrityCheckIntervalMs?: number;
-  /** Where the monitor keeps the last verified root (INTEGRITY_STATE_FILE; default <DATA_DIR>/integrity-state.json when embedded). */
+  /** Where the monitor keeps the verified history's anchor (INTEGRITY_STATE_FILE; default <DATA_DIR>/integrity-state.json when embedded). */
   integrityStateFile?: string | undefined;
+  /**
+   * The HMAC key that signs the state file, kept apart from DATA_DIR (INTEGRITY_KEY_FILE; default
+   * ~/.config/audit-gateway/integrity-key, created on first use).
+   */
+  integrityKeyFile?: string | undefined;
+  /**
+   * With no integrity state over a non-empty log, accept the first root seen as the anchor
+   * (INTEGRITY_TRUST_ON_FIRST_USE, default false: the state is UNANCHORED until a full audit passes).
+   */
+  integrityTrustOnFirstUse?: boolean;
+  /** The public keys allowed to sign events (TRUSTED_SIGNING_KEYS_FILE); unset = any valid signature. */
+  trustedSigningKeysFile?: string | undefined;
+  /** The independent copy of published roots (ROOT_WITNESS): arweave for Pangea's cloud, none otherwise by default. */
+  rootWitness?: WitnessConfig;
+  /** Milliseconds between full audits by the monitor (FULL_AUDIT_INTERVAL_MS, default 24 h; 0 off). */
+  fullAuditIntervalMs?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -145,7 +162,25 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     production,
     integrityCheckIntervalMs: int(env, 'INTEGRITY_CHECK_INTERVAL_MS', 30_000),
     integrityStateFile: env.INTEGRITY_STATE_FILE || undefined,
+    integrityKeyFile: env.INTEGRITY_KEY_FILE || undefined,
+    integrityTrustOnFirstUse: bool(env, 'INTEGRITY_TRUST_ON_FIRST_USE', false),
+    trustedSigningKeysFile: env.TRUSTED_SIGNING_KEYS_FILE || undefined,
+    rootWitness: witness(env, upstream),
+    fullAuditIntervalMs: int(env, 'FULL_AUDIT_INTERVAL_MS', 24 * 60 * 60 * 1000),
   };
+}
+
+/**
+ * Pangea's cloud publishes its roots to Arweave, so that is the default witness there; the
+ * embedded service and any other upstream publish nowhere else, so none.
+ */
+function witness(env: Env, upstream: UpstreamConfig): WitnessConfig {
+  const cloud = upstream.kind === 'remote' && (Boolean(env.AUDIT_DOMAIN) || /\.pangea\.cloud$/i.test(new URL(upstream.baseUrl).hostname));
+  try {
+    return parseRootWitness(env.ROOT_WITNESS, cloud ? 'arweave' : 'none');
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 /** Loopback addresses only: 127.0.0.0/8, ::1 and localhost. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Agent } from 'undici';
 import { AuditClient, type AuditClientOptions } from '../audit-client/index.js';
-import { createUpstreamState, type UpstreamState } from '../graphql/upstream-state.js';
+import { createUpstreamState, type UpstreamState, type UpstreamStateOptions } from '../graphql/upstream-state.js';
 
 export class ClientPool {
   private readonly clients = new Map<string, { client: AuditClient; upstream: UpstreamState }>();
@@ -12,11 +12,12 @@ export class ClientPool {
 
   constructor(
     private readonly base: Omit<AuditClientOptions, 'token' | 'dispatcher'>,
-    private readonly oneEventPerLeaf: boolean,
+    /** Shared by every token's state; each token gets a verified history of its own. */
+    private readonly state: Omit<UpstreamStateOptions, 'client' | 'history'>,
     private readonly maxClients = 1000,
   ) {}
 
-  /** The client (and upstream state: root cache, last verified root) for one upstream token. */
+  /** The client (and upstream state: root cache, verified history, last verified root) for one upstream token. */
   forToken(token: string): { client: AuditClient; upstream: UpstreamState } {
     const key = createHash('sha256').update(token).digest('base64url');
     let entry = this.clients.get(key);
@@ -26,7 +27,8 @@ export class ClientPool {
       this.clients.set(key, entry);
       return entry;
     }
-    entry = { client: new AuditClient({ ...this.base, token, dispatcher: this.agent }), upstream: createUpstreamState(this.oneEventPerLeaf) };
+    const client = new AuditClient({ ...this.base, token, dispatcher: this.agent });
+    entry = { client, upstream: createUpstreamState({ ...this.state, client }) };
     if (this.clients.size >= this.maxClients) this.clients.delete(this.clients.keys().next().value!);
     this.clients.set(key, entry);
     return entry;

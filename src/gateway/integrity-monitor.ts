@@ -1,102 +1,110 @@
 // The integrity monitor: the gateway's own watch over the upstream's log as a whole, independent of
-// any search. Every interval it asks for the latest published root and proves that the log only
-// grew since the last root it verified:
+// any search. It keeps the gateway's verified history (src/trust/verified-history.ts) growing and
+// persisted, and raises the alarm when the upstream contradicts it. Every interval it asks for the
+// latest published root n and, with m the newest verified root:
 //
-// 1. root(m) for the last verified size m must still be the root hash it verified (a different
-//    answer means history was rewritten: an event changed, vanished or was inserted before m);
-// 2. the latest published size n must not be smaller than m (a rolled back or wiped log);
-// 3. from m to n, each published root(k) carries a consistency proof from root(k-1) only (that is
-//    all v1/root offers; v1/log's prev_root would write events just to check), so the monitor
-//    chains them: root(m) → root(m+1) → … → root(n), every step checked with src/merkle.
-//    A check walks at most `maxStepsPerCheck` steps (default 5000) and continues from there on the
-//    next one, so a fast-growing log is verified with a lag that `latestPublishedSize` shows,
-//    never with an unbounded burst of requests. While a check ends behind the latest root, the
-//    next one starts after `catchUpDelayMs` (default 1 s) rather than the full interval, so the
-//    monitor keeps up with a log that grows faster than maxStepsPerCheck per interval.
+// 1. root(m) must still be the root hash verified (else history was rewritten before m);
+// 2. n must not be smaller than m (a rolled back or wiped log), nor of another tree;
+// 3. root n must extend root m. Against the local service (one event per leaf, in arrival order)
+//    membership paths prove it in a few requests per step of up to PATH_HOP sizes
+//    (src/trust/root-prover.ts), so the monitor keeps up with any write rate. Against the cloud it
+//    chains the one-step proofs v1/root offers, at most `maxStepsPerCheck` per check; while a check
+//    ends behind, the next comes after `catchUpDelayMs` rather than the full interval.
 //
-// The first check with no saved state trusts the latest root it sees (checking only its proof from
-// size-1): trust on first use. The last verified {size, root_hash} is saved atomically to a small
-// JSON file (in the data dir for the embedded service) so a restart continues the chain instead
-// of trusting again. A failure is sticky for the life of the process: it is logged loudly on
-// every interval, reported by /ready (503) and by Query.integrity; after a restart the persisted
-// root is checked again and the failure comes back unless the upstream serves the old root again.
-// An upstream that cannot be reached is not an integrity failure: the state stays, `checkError`
-// says why the last check could not finish.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// The history needs an anchor. A signed state file (src/trust/state-file.ts) carries it across
+// restarts. Without one, an empty log anchors it (everything later was logged while the gateway
+// watched); over a non-empty log the state is UNANCHORED until a full audit passes or the operator
+// allows trust on first use. A contradiction (from the monitor or from any request's proof) is
+// sticky: logged loudly on every check, /ready 503, Query.integrity FAILED, and persisted. An
+// upstream that cannot be reached is not an integrity failure: `checkError` says why.
 import type { AuditClient } from '../audit-client/index.js';
 import { AuditApiError, AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
 import type { PublishedRoot } from '../audit-client/wire.js';
 import { verifyConsistency } from '../merkle/index.js';
+import { RootProver } from '../trust/root-prover.js';
+import { readStateFile, writeStateFile } from '../trust/state-file.js';
+import { VerifiedHistory, type AnchorKind } from '../trust/verified-history.js';
 
-export type IntegrityState = 'OK' | 'FAILED' | 'UNKNOWN';
+export type IntegrityState = 'OK' | 'FAILED' | 'UNKNOWN' | 'UNANCHORED';
 
 export interface IntegrityStatus {
   state: IntegrityState;
-  /** Size of the last root proven to extend the chain (null before the first one). */
+  /** Size of the newest root proven to extend the chain (null before the first one). */
   lastVerifiedSize: number | null;
   lastVerifiedRootHash: string | null;
   /** When the last check ended (RFC 3339), whatever its outcome. */
   lastCheckedAt: string | null;
   /** The latest published size the last check saw; above lastVerifiedSize while catching up. */
   latestPublishedSize: number | null;
-  /** Why the state is FAILED. */
+  /** Why the state is FAILED (or UNANCHORED). */
   failure: string | null;
   /** Why the last check could not finish (upstream unreachable…): not an integrity failure. */
   checkError: string | null;
+  /** How the verified history was anchored: state-file, empty-log, trust-on-first-use, full-audit. */
+  anchor: AnchorKind | null;
+  /** Answers that showed tampering without contradicting the history (events of another tenant…). */
+  tamperingEvidence: number;
+  lastTamperingEvidence: string | null;
 }
 
 export interface IntegrityMonitorOptions {
   /** The gateway's own client (it needs a token of its own: not available in pass-through mode). */
-  client: Pick<AuditClient, 'root'>;
+  client: Pick<AuditClient, 'root'> & Partial<Pick<AuditClient, 'search' | 'results'>>;
   /** Milliseconds between checks (> 0). */
   intervalMs: number;
-  /** Where the last verified root is kept across restarts; undefined keeps it in memory only. */
+  /** The history it keeps (shared with the request path); a fresh one when absent. */
+  history?: VerifiedHistory;
+  /** The prover requests share (needed for path proofs); built over `client` when absent. */
+  prover?: RootProver;
+  /** The upstream keeps one event per leaf in arrival order (the local service): path proofs. */
+  oneEventPerLeaf?: boolean;
+  /** Anchor at the first root seen when there is no state (INTEGRITY_TRUST_ON_FIRST_USE). */
+  trustOnFirstUse?: boolean;
+  /** Where the history's anchor is kept across restarts; undefined keeps it in memory only. */
   stateFile?: string | undefined;
+  /** The HMAC key that signs the state file (required with stateFile). */
+  stateKey?: Buffer | undefined;
   /** Names the upstream in the state file; a file saved for another upstream is not used. */
   upstreamId: string;
-  /** Most consistency steps one check walks (default 5000). */
+  /** Most one-step consistency proofs one check walks when chaining (default 5000). */
   maxStepsPerCheck?: number;
   /** Pause before the next check while the last one ended behind the latest root (default 1000). */
   catchUpDelayMs?: number;
   /** Roots fetched at once while chaining (default 4). */
   concurrency?: number;
-  /** Deadline for one root request (default 10 s). */
+  /** Deadline for one request (default 10 s). */
   requestTimeoutMs?: number;
   log?: (line: string) => void;
   error?: (line: string) => void;
 }
 
-interface SavedState {
-  version: 1;
-  upstream: string;
-  treeName: string;
-  size: number;
-  rootHash: string;
-  verifiedAt: string;
-}
-
-interface Verified {
-  treeName: string;
-  size: number;
-  rootHash: string;
+function unanchoredReason(holds: string): string {
+  return `the log holds ${holds} but the gateway has no verified history for it (no integrity state): run npm run audit:verify to anchor it, or set INTEGRITY_TRUST_ON_FIRST_USE=true`;
 }
 
 /** Thrown inside a check: the upstream's answers prove the log is not append-only. */
 class IntegrityViolation extends Error {}
 
 const DEFAULT_MAX_STEPS = 5000;
+/** Sizes one path proof may cover: a result set holds at most 10,000 events. */
+const PATH_HOP = 9000;
+/** Path-proof steps one check takes at most (90,000 sizes). */
+const MAX_PATH_HOPS = 10;
 
 export class IntegrityMonitor {
-  private verified: Verified | undefined;
-  private state: IntegrityState = 'UNKNOWN';
+  readonly history: VerifiedHistory;
+  private readonly prover: RootProver;
   private failure: string | null = null;
   private failedAt: string | null = null;
+  private unanchored: string | null = null;
   private checkError: string | null = null;
   private lastCheckedAt: string | null = null;
   private latestPublishedSize: number | null = null;
+  private tamperingEvidence = 0;
+  private lastTamperingEvidence: string | null = null;
   private running: Promise<IntegrityStatus> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private saveQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopped = false;
@@ -108,11 +116,26 @@ export class IntegrityMonitor {
 
   constructor(private readonly options: IntegrityMonitorOptions) {
     if (!(options.intervalMs > 0)) throw new RangeError('intervalMs must be positive');
+    if (options.stateFile && !options.stateKey) throw new RangeError('a state file needs a key to sign it');
     this.maxSteps = Math.max(1, options.maxStepsPerCheck ?? DEFAULT_MAX_STEPS);
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.log = options.log ?? ((line) => console.log(line));
     this.error = options.error ?? ((line) => console.error(line));
+    this.history = options.history ?? new VerifiedHistory();
+    this.prover =
+      options.prover ??
+      new RootProver({
+        client: options.client as Pick<AuditClient, 'root' | 'search' | 'results'>,
+        history: this.history,
+        oneEventPerLeaf: options.oneEventPerLeaf ?? false,
+        trustOnFirstUse: false,
+        log: this.log,
+      });
     this.loadState();
+    this.history.onChange((event) => {
+      if (event === 'contradiction' && this.failure === null) this.fail(this.history.contradiction!);
+      this.queueSave();
+    });
   }
 
   /** Runs a check now and then one every interval (checks never overlap). */
@@ -146,18 +169,35 @@ export class IntegrityMonitor {
     this.timer = undefined;
     this.abort.abort();
     await this.running?.catch(() => undefined);
+    await this.saving;
   }
 
   status(): IntegrityStatus {
+    const latest = this.history.latest();
+    const state: IntegrityState =
+      this.failure !== null ? 'FAILED' : this.unanchored !== null && !this.history.anchored ? 'UNANCHORED' : latest ? 'OK' : 'UNKNOWN';
     return {
-      state: this.state,
-      lastVerifiedSize: this.verified?.size ?? null,
-      lastVerifiedRootHash: this.verified?.rootHash ?? null,
+      state,
+      lastVerifiedSize: latest?.size ?? null,
+      lastVerifiedRootHash: latest?.rootHash ?? null,
       lastCheckedAt: this.lastCheckedAt,
       latestPublishedSize: this.latestPublishedSize,
-      failure: this.failure,
+      failure: this.failure ?? (state === 'UNANCHORED' ? this.unanchored : null),
       checkError: this.checkError,
+      anchor: this.history.anchor ?? null,
+      tamperingEvidence: this.tamperingEvidence,
+      lastTamperingEvidence: this.lastTamperingEvidence,
     };
+  }
+
+  /**
+   * Evidence of tampering that contradicts no root (an answer holding another tenant's events, an
+   * event missing from a page): counted, shown and logged loudly; the state stays as it is.
+   */
+  reportTampering(detail: string): void {
+    this.tamperingEvidence++;
+    this.lastTamperingEvidence = detail;
+    this.error(`audit-gateway: TAMPERING EVIDENCE: ${detail}`);
   }
 
   /** Runs one check (or joins the one running) and returns the status after it. */
@@ -181,53 +221,63 @@ export class IntegrityMonitor {
   }
 
   private async runCheck(): Promise<IntegrityStatus> {
-    if (this.state === 'FAILED') {
+    if (this.failure !== null) {
       // Sticky: repeat the alarm instead of checking again from a root the upstream disowned.
       this.error(`audit-gateway: INTEGRITY FAILURE (since ${this.failedAt}): ${this.failure}`);
       return this.status();
     }
-    const before = this.verified;
     try {
       await this.walk();
       this.checkError = null;
-      if (this.verified) this.state = 'OK';
     } catch (err) {
-      if (err instanceof IntegrityViolation) this.fail(err.message);
-      else if (!(err instanceof AuditAbortError && this.stopped)) {
+      if (err instanceof IntegrityViolation) {
+        this.history.contradict(err.message);
+        if (this.failure === null) this.fail(err.message);
+      } else if (!(err instanceof AuditAbortError && this.stopped)) {
         this.checkError = `the integrity check could not finish: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
         this.error(`audit-gateway: ${this.checkError}`);
       }
     } finally {
       this.lastCheckedAt = new Date().toISOString();
     }
-    if (this.verified && this.verified !== before) await this.saveState();
-    const lag = (this.latestPublishedSize ?? 0) - (this.verified?.size ?? 0);
-    if (this.state === 'OK' && lag > 0) {
-      this.log(`audit-gateway: integrity verified up to size ${this.verified!.size} of ${this.latestPublishedSize} (at most ${this.maxSteps} steps per check); continuing next check`);
+    await this.saving;
+    const status = this.status();
+    const lag = (this.latestPublishedSize ?? 0) - (status.lastVerifiedSize ?? 0);
+    if (status.state === 'OK' && lag > 0 && status.checkError === null) {
+      this.log(`audit-gateway: integrity verified up to size ${status.lastVerifiedSize} of ${this.latestPublishedSize} (at most ${this.options.oneEventPerLeaf ? PATH_HOP * MAX_PATH_HOPS : this.maxSteps} ${this.options.oneEventPerLeaf ? 'sizes' : 'steps'} per check); continuing next check`);
     }
-    return this.status();
+    return status;
   }
 
   private fail(reason: string): void {
-    this.state = 'FAILED';
     this.failure = reason;
     this.failedAt = new Date().toISOString();
     this.error(`audit-gateway: INTEGRITY FAILURE: ${reason}`);
   }
 
-  private async root(size?: number): Promise<PublishedRoot> {
-    // One deadline per request, and the monitor's stop() aborts it too; both let go afterwards.
+  /** A fresh signal per request: its own deadline, and the monitor's stop() aborts it too. */
+  private requestSignal(): { signal: AbortSignal; done: () => void } {
     const controller = new AbortController();
     const onStop = (): void => controller.abort(this.abort.signal.reason);
     this.abort.signal.addEventListener('abort', onStop, { once: true });
-    const deadline = setTimeout(() => controller.abort(new Error('root request deadline')), this.options.requestTimeoutMs ?? 10_000);
+    const deadline = setTimeout(() => controller.abort(new Error('request deadline')), this.options.requestTimeoutMs ?? 10_000);
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(deadline);
+        this.abort.signal.removeEventListener('abort', onStop);
+      },
+    };
+  }
+
+  private async root(size?: number): Promise<PublishedRoot> {
+    const { signal, done } = this.requestSignal();
     let root: PublishedRoot | undefined;
     try {
-      const response = await this.options.client.root(size === undefined ? {} : { tree_size: size }, { signal: controller.signal });
+      const response = await this.options.client.root(size === undefined ? {} : { tree_size: size }, { signal });
       root = response.result.data;
     } finally {
-      clearTimeout(deadline);
-      this.abort.signal.removeEventListener('abort', onStop);
+      done();
     }
     if (!root || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size)) {
       throw new Error(`v1/root${size === undefined ? '' : ` for size ${size}`} answered without a root`);
@@ -249,53 +299,119 @@ export class IntegrityMonitor {
   }
 
   private async walk(): Promise<void> {
-    const known = this.verified;
+    const history = this.history;
     let latest: PublishedRoot;
     try {
       latest = await this.root();
     } catch (err) {
       if (err instanceof TreeNotFoundError) {
         this.latestPublishedSize = 0;
+        const known = history.latest();
         if (known) throw new IntegrityViolation(`the audit service says nothing is published, but root(${known.size}) ${known.rootHash} was verified before: the log was wiped`);
-        return; // nothing published yet: UNKNOWN, nothing to verify
+        if (!history.anchored) {
+          // Nothing published is not nothing logged: events whose roots were deleted are still
+          // events the gateway never verified.
+          const held = await this.eventCount();
+          if (held > 0 && !this.options.trustOnFirstUse) {
+            this.unanchored = unanchoredReason(`${held} events and no published root`);
+            return;
+          }
+          history.anchorAt('empty-log', undefined, undefined);
+          this.unanchored = null;
+          this.log('audit-gateway: integrity monitor anchored at an empty log: every root from now on is proven from the first');
+        }
+        return;
       }
       throw err;
     }
     this.latestPublishedSize = latest.size;
-    if (!known) {
-      // Trust on first use: the latest root, with its proof from size-1.
-      if (latest.size > 1) {
-        const previous = await this.requiredRoot(latest.size - 1, latest.size);
-        this.step(previous, latest);
+    if (!history.anchored) {
+      if (!this.options.trustOnFirstUse) {
+        this.unanchored = unanchoredReason(`${latest.size} published events`);
+        return;
       }
-      this.verified = { treeName: latest.tree_name, size: latest.size, rootHash: latest.root_hash };
+      // Trust on first use: the latest root, with its proof from size-1.
+      if (latest.size > 1) this.step(await this.requiredRoot(latest.size - 1, latest.size), latest);
+      history.anchorAt('trust-on-first-use', latest.tree_name, { size: latest.size, rootHash: latest.root_hash.toLowerCase() });
       this.log(`audit-gateway: integrity monitor starts from published root ${latest.size} ${latest.root_hash} (trust on first use)`);
+      if (this.options.oneEventPerLeaf) await this.withSignal((signal) => this.prover.findLastLeaf(history.latest()!, signal));
       return;
     }
-    if (latest.tree_name !== known.treeName) {
-      throw new IntegrityViolation(`the tree is now "${latest.tree_name}", but root(${known.size}) was verified in tree "${known.treeName}": the log was replaced`);
+    const known = history.latest();
+    if (history.tree !== undefined && latest.tree_name !== history.tree) {
+      throw new IntegrityViolation(`the tree is now "${latest.tree_name}", but the verified history is of tree "${history.tree}": the log was replaced`);
+    }
+    if (!known) {
+      // Anchored at an empty log: the first root, and every one after it, is proven from here on.
+      await this.prove(latest);
+      return;
     }
     if (latest.size < known.size) {
       throw new IntegrityViolation(`the latest published size is ${latest.size}, smaller than the verified size ${known.size}: the log was rolled back`);
     }
     // History rewrite: the upstream must still give the same root for the verified size.
     const old = latest.size === known.size ? latest : await this.requiredRoot(known.size, latest.size);
-    if (old.root_hash !== known.rootHash || old.tree_name !== known.treeName) {
+    if (old.root_hash.toLowerCase() !== known.rootHash || old.tree_name !== latest.tree_name) {
       throw new IntegrityViolation(
         `root(${known.size}) is now ${old.root_hash}, but ${known.rootHash} was verified before: the history up to size ${known.size} was rewritten`,
       );
     }
-    // Chain root(m) → … → root(target), fetching a few roots at a time, checking in order.
-    const target = Math.min(latest.size, known.size + this.maxSteps);
+    if (latest.size === known.size) return;
+    if (this.options.oneEventPerLeaf) await this.proveByPaths(latest);
+    else await this.chain(old, latest);
+  }
+
+  /** How many events the log holds at all (a search over everything, one event asked for). */
+  private async eventCount(): Promise<number> {
+    const client = this.options.client;
+    if (!client.search) throw new Error('the integrity monitor cannot tell whether the log is empty (no search)');
+    const searcher = client as Pick<AuditClient, 'search'>;
+    return this.withSignal(async (signal) => (await searcher.search({ query: '', limit: 1, max_results: 1, verbose: false }, { signal })).result.count);
+  }
+
+  private async withSignal<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { signal, done } = this.requestSignal();
+    try {
+      return await run(signal);
+    } finally {
+      done();
+    }
+  }
+
+  /** Proves `latest` (or a first root over an empty-log anchor) through the prover. */
+  private async prove(latest: PublishedRoot): Promise<void> {
+    const verdict = await this.withSignal((signal) => this.prover.trust(latest, signal));
+    if (verdict.status === 'FAIL') throw new IntegrityViolation(verdict.reason ?? `root(${latest.size}) does not extend the verified history`);
+    if (verdict.status !== 'PASS') throw new Error(verdict.reason ?? 'the root could not be proven yet');
+    if (this.options.oneEventPerLeaf && !this.history.latest()?.lastLeaf) await this.withSignal((signal) => this.prover.findLastLeaf(this.history.latest()!, signal));
+  }
+
+  /** Steps of at most PATH_HOP sizes, each proven with membership paths, up to the latest root. */
+  private async proveByPaths(latest: PublishedRoot): Promise<void> {
+    for (let hop = 0; hop < MAX_PATH_HOPS && this.history.latest()!.size < latest.size; hop++) {
+      const from = this.history.latest()!.size;
+      if (latest.size - from <= PATH_HOP) {
+        await this.prove(latest);
+        return;
+      }
+      const verdict = await this.withSignal((signal) => this.prover.proveByPaths(from + PATH_HOP, undefined, latest.tree_name, signal));
+      if (verdict.status === 'FAIL') throw new IntegrityViolation(verdict.reason ?? 'a step does not extend the verified history');
+      if (verdict.status !== 'PASS') throw new Error(verdict.reason ?? 'a step could not be proven yet');
+    }
+  }
+
+  /** Chains root(m) → … → root(target) with v1/root's one-step proofs, a few roots at a time. */
+  private async chain(old: PublishedRoot, latest: PublishedRoot): Promise<void> {
+    const target = Math.min(latest.size, old.size + this.maxSteps);
     let previous = old;
-    for (let next = known.size + 1; next <= target; ) {
+    for (let next = old.size + 1; next <= target; ) {
       const sizes: number[] = [];
       for (; next <= target && sizes.length < this.concurrency; next++) sizes.push(next);
       const roots = await Promise.all(sizes.map((s) => (s === latest.size ? latest : this.requiredRoot(s, latest.size))));
       for (const root of roots) {
         this.step(previous, root);
         previous = root;
-        this.verified = { treeName: root.tree_name, size: root.size, rootHash: root.root_hash };
+        this.history.record({ size: root.size, rootHash: root.root_hash.toLowerCase() }, root.tree_name);
       }
     }
   }
@@ -319,62 +435,46 @@ export class IntegrityMonitor {
   private loadState(): void {
     const file = this.options.stateFile;
     if (!file) return;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      this.fail(`the integrity state file ${file} cannot be read (${(err as Error).message}); fix or remove it to trust the upstream again`);
+    const loaded = readStateFile(file, this.options.stateKey!, this.options.upstreamId);
+    if (loaded.kind === 'refused') {
+      this.fail(`${loaded.reason}; run npm run audit:verify and remove it to anchor the history again`);
       return;
     }
-    let saved: Partial<SavedState>;
-    try {
-      saved = JSON.parse(text) as Partial<SavedState>;
-    } catch {
-      this.fail(`the integrity state file ${file} is not valid JSON; remove it to trust the upstream again`);
+    if (loaded.kind === 'unsigned') {
+      this.unanchored = `${loaded.reason}: run npm run audit:verify to anchor the history, or set INTEGRITY_TRUST_ON_FIRST_USE=true`;
       return;
     }
-    if (
-      saved === null ||
-      typeof saved !== 'object' ||
-      saved.version !== 1 ||
-      typeof saved.upstream !== 'string' ||
-      typeof saved.treeName !== 'string' ||
-      !Number.isSafeInteger(saved.size) ||
-      (saved.size as number) < 1 ||
-      typeof saved.rootHash !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(saved.rootHash)
-    ) {
-      this.fail(`the integrity state file ${file} is malformed; remove it to trust the upstream again`);
-      return;
+    if (loaded.kind === 'missing') return;
+    const state = loaded.state;
+    this.history.anchorAt(state.anchor, state.treeName, state.first ?? undefined);
+    if (state.latest) this.history.record(state.latest, state.treeName);
+    if (state.contradiction) {
+      this.history.contradict(state.contradiction);
+      this.fail(state.contradiction);
     }
-    if (saved.upstream !== this.options.upstreamId) {
-      this.log(`audit-gateway: integrity state in ${file} is for upstream ${saved.upstream}, not ${this.options.upstreamId}: starting a new chain`);
-      return;
-    }
-    this.verified = { treeName: saved.treeName, size: saved.size as number, rootHash: saved.rootHash };
   }
 
-  /** Write to a temporary file, flush it, rename over the old one: never a half-written state. */
-  private async saveState(): Promise<void> {
-    const file = this.options.stateFile;
-    const verified = this.verified;
-    if (!file || !verified) return;
-    const saved: SavedState = { version: 1, upstream: this.options.upstreamId, ...verified, verifiedAt: new Date().toISOString() };
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      const handle = await open(tmp, 'w', 0o600);
+  /** Saves after every change, one write at a time, the last change always written. */
+  private queueSave(): void {
+    if (!this.options.stateFile || this.saveQueued) return;
+    this.saveQueued = true;
+    this.saving = this.saving.then(async () => {
+      this.saveQueued = false;
+      const snapshot = this.history.snapshot();
+      if (!snapshot.anchor) return;
       try {
-        await handle.writeFile(JSON.stringify(saved, null, 2) + '\n');
-        await handle.sync();
-      } finally {
-        await handle.close();
+        await writeStateFile(this.options.stateFile!, this.options.stateKey!, {
+          upstream: this.options.upstreamId,
+          treeName: snapshot.treeName,
+          anchor: snapshot.anchor,
+          first: snapshot.first,
+          latest: snapshot.latest,
+          contradiction: snapshot.contradiction,
+          savedAt: new Date().toISOString(),
+        });
+      } catch (err) {
+        this.error(`audit-gateway: cannot save the integrity state to ${this.options.stateFile}: ${(err as Error).message}`);
       }
-      await rename(tmp, file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      this.error(`audit-gateway: cannot save the integrity state to ${file}: ${(err as Error).message}`);
-    }
+    });
   }
 }

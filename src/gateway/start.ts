@@ -12,6 +12,10 @@ import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner, type EventSigner } from '../graphql/signing.js';
 import { createUpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
+import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey } from '../trust/state-file.js';
+import { loadTrustedKeys, type TrustedKeys } from '../trust/trusted-keys.js';
+import { VerifiedHistory } from '../trust/verified-history.js';
+import { createRootWitness } from '../trust/witness.js';
 import { loadOrCreateToken } from '../local-audit/token.js';
 import type { Caller } from './auth.js';
 import { createAuthenticate } from './authentication.js';
@@ -64,6 +68,13 @@ function howToCall(url: string, mode: string): string {
   return `audit-gateway: try: curl -s ${url} -H 'content-type: application/json'${auth} -d '{"query":"{ root { ... on PublishedRoot { size rootHash consistency } ... on Error { message } } }"}'`;
 }
 
+/** The operator's list of signing keys, plus the gateway's own signLocal key. */
+function trustedSigningKeys(config: GatewayConfig, signer: EventSigner | undefined): TrustedKeys | undefined {
+  if (!config.trustedSigningKeysFile) return undefined;
+  const keys = loadTrustedKeys(config.trustedSigningKeysFile);
+  return signer ? keys.withKey(signer({ message: 'key probe' }).public_key) : keys;
+}
+
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
   let local: LocalAudit | undefined;
@@ -100,21 +111,37 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe' });
   }
   const oneEventPerLeaf = config.upstream.kind === 'embedded';
-  const upstream = createUpstreamState(oneEventPerLeaf);
+  const trustOnFirstUse = config.integrityTrustOnFirstUse ?? false;
+  const trustedKeys = trustedSigningKeys(config, signer);
+  const witness = createRootWitness(config.rootWitness ?? { kind: 'none' });
+  const history = new VerifiedHistory();
+  const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
   const auth = config.auth ?? { kind: 'none' };
   const authenticate = createAuthenticate(auth);
   const pool =
     auth.kind === 'passthrough'
-      ? new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), oneEventPerLeaf)
+      ? new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), {
+          oneEventPerLeaf,
+          trustOnFirstUse,
+          trustedKeys,
+          witness,
+          log,
+        })
       : undefined;
   // The monitor needs a token of its own: not in pass-through mode against a remote upstream.
   const intervalMs = config.integrityCheckIntervalMs ?? 0;
+  const stateFile = config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined);
   const integrity =
     intervalMs > 0 && (config.upstream.kind === 'embedded' || config.upstream.token)
       ? new IntegrityMonitor({
           client,
           intervalMs,
-          stateFile: config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined),
+          history,
+          prover: upstream.prover,
+          oneEventPerLeaf,
+          trustOnFirstUse,
+          stateFile,
+          stateKey: stateFile ? loadOrCreateIntegrityKey(config.integrityKeyFile ?? defaultIntegrityKeyFile()) : undefined,
           upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
           log,
         })
@@ -139,6 +166,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     ready: async () => {
       const status = integrity?.status();
       if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
+      if (status?.state === 'UNANCHORED') return { ok: false, detail: `integrity unanchored: ${status.failure}` };
       try {
         await client.root({}, { signal: AbortSignal.timeout(3000) });
         return { ok: true, detail: 'audit service reachable' };
@@ -207,6 +235,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
           gateway.server.closeAllConnections();
         }
         await integrity?.stop();
+        await witness.close();
         await client.close();
         await pool?.close();
         await local?.close();

@@ -8,8 +8,20 @@ import { foldUpstreamError } from './errors.js';
 import type { PublishedRootCache } from './upstream-state.js';
 
 export interface Loaders {
-  /** Published root by tree size; null when the upstream has none of that size. */
-  publishedRoot: DataLoader<number, PublishedRoot | null>;
+  /**
+   * Published root by tree and size (key: `rootKey(tree, size)`); null when the upstream has none
+   * of that size in that tree (it answered another tree's root: that is not the one asked for).
+   */
+  publishedRoot: DataLoader<string, PublishedRoot | null>;
+}
+
+export function rootKey(treeName: string, size: number): string {
+  return `${size}\n${treeName}`;
+}
+
+function parseRootKey(key: string): { treeName: string; size: number } {
+  const at = key.indexOf('\n');
+  return { size: Number(key.slice(0, at)), treeName: key.slice(at + 1) };
 }
 
 /**
@@ -35,14 +47,15 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
 
 export function createLoaders(client: AuditClient, cache: PublishedRootCache, signal: AbortSignal): Loaders {
   return {
-    publishedRoot: new DataLoader<number, PublishedRoot | null>(async (sizes) =>
-      mapLimited(sizes, ROOT_FETCH_CONCURRENCY, async (size): Promise<PublishedRoot | null | Error> => {
-        const cached = cache.get(size);
+    publishedRoot: new DataLoader<string, PublishedRoot | null>(async (keys) =>
+      mapLimited(keys, ROOT_FETCH_CONCURRENCY, async (key): Promise<PublishedRoot | null | Error> => {
+        const { treeName, size } = parseRootKey(key);
+        const cached = cache.get(treeName, size);
         if (cached) return cached;
         try {
           const root = (await client.root({ tree_size: size }, { signal })).result.data;
           cache.set(root);
-          return root;
+          return root?.tree_name === treeName && root.size === size ? root : null;
         } catch (err) {
           // A size the upstream does not have is an answer (null), not a failure of the page.
           if (err instanceof AuditApiError && !err.transient) return null;

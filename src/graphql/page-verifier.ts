@@ -1,12 +1,31 @@
-// Verifies one page of search results, once, when the first event's `verification` is asked for:
-// takes the published roots the page needs from the cross-request cache or the request's
-// DataLoader, then runs src/merkle's verifyPage over the whole page so work shared between events
-// is done once. Signature verdicts are memoised by their exact inputs across requests.
+// Verifies one page of search results, once, when the first event's `verification` is asked for.
+// Every verdict is held against the gateway's verified history: the page's root must be one of its
+// roots or be proven to extend them first (src/trust/root-prover.ts), each published root the
+// consistency checks use must be the prefix of that root which the event's own path proves, and
+// everything the gateway asked for (hashes, proofs, roots, leaf indexes, the published flag) is
+// required: withheld is FAIL. Roots come from the cross-request cache or the request's DataLoader,
+// then src/merkle's verifyPage runs over the whole page so work shared between events is done
+// once. Signature verdicts are memoised by their exact inputs across requests.
 import { createHash } from 'node:crypto';
 import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../audit-client/wire.js';
 import { verifySignatureNative } from '../crypto/native-ed25519.js';
-import { canonicalJson, rootSizesNeeded, verifyPage, type EventVerification, type PageEvent, type RootLike, type SignatureInput, type Verification } from '../merkle/index.js';
+import {
+  canonicalJson,
+  fail,
+  none,
+  overallVerdict,
+  rootSizesNeeded,
+  verifyPage,
+  type EventVerification,
+  type PageEvent,
+  type RootLike,
+  type SignatureInput,
+  type Verdict,
+  type Verification,
+} from '../merkle/index.js';
+import { applyKeyTrust } from '../trust/trusted-keys.js';
 import type { GraphQLContext } from './context.js';
+import { rootKey } from './loaders.js';
 
 const SIGNATURE_VERDICTS = 10_000;
 const signatureVerdicts = new Map<string, Verification>();
@@ -17,7 +36,7 @@ const signatureVerdicts = new Map<string, Verification>();
  * inputs verifySignatureNative checks — so it is kept under the sha256 of an unambiguous
  * encoding of those inputs (a JSON array, so no two input triples share a key), never under
  * anything the upstream merely claims such as the event hash, and reused across requests
- * (bounded, oldest forgotten first).
+ * (bounded, oldest forgotten first). Whether the key is trusted is decided after, per tenant.
  */
 function verifySignatureCached(input: SignatureInput): Verification {
   if (typeof input.signature !== 'string' || typeof input.publicKey !== 'string') return verifySignatureNative(input);
@@ -36,8 +55,25 @@ function verifySignatureCached(input: SignatureInput): Verification {
   return verdict;
 }
 
+/** One event's checks, the witness's word on its root, and the overall verdict. */
+export interface GatewayEventVerification extends EventVerification {
+  witness: Verification;
+  verdict: Verdict;
+  verdictReason: string | undefined;
+}
+
+const NOT_PUBLISHED: Verification = Object.freeze(none('the event is not published yet'));
+const NO_WITNESS: Verification = Object.freeze(none('no witness is configured'));
+
+/** What a page's published root needs before its events can be judged. */
+interface RootFacts {
+  trust: Verification;
+  witness: Verification;
+  witnessRequired: boolean;
+}
+
 export class PageVerifier {
-  private result: EventVerification[] | Promise<EventVerification[]> | undefined;
+  private result: GatewayEventVerification[] | Promise<GatewayEventVerification[]> | undefined;
 
   constructor(
     readonly events: readonly SearchEvent[],
@@ -47,46 +83,85 @@ export class PageVerifier {
   ) {}
 
   /**
-   * The event's verdicts. Synchronous when every root the page needs is already cached (a warm
-   * page): then no event of the page waits on a promise, and GraphQL completes the page's
-   * objects without a promise per object.
+   * The event's verdicts. Synchronous when every root the page needs is already cached and the
+   * page's root is already in the verified history (a warm page): then no event of the page waits
+   * on a promise, and GraphQL completes the page's objects without a promise per object.
    */
-  verification(index: number): EventVerification | Promise<EventVerification> {
+  verification(index: number): GatewayEventVerification | Promise<GatewayEventVerification> {
     this.result ??= this.verifyAll();
     const result = this.result;
     return Array.isArray(result) ? result[index]! : result.then((all) => all[index]!);
   }
 
-  private verifyAll(): EventVerification[] | Promise<EventVerification[]> {
+  private verifyAll(): GatewayEventVerification[] | Promise<GatewayEventVerification[]> {
     const pageEvents = this.events as unknown as PageEvent[];
+    const upstream = this.ctx.upstream;
+    const tree = typeof this.root?.tree_name === 'string' ? this.root.tree_name : undefined;
     // Roots already in the cross-request cache are taken from it directly; only the others go
     // through the request's DataLoader (a warm page then needs no loader round at all).
     const bySize = new Map<number, RootLike>();
+    const unavailable = new Map<number, Verification>();
     const missing: number[] = [];
-    for (const size of rootSizesNeeded(pageEvents)) {
-      const cached = this.ctx.upstream.roots.get(size);
-      if (cached) bySize.set(size, cached);
-      else missing.push(size);
+    if (tree !== undefined) {
+      for (const size of rootSizesNeeded(pageEvents)) {
+        const cached = upstream.roots.get(tree, size);
+        if (cached) bySize.set(size, cached);
+        else missing.push(size);
+      }
     }
-    const verify = (): EventVerification[] =>
-      verifyPage(
-        pageEvents,
-        {
-          ...(this.root ? { root: this.root } : {}),
-          ...(this.unpublishedRoot ? { unpublished_root: this.unpublishedRoot } : {}),
-        },
-        {
-          publishedRoot: (size) => bySize.get(size),
-          oneEventPerLeaf: this.ctx.upstream.oneEventPerLeaf,
-          verifySignature: verifySignatureCached,
-        },
-      );
-    if (missing.length === 0) return verify();
-    return this.ctx.loaders.publishedRoot.loadMany(missing).then((loaded) => {
+    const witness = upstream.witness?.enabled ? upstream.witness : undefined;
+    const quickTrust = this.root ? upstream.prover.check(this.root) : undefined;
+    const verify = (facts: RootFacts): GatewayEventVerification[] => this.judge(pageEvents, bySize, unavailable, facts);
+    if (missing.length === 0 && (!this.root || (quickTrust && !witness))) {
+      return verify({ trust: quickTrust ?? none('no published root'), witness: NO_WITNESS, witnessRequired: false });
+    }
+    return (async () => {
+      const [loaded, trust, witnessed] = await Promise.all([
+        missing.length === 0 ? [] : this.ctx.loaders.publishedRoot.loadMany(missing.map((size) => rootKey(tree!, size))),
+        quickTrust ?? (this.root ? upstream.prover.trust(this.root, this.ctx.signal) : none('no published root')),
+        witness && this.root ? witness.check(this.root, this.ctx.signal) : undefined,
+      ]);
       loaded.forEach((root, i) => {
-        if (root && !(root instanceof Error)) bySize.set(missing[i]!, root);
+        const size = missing[i]!;
+        if (root instanceof Error) unavailable.set(size, none(`published root(${size}) could not be fetched: ${root.message}`));
+        else if (root) bySize.set(size, root);
+        else unavailable.set(size, fail(`published root(${size}) was asked for and withheld`));
       });
-      return verify();
+      return verify({
+        trust,
+        witness: witnessed === undefined ? NO_WITNESS : witnessed.status === 'PENDING' ? none(witnessed.reason) : (witnessed as Verification),
+        witnessRequired: witnessed !== undefined,
+      });
+    })();
+  }
+
+  private judge(pageEvents: PageEvent[], bySize: Map<number, RootLike>, unavailable: Map<number, Verification>, facts: RootFacts): GatewayEventVerification[] {
+    const upstream = this.ctx.upstream;
+    const trusted = upstream.trustedKeys;
+    const checks = verifyPage(
+      pageEvents,
+      {
+        ...(this.root ? { root: this.root } : {}),
+        ...(this.unpublishedRoot ? { unpublished_root: this.unpublishedRoot } : {}),
+      },
+      {
+        publishedRoot: (size) => bySize.get(size),
+        missingRoot: (size) => unavailable.get(size) ?? fail(`published root(${size}) was asked for and withheld`),
+        oneEventPerLeaf: upstream.oneEventPerLeaf,
+        verifySignature: trusted ? (input) => applyKeyTrust(verifySignatureCached(input), { event: input.event, publicKey: input.publicKey }, trusted) : verifySignatureCached,
+        proofsRequested: true,
+        pageRootTrust: facts.trust,
+      },
+    );
+    return checks.map((c, i) => {
+      const published = pageEvents[i]?.published === true;
+      const witness = published ? facts.witness : facts.witnessRequired ? NOT_PUBLISHED : NO_WITNESS;
+      const required = published && facts.witnessRequired ? REQUIRED_WITH_WITNESS : REQUIRED;
+      const outcome = overallVerdict({ hash: c.hash, membership: c.membership, consistency: c.consistency, signature: c.signature, witness }, required);
+      return { ...c, witness, verdict: outcome.verdict, verdictReason: outcome.reason };
     });
   }
 }
+
+const REQUIRED = ['hash', 'membership', 'consistency'] as const;
+const REQUIRED_WITH_WITNESS = [...REQUIRED, 'witness'] as const;

@@ -1,7 +1,14 @@
 // What the gateway knows about its upstream beyond one request: published roots (immutable, so
-// cached across requests), the last root it verified (the next log's prev_root), and whether the
-// upstream stores one event per leaf (the local service), which allows exact proof-shape checks.
+// cached across requests, per tree), the verified history that every verdict is held against and
+// the prover that extends it, the last root a verified log chained to, the signing keys it trusts,
+// the witness, and whether the upstream stores one event per leaf (the local service), which
+// allows exact proof-shape checks.
+import type { AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../audit-client/wire.js';
+import { RootProver } from '../trust/root-prover.js';
+import type { TrustedKeys } from '../trust/trusted-keys.js';
+import { VerifiedHistory } from '../trust/verified-history.js';
+import type { RootWitness } from '../trust/witness.js';
 
 export class PublishedRootCache {
   private readonly roots = new Map<string, PublishedRoot>();
@@ -9,37 +16,51 @@ export class PublishedRootCache {
   // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
   constructor(private readonly maxEntries = 10_000) {}
 
-  private key(treeName: string | undefined, size: number): string {
-    return `${treeName ?? ''}#${size}`;
+  private key(treeName: string, size: number): string {
+    return `${treeName}#${size}`;
   }
 
-  get(size: number, treeName?: string): PublishedRoot | undefined {
-    return this.roots.get(this.key(treeName, size)) ?? (treeName ? undefined : this.roots.get(this.key(undefined, size)));
+  get(treeName: string, size: number): PublishedRoot | undefined {
+    return this.roots.get(this.key(treeName, size));
   }
 
   /**
-   * Remembers a root. The first root seen for a size is kept: a published root never changes, so
-   * a later, different one is the upstream's claim to be checked against it, never a replacement
-   * (otherwise one forged page would poison every later consistency check).
+   * Remembers a root under its own tree. The first root seen for a size is kept: a published root
+   * never changes, so a later, different one is the upstream's claim to be checked against it,
+   * never a replacement (otherwise one forged page would poison every later consistency check).
    */
   set(root: PublishedRoot): void {
-    for (const key of [this.key(root.tree_name, root.size), this.key(undefined, root.size)]) {
-      // Also under "any tree", since v1/root answers for the token's one tree.
-      if (this.roots.has(key)) continue;
-      if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
-      this.roots.set(key, root);
-    }
+    if (typeof root?.tree_name !== 'string' || !Number.isSafeInteger(root.size)) return;
+    const key = this.key(root.tree_name, root.size);
+    if (this.roots.has(key)) return;
+    if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
+    this.roots.set(key, root);
   }
+}
+
+/** A root that verified logs chained, every link proven. */
+export interface ChainedRoot {
+  rootHash: string;
+  /** The chain starts at a root of the verified history (else only at an earlier log's root). */
+  anchored: boolean;
 }
 
 export interface UpstreamState {
   roots: PublishedRootCache;
+  /** The published roots the gateway has proven, from its anchor. */
+  history: VerifiedHistory;
+  /** Proves offered roots against `history`. */
+  prover: RootProver;
   /** The upstream keeps one event per leaf (true for the local service; the cloud nests batches). */
   oneEventPerLeaf: boolean;
-  /** The last unpublished root hash this gateway verified a log against (the next prev_root). */
-  lastVerifiedRoot: string | undefined;
+  /** The last unpublished root a verified log proved: the next verified log's prev_root. */
+  lastVerifiedRoot: ChainedRoot | undefined;
   /** Which tenant started an accepted request (tenant-bound callers may poll only their own). */
   requestTenants: BoundedMap<string, string>;
+  /** The keys allowed to sign events, when the operator listed them. */
+  trustedKeys: TrustedKeys | undefined;
+  /** The independent copy of published roots, when one is configured. */
+  witness: RootWitness | undefined;
 }
 
 /** A Map that forgets its oldest entries past a size bound. */
@@ -56,6 +77,44 @@ export class BoundedMap<K, V> {
   }
 }
 
-export function createUpstreamState(oneEventPerLeaf: boolean): UpstreamState {
-  return { roots: new PublishedRootCache(), oneEventPerLeaf, lastVerifiedRoot: undefined, requestTenants: new BoundedMap(100_000) };
+export interface UpstreamStateOptions {
+  client: Pick<AuditClient, 'root' | 'search' | 'results'>;
+  oneEventPerLeaf: boolean;
+  /** Without a persisted anchor, accept the first root seen (INTEGRITY_TRUST_ON_FIRST_USE). */
+  trustOnFirstUse?: boolean;
+  /** A history to share (the integrity monitor's); a fresh one when absent. */
+  history?: VerifiedHistory;
+  trustedKeys?: TrustedKeys | undefined;
+  witness?: RootWitness | undefined;
+  log?: (line: string) => void;
+}
+
+export function createUpstreamState(options: UpstreamStateOptions): UpstreamState {
+  const roots = new PublishedRootCache();
+  const history = options.history ?? new VerifiedHistory();
+  const prover = new RootProver({
+    client: options.client,
+    history,
+    oneEventPerLeaf: options.oneEventPerLeaf,
+    trustOnFirstUse: options.trustOnFirstUse ?? false,
+    fetchRoot: async (size, signal) => {
+      const tree = history.tree;
+      const cached = tree === undefined ? undefined : roots.get(tree, size);
+      if (cached) return cached;
+      const root = (await options.client.root({ tree_size: size }, signal ? { signal } : {})).result.data;
+      roots.set(root);
+      return root;
+    },
+    ...(options.log ? { log: options.log } : {}),
+  });
+  return {
+    roots,
+    history,
+    prover,
+    oneEventPerLeaf: options.oneEventPerLeaf,
+    lastVerifiedRoot: undefined,
+    requestTenants: new BoundedMap(100_000),
+    trustedKeys: options.trustedKeys,
+    witness: options.witness,
+  };
 }

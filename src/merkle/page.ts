@@ -137,15 +137,15 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
    * The published root of size leaf + 1 must be the prefix of the page's root that the event's own
    * path proves: otherwise the published history and the page's tree are two different logs.
    */
-  const checkPrefix = (event: PageEvent, root: RootLike, leaf: number): Verification => {
-    if (typeof event.hash !== 'string' || typeof event.membership_proof !== 'string') return none('no membership path to derive the prefix root from');
+  const checkPrefix = (event: PageEvent, root: RootLike, leaf: number): Verification | undefined => {
+    if (typeof event.hash !== 'string' || typeof event.membership_proof !== 'string') return undefined;
     const derived = pathRoots(
       { hash: event.hash, proof: event.membership_proof, leafIndex: leaf, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false },
       pairHasher,
     );
     const rootHash = typeof root.root_hash === 'string' ? digestFromHex(root.root_hash) : null;
     // A path that does not lead to the page's root is membership's failure; it proves nothing here.
-    if (!derived.ok || !rootHash || !bytesEqual(derived.root, rootHash)) return none('no valid membership path to derive the prefix root from');
+    if (!derived.ok || !rootHash || !bytesEqual(derived.root, rootHash)) return undefined;
     const published = options.publishedRoot?.(leaf + 1);
     if (!published) return missingRoot(leaf + 1);
     const wrong = wrongSize(published, leaf + 1);
@@ -175,7 +175,8 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
       }
       parts.push(pair);
     }
-    if (options.pageRootTrust || strict) parts.push(checkPrefix(event, root, leaf));
+    const prefix = options.pageRootTrust || strict ? checkPrefix(event, root, leaf) : undefined;
+    if (prefix) parts.push(prefix);
     return parts.find((p) => p.status === 'FAIL') ?? parts.find((p) => p.status === 'NONE') ?? PASS;
   };
 

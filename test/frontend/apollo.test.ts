@@ -96,8 +96,12 @@ function expectVerified(event: AuditEventFieldsFragment, i: number): void {
       // Published: the roots of sizes i and i+1 are consistent. Unpublished: nothing to check yet.
       consistency: published ? 'PASS' : 'NONE',
       signature: isSigned(i) ? 'PASS' : 'NONE',
+      witness: 'NONE',
+      // Proven when published; unpublished events cannot be yet.
+      verdict: published ? 'VERIFIED' : 'PENDING',
+      verdictReason: published ? null : expect.stringMatching(/^consistency: .*not published/),
       failures: [],
-      verified: true,
+      verified: published,
     },
   });
 }

@@ -51,7 +51,7 @@ test('logs, pages through the search with results(), and reads the root', async 
   expect(events.map((e) => e.hash)).toEqual(hashes);
   expect(events.map((e) => e.new)).toEqual(hashes.map((_, i) => JSON.stringify({ v: i + 1 })));
   for (const event of events) {
-    expect(event.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'NONE', verified: true, failures: [] });
+    expect(event.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'NONE', verdict: 'VERIFIED', verified: true, failures: [] });
     expect(formatEvent(event)).toMatch(/fc save: frontend client \d+ \[hash=PASS membership=PASS consistency=PASS signature=NONE\] verified$/);
   }
 

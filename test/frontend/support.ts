@@ -30,9 +30,13 @@ export async function startTestGateway(prefix: string): Promise<TestGateway> {
       cursorSecret: undefined,
       maxBodyBytes: 1024 * 1024,
       graphiql: true,
+      // As npm start runs it: the integrity monitor anchors the verified history at the empty log.
+      integrityCheckIntervalMs: 600_000,
+      integrityKeyFile: join(dataDir, 'integrity-key'),
     },
     () => {},
   );
+  await running.integrity?.checkNow();
   if (!running.local) throw new Error('expected the embedded local audit service');
   return {
     running,

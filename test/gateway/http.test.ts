@@ -175,7 +175,7 @@ describe('gateway built by hand (createGateway) over a real local service', () =
   });
 
   async function serve(options: Partial<Parameters<typeof createGateway>[0]>): Promise<{ url: string; close(): Promise<void> }> {
-    const { server } = createGateway({ client, upstream: createUpstreamState(true), cursors: new CursorCodec(Buffer.from('test')), ...options });
+    const { server } = createGateway({ client, upstream: createUpstreamState({ client, oneEventPerLeaf: true, trustOnFirstUse: true }), cursors: new CursorCodec(Buffer.from('test')), ...options });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}/graphql`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };

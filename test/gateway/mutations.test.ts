@@ -56,7 +56,7 @@ const POLL = `
   query Poll($id: ID!) {
     pollResult(requestId: $id) {
       __typename
-      ... on PollResult { requestId done result accepted { requestId retryCounter } }
+      ... on PollResult { requestId done result accepted { requestId retryCounter } logBulk { count results { hash hashVerification signatureVerification } } }
       ... on Error { message }
     }
   }`;
@@ -266,6 +266,8 @@ describe('gateway mutations and queries (embedded service, signing key configure
       expect(hashEnvelope(x.envelope)).toBe(x.hash);
       expect(typeof x.envelope.signature).toBe('string');
     }
+    // The same checks logBulk carries, made by the gateway on the finished request.
+    expect(done.logBulk).toEqual({ count: 2, results: results.map((x) => ({ hash: x.hash, hashVerification: 'PASS', signatureVerification: 'PASS' })) });
     expect(gw.local!.log.size).toBe(before + 2);
     const tooMany = await gw.runError(LOG_BULK_ASYNC, { events: Array.from({ length: 1001 }, () => ({ message: 'm' })) }, 'InputError');
     expect(tooMany.argument).toBe('events');

@@ -14,7 +14,7 @@ const SEARCH = `
         totalCount
         root { size }
         unpublishedRoot { size }
-        edges { node { hash message published leafIndex signature verification { hash membership consistency signature verified failures } } }
+        edges { node { hash message published leafIndex signature verification { hash membership consistency signature verified verdict verdictReason failures } } }
       }
       ... on Error { message }
     }
@@ -55,10 +55,14 @@ describe('verification of honest and tampered data', () => {
       expect(leaf).toBeGreaterThanOrEqual(0);
       byLeaf.set(leaf, node);
       const want = expected.get(leaf)!;
-      const { hash, membership, consistency, signature, verified, failures } = node.verification;
+      const { hash, membership, consistency, signature, verified, verdict, verdictReason, failures } = node.verification;
       expect({ leaf, hash, membership, consistency, signature }).toEqual({ leaf, ...want });
       const failed = (Object.keys(want) as Array<keyof Expected>).filter((k) => want[k] === 'FAIL');
-      expect(verified).toBe(failed.length === 0);
+      // Verified means proven: nothing failed and the event is published under a verified root.
+      const wantVerdict = failed.length > 0 ? 'FAILED' : leaf < PUBLISHED ? 'VERIFIED' : 'PENDING';
+      expect({ leaf, verdict, verified }).toEqual({ leaf, verdict: wantVerdict, verified: wantVerdict === 'VERIFIED' });
+      if (wantVerdict === 'PENDING') expect(verdictReason).toMatch(/^consistency: .*not published/);
+      if (wantVerdict === 'FAILED') expect(verdictReason).toBe(failures[0]);
       // One reason per failed check, naming the check.
       expect(failures.map((f: string) => f.split(':')[0])).toEqual(failed);
       for (const f of failures) expect(f.length).toBeGreaterThan(`${f.split(':')[0]}: `.length);
@@ -207,11 +211,15 @@ describe('verification of honest and tampered data', () => {
     expect(db.prepare('UPDATE published_roots SET root_hash = ? WHERE size = ?').run(forged, PUBLISHED).changes).toBe(1);
     for (let leaf = 0; leaf < PUBLISHED; leaf++) {
       const e = expected.get(leaf)!;
-      expected.set(leaf, { ...e, membership: 'FAIL' });
+      expected.set(leaf, { ...e, membership: 'FAIL', consistency: 'FAIL' });
     }
-    const found = (await gw.runOk(`query { search(query: "actor:tamper", first: 1) { ... on AuditEventConnection { root { size rootHash } } } }`)).search;
-    // The page shows the root the service claims; the proofs do not lead to it. Consistency still
-    // passes: it compares the roots of sizes L and L+1 this gateway fetched and cached earlier.
+    const found = (await gw.runOk(`query { search(query: "actor:tamper", first: 1) { ... on AuditEventConnection { root { size rootHash history historyReason } } } }`)).search;
+    // The page shows the root the service claims; the proofs do not lead to it, and it is not the
+    // root of that size the gateway verified: consistency fails for every published event.
+    expect(found.root.history).toBe('FAIL');
+    expect(found.root.historyReason).toMatch(/but the gateway verified [0-9a-f]{64} for that size: the audit service serves another history/);
+    delete found.root.history;
+    delete found.root.historyReason;
     expect(found.root).toEqual({ size: PUBLISHED, rootHash: forged });
     await checkAll();
     // The forged root did not replace the one the gateway saw first: Query.root shows the claim

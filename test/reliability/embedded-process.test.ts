@@ -57,8 +57,13 @@ describe('the embedded service in its own process', () => {
       cursorSecret: 'embedded-process-test',
       maxBodyBytes: 1024 * 1024,
       graphiql: false,
+      // As npm start runs it: the integrity monitor anchors the verified history at the empty log.
+      integrityCheckIntervalMs: 600_000,
+      integrityKeyFile: join(dir, 'integrity-key'),
     };
-    return startGateway(config, () => undefined);
+    const running = await startGateway(config, () => undefined);
+    await running.integrity?.checkNow();
+    return running;
   };
 
   test('serves through it, restarts it on the same address after kill -9 with the events kept, and stops it on close', async () => {

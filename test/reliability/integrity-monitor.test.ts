@@ -1,22 +1,22 @@
 // The integrity monitor end to end: a real gateway with the embedded local service on a temp data
-// dir. An honest log stays OK across publishes and gateway restarts (the chain continues from the
-// persisted root, no second trust-on-first-use); then the service's SQLite file is rewritten the
+// dir. An honest log stays OK across publishes and gateway restarts (the history is anchored at the
+// empty log and continues from the signed, persisted state); then the service's SQLite file is rewritten the
 // way an insider would (an early event changed, every tree node above it and every published root
 // recomputed, so the rewritten tree is internally consistent) and the monitor must say FAILED, in
 // Query.integrity, in /ready and loudly in the log — and again after a restart. Also: a forged
 // intermediate root breaks the chain at that step, a rolled-back log is caught, the per-check step
-// cap walks a long chain in bounded pieces, checks run on their own timer, and a corrupt state file
-// is refused.
+// cap walks a long chain in bounded pieces, checks run on their own timer, a corrupt or rewritten
+// state file is refused, a non-empty log without state is UNANCHORED (also after the log was cut
+// and the state deleted), and a contradiction found by a search turns the monitor FAILED.
 import { jest } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import { IntegrityMonitor, type IntegrityStatus } from '../../src/gateway/integrity-monitor.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
-import { bytesToHex, canonicalJson, consistencyProof, formatConsistencyItem, hashPair, treeRoot } from '../../src/merkle/index.js';
 import { refusedPort, tempDir, type Json } from '../support/gateway.js';
+import { rewriteHistory } from '../support/tamper.js';
 
 const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt latestPublishedSize failure checkError } }`;
 
@@ -42,6 +42,8 @@ async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Pro
     graphiql: false,
     // Long enough that only the start-up check and the test's own checks run.
     integrityCheckIntervalMs: 600_000,
+    // The state file's key, apart from the data dir as in production.
+    integrityKeyFile: join(dataDir, '..', 'integrity-key'),
     ...extra,
   };
   const running = await startGateway(config, (line) => lines.push(line));
@@ -71,50 +73,6 @@ async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Pro
   // Settle the start-up check, so a later check() is not joined to one that began earlier.
   await running.integrity?.checkNow();
   return gw;
-}
-
-/** Hashes of the tree nodes read straight from the service's SQLite file. */
-function dbNodes(db: Database.Database) {
-  const select = db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?');
-  return {
-    node(level: number, idx: number): Uint8Array {
-      const row = select.get(level, idx) as { hash: Buffer } | undefined;
-      if (!row) throw new Error(`no node (${level}, ${idx})`);
-      return new Uint8Array(row.hash);
-    },
-  };
-}
-
-/**
- * Rewrites leaf `leaf` the way an insider with the database would: a new envelope and hash, every
- * stored node above it recomputed, every published root (and its stored proof) recomputed. The result is a consistent
- * tree with a different history. (The running service keeps some nodes in memory; it re-reads
- * them when another connection has committed, as this one does: AuditLog.syncWithDisk.)
- */
-function rewriteHistory(db: Database.Database, leaf: number): void {
-  const row = db.prepare('SELECT envelope FROM events WHERE leaf_index = ?').get(leaf) as { envelope: string };
-  const envelope = JSON.parse(row.envelope);
-  envelope.event.message = 'this is not what was logged';
-  const text = canonicalJson(envelope);
-  const hash = createHash('sha256').update(text, 'utf8').digest();
-  const nodes = dbNodes(db);
-  const update = db.prepare('UPDATE nodes SET hash = ? WHERE level = ? AND idx = ?');
-  db.transaction(() => {
-    expect(db.prepare('UPDATE events SET envelope = ?, hash = ? WHERE leaf_index = ?').run(text, hash, leaf).changes).toBe(1);
-    expect(update.run(hash, 0, leaf).changes).toBe(1);
-    for (let level = 1, idx = leaf >> 1; ; level++, idx >>= 1) {
-      const exists = db.prepare('SELECT 1 FROM nodes WHERE level = ? AND idx = ?').get(level, idx);
-      if (!exists) break;
-      update.run(Buffer.from(hashPair(nodes.node(level - 1, 2 * idx), nodes.node(level - 1, 2 * idx + 1))), level, idx);
-    }
-    const sizes = db.prepare('SELECT size FROM published_roots').all() as Array<{ size: number }>;
-    for (const { size } of sizes) {
-      if (size <= leaf) continue;
-      // The service records each root with its proof from size - 1: the insider rewrites both.
-      const proof = size > 1 ? JSON.stringify(consistencyProof(nodes, size - 1, size).map(formatConsistencyItem)) : null;
-      db.prepare('UPDATE published_roots SET root_hash = ?, consistency_proof = ? WHERE size = ?').run(bytesToHex(treeRoot(nodes, size)), proof, size);
-    }
-  })();
 }
 
 describe('integrity monitor', () => {
@@ -152,14 +110,15 @@ describe('integrity monitor', () => {
     const dataDir = newDataDir();
     const stateFile = join(dataDir, 'integrity-state.json');
     let gw = await start(dataDir);
-    // Nothing published yet: nothing to verify.
-    expect(gw.running.integrity!.status()).toMatchObject({ state: 'UNKNOWN', lastVerifiedSize: null, latestPublishedSize: 0, failure: null });
+    // Nothing published yet: nothing to verify, and the history is anchored at the empty log.
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'UNKNOWN', lastVerifiedSize: null, latestPublishedSize: 0, failure: null, anchor: 'empty-log' });
     expect((await gw.gql(STATUS)).integrity.state).toBe('UNKNOWN');
 
     await gw.logAndPublish(10, 'first');
     expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 10, latestPublishedSize: 10, failure: null, checkError: null });
-    expect(gw.lines.some((l) => l.includes('trust on first use'))).toBe(true);
-    // Several publishes between two checks: the chain is walked one size at a time.
+    expect(gw.lines.some((l) => l.includes('anchored at an empty log'))).toBe(true);
+    expect(gw.lines.some((l) => l.includes('trust on first use'))).toBe(false);
+    // Several publishes between two checks: proven with membership paths in one step.
     for (let i = 0; i < 5; i++) await gw.logAndPublish(1, `single ${i}`);
     await gw.logAndPublish(7, 'second');
     const ok = await gw.check();
@@ -167,22 +126,23 @@ describe('integrity monitor', () => {
     const root22 = (await gw.gql(`{ root { ... on PublishedRoot { size rootHash } } }`)).root;
     expect(root22.size).toBe(22);
     const shown = (await gw.gql(STATUS)).integrity;
-    expect(shown).toEqual({ ...ok, lastVerifiedRootHash: root22.rootHash });
+    const { state, lastVerifiedSize, lastCheckedAt, latestPublishedSize, failure, checkError } = ok;
+    expect(shown).toEqual({ state, lastVerifiedSize, lastCheckedAt, latestPublishedSize, failure, checkError, lastVerifiedRootHash: root22.rootHash });
     expect(Date.parse(shown.lastCheckedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(await gw.ready()).toEqual({ status: 200, body: { status: 'ready', detail: 'audit service reachable' } });
-    // Persisted atomically: the file says what was verified, no temporary file is left behind.
+    // Persisted atomically and signed: the file says what was verified, no temporary file is left behind.
     const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
-    expect(saved).toMatchObject({ version: 1, upstream: 'embedded', size: 22, rootHash: root22.rootHash });
+    expect(saved).toMatchObject({ version: 2, upstream: 'embedded', anchor: 'empty-log', latest: { size: 22, rootHash: root22.rootHash }, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(readdirSync(dataDir).filter((f) => f.includes('.tmp'))).toEqual([]);
 
     // Restart: the chain continues from the saved root (no second trust on first use).
     await stop(gw);
     gw = await start(dataDir);
     expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', lastVerifiedSize: 22, lastVerifiedRootHash: root22.rootHash });
-    expect(gw.lines.some((l) => l.includes('trust on first use'))).toBe(false);
+    expect(gw.lines.some((l) => l.includes('anchored') || l.includes('trust on first use'))).toBe(false);
     await gw.logAndPublish(30, 'third');
     expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 52, latestPublishedSize: 52 });
-    expect(JSON.parse(readFileSync(stateFile, 'utf8')).size).toBe(52);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).latest.size).toBe(52);
     await gw.logAndPublish(3, 'fourth'); // published (55) but not yet checked
     expect(alarms()).toEqual([]);
 
@@ -221,13 +181,18 @@ describe('integrity monitor', () => {
     expect((await gw.ready()).status).toBe(503);
   });
 
-  test('a forged intermediate root breaks the chain at that step; a rolled-back log is caught', async () => {
+  test('a forged intermediate root breaks a one-step chain at that step, and fails the events that use it; a rolled-back log is caught', async () => {
     const dataDir = newDataDir();
     const gw = await start(dataDir);
     await gw.logAndPublish(10, 'base');
     expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 10 });
-    // A second monitor over the same client, state in memory only, to see a rollback.
-    const rollbackWatch = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', log: () => undefined, error: () => undefined });
+    // Monitors over the same client chaining one-step proofs (as against the cloud), state in
+    // memory only, anchored by trust on first use at 10.
+    const chainWatch = (): IntegrityMonitor =>
+      new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', trustOnFirstUse: true, log: () => undefined, error: () => undefined });
+    const rollbackWatch = chainWatch();
+    const forgeryWatch = chainWatch();
+    expect(await forgeryWatch.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 10, anchor: 'trust-on-first-use' });
     for (let i = 0; i < 3; i++) await gw.logAndPublish(1, `step ${i}`);
     expect(await rollbackWatch.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 13 });
 
@@ -250,18 +215,24 @@ describe('integrity monitor', () => {
     } finally {
       db.close();
     }
-    const failed = await gw.check();
+    const failed = await forgeryWatch.checkNow();
     expect(failed).toMatchObject({ state: 'FAILED', lastVerifiedSize: 11, latestPublishedSize: 13 });
     expect(failed.failure).toMatch(new RegExp(`^root\\(11\\) [0-9a-f]{64} → root\\(12\\) ${'ab'.repeat(32)}: consistency proof does not hold: `));
-    expect(JSON.parse(readFileSync(join(dataDir, 'integrity-state.json'), 'utf8')).size).toBe(11);
-    expect((await gw.ready()).status).toBe(503);
+    await forgeryWatch.stop();
+    // The gateway's own monitor proves 13 from 10 with membership paths, which never read root(12);
+    // a search uses it for leaf 11, and that event fails: root(12) is not the prefix its path makes.
+    expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 13 });
+    const page = (await gw.gql(`{ search(query: "message:step", order: ASC) { ... on AuditEventConnection { edges { node { leafIndex verification { consistency verdict failures } } } } } }`)).search;
+    const leaf11 = page.edges.find((e: Json) => e.node.leafIndex === 11).node.verification;
+    expect(leaf11).toMatchObject({ consistency: 'FAIL', verdict: 'FAILED' });
+    expect(leaf11.failures[0]).toMatch(/^consistency: (published root\(12\) (ab)+ is not the first 12 leaves of the page's root|consistency item 0 does not lead to the new root)/);
   });
 
   test('the step cap walks a long chain in bounded pieces, reporting the lag', async () => {
     const gw = await start(newDataDir());
     await gw.logAndPublish(5, 'base');
     const lines: string[] = [];
-    const capped = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', maxStepsPerCheck: 4, log: (l) => lines.push(l), error: (l) => lines.push(l) });
+    const capped = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, upstreamId: 'embedded', trustOnFirstUse: true, maxStepsPerCheck: 4, log: (l) => lines.push(l), error: (l) => lines.push(l) });
     try {
       expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 5 });
       for (let i = 0; i < 10; i++) await gw.logAndPublish(1, `one ${i}`);
@@ -280,7 +251,7 @@ describe('integrity monitor', () => {
     const gw = await start(newDataDir());
     await gw.logAndPublish(5, 'base');
     for (let i = 0; i < 10; i++) await gw.logAndPublish(1, `one ${i}`);
-    const catchingUp = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, catchUpDelayMs: 20, upstreamId: 'embedded', maxStepsPerCheck: 4, log: () => undefined });
+    const catchingUp = new IntegrityMonitor({ client: gw.running.client, intervalMs: 60_000, catchUpDelayMs: 20, upstreamId: 'embedded', trustOnFirstUse: true, maxStepsPerCheck: 4, log: () => undefined });
     try {
       catchingUp.start();
       // Trust on first use takes the latest (15); then 12 more events need 3 capped checks.
@@ -349,7 +320,7 @@ describe('integrity monitor', () => {
     expect(() => loadConfig({ INTEGRITY_CHECK_INTERVAL_MS: 'soon' })).toThrow('INTEGRITY_CHECK_INTERVAL_MS must be an integer');
   });
 
-  test('a corrupt state file is refused (FAILED) rather than trusting the upstream again', async () => {
+  test('a corrupt or rewritten state file is refused (FAILED) rather than trusting the upstream again', async () => {
     const dataDir = newDataDir();
     let gw = await start(dataDir);
     await gw.logAndPublish(3, 'x');
@@ -359,8 +330,83 @@ describe('integrity monitor', () => {
     expect(existsSync(stateFile)).toBe(true);
     writeFileSync(stateFile, '{"version":1,"size":');
     gw = await start(dataDir);
-    expect(gw.running.integrity!.status()).toMatchObject({ state: 'FAILED', failure: `the integrity state file ${stateFile} is not valid JSON; remove it to trust the upstream again` });
+    expect(gw.running.integrity!.status()).toMatchObject({
+      state: 'FAILED',
+      failure: `the integrity state file ${stateFile} is not valid JSON; run npm run audit:verify and remove it to anchor the history again`,
+    });
     expect((await gw.ready()).status).toBe(503);
     expect((await gw.gql(STATUS)).integrity.state).toBe('FAILED');
+    await stop(gw);
+
+    // A well-formed file rewritten to claim a smaller verified size (after a truncation): its
+    // signature no longer holds under the key kept outside the data dir.
+    rmSync(stateFile);
+    gw = await start(dataDir, { integrityTrustOnFirstUse: true });
+    expect((await gw.check()).state).toBe('OK');
+    await stop(gw);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    writeFileSync(stateFile, JSON.stringify({ ...saved, latest: { ...saved.latest, size: 1 } }));
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status().state).toBe('FAILED');
+    expect(gw.running.integrity!.status().failure).toMatch(/does not carry a valid signature under the integrity key: it was rewritten/);
+  });
+
+  test('a non-empty log without integrity state is UNANCHORED (not OK): events are PENDING, /ready is 503; trust on first use anchors it', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    await gw.logAndPublish(5, 'acknowledged');
+    expect((await gw.check()).state).toBe('OK');
+    await stop(gw);
+    // Truncate the log and delete the anchor: the events are gone, and the gateway must not call
+    // what is left OK on its own word.
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.prepare('DELETE FROM events WHERE leaf_index >= 3').run();
+      db.prepare('DELETE FROM published_roots').run();
+    } finally {
+      db.close();
+    }
+    rmSync(join(dataDir, 'integrity-state.json'));
+    gw = await start(dataDir);
+    await gw.logAndPublish(2, 'after');
+    const status = await gw.check();
+    expect(status).toMatchObject({ state: 'UNANCHORED', lastVerifiedSize: null, anchor: null });
+    expect(status.failure).toMatch(/no verified history for it \(no integrity state\): run npm run audit:verify to anchor it, or set INTEGRITY_TRUST_ON_FIRST_USE=true/);
+    expect((await gw.gql(STATUS)).integrity.state).toBe('UNANCHORED');
+    const ready = await gw.ready();
+    expect(ready.status).toBe(503);
+    expect(ready.body.detail).toMatch(/^integrity unanchored: /);
+    const page = (await gw.gql(`{ search(query: "actor:integrity") { ... on AuditEventConnection { edges { node { published verification { verdict verdictReason verified } } } } } }`)).search;
+    expect(page.edges.length).toBeGreaterThan(0);
+    for (const { node } of page.edges) {
+      expect(node.verification).toMatchObject({ verdict: 'PENDING', verified: false });
+      if (node.published) expect(node.verification.verdictReason).toMatch(/integrity UNANCHORED/);
+    }
+    await stop(gw);
+    gw = await start(dataDir, { integrityTrustOnFirstUse: true });
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', anchor: 'trust-on-first-use' });
+  });
+
+  test('a contradiction found by a search (the page root of a verified size differs) turns the monitor FAILED at once, and it is persisted', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    await gw.logAndPublish(12, 'seen');
+    expect((await gw.check()).state).toBe('OK');
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      rewriteHistory(db, 4);
+    } finally {
+      db.close();
+    }
+    const page = (await gw.gql(`{ search(query: "actor:integrity") { ... on AuditEventConnection { root { size history } edges { node { verification { consistency verdict } } } } } }`)).search;
+    expect(page.root).toEqual({ size: 12, history: 'FAIL' });
+    expect(page.edges.every((e: Json) => e.node.verification.verdict === 'FAILED')).toBe(true);
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'FAILED', failure: expect.stringMatching(/root\(12\) is [0-9a-f]{64}, but the gateway verified [0-9a-f]{64} for that size/) });
+    expect(alarms().length).toBeGreaterThan(0);
+    expect((await gw.ready()).status).toBe(503);
+    await stop(gw);
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status().state).toBe('FAILED');
   });
 });

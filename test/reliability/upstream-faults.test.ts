@@ -271,7 +271,7 @@ describe('upstream faults under load', () => {
       const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
       // A gateway built by hand so its client can have a short timeout (the product's is 30 s).
       const client = new AuditClient({ baseUrl: proxyUrl, token: TOKEN, timeouts: { headersMs: 600, bodyMs: 600 }, retry: { retries: 1, baseDelayMs: 20, maxDelayMs: 50 } });
-      const gateway = createGateway({ client, upstream: createUpstreamState(false), cursors: new CursorCodec(Buffer.from('proxy-test')), graphiql: false, logError: () => undefined });
+      const gateway = createGateway({ client, upstream: createUpstreamState({ client, oneEventPerLeaf: false, trustOnFirstUse: true }), cursors: new CursorCodec(Buffer.from('proxy-test')), graphiql: false, logError: () => undefined });
       await new Promise<void>((r) => gateway.server.listen(0, '127.0.0.1', () => r()));
       gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}/graphql`;
       close = async () => {

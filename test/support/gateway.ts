@@ -26,6 +26,8 @@ export interface TestGatewayOptions {
   resultTtlMs?: number;
   /** A remote upstream instead of the embedded local service. */
   remoteBaseUrl?: string;
+  /** A custom event schema for the embedded service (LOCAL_AUDIT_SCHEMA_FILE). */
+  schemaFile?: string;
 }
 
 export interface TestGateway {
@@ -87,7 +89,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         localPort: 0,
         publishIntervalMs: 0,
         token: undefined,
-        schemaFile: undefined,
+        schemaFile: options.schemaFile,
         ...(options.resultTtlMs !== undefined ? { resultTtlMs: options.resultTtlMs } : {}),
       };
   const config: GatewayConfig = {
@@ -98,6 +100,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     cursorSecret: 'test',
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     graphiql: true,
+    // No integrity monitor (and so no persisted anchor) here: the verified history is anchored at
+    // the first root a request sees, as INTEGRITY_TRUST_ON_FIRST_USE=true does.
+    integrityTrustOnFirstUse: true,
   };
   let running: RunningGateway;
   try {

@@ -9,13 +9,27 @@ const IntegrityStateEnum = builder.enumType('IntegrityState', {
     OK: { description: 'Every published root checked so far extends the previous one; history is unchanged.' },
     FAILED: { description: 'The upstream rewrote, rolled back or forked its log; see failure. Stays until the gateway restarts.' },
     UNKNOWN: { description: 'No root verified yet (first check pending, nothing published, or the upstream unreachable since start).' },
+    UNANCHORED: {
+      description:
+        'The log holds events but the gateway has no verified history to hold it against (no integrity state): nothing can be VERIFIED until a full audit (npm run audit:verify) passes, or the operator sets INTEGRITY_TRUST_ON_FIRST_USE=true.',
+    },
   } as const,
 });
 
 const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus').implement({
   description: "The integrity monitor's view of the upstream log: the chain of published roots it has verified.",
   fields: (t) => ({
-    state: t.field({ type: IntegrityStateEnum, description: 'OK, FAILED or UNKNOWN.', resolve: (s) => s.state }),
+    state: t.field({ type: IntegrityStateEnum, description: 'OK, FAILED, UNKNOWN or UNANCHORED.', resolve: (s) => s.state }),
+    anchor: t.string({
+      nullable: true,
+      description: 'How the verified history was anchored: state-file, empty-log, trust-on-first-use or full-audit (null while unanchored).',
+      resolve: (s) => s.anchor,
+    }),
+    tamperingEvidence: t.int({
+      description: 'Answers that showed tampering without contradicting a verified root (e.g. events outside the restriction the gateway forced), since start.',
+      resolve: (s) => s.tamperingEvidence,
+    }),
+    lastTamperingEvidence: t.string({ nullable: true, description: 'What the last such answer showed.', resolve: (s) => s.lastTamperingEvidence }),
     lastVerifiedSize: t.int({ nullable: true, description: 'Size of the last published root proven consistent with all before it.', resolve: (s) => s.lastVerifiedSize }),
     lastVerifiedRootHash: t.string({ nullable: true, description: 'Hash of that root (hex).', resolve: (s) => s.lastVerifiedRootHash }),
     lastCheckedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last check ended, whatever its outcome.', resolve: (s) => s.lastCheckedAt }),
@@ -24,7 +38,7 @@ const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus')
       description: 'The latest published size the last check saw; larger than lastVerifiedSize while the monitor catches up.',
       resolve: (s) => s.latestPublishedSize,
     }),
-    failure: t.string({ nullable: true, description: 'Why the state is FAILED: which root changed or which proof did not hold.', resolve: (s) => s.failure }),
+    failure: t.string({ nullable: true, description: 'Why the state is FAILED (which root changed or which proof did not hold) or UNANCHORED.', resolve: (s) => s.failure }),
     checkError: t.string({
       nullable: true,
       description: 'Why the last check could not finish (for example the upstream was unreachable); not an integrity failure.',

@@ -3,12 +3,14 @@
 // root it verified.
 import type { AuditEnvelope, LogBulkResult, LogResult } from '../../audit-client/wire.js';
 import { verifySignatureNative } from '../../crypto/native-ed25519.js';
-import { none, verifyConsistency, verifyEnvelopeHash, verifyMembership, type Verification } from '../../merkle/index.js';
+import { fail, none, overallVerdict, verifyConsistency, verifyEnvelopeHash, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
+import { applyKeyTrust } from '../../trust/trusted-keys.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { INPUT_ERRORS, InputError, upstream } from '../errors.js';
+import type { ChainedRoot } from '../upstream-state.js';
 import { applyTenant } from '../tenancy.js';
-import { failureReasons, VerificationStatusEnum } from './verification.js';
+import { failureReasons, VerdictEnum, VerificationStatusEnum } from './verification.js';
 
 export const AuditEventInput = builder.inputType('AuditEventInput', {
   description: 'An event of the standard audit schema. JSON values of old/new are sent as canonical JSON strings.',
@@ -52,6 +54,8 @@ export interface LogVerification {
   membership: Verification;
   consistency: Verification;
   signature: Verification;
+  verdict: Verdict;
+  verdictReason: string | undefined;
 }
 
 export interface LogOutcome {
@@ -65,7 +69,15 @@ const LogVerificationRef = builder.objectRef<LogVerification>('LogVerification')
     hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope hashes to the returned hash.', resolve: (v) => v.hash.status }),
     membership: t.field({ type: VerificationStatusEnum, description: 'The membership proof leads to the unpublished root.', resolve: (v) => v.membership.status }),
     consistency: t.field({ type: VerificationStatusEnum, description: 'The new root extends the last root this gateway verified.', resolve: (v) => v.consistency.status }),
-    signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies (NONE when unsigned).', resolve: (v) => v.signature.status }),
+    signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned).', resolve: (v) => v.signature.status }),
+    verdict: t.field({
+      type: VerdictEnum,
+      description:
+        "VERIFIED when hash, membership and consistency PASS and the new root is chained to the gateway's verified history; PENDING when it cannot be chained yet (nothing verified to chain to, or verify not asked for); FAILED when a check failed or a proof asked for was withheld.",
+      resolve: (v) => v.verdict,
+    }),
+    verdictReason: t.string({ nullable: true, description: 'Why the verdict is PENDING or FAILED.', resolve: (v) => v.verdictReason ?? null }),
+    verified: t.boolean({ description: 'True exactly when verdict is VERIFIED.', resolve: (v) => v.verdict === 'VERIFIED' }),
     failures: t.stringList({ description: 'One line per failed check.', resolve: (v) => failureReasons(v) }),
   }),
 });
@@ -83,19 +95,36 @@ export const LogResultRef = builder.objectRef<LogOutcome>('LogResult').implement
   }),
 });
 
-function verifyLogged(result: LogResult, prevRoot: string | undefined): LogVerification {
+/** What the log request asked the upstream for: what is absent of it was withheld. */
+interface Asked {
+  /** verbose or verify: the envelope, the membership proof and the unpublished root. */
+  proofs: boolean;
+  /** The prev_root sent (verify), whose consistency proof the answer must carry. */
+  prevRoot: ChainedRoot | undefined;
+}
+
+function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
-  return {
-    hash: envelope ? verifyEnvelopeHash(envelope, result.hash) : none('not verbose: no envelope returned'),
-    membership: verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
+  const withheld = (what: string): Verification => (asked.proofs ? fail(`${what} was asked for and withheld`) : none(`not verbose: no ${what} returned`));
+  const checks = {
+    hash: envelope ? verifyEnvelopeHash(envelope, result.hash) : withheld('envelope'),
+    membership: result.membership_proof === undefined || result.membership_proof === null ? withheld('membership proof') : !result.unpublished_root ? withheld('unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
     consistency:
-      prevRoot === undefined
-        ? none('no earlier verified root to compare with')
+      asked.prevRoot === undefined
+        ? none(asked.proofs ? 'the gateway has no verified root to chain this log to yet (nothing published and proven)' : 'not verified: pass options.verify')
         : result.consistency_proof === undefined
-          ? none('the audit service did not recognise the previous root')
-          : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof }),
-    signature: envelope ? verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }) : none('not verbose: no envelope returned'),
+          ? fail('the consistency proof from the previous verified root was asked for (prev_root) and withheld')
+          : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root, proof: result.consistency_proof }),
+    signature: envelope
+      ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
+      : withheld('envelope'),
   };
+  const outcome = overallVerdict(checks, ['hash', 'membership', 'consistency']);
+  if (outcome.verdict === 'VERIFIED' && !asked.prevRoot?.anchored) {
+    // Proven only back to an earlier log's root: nothing ties that chain to a published root yet.
+    return { ...checks, verdict: 'PENDING', verdictReason: 'consistency: chained to earlier logs only, not yet to a published root the gateway has verified' };
+  }
+  return { ...checks, verdict: outcome.verdict, verdictReason: outcome.reason };
 }
 
 type LogOptionsShape = { verbose?: boolean | null; verify?: boolean | null; signLocal?: boolean | null } | null | undefined;
@@ -108,18 +137,29 @@ function signerFor(ctx: GraphQLContext, options: LogOptionsShape) {
 
 export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>, options: LogOptionsShape): Promise<LogOutcome> {
   const verify = options?.verify ?? false;
-  const prevRoot = verify ? ctx.upstream.lastVerifiedRoot : undefined;
+  // The chain starts at a root of the verified history and continues from the last log it proved;
+  // before the history has a root, it starts at the first verified log's root, unanchored.
+  const chained = ctx.upstream.lastVerifiedRoot;
+  const verified = ctx.upstream.history.latest();
+  const prevRoot: ChainedRoot | undefined = !verify
+    ? undefined
+    : chained?.anchored || !verified
+      ? chained
+      : { rootHash: verified.rootHash, anchored: true };
   const sign = signerFor(ctx, options);
   const response = await upstream(() =>
     ctx.client.log(
-      { event: applyTenant(ctx, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot } : {}) },
+      { event: applyTenant(ctx, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) },
       { signal: ctx.signal, sign },
     ),
   );
-  const verification = verifyLogged(response.result, prevRoot);
-  if (verify && response.result.unpublished_root) {
-    const sound = [verification.hash, verification.membership, verification.consistency].every((v) => v.status !== 'FAIL');
-    if (sound) ctx.upstream.lastVerifiedRoot = response.result.unpublished_root;
+  const verbose = verify || (options?.verbose ?? false);
+  const verification = verifyLogged(ctx, response.result, { proofs: verbose, prevRoot });
+  // Only a new root proven from the chain moves it, never on a withheld or failed proof; the very
+  // first verified log (nothing to chain from) starts an unanchored chain.
+  const proven = [verification.hash, verification.membership].every((v) => v.status === 'PASS');
+  if (verify && response.result.unpublished_root && proven && (prevRoot ? verification.consistency.status === 'PASS' : chained === undefined)) {
+    ctx.upstream.lastVerifiedRoot = { rootHash: response.result.unpublished_root, anchored: prevRoot?.anchored ?? false };
   }
   return { result: response.result, verification };
 }
@@ -147,7 +187,7 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
   }),
 });
 
-const LogBulkResultRef = builder.objectRef<LogBulkResult>('LogBulkResult').implement({
+export const LogBulkResultRef = builder.objectRef<LogBulkResult>('LogBulkResult').implement({
   description: 'The events of a bulk log as stored.',
   fields: (t) => ({
     count: t.int({ description: 'How many events were stored.', resolve: (r) => r.results.length }),

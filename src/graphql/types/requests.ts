@@ -6,7 +6,8 @@ import type { DownloadRequest, ExportRequest } from '../../audit-client/wire.js'
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError, INPUT_ERRORS, InputError, ResultSetExpiredError, upstream } from '../errors.js';
-import { AuditEventInput, bulkItems, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
+import type { LogBulkResult } from '../../audit-client/wire.js';
+import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
 
 const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({
   description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
@@ -32,8 +33,20 @@ const PollResultRef = builder.objectRef<PollOutcome>('PollResult').implement({
     done: t.exposeBoolean('done', { description: 'True when the result is ready.' }),
     result: t.field({ type: 'JSON', nullable: true, description: "The finished request's result (its endpoint's result body).", resolve: (p) => p.result ?? null }),
     accepted: t.field({ type: AcceptedRequestRef, nullable: true, description: 'While still running: the accepted request.', resolve: (p) => p.accepted }),
+    logBulk: t.field({
+      type: LogBulkResultRef,
+      nullable: true,
+      description: "A finished logBulkAsync's events as logBulk returns them, each with the gateway's own hash and signature checks; null for other requests and while running.",
+      resolve: (p) => (p.done && isLogBulkResult(p.result) ? p.result : null),
+    }),
   }),
 });
+
+/** The result body of v2/log (and so of a finished v2/log_async): `{results: [{hash, envelope?}]}`. */
+function isLogBulkResult(result: unknown): result is LogBulkResult {
+  const items = (result as { results?: unknown } | null)?.results;
+  return Array.isArray(items) && items.every((item) => item !== null && typeof item === 'object' && typeof (item as { hash?: unknown }).hash === 'string');
+}
 
 interface DownloadLink {
   url: string;

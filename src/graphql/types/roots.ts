@@ -1,6 +1,7 @@
 // Published and unpublished roots, and Query.root with the gateway's own consistency check.
 import type { PublishedRoot, UnpublishedRoot } from '../../audit-client/wire.js';
-import { verifyConsistency } from '../../merkle/index.js';
+import { fail, none, verifyConsistency, type Verification } from '../../merkle/index.js';
+import { rootKey } from '../loaders.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { TreeNotFoundError } from '../../audit-client/errors.js';
@@ -8,16 +9,21 @@ import { INPUT_ERRORS, InputError, upstream } from '../errors.js';
 import { VerificationStatusEnum } from './verification.js';
 
 /** Checks root(size) against root(size-1) with the proof root(size) carries. */
-export async function rootConsistency(root: PublishedRoot, ctx: GraphQLContext): Promise<{ status: 'PASS' | 'FAIL' | 'NONE'; reason?: string }> {
-  if (root.size <= 1) return { status: 'NONE', reason: 'the first root has no predecessor' };
-  const previous = await ctx.loaders.publishedRoot.load(root.size - 1);
-  if (!previous) return { status: 'NONE', reason: `published root ${root.size - 1} is not available` };
+export async function rootConsistency(root: PublishedRoot, ctx: GraphQLContext): Promise<Verification> {
+  if (root.size <= 1) return none('the first root has no predecessor');
+  const previous = await ctx.loaders.publishedRoot.load(rootKey(root.tree_name, root.size - 1));
+  if (!previous) return fail(`published root(${root.size - 1}) was asked for and withheld`);
   return verifyConsistency({
     oldRootHash: previous.root_hash,
     newRootHash: root.root_hash,
     proof: root.consistency_proof,
     sizes: { oldSize: root.size - 1, newSize: root.size },
   });
+}
+
+/** The root against the gateway's verified history: equal to a verified root, or proven to extend them. */
+function rootTrust(root: PublishedRoot, ctx: GraphQLContext): Verification | Promise<Verification> {
+  return ctx.upstream.prover.check(root) ?? ctx.upstream.prover.trust(root, ctx.signal);
 }
 
 export const PublishedRootRef = builder.objectRef<PublishedRoot>('PublishedRoot').implement({
@@ -38,6 +44,17 @@ export const PublishedRootRef = builder.objectRef<PublishedRoot>('PublishedRoot'
       nullable: true,
       description: 'Why the consistency check failed or could not be made.',
       resolve: async (r, _args, ctx) => (await rootConsistency(r, ctx)).reason ?? null,
+    }),
+    history: t.field({
+      type: VerificationStatusEnum,
+      description:
+        "PASS when this root is one the gateway has verified, or is proven to extend them; FAIL when it contradicts them (the upstream serves another history); NONE while it cannot be proven yet (see historyReason).",
+      resolve: async (r, _args, ctx) => (await rootTrust(r, ctx)).status,
+    }),
+    historyReason: t.string({
+      nullable: true,
+      description: 'Why history is FAIL or NONE.',
+      resolve: async (r, _args, ctx) => (await rootTrust(r, ctx)).reason ?? null,
     }),
   }),
 });
@@ -60,8 +77,9 @@ builder.queryField('root', (t) =>
     args: { treeSize: t.arg.int({ required: false, description: 'Tree size; default the latest published.' }) },
     resolve: async (_root, { treeSize }, ctx) => {
       if (treeSize !== null && treeSize !== undefined && treeSize < 1) throw new InputError('treeSize must be at least 1', 'treeSize');
-      if (treeSize) {
-        const loaded = await ctx.loaders.publishedRoot.load(treeSize);
+      const tree = ctx.upstream.history.tree;
+      if (treeSize && tree !== undefined) {
+        const loaded = await ctx.loaders.publishedRoot.load(rootKey(tree, treeSize));
         if (loaded) return loaded;
       }
       const response = await upstream(() => ctx.client.root(treeSize ? { tree_size: treeSize } : {}, { signal: ctx.signal }));

@@ -21,6 +21,7 @@ interface ConnectionShape {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   totalCount: number;
   missingEvents: number;
+  foreignEvents: number;
   resultId: string;
   expiresAt: string | null;
   root: PublishedRoot | null;
@@ -45,6 +46,11 @@ export const AuditEventConnectionRef = builder.connectionObject(
         description:
           'Events of this page that the result set lists but the upstream did not return: they were removed from its storage after the search (tampering). Paging by endCursor or startCursor still moves past them.',
         resolve: (c) => (c as unknown as ConnectionShape).missingEvents,
+      }),
+      foreignEvents: t.int({
+        description:
+          'Events the upstream returned on this page that do not match the restrictions the gateway forced (your tenant, searchRestriction or assertSearchRestriction values), checked on the verified envelope rather than the upstream\'s index: they are not returned, and each is tampering evidence in Query.integrity.',
+        resolve: (c) => (c as unknown as ConnectionShape).foreignEvents,
       }),
       resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
       expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When the result set expires upstream (known after a search).', resolve: (c) => (c as unknown as ConnectionShape).expiresAt }),
@@ -95,6 +101,19 @@ function pageWindow(args: PageArgs, total: number | undefined, decode: (c: strin
   return { offset: start, limit: end - start, ...(cursorSet ? { cursorSet } : {}) };
 }
 
+/** Does the stored event itself (not the upstream's index of it) hold one of the values for every field? */
+function matchesRestriction(event: SearchEvent, restriction: Record<string, string[]>): boolean {
+  const stored: unknown = event?.envelope?.event;
+  if (stored === null || typeof stored !== 'object') return false;
+  for (const [field, values] of Object.entries(restriction)) {
+    const value = Object.hasOwn(stored, field) ? (stored as Record<string, unknown>)[field] : undefined;
+    if (value === undefined || value === null) return false;
+    const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+    if (text === undefined || !values.includes(text)) return false;
+  }
+  return true;
+}
+
 /** Builds the connection object from one upstream page. */
 function toConnection(
   ctx: GraphQLContext,
@@ -104,30 +123,49 @@ function toConnection(
   offset: number,
   limit: number,
   scope: string,
+  restriction: Record<string, string[]> | undefined,
 ): ConnectionShape {
   if (page.root) ctx.upstream.roots.set(page.root);
-  const verifier = new PageVerifier(page.events, page.root, page.unpublished_root, ctx);
-  const edges = page.events.map((event, index) => ({
-    cursor: ctx.cursors.encode({ resultId, offset: offset + index, scope }),
+  // An upstream that ignores the restriction the gateway forced (or whose index was edited) must
+  // not hand one tenant another's events: each is checked on its envelope, dropped and reported.
+  const kept: Array<{ event: SearchEvent; position: number }> = [];
+  let foreign = 0;
+  page.events.forEach((event, position) => {
+    if (!restriction || matchesRestriction(event, restriction)) kept.push({ event, position });
+    else foreign++;
+  });
+  if (foreign > 0) {
+    ctx.integrity?.reportTampering(`the audit service returned ${foreign} event(s) outside the restriction ${JSON.stringify(restriction)} in result set ${resultId}`);
+  }
+  const verifier = new PageVerifier(
+    kept.map((k) => k.event),
+    page.root,
+    page.unpublished_root,
+    ctx,
+  );
+  const edges = kept.map(({ event, position }, index) => ({
+    cursor: ctx.cursors.encode({ resultId, offset: offset + position, scope }),
     node: { event, page: verifier, index },
   }));
   // A page shorter than the result set says it should be: events the set lists are gone from the
   // upstream's storage. Which positions are gone is unknown, so the page starts and ends at its
   // window's edges, not at its first and last events: paging on by endCursor (or back by
-  // startCursor) neither repeats nor loops.
+  // startCursor) neither repeats nor loops. Dropped foreign events are not missing ones.
   const expected = Math.max(0, Math.min(limit, page.count - offset));
   const missingEvents = Math.max(0, expected - page.events.length);
   const end = offset + Math.max(expected, page.events.length);
+  const atEdges = missingEvents > 0 || foreign > 0;
   return {
     edges,
     pageInfo: {
       hasPreviousPage: offset > 0,
       hasNextPage: end < page.count,
-      startCursor: missingEvents > 0 ? ctx.cursors.encode({ resultId, offset, scope }) : (edges[0]?.cursor ?? null),
-      endCursor: missingEvents > 0 ? ctx.cursors.encode({ resultId, offset: end - 1, scope }) : (edges.at(-1)?.cursor ?? null),
+      startCursor: atEdges ? ctx.cursors.encode({ resultId, offset, scope }) : (edges[0]?.cursor ?? null),
+      endCursor: atEdges ? ctx.cursors.encode({ resultId, offset: end - 1, scope }) : (edges.at(-1)?.cursor ?? null),
     },
     totalCount: page.count,
     missingEvents,
+    foreignEvents: foreign,
     resultId,
     expiresAt,
     root: page.root ?? null,
@@ -187,7 +225,7 @@ async function pageFromSet(
   if (total === undefined && args.last != null && !args.before) total = (await resultsPage(ctx, resultId, 0, 1, assert)).count;
   const window = pageWindow(args, total, decode);
   const page = await resultsPage(ctx, resultId, window.offset, window.limit, assert);
-  return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, window.limit, scope);
+  return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, window.limit, scope, assert);
 }
 
 const SearchRestrictionInput = builder.inputType('SearchRestrictionInput', {
@@ -254,7 +292,7 @@ builder.queryFields((t) => ({
         const wantsFirstPage = args.last == null && args.first !== 0;
         const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
         const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
-        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope) as never;
+        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope, restriction) as never;
         return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count)) as never;
       },
     },
