@@ -387,6 +387,27 @@ describe('integrity monitor', () => {
     expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', anchor: 'trust-on-first-use' });
   });
 
+  test('events deleted under a result set are tampering evidence in Query.integrity, with the page still paging past them', async () => {
+    const dataDir = newDataDir();
+    const gw = await start(dataDir);
+    await gw.logAndPublish(8, 'evidence');
+    expect((await gw.check()).state).toBe('OK');
+    const first = (await gw.gql(`{ search(query: "actor:integrity", order: ASC, first: 2) { ... on AuditEventConnection { resultId } } }`)).search;
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      expect(db.prepare('DELETE FROM events WHERE leaf_index = 5').run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const page = (await gw.gql(`query R($id: ID!) { results(resultId: $id, first: 8) { ... on AuditEventConnection { missingEvents edges { node { leafIndex } } } } }`, { id: first.resultId })).results;
+    expect(page.missingEvents).toBe(1);
+    const status = (await gw.gql(`{ integrity { tamperingEvidence lastTamperingEvidence } }`)).integrity;
+    expect(status.tamperingEvidence).toBe(1);
+    expect(status.lastTamperingEvidence).toMatch(new RegExp(`1 event\\(s\\) that result set ${first.resultId} lists at offsets 0\\.\\.7 are gone`));
+    expect(errorSpy.mock.calls.some((c) => String(c[0]).includes('TAMPERING EVIDENCE'))).toBe(true);
+  });
+
   test('a contradiction found by a search (the page root of a verified size differs) turns the monitor FAILED at once, and it is persisted', async () => {
     const dataDir = newDataDir();
     let gw = await start(dataDir);

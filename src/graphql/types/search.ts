@@ -154,6 +154,9 @@ function toConnection(
   const expected = Math.max(0, Math.min(limit, page.count - offset));
   const missingEvents = Math.max(0, expected - page.events.length);
   const end = offset + Math.max(expected, page.events.length);
+  if (missingEvents > 0) {
+    ctx.integrity?.reportTampering(`${missingEvents} event(s) that result set ${resultId} lists at offsets ${offset}..${end - 1} are gone from the audit service's storage`);
+  }
   const atEdges = missingEvents > 0 || foreign > 0;
   return {
     edges,
