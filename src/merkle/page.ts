@@ -118,6 +118,7 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     const newer = options.publishedRoot?.(leaf + 1);
     if (!older) return missingRoot(leaf);
     if (!newer) return missingRoot(leaf + 1);
+    if (newer.consistency_proof === undefined || newer.consistency_proof === null) return absent(`consistency proof of published root(${leaf + 1})`);
     return (
       wrongSize(older, leaf) ??
       wrongSize(newer, leaf + 1) ??

@@ -163,7 +163,7 @@ test('search pages merge through relayStylePagination into the whole result set,
     expect(new Set(current.edges.map((e) => e.cursor)).size).toBe(TOTAL);
     expect(current.totalCount).toBe(TOTAL);
     expect(current.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: false, startCursor: first.pageInfo.startCursor });
-    current.edges.forEach((edge) => expectVerified(edge.node, logged.indexOf(edge.node.hash)));
+    current.edges.forEach((edge) => expectVerified(edge.node, logged.indexOf(edge.node.hash ?? "")));
     expect(current.edges.map((e) => e.node.message)).toEqual(logged.map((_, i) => `apollo event ${i}`).reverse());
 
     // The cache holds the same merged connection for the search arguments (first/after are not key args).

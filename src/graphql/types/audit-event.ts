@@ -52,7 +52,11 @@ function fieldText(node: AuditEventNode, key: string): string | null {
 export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').implement({
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
   fields: (t) => ({
-    hash: t.string({ description: 'The event hash: sha256 of the canonical envelope (hex).', resolve: (n) => n.event.hash }),
+    hash: t.string({
+      nullable: true,
+      description: 'The event hash: sha256 of the canonical envelope (hex); null only when the audit service withheld it (verification then fails).',
+      resolve: (n) => (typeof n.event.hash === 'string' ? n.event.hash : null),
+    }),
     receivedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the audit service received the event (server clock, microseconds); null only for a damaged envelope.', resolve: (n) => stringOrNull(storedEnvelope(n).received_at) }),
     event: t.field({
       type: 'JSON',
@@ -71,7 +75,11 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
     ),
     signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => stringOrNull(storedEnvelope(n).signature) }),
     publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => stringOrNull(storedEnvelope(n).public_key) }),
-    published: t.boolean({ description: 'Whether the event is covered by a published root.', resolve: (n) => n.event.published }),
+    published: t.boolean({
+      nullable: true,
+      description: 'Whether the event is covered by a published root; null only when the audit service withheld the flag (verification then fails).',
+      resolve: (n) => (typeof n.event.published === 'boolean' ? n.event.published : null),
+    }),
     leafIndex: t.int({ nullable: true, description: 'Position in the published tree (published events only).', resolve: (n) => n.event.leaf_index ?? null }),
     membershipProof: t.string({ nullable: true, description: 'The membership proof the upstream returned ("l:<hex>,r:<hex>,…").', resolve: (n) => n.event.membership_proof ?? null }),
     verification: t.field({

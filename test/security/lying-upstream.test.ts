@@ -1,0 +1,557 @@
+// The gateway against a lying upstream: the real gateway (startGateway, remote upstream) talks to
+// the real local audit service through test/support/lying-upstream.ts, which forwards everything
+// and, when told to, lies. For every lie, the events it touches must come back FAILED (or be
+// removed and counted), Query.integrity must say what it knows, and nothing the lie touches may
+// ever be `verified: true`. Through the same proxy with no lie switched on, published events
+// are VERIFIED once the gateway has anchored its verified history, unpublished ones PENDING.
+//
+// Each test gets its own service, proxy and gateway: a FAILED integrity state is sticky, and a
+// lie one test tells must not leak into the next one's verified history or root cache.
+import { jest } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuditClient } from '../../src/audit-client/index.js';
+import type { AuthMode, GatewayConfig } from '../../src/config.js';
+import type { IntegrityStatus } from '../../src/gateway/integrity-monitor.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
+import { publicKeyPem, signEvent } from '../../src/merkle/index.js';
+import { tempDir, type Json } from '../support/gateway.js';
+import { startLyingUpstream, type LyingUpstream } from '../support/lying-upstream.js';
+
+const ADMIN = 'admin-key-0123456789abcdef';
+const T1 = 'tenant-one-key-0123456789';
+const T2 = 'tenant-two-key-0123456789';
+const ALL_SCOPES = ['audit:log', 'audit:search', 'audit:export', 'audit:root'];
+const KEYS: AuthMode = {
+  kind: 'keys',
+  file: undefined,
+  inline: JSON.stringify({
+    apiKeys: [
+      { id: 'admin', key: ADMIN, scopes: ALL_SCOPES },
+      { id: 't1', key: T1, scopes: ALL_SCOPES, tenantId: 't1' },
+      { id: 't2', key: T2, scopes: ALL_SCOPES, tenantId: 't2' },
+    ],
+  }),
+};
+
+const VERIFICATION = 'verification { hash membership consistency signature witness verdict verdictReason verified failures }';
+/** What a client shows of an event. */
+const NODE = `leafIndex published hash message tenantId ${VERIFICATION}`;
+/** Only the verdicts: for lies that withhold a field the full selection names (see the strip tests). */
+const VERDICTS_ONLY = `leafIndex tenantId ${VERIFICATION}`;
+const connection = (node: string) =>
+  `__typename ... on AuditEventConnection { totalCount foreignEvents missingEvents resultId root { size rootHash } edges { cursor node { ${node} } } pageInfo { endCursor hasNextPage } } ... on Error { message }`;
+const SEARCH = (node = NODE) => `query S($q: String!, $first: Int, $after: String, $r: [SearchRestrictionInput!]) {
+  search(query: $q, first: $first, after: $after, order: ASC, searchRestriction: $r) { ${connection(node)} } }`;
+const RESULTS = (node = NODE) => `query R($id: ID!, $first: Int, $after: String) { results(resultId: $id, first: $first, after: $after) { ${connection(node)} } }`;
+const INTEGRITY = `{ integrity { state failure anchor lastVerifiedSize latestPublishedSize tamperingEvidence lastTamperingEvidence } }`;
+const LOG_VERIFY = `mutation L($e: AuditEventInput!) { log(event: $e, options: { verify: true }) {
+  __typename ... on LogResult { hash unpublishedRoot consistencyProof verification { hash membership consistency signature verdict verdictReason verified failures } } ... on Error { message } } }`;
+
+interface Verification {
+  hash: string;
+  membership: string;
+  consistency: string;
+  signature: string;
+  witness: string;
+  verdict: 'VERIFIED' | 'PENDING' | 'FAILED';
+  verdictReason: string | null;
+  verified: boolean;
+  failures: string[];
+}
+interface EventNode {
+  leafIndex: number | null;
+  published: boolean;
+  hash: string;
+  message: string | null;
+  tenantId: string | null;
+  verification: Verification;
+}
+interface Connection {
+  __typename: string;
+  totalCount: number;
+  foreignEvents: number;
+  missingEvents: number;
+  resultId: string;
+  root: { size: number; rootHash: string } | null;
+  edges: Array<{ cursor: string; node: EventNode }>;
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+}
+
+const newKey = (): string => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+/** What a failed event says, all in one string, for matching the reason. */
+const said = (v: Verification): string => [v.verdictReason ?? '', ...v.failures].join(' | ');
+
+/** The event is FAILED, not verified, and the reason names the problem. */
+function expectFailed(node: EventNode, reason: RegExp): void {
+  const v = node.verification;
+  if (v.verdict !== 'FAILED' || v.verified || !reason.test(said(v)) || v.failures.length === 0) {
+    throw new Error(`expected leaf ${node.leafIndex} FAILED with a reason matching ${reason}, got ${JSON.stringify(v)}`);
+  }
+}
+
+function expectVerified(node: EventNode): void {
+  const v = node.verification;
+  if (v.verdict !== 'VERIFIED' || !v.verified || v.failures.length !== 0 || v.verdictReason !== null) {
+    throw new Error(`expected leaf ${node.leafIndex} VERIFIED, got ${JSON.stringify(v)}`);
+  }
+}
+
+interface Scenario {
+  up: LyingUpstream;
+  running: RunningGateway;
+  /** Runs a request that must succeed (HTTP 200, no errors); returns data. */
+  gql(query: string, variables?: Record<string, unknown>, credential?: string): Promise<Json>;
+  search(query: string, options?: PageOptions & { restriction?: Array<{ field: string; values: string[] }> }): Promise<Connection>;
+  results(resultId: string, options?: PageOptions): Promise<Connection>;
+  integrity(): Promise<Json>;
+  /** One integrity check now. */
+  check(): Promise<IntegrityStatus>;
+  /** Logs `n` events through the gateway (one logBulk); publishes unless told not to. */
+  log(n: number, tag: string, options?: { tenantId?: string; publish?: boolean; credential?: string }): Promise<void>;
+}
+
+interface PageOptions {
+  first?: number;
+  after?: string;
+  credential?: string;
+  /** The selection of each node (default NODE). */
+  node?: string;
+}
+
+interface ScenarioOptions {
+  auth?: AuthMode;
+  /** Public keys (or private keys, whose public half is listed) for TRUSTED_SIGNING_KEYS_FILE. */
+  trustedKeys?: string[];
+  /** The gateway's own signLocal key (PKCS#8 PEM). */
+  signingKey?: string;
+  /** An upstream to reuse (another gateway over the same lies). */
+  upstream?: LyingUpstream;
+}
+
+describe('the gateway against a lying upstream', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  // The monitor raises its alarms on console.error: collected here, and asserted where they matter.
+  let errorSpy: jest.SpiedFunction<typeof console.error>;
+  beforeEach(() => {
+    errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    errorSpy.mockRestore();
+  });
+  const alarms = (): string[] => errorSpy.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('INTEGRITY FAILURE'));
+
+  async function scenario(options: ScenarioOptions = {}): Promise<Scenario> {
+    const up = options.upstream ?? (await startLyingUpstream());
+    if (!options.upstream) cleanups.push(() => up.close());
+    const dir = tempDir('lying-upstream-gw-');
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    let trustedSigningKeysFile: string | undefined;
+    if (options.trustedKeys) {
+      trustedSigningKeysFile = join(dir, 'trusted-keys.json');
+      const keys = options.trustedKeys.map((k) => (k.includes('PRIVATE KEY') ? publicKeyPem(k) : k));
+      writeFileSync(trustedSigningKeysFile, JSON.stringify({ keys }));
+    }
+    let signingKeyFile: string | undefined;
+    if (options.signingKey) {
+      signingKeyFile = join(dir, 'signing-key.pem');
+      writeFileSync(signingKeyFile, options.signingKey, { mode: 0o600 });
+    }
+    const config: GatewayConfig = {
+      host: '127.0.0.1',
+      port: 0,
+      upstream: { kind: 'remote', baseUrl: up.url, token: up.token, configId: undefined, tenantId: undefined },
+      signingKeyFile,
+      cursorSecret: 'lying-upstream-test',
+      maxBodyBytes: 1024 * 1024,
+      graphiql: false,
+      auth: options.auth ?? { kind: 'none' },
+      // Long enough that only the start-up check and the tests' own checks run.
+      integrityCheckIntervalMs: 600_000,
+      integrityTrustOnFirstUse: true,
+      trustedSigningKeysFile,
+    };
+    const running = await startGateway(config, () => undefined);
+    cleanups.push(() => running.close());
+    // Settle the start-up check, so a later check is not joined to one that began earlier.
+    await running.integrity!.checkNow();
+    const defaultCredential = config.auth?.kind === 'keys' ? ADMIN : undefined;
+    const gql = async (query: string, variables?: Record<string, unknown>, credential = defaultCredential): Promise<Json> => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (credential !== undefined) headers.authorization = `Bearer ${credential}`;
+      const res = await fetch(running.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as Json;
+      if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 3000)}`);
+      return body.data;
+    };
+    const page = (value: Json): Connection => {
+      if (value.__typename !== 'AuditEventConnection') throw new Error(`expected a page, got ${JSON.stringify(value)}`);
+      return value as Connection;
+    };
+    return {
+      up,
+      running,
+      gql,
+      search: async (query, o = {}) =>
+        page((await gql(SEARCH(o.node), { q: query, first: o.first ?? 100, ...(o.after ? { after: o.after } : {}), ...(o.restriction ? { r: o.restriction } : {}) }, o.credential ?? defaultCredential)).search),
+      results: async (resultId, o = {}) =>
+        page((await gql(RESULTS(o.node), { id: resultId, first: o.first ?? 100, ...(o.after ? { after: o.after } : {}) }, o.credential ?? defaultCredential)).results),
+      integrity: async () => (await gql(INTEGRITY, undefined, defaultCredential)).integrity,
+      check: () => running.integrity!.checkNow(),
+      log: async (n, tag, o = {}) => {
+        const events = Array.from({ length: n }, (_, i) => ({ message: `${tag} ${i}`, actor: tag, ...(o.tenantId ? { tenantId: o.tenantId } : {}) }));
+        const data = await gql(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { count } } }`, { e: events }, o.credential ?? defaultCredential);
+        expect(data.logBulk).toEqual({ __typename: 'LogBulkResult', count: n });
+        if (o.publish ?? true) up.publish();
+      },
+    };
+  }
+
+  /** 31 published events (the gateway's history verified up to them) and 3 unpublished ones. */
+  async function anchored(options: ScenarioOptions = {}): Promise<Scenario> {
+    const s = await scenario(options);
+    await s.log(31, 'alice');
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 31 });
+    await s.log(3, 'alice', { publish: false });
+    return s;
+  }
+
+  const published = (page: Connection) => page.edges.map((e) => e.node).filter((n) => n.published);
+  const unpublished = (page: Connection) => page.edges.map((e) => e.node).filter((n) => !n.published);
+
+  test('honest baseline through the proxy: published events VERIFIED, unpublished PENDING, integrity OK, logs VERIFIED', async () => {
+    const s = await anchored();
+    const page = await s.search('actor:alice');
+    expect(page).toMatchObject({ totalCount: 34, foreignEvents: 0, missingEvents: 0, root: { size: 31 } });
+    expect(published(page)).toHaveLength(31);
+    for (const node of published(page)) {
+      expectVerified(node);
+      expect(node.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'NONE', witness: 'NONE' });
+    }
+    expect(unpublished(page)).toHaveLength(3);
+    for (const node of unpublished(page)) {
+      expect(node.verification).toMatchObject({ verdict: 'PENDING', verified: false, failures: [], hash: 'PASS', membership: 'PASS' });
+      expect(node.verification.verdictReason).toBeTruthy();
+    }
+    // Paging on keeps the verdicts.
+    const first = await s.search('actor:alice', { first: 10 });
+    const next = await s.search('actor:alice', { first: 10, after: first.pageInfo.endCursor! });
+    expect(next.edges.map((e) => e.node.leafIndex)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    next.edges.forEach((e) => expectVerified(e.node));
+    // A verified log chains from the verified root.
+    const logged = (await s.gql(LOG_VERIFY, { e: { message: 'honest log', actor: 'alice' } })).log;
+    expect(logged.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS', verdict: 'VERIFIED', verified: true, failures: [] });
+    expect(await s.integrity()).toMatchObject({ state: 'OK', failure: null, tamperingEvidence: 0 });
+    expect(s.up.calls.length).toBeGreaterThan(0);
+    expect(s.up.calls.every((c) => c.lies.length === 0)).toBe(true);
+  });
+
+  test('the issue’s scenario: 31 events VERIFIED, then the upstream switches to a forked history: every event FAILED, integrity FAILED', async () => {
+    const s = await scenario();
+    await s.log(31, 'alice');
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 31 });
+    const before = await s.search('actor:alice');
+    expect(before.edges).toHaveLength(31);
+    before.edges.forEach((e) => expectVerified(e.node));
+
+    await s.up.fork(true, { leaf: 3 });
+    const after = await s.search('actor:alice');
+    expect(after.root?.size).toBe(31);
+    expect(after.root?.rootHash).not.toBe(before.root?.rootHash);
+    expect(after.edges).toHaveLength(31);
+    // Even the events both histories share: the page's root contradicts the verified one.
+    for (const { node } of after.edges) expectFailed(node, /root\(31\).*(another|two) histor/);
+    const integrity = await s.integrity();
+    expect(integrity.state).toBe('FAILED');
+    expect(integrity.failure).toMatch(/root\(31\)/);
+    expect(alarms().some((line) => line.includes(integrity.failure))).toBe(true);
+    // The next check keeps it.
+    expect((await s.check()).state).toBe('FAILED');
+    // Going back to the honest history does not make the gateway forget.
+    await s.up.fork(false);
+    expect((await s.integrity()).state).toBe('FAILED');
+  });
+
+  test('a fork that is ahead of the verified root (new roots over a rewritten past) is FAILED too', async () => {
+    const s = await scenario();
+    await s.log(20, 'alice');
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 20 });
+    await s.log(6, 'alice'); // published as 26, not yet seen by the gateway
+    await s.up.fork(true, { leaf: 7 });
+    const page = await s.search('actor:alice');
+    expect(page.root?.size).toBe(26);
+    for (const { node } of page.edges) expectFailed(node, /consistency.*root\(20\)|root\(26\).*histor/);
+    const checked = await s.check();
+    expect(checked.state).toBe('FAILED');
+    expect((await s.integrity()).state).toBe('FAILED');
+  });
+
+  test('strip hash: every event FAILED, hash FAIL naming the withheld hash', async () => {
+    const s = await anchored();
+    s.up.strip({ hash: true });
+    const page = await s.search('actor:alice', { node: VERDICTS_ONLY });
+    expect(page.edges).toHaveLength(34);
+    for (const { node } of page.edges) {
+      expectFailed(node, /hash/i);
+      expect(node.verification.hash).toBe('FAIL');
+      expect(said(node.verification)).toMatch(/withheld|missing|absent|no event hash/i);
+    }
+    // A client selecting the event's hash must still get the page, not an error in its place.
+    const shown = await s.search('actor:alice');
+    for (const { node } of shown.edges) expectFailed(node, /hash/i);
+  });
+
+  test('strip membership proofs: every event FAILED, membership FAIL naming the withheld proof', async () => {
+    const s = await anchored();
+    s.up.strip({ membershipProof: true });
+    const page = await s.search('actor:alice');
+    for (const { node } of page.edges) {
+      expectFailed(node, /membership proof.*withheld/i);
+      expect(node.verification.membership).toBe('FAIL');
+    }
+  });
+
+  test('strip the page root: published events FAILED naming the root; unpublished ones unaffected', async () => {
+    const s = await anchored();
+    s.up.strip({ root: true });
+    const page = await s.search('actor:alice');
+    expect(page.root).toBeNull();
+    expect(published(page)).toHaveLength(31);
+    for (const node of published(page)) expectFailed(node, /published root.*withheld/i);
+    for (const node of unpublished(page)) expect(node.verification.verdict).toBe('PENDING');
+  });
+
+  test('strip the unpublished root: unpublished events FAILED naming it; published ones still VERIFIED', async () => {
+    const s = await anchored();
+    s.up.strip({ unpublishedRoot: true });
+    const page = await s.search('actor:alice');
+    expect(unpublished(page)).toHaveLength(3);
+    for (const node of unpublished(page)) expectFailed(node, /unpublished root.*withheld/i);
+    for (const node of published(page)) expectVerified(node);
+  });
+
+  test('strip the published flag: every event FAILED naming it, none taken for unpublished', async () => {
+    const s = await anchored();
+    s.up.strip({ published: true });
+    const page = await s.search('actor:alice', { node: VERDICTS_ONLY });
+    expect(page.edges).toHaveLength(34);
+    for (const { node } of page.edges) expectFailed(node, /published flag.*withheld/i);
+    // A client selecting `published` must still get the page, not an error in its place.
+    const shown = await s.search('actor:alice');
+    for (const { node } of shown.edges) {
+      expectFailed(node, /published/i);
+      expect(node.published).not.toBe(true);
+    }
+  });
+
+  test('strip leaf indexes: published events FAILED naming the leaf index', async () => {
+    const s = await anchored();
+    s.up.strip({ leafIndex: true });
+    const page = await s.search('actor:alice');
+    const claimed = page.edges.map((e) => e.node).filter((n) => n.published);
+    expect(claimed).toHaveLength(31);
+    for (const node of claimed) expectFailed(node, /leaf index.*withheld/i);
+  });
+
+  test('strip the published roots’ consistency proofs (v1/root and the page root): events that need one FAILED naming it', async () => {
+    const s = await anchored();
+    s.up.strip({ consistencyProofOfRoot: true });
+    const page = await s.search('actor:alice');
+    // Leaf 0's root(1) needs no proof; every other published event's root(L+1) does.
+    const needing = published(page).filter((n) => n.leafIndex! > 0);
+    expect(needing).toHaveLength(30);
+    for (const node of needing) expectFailed(node, /consistency proof.*withheld/i);
+    expect(published(page).some((n) => n.verification.verified && n.leafIndex! > 0)).toBe(false);
+  });
+
+  test('strip the published roots’ consistency proofs: the integrity monitor does not take new roots without them', async () => {
+    const s = await anchored();
+    s.up.strip({ consistencyProofOfRoot: true });
+    await s.log(4, 'alice'); // published: 38
+    const checked = await s.check();
+    expect(checked.lastVerifiedSize).toBe(31);
+    expect(checked.state).toBe('FAILED');
+    expect(checked.failure).toMatch(/consistency proof/i);
+    // Nor does a page whose root is the new one.
+    const page = await s.search('actor:alice');
+    expect(page.root?.size).toBe(38);
+    for (const node of published(page)) expect(node.verification.verified).toBe(false);
+  });
+
+  test('strip on v1/results: a later page of an honest search is FAILED once the proofs are withheld', async () => {
+    const s = await anchored();
+    const first = await s.search('actor:alice', { first: 10 });
+    first.edges.forEach((e) => expectVerified(e.node));
+    s.up.strip({ membershipProof: true, leafIndex: true });
+    const second = await s.search('actor:alice', { first: 10, after: first.pageInfo.endCursor! });
+    expect(second.edges).toHaveLength(10);
+    for (const { node } of second.edges) expectFailed(node, /(membership proof|leaf index).*withheld/i);
+    const viaResults = await s.results(first.resultId, { first: 5 });
+    for (const { node } of viaResults.edges) expectFailed(node, /(membership proof|leaf index).*withheld/i);
+  });
+
+  test('dropEvents: the page shows how many are missing, and each drop is tampering evidence in Query.integrity', async () => {
+    const s = await anchored();
+    s.up.dropEvents(2);
+    const page = await s.search('actor:alice');
+    expect(page.totalCount).toBe(34);
+    expect(page.missingEvents).toBe(2);
+    expect(page.edges).toHaveLength(32);
+    for (const node of published(page)) expectVerified(node);
+    s.up.dropEvents((e) => e.leaf_index === 5 || e.leaf_index === 6);
+    const chosen = await s.search('actor:alice');
+    expect(chosen.missingEvents).toBe(2);
+    expect(chosen.edges.map((e) => e.node.leafIndex)).not.toContain(5);
+    const integrity = await s.integrity();
+    expect(integrity.tamperingEvidence).toBeGreaterThanOrEqual(1);
+    expect(integrity.lastTamperingEvidence).toMatch(/missing|gone|not return|removed|dropped/i);
+  });
+
+  test('ignoreRestriction: another tenant’s events are removed and counted in foreignEvents, and reported in Query.integrity', async () => {
+    const s = await scenario({ auth: KEYS });
+    await s.log(6, 'shared', { tenantId: 't1', publish: false });
+    await s.log(4, 'shared', { tenantId: 't2' });
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 10 });
+    const honest = await s.search('actor:shared', { credential: T1 });
+    expect(honest).toMatchObject({ totalCount: 6, foreignEvents: 0 });
+
+    s.up.ignoreRestriction(true);
+    const lying = await s.search('actor:shared', { credential: T1 });
+    const call = s.up.calls.filter((c) => c.path === '/v1/search').at(-1)!;
+    expect(call.request.search_restriction).toEqual({ tenant_id: ['t1'] });
+    expect(call.forwarded).not.toHaveProperty('search_restriction');
+    expect(lying.foreignEvents).toBe(4);
+    expect(lying.edges).toHaveLength(6);
+    for (const { node } of lying.edges) {
+      expect(node.tenantId).toBe('t1');
+      expectVerified(node);
+    }
+    // Paging on (v1/results, whose assert_search_restriction is dropped too).
+    const firstPage = await s.search('actor:shared', { first: 5, credential: T1 });
+    expect(firstPage.foreignEvents).toBe(0);
+    const secondPage = await s.search('actor:shared', { first: 5, after: firstPage.pageInfo.endCursor!, credential: T1 });
+    expect(s.up.calls.filter((c) => c.path === '/v1/results').at(-1)!.lies.join()).toMatch(/assert_search_restriction/);
+    expect(secondPage.foreignEvents).toBe(4);
+    expect(secondPage.edges.map((e) => e.node.tenantId)).toEqual(['t1']);
+    const byId = await s.results(firstPage.resultId, { first: 10, credential: T1 });
+    expect(byId.foreignEvents).toBe(4);
+    expect(byId.edges.every((e) => e.node.tenantId === 't1')).toBe(true);
+    // An explicit searchRestriction of a caller without a tenant is enforced the same way.
+    const admin = await s.search('actor:shared', { restriction: [{ field: 'tenant_id', values: ['t2'] }] });
+    expect(admin.foreignEvents).toBe(6);
+    expect(admin.edges.map((e) => e.node.tenantId)).toEqual(['t2', 't2', 't2', 't2']);
+
+    const integrity = await s.integrity();
+    expect(integrity.tamperingEvidence).toBeGreaterThanOrEqual(4);
+    expect(integrity.lastTamperingEvidence).toMatch(/restriction/);
+  });
+
+  test('withholdLogConsistencyProof: a verified log is FAILED (consistency), and the gateway’s chain does not move', async () => {
+    const s = await anchored();
+    const logged = async (message: string) => (await s.gql(LOG_VERIFY, { e: { message, actor: 'logger' } })).log;
+    const lastPrevRoot = () => s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.request.prev_root as string | undefined;
+    const one = await logged('one');
+    expect(one.verification.verdict).toBe('VERIFIED');
+
+    s.up.withholdLogConsistencyProof(true);
+    const two = await logged('two');
+    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
+    expect(two.consistencyProof).toBeNull();
+    expect(two.verification).toMatchObject({ consistency: 'FAIL', verdict: 'FAILED', verified: false });
+    expect(said(two.verification)).toMatch(/consistency/i);
+    expect(said(two.verification)).toMatch(/withheld|missing|not returned/i);
+
+    // The next log still chains from the last root that was proven, not from the unproven one.
+    s.up.withholdLogConsistencyProof(false);
+    const three = await logged('three');
+    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
+    expect(lastPrevRoot()).not.toBe(two.unpublishedRoot);
+    expect(three.verification).toMatchObject({ consistency: 'PASS', verdict: 'VERIFIED', verified: true });
+  });
+
+  test('rollback: pages whose root was rolled back are FAILED, and the monitor reports the rollback', async () => {
+    const s = await anchored();
+    await s.log(5, 'alice'); // published: 39 (the 31, the 3 logged unpublished, these 5)
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 39 });
+    s.up.rollback(3);
+    const page = await s.search('actor:alice');
+    expect(page.root?.size).toBe(36);
+    const claimed = published(page);
+    expect(claimed.length).toBeGreaterThan(0);
+    for (const node of claimed) expectFailed(node, /membership: .*(root|tree of size 36)/i);
+    const checked = await s.check();
+    expect(checked.state).toBe('FAILED');
+    expect(checked.failure).toMatch(/rolled back|smaller/);
+    expect((await s.integrity()).state).toBe('FAILED');
+  });
+
+  test('resign in transit: events re-signed by an attacker (hash recomputed) are FAILED: not in the tree, and signed by an untrusted key', async () => {
+    const legit = newKey();
+    const s = await scenario({ signingKey: legit, trustedKeys: [legit] });
+    const data = await s.gql(`mutation { logBulk(events: [${Array.from({ length: 8 }, (_, i) => `{message: "signed ${i}", actor: "signer"}`).join(',')}], options: {signLocal: true}) { __typename } }`);
+    expect(data.logBulk.__typename).toBe('LogBulkResult');
+    s.up.publish();
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 8 });
+    const honest = await s.search('actor:signer');
+    for (const { node } of honest.edges) {
+      expectVerified(node);
+      expect(node.verification.signature).toBe('PASS');
+    }
+
+    s.up.resign(newKey());
+    const page = await s.search('actor:signer');
+    expect(page.edges).toHaveLength(8);
+    for (const { node } of page.edges) {
+      expectFailed(node, /membership/i);
+      expect(node.verification.hash).toBe('PASS');
+      expect(node.verification.membership).toBe('FAIL');
+      expect(node.verification.signature).toBe('FAIL');
+      expect(node.verification.failures.join(' ')).toMatch(/signed by an untrusted key/);
+    }
+  });
+
+  test('resign at rest: hash, membership and consistency all PASS, and only the trusted keys catch it', async () => {
+    const up = await startLyingUpstream();
+    cleanups.push(() => up.close());
+    const legit = newKey();
+    const attacker = newKey();
+    const client = new AuditClient({ baseUrl: up.url, token: up.token, signer: (event) => signEvent(event as Record<string, unknown>, legit) });
+    cleanups.push(() => client.close());
+    await client.logBulk({ events: Array.from({ length: 10 }, (_, i) => ({ event: { message: `signed ${i}`, actor: 'signer' } })) });
+    up.publish();
+    const rewritten = up.resignAtRest(attacker, [2, 5]);
+    expect(rewritten.map((r) => r.leaf)).toEqual([2, 5]);
+
+    // A gateway that trusts only the legitimate key, anchored (trust on first use) after the rewrite.
+    const s = await scenario({ upstream: up, trustedKeys: [legit] });
+    expect((await s.integrity()).state).toBe('OK');
+    const page = await s.search('actor:signer');
+    expect(page.edges).toHaveLength(10);
+    for (const { node } of page.edges) {
+      expect(node.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS' });
+      if (node.leafIndex === 2 || node.leafIndex === 5) {
+        expectFailed(node, /signed by an untrusted key/);
+        expect(node.verification.signature).toBe('FAIL');
+      } else {
+        expectVerified(node);
+        expect(node.verification.signature).toBe('PASS');
+      }
+    }
+    // Without a list of trusted keys, nothing else could have told.
+    const trusting = await scenario({ upstream: up });
+    const unaware = await trusting.search('actor:signer');
+    for (const { node } of unaware.edges) expectVerified(node);
+  });
+
+  test('no lie ever yields verified: true for an event it touched (all lies at once)', async () => {
+    const s = await anchored();
+    s.up.strip({ membershipProof: true }, (e) => (e.leaf_index ?? 99) % 3 === 0);
+    s.up.resign(newKey());
+    const page = await s.search('actor:alice');
+    expect(page.edges.length).toBeGreaterThan(0);
+    for (const { node } of page.edges) expect(node.verification.verified).toBe(false);
+  });
+});
