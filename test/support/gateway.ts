@@ -28,6 +28,8 @@ export interface TestGatewayOptions {
   remoteBaseUrl?: string;
   /** A custom event schema for the embedded service (LOCAL_AUDIT_SCHEMA_FILE). */
   schemaFile?: string;
+  /** Any other configuration (a witness, trusted keys, …), laid over the defaults. */
+  config?: Partial<GatewayConfig>;
 }
 
 export interface TestGateway {
@@ -103,6 +105,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     // No integrity monitor (and so no persisted anchor) here: the verified history is anchored at
     // the first root a request sees, as INTEGRITY_TRUST_ON_FIRST_USE=true does.
     integrityTrustOnFirstUse: true,
+    ...options.config,
   };
   let running: RunningGateway;
   try {
