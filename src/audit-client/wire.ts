@@ -1,4 +1,4 @@
-// The Secure Audit Log REST wire format (DESIGN.md section 2) as TypeScript types: every request
+// The Secure Audit Log REST wire format (the audit REST API's wire format) as TypeScript types: every request
 // and result body, snake_case exactly as it travels. Both this client and the local service
 // (src/local-audit/) import these, so they are the single typed statement of the contract.
 //

@@ -1,5 +1,5 @@
 // Canonical JSON (RFC 8785 / JCS) via the `json-canonicalize` package, which matches every vector
-// in ../shared/vectors/canonicalization.json and hashes.json. This file adds the audit-specific rules.
+// in test/fixtures/vectors/canonicalization.json and hashes.json. This file adds the audit-specific rules.
 import { canonicalizeEx } from 'json-canonicalize';
 
 // Absent members are dropped (as JSON.stringify does) rather than written as "undefined".

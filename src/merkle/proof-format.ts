@@ -1,4 +1,4 @@
-// Text formats of proofs on the wire (DESIGN.md section 3), parsed strictly: a proof that does not
+// Text formats of proofs on the wire (membership paths and consistency items), parsed strictly: a proof that does not
 // parse is reported, never thrown.
 import { bytesToHex, digestAt, digestFromHex } from './hex.js';
 

@@ -260,7 +260,7 @@ function withNestedValue(b: Record<string, unknown>, i: number, value: unknown):
 }
 
 /**
- * The top-level keys of the endpoints that reject unknown ones (DESIGN.md: all but v1/results,
+ * The top-level keys of the endpoints that reject unknown ones (the API contract: all but v1/results,
  * v2/log, v2/log_async and v1/log_stream); any body may carry config_id.
  */
 const STRICT_KEYS: Record<string, readonly string[]> = {

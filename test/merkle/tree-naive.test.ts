@@ -1,7 +1,7 @@
 // Cross-checks the tree maths (src/merkle/tree.ts, which reads precomputed perfect-subtree nodes)
 // against a naive recursive implementation written here from the definitions alone: RFC 6962's
 // MTH / PATH recursion over an array of leaf hashes with sha256(left || right) interior nodes, and
-// DESIGN.md section 3's consistency proof. The naive side hashes with @noble/hashes over a fresh
+// the audit API's consistency proof. The naive side hashes with @noble/hashes over a fresh
 // concatenation, so it also checks the module's specialised 64-byte SHA-256.
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -61,7 +61,7 @@ function naivePath(m: number, lo: number, hi: number): string[] {
 }
 
 /**
- * DESIGN.md section 3: decompose [0, m) into aligned perfect blocks left to right; for each block in
+ * The audit API's construction: decompose [0, m) into aligned perfect blocks left to right; for each block in
  * reverse order emit "x:" + its root + the membership path of its first leaf in the n-leaf tree
  * with the first log2(block size) steps removed.
  */

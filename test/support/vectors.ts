@@ -1,11 +1,11 @@
-// Loads the conformance vectors from ../shared/vectors (beside the project root). Missing vectors
-// fail the run loudly: a green test suite without them would prove nothing.
+// Loads the conformance vectors from test/fixtures/vectors (their README says where each came
+// from). Missing vectors fail the run loudly: a green test suite without them would prove nothing.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const vectorsDir = process.env.AUDIT_VECTORS_DIR ?? resolve(projectRoot, '..', 'shared', 'vectors');
+export const vectorsDir = process.env.AUDIT_VECTORS_DIR ?? resolve(projectRoot, 'test', 'fixtures', 'vectors');
 
 export interface Vector {
   id: string;
@@ -17,7 +17,7 @@ export interface Vector {
 export function loadVectors(file: string): Vector[] {
   const path = join(vectorsDir, file);
   if (!existsSync(path)) {
-    throw new Error(`conformance vectors not found at ${path}: set AUDIT_VECTORS_DIR or check out shared/ beside the project`);
+    throw new Error(`conformance vectors not found at ${path}: set AUDIT_VECTORS_DIR or restore test/fixtures/vectors`);
   }
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as { vectors: Vector[] };
   if (!Array.isArray(parsed.vectors) || parsed.vectors.length === 0) throw new Error(`${path} holds no vectors`);

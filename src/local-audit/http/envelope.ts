@@ -1,4 +1,4 @@
-// The response envelope every endpoint answers with (DESIGN.md section 2), and the typed error a
+// The response envelope every endpoint answers with (the audit REST API's wire format), and the typed error a
 // handler throws to answer with an error envelope.
 import { randomFillSync } from 'node:crypto';
 import { STATUS_HTTP_CODES } from '../../audit-client/wire.js';

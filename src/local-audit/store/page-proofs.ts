@@ -50,7 +50,7 @@ export class PageProofs {
     }
   }
 
-  /** "l:<hex>,r:<hex>,…" (bottom-up) for `leaf` in the tree of `size` leaves (DESIGN.md section 3). */
+  /** "l:<hex>,r:<hex>,…" (bottom-up) for `leaf` in the tree of `size` leaves (the audit API's proof formats). */
   membershipProof(leaf: number, size: number): string {
     if (!Number.isSafeInteger(size) || size < 1 || !Number.isSafeInteger(leaf) || leaf < 0 || leaf >= size) {
       throw new RangeError(`index ${leaf} is outside a tree of size ${size}`);
