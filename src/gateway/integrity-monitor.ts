@@ -21,6 +21,7 @@ import type { AuditClient } from '../audit-client/index.js';
 import { AuditApiError, AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
 import type { PublishedRoot } from '../audit-client/wire.js';
 import { verifyConsistency } from '../merkle/index.js';
+import type { FullAuditReport } from '../full-audit/index.js';
 import { RootProver } from '../trust/root-prover.js';
 import { readStateFile, writeStateFile } from '../trust/state-file.js';
 import { VerifiedHistory, type AnchorKind } from '../trust/verified-history.js';
@@ -45,6 +46,31 @@ export interface IntegrityStatus {
   /** Answers that showed tampering without contradicting the history (events of another tenant…). */
   tamperingEvidence: number;
   lastTamperingEvidence: string | null;
+  /** The last full audit (null before the first, or when none is configured). */
+  fullAudit: FullAuditStatus | null;
+}
+
+/** What the last full audit found (src/full-audit): every event rehashed, the tree rebuilt. */
+export interface FullAuditStatus {
+  /** When it ended (RFC 3339). */
+  ranAt: string;
+  /** It ran to the end and found nothing. */
+  ok: boolean;
+  events: number;
+  treeSize: number;
+  /** Findings counted (listed or not). */
+  findings: number;
+  /** The first findings, one line each. */
+  firstFindings: string[];
+  /** Why it could not run (then ok is false and nothing was found). */
+  error: string | null;
+}
+
+export interface FullAuditSchedule {
+  /** Milliseconds between audits (> 0). */
+  intervalMs: number;
+  /** Runs one audit (in a child process: it is CPU-bound for seconds on a large log). */
+  run: (signal: AbortSignal) => Promise<FullAuditReport>;
 }
 
 export interface IntegrityMonitorOptions {
@@ -74,6 +100,8 @@ export interface IntegrityMonitorOptions {
   concurrency?: number;
   /** Deadline for one request (default 10 s). */
   requestTimeoutMs?: number;
+  /** The full audit to run on its own timer, and at once while the history is unanchored. */
+  fullAudit?: FullAuditSchedule | undefined;
   log?: (line: string) => void;
   error?: (line: string) => void;
 }
@@ -102,6 +130,9 @@ export class IntegrityMonitor {
   private latestPublishedSize: number | null = null;
   private tamperingEvidence = 0;
   private lastTamperingEvidence: string | null = null;
+  private fullAuditStatus: FullAuditStatus | null = null;
+  private auditing: Promise<FullAuditStatus | null> | undefined;
+  private auditTimer: NodeJS.Timeout | undefined;
   private running: Promise<IntegrityStatus> | undefined;
   private saving: Promise<void> = Promise.resolve();
   private saveQueued = false;
@@ -143,6 +174,60 @@ export class IntegrityMonitor {
     if (this.stopped || this.started) return;
     this.started = true;
     void this.checkNow();
+    this.scheduleAudit(this.options.fullAudit?.intervalMs);
+  }
+
+  private scheduleAudit(delayMs: number | undefined): void {
+    if (delayMs === undefined || !this.started || this.stopped) return;
+    if (this.auditTimer) clearTimeout(this.auditTimer);
+    this.auditTimer = setTimeout(() => {
+      this.auditTimer = undefined;
+      void this.auditNow();
+    }, delayMs);
+    this.auditTimer.unref();
+  }
+
+  /**
+   * Runs the full audit now (or joins the one running). Findings are an integrity failure; a clean
+   * audit anchors an unanchored history at the largest published root it rebuilt.
+   */
+  auditNow(): Promise<FullAuditStatus | null> {
+    const schedule = this.options.fullAudit;
+    if (!schedule) return Promise.resolve(null);
+    this.auditing ??= (async () => {
+      let status: FullAuditStatus;
+      try {
+        const report = await schedule.run(this.abort.signal);
+        status = {
+          ranAt: new Date().toISOString(),
+          ok: report.ok,
+          events: report.events,
+          treeSize: report.treeSize,
+          findings: Object.values(report.findingCounts).reduce((a, b) => a + b, 0),
+          firstFindings: report.findings.slice(0, 5).map((f) => f.detail),
+          error: null,
+        };
+        this.fullAuditStatus = status;
+        if (!report.ok) {
+          this.history.contradict(`the full audit found ${status.findings} problem(s) in the stored log: ${status.firstFindings[0] ?? 'see audit:verify'}`);
+        } else if (!this.history.anchored && report.publishedRoot) {
+          this.history.anchorAt('full-audit', undefined, { size: report.publishedRoot.size, rootHash: report.publishedRoot.rootHash });
+          this.unanchored = null;
+          this.log(`audit-gateway: a full audit of ${report.events} events passed: verified history anchored at root(${report.publishedRoot.size}) ${report.publishedRoot.rootHash}`);
+          void this.checkNow();
+        }
+      } catch (err) {
+        if (this.stopped) return this.fullAuditStatus;
+        status = { ranAt: new Date().toISOString(), ok: false, events: 0, treeSize: 0, findings: 0, firstFindings: [], error: err instanceof Error ? err.message : String(err) };
+        this.fullAuditStatus = status;
+        this.error(`audit-gateway: the full audit could not run: ${status.error}`);
+      }
+      return status;
+    })().finally(() => {
+      this.auditing = undefined;
+      this.scheduleAudit(schedule.intervalMs);
+    });
+    return this.auditing;
   }
 
   /** After every check (timed or asked for): the next timed one, sooner while catching up. */
@@ -166,9 +251,12 @@ export class IntegrityMonitor {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.auditTimer) clearTimeout(this.auditTimer);
     this.timer = undefined;
+    this.auditTimer = undefined;
     this.abort.abort();
     await this.running?.catch(() => undefined);
+    await this.auditing?.catch(() => undefined);
     await this.saving;
   }
 
@@ -187,6 +275,7 @@ export class IntegrityMonitor {
       anchor: this.history.anchor ?? null,
       tamperingEvidence: this.tamperingEvidence,
       lastTamperingEvidence: this.lastTamperingEvidence,
+      fullAudit: this.fullAuditStatus,
     };
   }
 
@@ -242,6 +331,8 @@ export class IntegrityMonitor {
     }
     await this.saving;
     const status = this.status();
+    // Unanchored: a clean full audit is what anchors the history; run one now rather than in a day.
+    if (status.state === 'UNANCHORED' && this.options.fullAudit && !this.fullAuditStatus && this.started) void this.auditNow();
     const lag = (this.latestPublishedSize ?? 0) - (status.lastVerifiedSize ?? 0);
     if (status.state === 'OK' && lag > 0 && status.checkError === null) {
       this.log(`audit-gateway: integrity verified up to size ${status.lastVerifiedSize} of ${this.latestPublishedSize} (at most ${this.options.oneEventPerLeaf ? PATH_HOP * MAX_PATH_HOPS : this.maxSteps} ${this.options.oneEventPerLeaf ? 'sizes' : 'steps'} per check); continuing next check`);

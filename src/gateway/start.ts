@@ -12,6 +12,7 @@ import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner, type EventSigner } from '../graphql/signing.js';
 import { createUpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
+import { runFullAuditProcess } from '../full-audit/index.js';
 import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey } from '../trust/state-file.js';
 import { loadTrustedKeys, type TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
@@ -66,6 +67,24 @@ function remoteClientOptions(upstream: Extract<GatewayConfig['upstream'], { kind
 function howToCall(url: string, mode: string): string {
   const auth = mode === 'none' ? '' : ` -H 'authorization: Bearer <${mode === 'passthrough' ? 'your audit token' : 'your API key'}>'`;
   return `audit-gateway: try: curl -s ${url} -H 'content-type: application/json'${auth} -d '{"query":"{ root { ... on PublishedRoot { size rootHash consistency } ... on Error { message } } }"}'`;
+}
+
+/**
+ * What `npm run audit:verify` reads to audit the same log the gateway serves, for the monitor's
+ * periodic audit in a child process: the upstream, the state file and its key; nothing else of
+ * the gateway's environment (its callers, keys and ports are not the audit's business).
+ */
+function fullAuditEnvironment(config: GatewayConfig, stateFile: string | undefined, keyFile: string): Record<string, string | undefined> {
+  const upstream = config.upstream;
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(upstream.kind === 'embedded'
+      ? { DATA_DIR: resolve(upstream.dataDir), LOCAL_AUDIT_SCHEMA_FILE: upstream.schemaFile }
+      : { AUDIT_BASE_URL: upstream.baseUrl, AUDIT_TOKEN: upstream.token, AUDIT_CONFIG_ID: upstream.configId }),
+    INTEGRITY_STATE_FILE: stateFile,
+    INTEGRITY_KEY_FILE: keyFile,
+  };
 }
 
 /** The operator's list of signing keys, plus the gateway's own signLocal key. */
@@ -131,6 +150,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   // The monitor needs a token of its own: not in pass-through mode against a remote upstream.
   const intervalMs = config.integrityCheckIntervalMs ?? 0;
   const stateFile = config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined);
+  const integrityKeyFile = config.integrityKeyFile ?? defaultIntegrityKeyFile();
+  const auditEnv = fullAuditEnvironment(config, stateFile, integrityKeyFile);
   const integrity =
     intervalMs > 0 && (config.upstream.kind === 'embedded' || config.upstream.token)
       ? new IntegrityMonitor({
@@ -141,8 +162,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
           oneEventPerLeaf,
           trustOnFirstUse,
           stateFile,
-          stateKey: stateFile ? loadOrCreateIntegrityKey(config.integrityKeyFile ?? defaultIntegrityKeyFile()) : undefined,
+          stateKey: stateFile ? loadOrCreateIntegrityKey(integrityKeyFile) : undefined,
           upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
+          ...(config.fullAuditIntervalMs ? { fullAudit: { intervalMs: config.fullAuditIntervalMs, run: (signal: AbortSignal) => runFullAuditProcess(auditEnv, signal) } } : {}),
           log,
         })
       : undefined;
@@ -167,9 +189,11 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       const status = integrity?.status();
       if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
       if (status?.state === 'UNANCHORED') return { ok: false, detail: `integrity unanchored: ${status.failure}` };
+      const audit = status?.fullAudit;
+      const audited = audit ? `; last full audit ${audit.ranAt}: ${audit.error ? `could not run (${audit.error})` : `${audit.events} events, clean`}` : '';
       try {
         await client.root({}, { signal: AbortSignal.timeout(3000) });
-        return { ok: true, detail: 'audit service reachable' };
+        return { ok: true, detail: `audit service reachable${audited}` };
       } catch (err) {
         const name = (err as Error).name;
         // A tree with nothing published yet still proves the service answers.

@@ -387,6 +387,45 @@ describe('integrity monitor', () => {
     expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', anchor: 'trust-on-first-use' });
   });
 
+  test('the full audit: an unanchored log is anchored by a clean audit; a deleted or re-tenanted event is an integrity failure (Query.integrity, /ready)', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    await gw.logAndPublish(9, 'audited');
+    expect((await gw.check()).state).toBe('OK');
+    await stop(gw);
+    rmSync(join(dataDir, 'integrity-state.json'));
+    // No state over a non-empty log: UNANCHORED, and the monitor runs a full audit at once.
+    gw = await start(dataDir, { fullAuditIntervalMs: 600_000 });
+    expect(gw.running.integrity!.status().state).toBe('UNANCHORED');
+    const audit = await gw.running.integrity!.auditNow();
+    expect(audit).toMatchObject({ ok: true, events: 9, treeSize: 9, findings: 0, error: null });
+    const anchored = await gw.check();
+    expect(anchored).toMatchObject({ state: 'OK', anchor: 'full-audit', lastVerifiedSize: 9 });
+    expect(gw.lines.some((l) => l.includes('a full audit of 9 events passed: verified history anchored at root(9)'))).toBe(true);
+    const shown = (await gw.gql(`{ integrity { state anchor fullAudit { ok events treeSize findings firstFindings error } } }`)).integrity;
+    expect(shown).toEqual({ state: 'OK', anchor: 'full-audit', fullAudit: { ok: true, events: 9, treeSize: 9, findings: 0, firstFindings: [], error: null } });
+    expect((await gw.ready()).body.detail).toMatch(/^audit service reachable; last full audit \S+: 9 events, clean$/);
+
+    // At rest: an event's tenant column changed (it would move to another tenant's searches) and
+    // another event deleted. The next audit finds both; the monitor fails.
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      expect(db.prepare("UPDATE events SET f_tenant_id = 'tenant-b' WHERE leaf_index = 2").run().changes).toBe(1);
+      expect(db.prepare('DELETE FROM events WHERE leaf_index = 6').run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const found = await gw.running.integrity!.auditNow();
+    expect(found).toMatchObject({ ok: false, error: null });
+    expect(found!.findings).toBeGreaterThanOrEqual(2);
+    expect(found!.firstFindings.join('\n')).toMatch(/2/);
+    const status = gw.running.integrity!.status();
+    expect(status.state).toBe('FAILED');
+    expect(status.failure).toMatch(/^the full audit found \d+ problem\(s\) in the stored log: /);
+    expect((await gw.ready()).status).toBe(503);
+  });
+
   test('events deleted under a result set are tampering evidence in Query.integrity, with the page still paging past them', async () => {
     const dataDir = newDataDir();
     const gw = await start(dataDir);

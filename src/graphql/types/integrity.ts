@@ -1,6 +1,6 @@
 // Query.integrity: what the gateway's integrity monitor (src/gateway/integrity-monitor.ts) last
 // found about the upstream's log as a whole — is it still an extension of the last root verified?
-import type { IntegrityStatus } from '../../gateway/integrity-monitor.js';
+import type { FullAuditStatus, IntegrityStatus } from '../../gateway/integrity-monitor.js';
 import { builder } from '../builder.js';
 
 const IntegrityStateEnum = builder.enumType('IntegrityState', {
@@ -14,6 +14,19 @@ const IntegrityStateEnum = builder.enumType('IntegrityState', {
         'The log holds events but the gateway has no verified history to hold it against (no integrity state): nothing can be VERIFIED until a full audit (npm run audit:verify) passes, or the operator sets INTEGRITY_TRUST_ON_FIRST_USE=true.',
     },
   } as const,
+});
+
+const FullAuditRef = builder.objectRef<FullAuditStatus>('FullAudit').implement({
+  description: 'The last full audit: every stored event rehashed and the whole tree rebuilt, compared with the published and verified roots (npm run audit:verify).',
+  fields: (t) => ({
+    ranAt: t.field({ type: 'DateTime', description: 'When it ended.', resolve: (a) => a.ranAt }),
+    ok: t.boolean({ description: 'It ran to the end and found nothing.', resolve: (a) => a.ok }),
+    events: t.int({ description: 'Events read.', resolve: (a) => a.events }),
+    treeSize: t.int({ description: 'Leaves rebuilt into the tree.', resolve: (a) => a.treeSize }),
+    findings: t.int({ description: 'Problems found: missing, edited or misplaced events, search columns that differ from the event, roots that differ.', resolve: (a) => a.findings }),
+    firstFindings: t.stringList({ description: 'The first findings, one line each, by leaf index.', resolve: (a) => a.firstFindings }),
+    error: t.string({ nullable: true, description: 'Why it could not run.', resolve: (a) => a.error }),
+  }),
 });
 
 const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus').implement({
@@ -30,6 +43,7 @@ const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus')
       resolve: (s) => s.tamperingEvidence,
     }),
     lastTamperingEvidence: t.string({ nullable: true, description: 'What the last such answer showed.', resolve: (s) => s.lastTamperingEvidence }),
+    fullAudit: t.field({ type: FullAuditRef, nullable: true, description: 'The last full audit (FULL_AUDIT_INTERVAL_MS); null before the first.', resolve: (s) => s.fullAudit }),
     lastVerifiedSize: t.int({ nullable: true, description: 'Size of the last published root proven consistent with all before it.', resolve: (s) => s.lastVerifiedSize }),
     lastVerifiedRootHash: t.string({ nullable: true, description: 'Hash of that root (hex).', resolve: (s) => s.lastVerifiedRootHash }),
     lastCheckedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last check ended, whatever its outcome.', resolve: (s) => s.lastCheckedAt }),
