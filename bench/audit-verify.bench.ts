@@ -18,6 +18,7 @@ import type { FullAuditReport } from '../src/full-audit/index.js';
 import { microTimestamp } from '../src/local-audit/http/envelope.js';
 import { startLocalAudit, type LocalAudit } from '../src/local-audit/index.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
+import { benchEvent } from './support/events.js';
 import { loadOrCreateIntegrityKey, readStateFile, writeStateFile } from '../src/trust/state-file.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -31,21 +32,9 @@ const STATE_FILE = join(DATA_DIR, 'integrity-state.json');
 const KEY_FILE = join(tmpdir(), `audit-verify-bench-${EVENTS}.integrity-key`);
 const TIME = '/usr/bin/time';
 
-const ACTIONS = ['login', 'logout', 'update', 'delete', 'create', 'read'];
-const STATUSES = ['success', 'failure', 'pending'];
-
-/** Events shaped like real ones: the standard fields, a client timestamp, now and then old/new values. */
-function benchEvent(i: number): Record<string, string> {
-  const event: Record<string, string> = {
-    message: `user-${i % 5000} ${ACTIONS[i % 6]} record ${i} from the web console`,
-    actor: `user-${i % 5000}`,
-    action: ACTIONS[i % 6]!,
-    target: `record-${i % 100_000}`,
-    status: STATUSES[i % 3]!,
-    source: i % 2 ? 'web' : 'api',
-    tenant_id: `tenant-${i % 100}`,
-    timestamp: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(),
-  };
+/** Events shaped like real ones: the benchmarks' standard fields, a client timestamp, now and then old/new values. */
+function auditedEvent(i: number): Record<string, string> {
+  const event: Record<string, string> = { ...benchEvent(i), timestamp: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString() };
   if (i % 10 === 0) {
     event.old = JSON.stringify({ email: `old-${i}@example.com`, plan: 'basic' });
     event.new = JSON.stringify({ email: `new-${i}@example.com`, plan: 'pro' });
@@ -63,7 +52,7 @@ async function build(): Promise<void> {
   const t0 = performance.now();
   for (let start = 0; start < EVENTS; start += 10_000) {
     const envelopes: StoredEnvelope[] = [];
-    for (let i = start; i < Math.min(EVENTS, start + 10_000); i++) envelopes.push({ event: benchEvent(i), received_at: microTimestamp() });
+    for (let i = start; i < Math.min(EVENTS, start + 10_000); i++) envelopes.push({ event: auditedEvent(i), received_at: microTimestamp() });
     service.log.append(envelopes);
     const done = start + envelopes.length;
     if (done % 100_000 === 0 || done === EVENTS) {

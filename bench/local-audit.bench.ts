@@ -21,6 +21,7 @@ import { microTimestamp } from '../src/local-audit/http/envelope.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
 import { spawnLocalAudit } from './support/processes.js';
+import { benchEvent } from './support/events.js';
 import { percentile } from './support/stats.js';
 
 const TOKEN = 'bench-token';
@@ -111,20 +112,6 @@ async function measureClients(
   return { latencies, events, elapsed };
 }
 
-const ACTIONS = ['login', 'logout', 'update', 'delete', 'create', 'read'];
-const STATUSES = ['success', 'failure', 'pending'];
-
-function benchEvent(i: number): Record<string, string> {
-  return {
-    message: `user-${i % 5000} ${ACTIONS[i % 6]} record ${i} from the web console`,
-    actor: `user-${i % 5000}`,
-    action: ACTIONS[i % 6]!,
-    target: `record-${i % 100_000}`,
-    status: STATUSES[i % 3]!,
-    source: i % 2 ? 'web' : 'api',
-    tenant_id: `tenant-${i % 100}`,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // (a) ingest
