@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { Agent, request } from 'undici';
 import { AuditClient } from '../src/audit-client/index.js';
-import type { PublishedRoot } from '../src/audit-client/wire.js';
+import type { PublishedRoot } from '../src/wire/index.js';
 import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
 import { protectionPlugins } from '../src/gateway/protections.js';
 import { createGateway } from '../src/gateway/server.js';

@@ -31,7 +31,7 @@ import type {
   SchemaResult,
   SearchRequest,
   SearchResult,
-} from './wire.js';
+} from '../wire/index.js';
 
 export interface AuditClientOptions {
   /** The service base, e.g. `http://127.0.0.1:4000` or `https://audit.aws.us.pangea.cloud`. Exclusive with `domain`. */

@@ -1,7 +1,7 @@
 // Turns a response body into a response envelope, or says precisely why it is not one: not JSON
 // at all, JSON cut off part-way, or JSON of the wrong shape. The client maps each outcome to its
 // transport error; keeping the decision here makes it testable without a socket.
-import type { ResponseEnvelope } from './wire.js';
+import type { ResponseEnvelope } from '../wire/index.js';
 
 export type EnvelopeParse =
   | { ok: true; envelope: ResponseEnvelope }

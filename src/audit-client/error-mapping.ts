@@ -30,7 +30,7 @@ import {
 } from './errors.js';
 import type { Redactor } from './redact.js';
 import { parseRetryAfter } from './retry.js';
-import type { ResponseEnvelope, ValidationErrorItem } from './wire.js';
+import type { ResponseEnvelope, ValidationErrorItem } from '../wire/index.js';
 
 export interface ResponseContext {
   redactor: Redactor;

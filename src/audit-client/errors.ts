@@ -12,7 +12,7 @@
 //
 // These classes only hold data; the client's error-mapping module is the one place that builds
 // them, and it scrubs the token from every string first (messages, summaries, causes).
-import type { ResponseStatus, ValidationErrorItem } from './wire.js';
+import type { ResponseStatus, ValidationErrorItem } from '../wire/index.js';
 
 /** Root of every error the audit client throws. */
 export class AuditClientError extends Error {

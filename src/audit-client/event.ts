@@ -1,6 +1,6 @@
 // Events as the client sends them: the SDK rules applied once, before sending and before signing.
 import { normalizeEvent } from '../merkle/index.js';
-import type { EventFieldValue, WireEvent } from './wire.js';
+import type { EventFieldValue, WireEvent } from '../wire/index.js';
 
 /**
  * An event as callers hand it over: standard or custom-schema fields whose values may also be

@@ -17,5 +17,5 @@ export { DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { DEFAULT_POLLING_POLICY, type PollingPolicy } from './polling.js';
 export * from './errors.js';
-export type * from './wire.js';
-export { STATUS_HTTP_CODES } from './wire.js';
+export type * from '../wire/index.js';
+export { STATUS_HTTP_CODES } from '../wire/index.js';

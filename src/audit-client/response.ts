@@ -1,6 +1,6 @@
 // What the client's methods return: the envelope's result with its metadata in camelCase, or the
 // handle of a request the service accepted (202) and is still working on.
-import type { AcceptedResult, ResponseEnvelope } from './wire.js';
+import type { AcceptedResult, ResponseEnvelope } from '../wire/index.js';
 
 /** A successful call. */
 export interface AuditResponse<R> {

@@ -19,7 +19,7 @@
 // upstream that cannot be reached is not an integrity failure: `checkError` says why.
 import type { AuditClient } from '../audit-client/index.js';
 import { AuditApiError, AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
-import type { PublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
 import { RootProver } from '../trust/root-prover.js';

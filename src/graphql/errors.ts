@@ -16,7 +16,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../audit-client/errors.js';
-import type { ValidationErrorItem } from '../audit-client/wire.js';
+import type { ValidationErrorItem } from '../wire/index.js';
 import { builder } from './builder.js';
 import { InvalidCursorError } from './cursor.js';
 

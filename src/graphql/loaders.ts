@@ -3,7 +3,7 @@
 // and the cross-request cache keeps them, since a published root never changes.
 import DataLoader from 'dataloader';
 import { AuditApiError, type AuditClient } from '../audit-client/index.js';
-import type { PublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot } from '../wire/index.js';
 import { foldUpstreamError } from './errors.js';
 import type { PublishedRootCache } from './upstream-state.js';
 

@@ -7,7 +7,7 @@
 // then src/merkle's verifyPage runs over the whole page so work shared between events is done
 // once. Signature verdicts are memoised by their exact inputs across requests.
 import { createHash } from 'node:crypto';
-import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../wire/index.js';
 import { verifySignatureNative } from '../crypto/native-ed25519.js';
 import {
   canonicalJson,

@@ -1,7 +1,7 @@
 // `signLocal`: the gateway signs events with its configured Ed25519 key, as the vendor SDKs do.
 import { readFileSync } from 'node:fs';
 import { parsePrivateKey, signEvent } from '../merkle/index.js';
-import type { WireEvent } from '../audit-client/wire.js';
+import type { WireEvent } from '../wire/index.js';
 
 export type EventSigner = (event: WireEvent) => { signature: string; public_key: string };
 

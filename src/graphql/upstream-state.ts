@@ -4,7 +4,7 @@
 // the witness, and whether the upstream stores one event per leaf (the local service), which
 // allows exact proof-shape checks.
 import type { AuditClient } from '../audit-client/index.js';
-import type { PublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot } from '../wire/index.js';
 import { RootProver } from '../trust/root-prover.js';
 import type { TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';

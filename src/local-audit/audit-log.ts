@@ -15,7 +15,7 @@ import { GroupCommit } from './store/group-commit.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { PageProofs } from './store/page-proofs.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
-import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot, UnpublishedRoot } from '../wire/index.js';
 
 export type { PublishedRoot, UnpublishedRoot };
 

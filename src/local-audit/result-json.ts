@@ -6,7 +6,7 @@
 //    "root"?: {…published root…}, "unpublished_root"?: {tree_name, size, root_hash}}
 //
 // `leaf_index` is present for published events only, as the cloud service answers.
-import type { PublishedRoot, UnpublishedRoot } from '../audit-client/wire.js';
+import type { PublishedRoot, UnpublishedRoot } from '../wire/index.js';
 
 export interface ResultEvent {
   leafIndex: number;

@@ -13,7 +13,7 @@
 // (a per-batch tree under each leaf) the prover chains the one-step consistency proofs v1/root
 // offers, within a budget per call. Proofs of the same claim in flight at once are shared.
 import type { AuditClient } from '../audit-client/index.js';
-import type { PublishedRoot, SearchEvent } from '../audit-client/wire.js';
+import type { PublishedRoot, SearchEvent } from '../wire/index.js';
 import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, verifyEnvelopeHash, type Verification } from '../merkle/index.js';
 import type { LastLeaf, VerifiedHistory, VerifiedRoot } from './verified-history.js';
 

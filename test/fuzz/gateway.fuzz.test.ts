@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import type { SearchEvent } from '../../src/audit-client/wire.js';
+import type { SearchEvent } from '../../src/wire/index.js';
 import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
 import type { GraphQLContext } from '../../src/graphql/context.js';
 import { PageVerifier } from '../../src/graphql/page-verifier.js';

@@ -1,7 +1,7 @@
 // Published roots are cached per tree, never under an "any tree" key: a root of another tree of
 // the same size is neither served from the cache nor accepted from the upstream for this tree.
 import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
-import type { PublishedRoot } from '../../src/audit-client/wire.js';
+import type { PublishedRoot } from '../../src/wire/index.js';
 
 const root = (tree: string, size: number, hash: string): PublishedRoot => ({ tree_name: tree, size, root_hash: hash.repeat(32), published_at: '2026-12-04T10:00:00.000000Z', url: '' });
 

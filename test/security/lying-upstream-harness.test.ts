@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { generateKeyPairSync } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { AuditClient } from '../../src/audit-client/index.js';
-import type { PublishedRoot, SearchEvent, SearchResult } from '../../src/audit-client/wire.js';
+import type { PublishedRoot, SearchEvent, SearchResult } from '../../src/wire/index.js';
 import { hashEnvelope, publicKeyPem, signEvent, verifyConsistency, verifyMembership, verifySignature } from '../../src/merkle/index.js';
 import { startLyingUpstream, type LyingUpstream } from '../support/lying-upstream.js';
 import { startTestService } from '../support/local-audit.js';

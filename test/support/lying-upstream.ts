@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PublishedRoot, SearchEvent } from '../../src/audit-client/wire.js';
+import type { PublishedRoot, SearchEvent } from '../../src/wire/index.js';
 import { startLocalAudit, type LocalAudit } from '../../src/local-audit/index.js';
 import { hashEnvelope, signEvent } from '../../src/merkle/index.js';
 import { startTestService, tempDir, type TestService } from './local-audit.js';

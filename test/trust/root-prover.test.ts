@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
-import type { PublishedRoot } from '../../src/audit-client/wire.js';
+import type { PublishedRoot } from '../../src/wire/index.js';
 import { RootProver } from '../../src/trust/root-prover.js';
 import { loadOrCreateIntegrityKey, readStateFile, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';

@@ -1,5 +1,5 @@
 // AuditEvent: one event of a search page, as stored, with the gateway's own verification.
-import type { SearchEvent } from '../../audit-client/wire.js';
+import type { SearchEvent } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { PageVerifier } from '../page-verifier.js';
 import { EventVerificationRef } from './verification.js';

@@ -1,7 +1,7 @@
 // Mutations that write events: log (standard schema), logEvent (any schema), logBulk. With
 // `verify`, the gateway checks the upstream's answer itself and chains consistency from the last
 // root it verified.
-import type { AuditEnvelope, LogBulkResult, LogResult } from '../../audit-client/wire.js';
+import type { AuditEnvelope, LogBulkResult, LogResult } from '../../wire/index.js';
 import { verifySignatureNative } from '../../crypto/native-ed25519.js';
 import { fail, none, overallVerdict, verifyConsistency, verifyEnvelopeHash, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
 import { applyKeyTrust } from '../../trust/trusted-keys.js';

@@ -2,11 +2,11 @@
 // poll), pollResult, logStream and downloadResults.
 import { NotFoundError } from '../../audit-client/errors.js';
 import type { AcceptedRequest, AuditResponse } from '../../audit-client/index.js';
-import type { DownloadRequest, ExportRequest } from '../../audit-client/wire.js';
+import type { DownloadRequest, ExportRequest } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError, INPUT_ERRORS, InputError, ResultSetExpiredError, upstream } from '../errors.js';
-import type { LogBulkResult } from '../../audit-client/wire.js';
+import type { LogBulkResult } from '../../wire/index.js';
 import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
 
 const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({

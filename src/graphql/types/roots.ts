@@ -1,5 +1,5 @@
 // Published and unpublished roots, and Query.root with the gateway's own consistency check.
-import type { PublishedRoot, UnpublishedRoot } from '../../audit-client/wire.js';
+import type { PublishedRoot, UnpublishedRoot } from '../../wire/index.js';
 import { fail, none, verifyConsistency, type Verification } from '../../merkle/index.js';
 import { rootKey } from '../loaders.js';
 import { builder } from '../builder.js';

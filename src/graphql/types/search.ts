@@ -3,7 +3,7 @@
 // v1/results offsets, and every event gets the gateway's own verification.
 import { createHash } from 'node:crypto';
 import { BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
-import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../audit-client/wire.js';
+import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { InvalidCursorError, type CursorPayload } from '../cursor.js';

@@ -1,7 +1,7 @@
 // The response envelope every endpoint answers with (the audit REST API's wire format), and the typed error a
 // handler throws to answer with an error envelope.
 import { randomFillSync } from 'node:crypto';
-import { STATUS_HTTP_CODES } from '../../audit-client/wire.js';
+import { STATUS_HTTP_CODES } from '../../wire/index.js';
 
 // The contract's statuses (shared with the client through the wire types) plus the three this
 // service adds for HTTP-level refusals.

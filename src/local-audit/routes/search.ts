@@ -1,7 +1,7 @@
 // v1/search and v1/results: compile the query to parameterised SQL, snapshot the matching leaf
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
 // membership proofs against the roots of the snapshot.
-import type { SearchRequest as WireSearchRequest } from '../../audit-client/wire.js';
+import type { SearchRequest as WireSearchRequest } from '../../wire/index.js';
 import { microTimestamp, ServiceError, validationError } from '../http/envelope.js';
 import { JsonText } from '../http/json-text.js';
 import { validateBody, type BodySpec } from '../http/validate.js';

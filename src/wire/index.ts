@@ -1,6 +1,6 @@
-// The Secure Audit Log REST wire format (the audit REST API's wire format) as TypeScript types: every request
-// and result body, snake_case exactly as it travels. Both this client and the local service
-// (src/local-audit/) import these, so they are the single typed statement of the contract.
+// The Secure Audit Log REST wire format as TypeScript types: every request and result body,
+// snake_case exactly as it travels. The client (src/audit-client/) and the local service
+// (src/local-audit/) both import it, so it is the single typed statement of the contract, below both.
 //
 // Conventions: an optional member (`x?:`) is omitted from the JSON when absent — the wire never
 // carries `null` for an absent optional field. Times are RFC 3339 strings.
