@@ -115,6 +115,7 @@ export class RootProver {
     const history = this.options.history;
     const base = history.withLastLeafAtMost(size) ?? (await this.findLastLeafOfEarliest(signal));
     if (!base?.lastLeaf) return none(`no verified root at or below size ${size} whose last leaf is known yet`);
+    if (base.size > size) return none(`root(${size}) is older than the verified history's anchor at size ${base.size}`);
     const below = history.atMost(size);
     const above = history.above(size);
     const set = (
