@@ -81,6 +81,17 @@ describe('root prover against a real local service', () => {
     expect(p.check(newer)).toEqual({ status: 'PASS' });
   });
 
+  test('a root older than the anchor is not proven (PENDING), never taken on its word', async () => {
+    const older = await publish(3);
+    const anchor = await publish(3);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const verdict = await prover(history).trust(older);
+    expect(verdict.status).toBe('NONE');
+    expect(verdict.reason).toMatch(/older than the verified history's anchor/);
+    expect(history.get(older.size)).toBeUndefined();
+  });
+
   test('a root more than one result set past the history is PENDING for a request, and proven in steps', async () => {
     const anchor = await publish(3);
     const history = new VerifiedHistory();
