@@ -6,25 +6,25 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** An event of the standard audit schema. JSON values of old/new are sent as canonical JSON strings. */
 export type AuditEventInput = {
-  /** What was done. */
+  /** What happened. */
   action?: string | null | undefined;
-  /** Who did it. */
+  /** Who performed the activity. */
   actor?: string | null | undefined;
-  /** What happened (required). */
+  /** A free-form account of what happened. */
   message: string;
-  /** The value after (a string, or any JSON value). */
+  /** The value after the change (JSON values arrive as canonical JSON strings). */
   new?: unknown;
-  /** The value before (a string, or any JSON value). */
+  /** The value before the change (JSON values arrive as canonical JSON strings). */
   old?: unknown;
-  /** Where it came from. */
+  /** Where the activity came from. */
   source?: string | null | undefined;
-  /** Whether it succeeded. */
+  /** Whether the activity succeeded. */
   status?: string | null | undefined;
-  /** What it was done to. */
+  /** What the activity was done to. */
   target?: string | null | undefined;
-  /** The tenant (set for you when your key is bound to one). */
+  /** The tenant the activity belongs to. Set for you when your key is bound to one. */
   tenantId?: string | null | undefined;
-  /** When it happened (client clock), kept as written. */
+  /** When the activity happened, by the client clock, as written. */
   timestamp?: string | null | undefined;
 };
 

@@ -3,8 +3,10 @@
 import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { AuthMode } from '../config.js';
-import { SCOPES, type Caller } from './auth.js';
-import { AuthenticationError, bearerCredential, CallerDirectory } from './callers.js';
+import type { Caller } from '../auth/caller.js';
+import { AuthenticationError } from '../auth/errors.js';
+import { SCOPES } from '../auth/scopes.js';
+import { bearerCredential, CallerDirectory } from './callers.js';
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, {

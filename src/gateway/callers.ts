@@ -4,15 +4,9 @@
 import { createHash, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { SCOPES, type Caller, type Scope } from './auth.js';
-
-export class AuthenticationError extends Error {
-  override name = 'AuthenticationError';
-}
-
-export class CallerConfigError extends Error {
-  override name = 'CallerConfigError';
-}
+import type { Caller } from '../auth/caller.js';
+import { AuthenticationError, CallerConfigError } from '../auth/errors.js';
+import { parseScopes, type Scope } from '../auth/scopes.js';
 
 interface ApiKeyEntry {
   id: string;
@@ -30,17 +24,6 @@ export interface JwtSettings {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
-}
-
-function parseScopes(value: unknown, where: string): Set<Scope> {
-  const list = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value;
-  if (!Array.isArray(list) || list.length === 0) throw new CallerConfigError(`${where}: scopes must be a non-empty list of ${SCOPES.join(', ')}`);
-  const scopes = new Set<Scope>();
-  for (const s of list) {
-    if (!SCOPES.includes(s as Scope)) throw new CallerConfigError(`${where}: unknown scope "${String(s)}" (known: ${SCOPES.join(', ')})`);
-    scopes.add(s as Scope);
-  }
-  return scopes;
 }
 
 /**

@@ -24,47 +24,12 @@ import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
 import { RootProver } from '../trust/root-prover.js';
 import { readStateFile, writeStateFile } from '../trust/state-file.js';
-import { VerifiedHistory, type AnchorKind } from '../trust/verified-history.js';
+import type { FullAuditStatus, IntegrityState, IntegrityStatus, IntegrityWatch } from '../trust/integrity-status.js';
+import { VerifiedHistory } from '../trust/verified-history.js';
 
-export type IntegrityState = 'OK' | 'FAILED' | 'UNKNOWN' | 'UNANCHORED';
-
-export interface IntegrityStatus {
-  state: IntegrityState;
-  /** Size of the newest root proven to extend the chain (null before the first one). */
-  lastVerifiedSize: number | null;
-  lastVerifiedRootHash: string | null;
-  /** When the last check ended (RFC 3339), whatever its outcome. */
-  lastCheckedAt: string | null;
-  /** The latest published size the last check saw; above lastVerifiedSize while catching up. */
-  latestPublishedSize: number | null;
-  /** Why the state is FAILED (or UNANCHORED). */
-  failure: string | null;
-  /** Why the last check could not finish (upstream unreachable…): not an integrity failure. */
-  checkError: string | null;
-  /** How the verified history was anchored: state-file, empty-log, trust-on-first-use, full-audit. */
-  anchor: AnchorKind | null;
-  /** Answers that showed tampering without contradicting the history (events of another tenant…). */
-  tamperingEvidence: number;
-  lastTamperingEvidence: string | null;
-  /** The last full audit (null before the first, or when none is configured). */
-  fullAudit: FullAuditStatus | null;
-}
-
-/** What the last full audit found (src/full-audit): every event rehashed, the tree rebuilt. */
-export interface FullAuditStatus {
-  /** When it ended (RFC 3339). */
-  ranAt: string;
-  /** It ran to the end and found nothing. */
-  ok: boolean;
-  events: number;
-  treeSize: number;
-  /** Findings counted (listed or not). */
-  findings: number;
-  /** The first findings, one line each. */
-  firstFindings: string[];
-  /** Why it could not run (then ok is false and nothing was found). */
-  error: string | null;
-}
+// The status types live with the interface requests use (src/trust/integrity-status.ts); they are
+// re-exported because they are this monitor's API too.
+export type { FullAuditStatus, IntegrityState, IntegrityStatus } from '../trust/integrity-status.js';
 
 export interface FullAuditSchedule {
   /** Milliseconds between audits (> 0). */
@@ -119,7 +84,7 @@ const PATH_HOP = 9000;
 /** Path-proof steps one check takes at most (90,000 sizes). */
 const MAX_PATH_HOPS = 10;
 
-export class IntegrityMonitor {
+export class IntegrityMonitor implements IntegrityWatch {
   readonly history: VerifiedHistory;
   private readonly prover: RootProver;
   private failure: string | null = null;

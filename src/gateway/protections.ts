@@ -11,6 +11,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { Plugin } from 'graphql-yoga';
+import { MAX_QUERY_DEPTH } from '../graphql/limits.js';
 
 export interface ProtectionOptions {
   /** Allow introspection queries (GraphiQL and codegen need them). */
@@ -20,8 +21,7 @@ export interface ProtectionOptions {
 }
 
 export const LIMITS = {
-  // Deep enough for GraphiQL's and codegen's introspection query, which is the deepest legitimate one.
-  depth: 20,
+  depth: MAX_QUERY_DEPTH,
   aliases: 15,
   directives: 10,
   tokens: 3000,

@@ -4,15 +4,14 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { AuditClient } from '../audit-client/index.js';
+import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema.js';
-import type { EventSigner } from '../graphql/signing.js';
-import type { IntegrityMonitor } from './integrity-monitor.js';
+import type { IntegrityWatch } from '../trust/integrity-status.js';
 import type { UpstreamState } from '../graphql/upstream-state.js';
-import { LOCAL_CALLER, type Caller } from './auth.js';
+import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
 import { compiledExecution } from './jit.js';
 
@@ -42,7 +41,7 @@ export interface GatewayOptions {
   /** Where unexpected errors are logged (they are masked for clients). */
   logError?: (err: unknown) => void;
   /** The integrity monitor, for Query.integrity. */
-  integrity?: IntegrityMonitor | undefined;
+  integrity?: IntegrityWatch | undefined;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -58,8 +57,19 @@ export interface Gateway {
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const yoga = createYoga<ServerContext, GraphQLContext>({
+  const yoga = createGraphQLHandler(options);
+  const handle = handleRequest(yoga, options);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => answerInternalError(res, err, options.logError));
+  });
+  return { yoga, server };
+}
+
+type Yoga = Gateway['yoga'];
+
+/** Yoga over the schema: protections, masked errors and a context per request. */
+function createGraphQLHandler(options: GatewayOptions): Yoga {
+  return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     graphiql: options.graphiql === false ? false : { title: 'Audit Gateway', defaultQuery: DEFAULT_QUERY },
@@ -78,99 +88,121 @@ export function createGateway(options: GatewayOptions): Gateway {
         return masked;
       },
     },
-    context: async ({ request }): Promise<GraphQLContext> => {
-      // Every upstream call of the request listens on its signal, and a page of search results
-      // fetches up to two published roots per event concurrently: lift Node's default of 10
-      // listeners (a MaxListenersExceededWarning on every large page) to a bound that still
-      // flags a real leak.
-      setMaxListeners(MAX_UPSTREAM_CALLS_PER_REQUEST, request.signal);
-      const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
-      const { client, upstream } = options.clientFor ? options.clientFor(caller) : options;
-      return {
-        caller,
-        client,
-        upstream,
-        loaders: createLoaders(client, upstream.roots, request.signal),
-        signer: options.signer,
-        cursors: options.cursors,
-        signal: request.signal,
-        integrity: options.integrity,
-      };
-    },
+    context: async ({ request }) => buildContext(request, options),
     logging: false,
   });
+}
 
-  const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+/** The per-request context: who calls, their client and upstream state, fresh loaders. */
+async function buildContext(request: Request, options: GatewayOptions): Promise<GraphQLContext> {
+  // Every upstream call of the request listens on its signal, and a page of search results
+  // fetches up to two published roots per event concurrently: lift Node's default of 10
+  // listeners (a MaxListenersExceededWarning on every large page) to a bound that still
+  // flags a real leak.
+  setMaxListeners(MAX_UPSTREAM_CALLS_PER_REQUEST, request.signal);
+  const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
+  const { client, upstream } = options.clientFor ? options.clientFor(caller) : options;
+  return {
+    caller,
+    client,
+    upstream,
+    loaders: createLoaders(client, upstream.roots, request.signal),
+    signer: options.signer,
+    cursors: options.cursors,
+    signal: request.signal,
+    integrity: options.integrity,
   };
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** /health, /ready, and everything else to yoga (with the body read under the size limit). */
+function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/ready') {
-      const state = options.ready ? await options.ready() : { ok: true, detail: 'no readiness check configured' };
-      return sendJson(res, state.ok ? 200 : 503, { status: state.ok ? 'ready' : 'not ready', detail: state.detail });
-    }
+    if (path === '/ready') return answerReady(res, options.ready);
     let body: Buffer | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       try {
         body = await readLimitedBody(req, maxBodyBytes);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
-          return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-        }
+        if (err instanceof BodyTooLargeError) return answerBodyTooLarge(res, err);
         throw err;
       }
     }
-    const controller = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    // Yoga's own fetch classes (@whatwg-node's Node implementation): a string body and a string
-    // answer stay strings, where the global Request/Response went through web streams both ways.
-    const { Headers, Request } = yoga.fetchAPI;
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
-      else if (value !== undefined) headers.set(name, value);
-    }
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
-      method: req.method ?? 'GET',
-      headers,
-      ...(body ? { body: body.toString('utf8') } : {}),
-      signal: controller.signal,
-    });
-    const response = await yoga.fetch(request, { req });
-    const type = response.headers.get('content-type') ?? '';
-    if (response.body && (type.startsWith('text/event-stream') || type.startsWith('multipart/'))) {
-      // Incremental answers are written as they come.
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
-      res.end();
-      return;
-    }
-    const text = await response.text();
-    // The length of what is written; any the response carries (in whatever case) is dropped.
-    const answerHeaders: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      if (name.toLowerCase() !== 'content-length') answerHeaders[name] = value;
-    });
-    answerHeaders['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(response.status, answerHeaders);
-    res.end(text);
+    const response = await yoga.fetch(toFetchRequest(yoga, req, body, abortWhenClientLeaves(res)), { req });
+    await writeResponse(res, response);
   };
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      options.logError?.(err);
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'internal error' }] });
-      else res.destroy();
-    });
+async function answerReady(res: ServerResponse, ready: GatewayOptions['ready']): Promise<void> {
+  const state = ready ? await ready() : { ok: true, detail: 'no readiness check configured' };
+  sendJson(res, state.ok ? 200 : 503, { status: state.ok ? 'ready' : 'not ready', detail: state.detail });
+}
+
+function answerBodyTooLarge(res: ServerResponse, err: BodyTooLargeError): void {
+  res.setHeader('connection', 'close');
+  sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+}
+
+function answerInternalError(res: ServerResponse, err: unknown, logError: GatewayOptions['logError']): void {
+  logError?.(err);
+  if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'internal error' }] });
+  else res.destroy();
+}
+
+/** A signal aborted when the client goes away before its answer is written, so REST calls stop too. */
+function abortWhenClientLeaves(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
   });
-  return { yoga, server };
+  return controller.signal;
+}
+
+/**
+ * Yoga's own fetch classes (@whatwg-node's Node implementation): a string body and a string
+ * answer stay strings, where the global Request/Response went through web streams both ways.
+ */
+function toFetchRequest(yoga: Yoga, req: IncomingMessage, body: Buffer | undefined, signal: AbortSignal): Request {
+  const { Headers, Request } = yoga.fetchAPI;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
+    else if (value !== undefined) headers.set(name, value);
+  }
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+    method: req.method ?? 'GET',
+    headers,
+    ...(body ? { body: body.toString('utf8') } : {}),
+    signal,
+  });
+}
+
+async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  const type = response.headers.get('content-type') ?? '';
+  if (response.body && (type.startsWith('text/event-stream') || type.startsWith('multipart/'))) {
+    // Incremental answers are written as they come.
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+    res.end();
+    return;
+  }
+  const text = await response.text();
+  // The length of what is written; any the response carries (in whatever case) is dropped.
+  const answerHeaders: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name.toLowerCase() !== 'content-length') answerHeaders[name] = value;
+  });
+  answerHeaders['content-length'] = String(Buffer.byteLength(text));
+  res.writeHead(response.status, answerHeaders);
+  res.end(text);
 }
 
 /**

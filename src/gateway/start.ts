@@ -3,22 +3,22 @@
 // by end-to-end tests.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { AuditClient } from '../audit-client/index.js';
-import type { GatewayConfig } from '../config.js';
+import { AuditClient, type EventSigner } from '../audit-client/index.js';
+import type { AuthMode, GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
-import { loadSigner, type EventSigner } from '../graphql/signing.js';
-import { createUpstreamState } from '../graphql/upstream-state.js';
+import { loadSigner } from '../graphql/signing.js';
+import { createUpstreamState, type UpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
 import { runFullAuditProcess } from '../full-audit/index.js';
 import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey } from '../trust/state-file.js';
 import { loadTrustedKeys, type TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
-import { createRootWitness } from '../trust/witness.js';
+import { createRootWitness, type RootWitness } from '../trust/witness.js';
 import { loadOrCreateToken } from '../local-audit/token.js';
-import type { Caller } from './auth.js';
+import type { Caller } from '../auth/caller.js';
 import { createAuthenticate } from './authentication.js';
 import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
 import { ClientPool } from './client-pool.js';
@@ -94,80 +94,206 @@ function trustedSigningKeys(config: GatewayConfig, signer: EventSigner | undefin
   return signer ? keys.withKey(signer({ message: 'key probe' }).public_key) : keys;
 }
 
-export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
-  const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
-  let local: LocalAudit | undefined;
-  let child: EmbeddedProcess | undefined;
-  let client: AuditClient;
-  if (config.upstream.kind === 'embedded' && config.upstream.separateProcess) {
-    const dataDir = resolve(config.upstream.dataDir);
-    mkdirSync(dataDir, { recursive: true });
-    // The gateway holds the token (generated once, kept in the data dir) and hands it to the child.
-    const { token, generated } = loadOrCreateToken(dataDir, config.upstream.token);
-    if (generated) log(`audit-gateway: generated a bearer token for the local audit service (stored in ${dataDir}/token)`);
-    child = await startEmbeddedProcess({
-      dataDir,
-      port: config.upstream.localPort,
-      token,
-      publishIntervalMs: config.upstream.publishIntervalMs,
-      schemaFile: config.upstream.schemaFile,
-      log,
-    });
-    client = new AuditClient({ baseUrl: child.url, token });
-  } else if (config.upstream.kind === 'embedded') {
-    local = await startLocalAudit({
-      dataDir: config.upstream.dataDir,
-      port: config.upstream.localPort,
-      host: '127.0.0.1',
-      publishIntervalMs: config.upstream.publishIntervalMs,
-      ...(config.upstream.token ? { token: config.upstream.token } : {}),
-      ...(config.upstream.schemaFile ? { schema: config.upstream.schemaFile } : {}),
-      ...(config.upstream.resultTtlMs !== undefined ? { resultTtlMs: config.upstream.resultTtlMs } : {}),
-    });
-    client = new AuditClient({ baseUrl: local.url, token: local.token });
-  } else {
-    // In pass-through mode the gateway holds no token: its own client only probes readiness.
-    client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe' });
+/** The audit service the gateway talks to, and the embedded one when it runs it. */
+interface ConnectedUpstream {
+  client: AuditClient;
+  local: LocalAudit | undefined;
+  child: EmbeddedProcess | undefined;
+}
+
+type EmbeddedConfig = Extract<GatewayConfig['upstream'], { kind: 'embedded' }>;
+
+/** The embedded service in a process of its own; the gateway holds its token and hands it over. */
+async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void): Promise<ConnectedUpstream> {
+  const dataDir = resolve(upstream.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  // The token is generated once and kept in the data dir.
+  const { token, generated } = loadOrCreateToken(dataDir, upstream.token);
+  if (generated) log(`audit-gateway: generated a bearer token for the local audit service (stored in ${dataDir}/token)`);
+  const child = await startEmbeddedProcess({
+    dataDir,
+    port: upstream.localPort,
+    token,
+    publishIntervalMs: upstream.publishIntervalMs,
+    schemaFile: upstream.schemaFile,
+    log,
+  });
+  return { client: new AuditClient({ baseUrl: child.url, token }), local: undefined, child };
+}
+
+/** The embedded service inside the gateway's process (LOCAL_AUDIT_IN_PROCESS). */
+async function startEmbeddedInProcess(upstream: EmbeddedConfig): Promise<ConnectedUpstream> {
+  const local = await startLocalAudit({
+    dataDir: upstream.dataDir,
+    port: upstream.localPort,
+    host: '127.0.0.1',
+    publishIntervalMs: upstream.publishIntervalMs,
+    ...(upstream.token ? { token: upstream.token } : {}),
+    ...(upstream.schemaFile ? { schema: upstream.schemaFile } : {}),
+    ...(upstream.resultTtlMs !== undefined ? { resultTtlMs: upstream.resultTtlMs } : {}),
+  });
+  return { client: new AuditClient({ baseUrl: local.url, token: local.token }), local, child: undefined };
+}
+
+async function connectUpstream(config: GatewayConfig, log: (line: string) => void): Promise<ConnectedUpstream> {
+  if (config.upstream.kind === 'embedded') {
+    return config.upstream.separateProcess ? startEmbeddedChild(config.upstream, log) : startEmbeddedInProcess(config.upstream);
   }
-  const oneEventPerLeaf = config.upstream.kind === 'embedded';
-  const trustOnFirstUse = config.integrityTrustOnFirstUse ?? false;
-  const trustedKeys = trustedSigningKeys(config, signer);
-  const witness = createRootWitness(config.rootWitness ?? { kind: 'none' });
-  const history = new VerifiedHistory();
-  const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
-  const auth = config.auth ?? { kind: 'none' };
-  const authenticate = createAuthenticate(auth);
-  const pool =
-    auth.kind === 'passthrough'
-      ? new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), {
-          oneEventPerLeaf,
-          trustOnFirstUse,
-          trustedKeys,
-          witness,
-          log,
-        })
-      : undefined;
-  // The monitor needs a token of its own: not in pass-through mode against a remote upstream.
+  // In pass-through mode the gateway holds no token: its own client only probes readiness.
+  const client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe' });
+  return { client, local: undefined, child: undefined };
+}
+
+/** What verdicts are held against, shared by the request path, the monitor and pass-through clients. */
+interface Trust {
+  oneEventPerLeaf: boolean;
+  trustOnFirstUse: boolean;
+  trustedKeys: TrustedKeys | undefined;
+  witness: RootWitness;
+  history: VerifiedHistory;
+}
+
+function createTrust(config: GatewayConfig, signer: EventSigner | undefined): Trust {
+  return {
+    oneEventPerLeaf: config.upstream.kind === 'embedded',
+    trustOnFirstUse: config.integrityTrustOnFirstUse ?? false,
+    trustedKeys: trustedSigningKeys(config, signer),
+    witness: createRootWitness(config.rootWitness ?? { kind: 'none' }),
+    history: new VerifiedHistory(),
+  };
+}
+
+/** Pass-through mode: a client, root cache and verified history per caller token. */
+function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: AuditClient, trust: Trust, log: (line: string) => void): ClientPool | undefined {
+  if (auth.kind !== 'passthrough') return undefined;
+  const { oneEventPerLeaf, trustOnFirstUse, trustedKeys, witness } = trust;
+  return new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), {
+    oneEventPerLeaf,
+    trustOnFirstUse,
+    trustedKeys,
+    witness,
+    log,
+  });
+}
+
+/** The integrity monitor, when configured; it needs a token of its own: not in pass-through mode against a remote upstream. */
+function createIntegrityMonitor(config: GatewayConfig, client: AuditClient, upstream: UpstreamState, trust: Trust, log: (line: string) => void): IntegrityMonitor | undefined {
   const intervalMs = config.integrityCheckIntervalMs ?? 0;
   const stateFile = config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined);
   const integrityKeyFile = config.integrityKeyFile ?? defaultIntegrityKeyFile();
   const auditEnv = fullAuditEnvironment(config, stateFile, integrityKeyFile);
-  const integrity =
-    intervalMs > 0 && (config.upstream.kind === 'embedded' || config.upstream.token)
-      ? new IntegrityMonitor({
-          client,
-          intervalMs,
-          history,
-          prover: upstream.prover,
-          oneEventPerLeaf,
-          trustOnFirstUse,
-          stateFile,
-          stateKey: stateFile ? loadOrCreateIntegrityKey(integrityKeyFile) : undefined,
-          upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
-          ...(config.fullAuditIntervalMs ? { fullAudit: { intervalMs: config.fullAuditIntervalMs, run: (signal: AbortSignal) => runFullAuditProcess(auditEnv, signal) } } : {}),
-          log,
-        })
-      : undefined;
+  if (!(intervalMs > 0 && (config.upstream.kind === 'embedded' || config.upstream.token))) return undefined;
+  return new IntegrityMonitor({
+    client,
+    intervalMs,
+    history: trust.history,
+    prover: upstream.prover,
+    oneEventPerLeaf: trust.oneEventPerLeaf,
+    trustOnFirstUse: trust.trustOnFirstUse,
+    stateFile,
+    stateKey: stateFile ? loadOrCreateIntegrityKey(integrityKeyFile) : undefined,
+    upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
+    ...(config.fullAuditIntervalMs ? { fullAudit: { intervalMs: config.fullAuditIntervalMs, run: (signal: AbortSignal) => runFullAuditProcess(auditEnv, signal) } } : {}),
+    log,
+  });
+}
+
+function logUnexpectedError(err: unknown): void {
+  // A client that went away mid-request (or was cut at the end of a drain) is not news.
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code === 'ECONNRESET' && e.message === 'aborted') return;
+  console.error('[gateway] unexpected error:', err);
+}
+
+/** /ready: the integrity monitor has not failed and is anchored, and the upstream answers. */
+function readinessCheck(client: AuditClient, integrity: IntegrityMonitor | undefined, auth: AuthMode): () => Promise<{ ok: boolean; detail: string }> {
+  return async () => {
+    const status = integrity?.status();
+    if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
+    if (status?.state === 'UNANCHORED') return { ok: false, detail: `integrity unanchored: ${status.failure}` };
+    const audit = status?.fullAudit;
+    const audited = audit ? `; last full audit ${audit.ranAt}: ${audit.error ? `could not run (${audit.error})` : `${audit.events} events, clean`}` : '';
+    try {
+      await client.root({}, { signal: AbortSignal.timeout(3000) });
+      return { ok: true, detail: `audit service reachable${audited}` };
+    } catch (err) {
+      const name = (err as Error).name;
+      // A tree with nothing published yet still proves the service answers.
+      if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
+      // Without a token of its own (pass-through), an Unauthorized answer proves the same.
+      if (name === 'UnauthorizedError' && auth.kind === 'passthrough') return { ok: true, detail: 'audit service reachable' };
+      return { ok: false, detail: `audit service not reachable: ${name}` };
+    }
+  };
+}
+
+/** Stops the server accepting and lets requests in flight finish; true when they did within `drainMs`. */
+type Drain = (drainMs: number) => Promise<boolean>;
+
+/**
+ * Counts requests in flight per connection, so a drain can end idle connections at once. While
+ * draining, answers ask clients to close and finished connections are closed. Node's
+ * closeIdleConnections() alone leaves a connection that has not sent a request yet (a
+ * preconnect), which would hold the drain to its bound.
+ */
+function trackConnectionsForDrain(server: Server): Drain {
+  let draining = false;
+  const inFlight = new Map<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    if (draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      if (inFlight.has(socket)) inFlight.set(socket, Math.max(0, inFlight.get(socket)! - 1));
+      if (draining) socket.end();
+    });
+  });
+  return (drainMs) => {
+    draining = true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), drainMs);
+      server.close(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      server.closeIdleConnections();
+      for (const [socket, requests] of inFlight) if (requests === 0) socket.end();
+    });
+  };
+}
+
+/** Listens on the configured host and port; resolves to the GraphQL endpoint's URL. */
+async function listen(server: Server, config: GatewayConfig): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+}
+
+function announce(log: (line: string) => void, url: string, { local, child }: ConnectedUpstream, auth: AuthMode): void {
+  if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
+  if (child) log(`audit-gateway: embedded local audit service at ${child.url} (its own process, pid ${child.pid()})`);
+  log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
+  log(howToCall(url, auth.kind));
+}
+
+export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
+  const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
+  const connected = await connectUpstream(config, log);
+  const { client, local, child } = connected;
+  const trust = createTrust(config, signer);
+  const { oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness } = trust;
+  const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
+  const auth = config.auth ?? { kind: 'none' };
+  const authenticate = createAuthenticate(auth);
+  const pool = createPassthroughPool(config, auth, client, trust, log);
+  const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   const gateway = createGateway({
     client,
     upstream,
@@ -179,59 +305,12 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     signer,
     maxBodyBytes: config.maxBodyBytes,
     graphiql: config.graphiql,
-    logError: (err) => {
-      // A client that went away mid-request (or was cut at the end of a drain) is not news.
-      const e = err as NodeJS.ErrnoException | undefined;
-      if (e?.code === 'ECONNRESET' && e.message === 'aborted') return;
-      console.error('[gateway] unexpected error:', err);
-    },
-    ready: async () => {
-      const status = integrity?.status();
-      if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
-      if (status?.state === 'UNANCHORED') return { ok: false, detail: `integrity unanchored: ${status.failure}` };
-      const audit = status?.fullAudit;
-      const audited = audit ? `; last full audit ${audit.ranAt}: ${audit.error ? `could not run (${audit.error})` : `${audit.events} events, clean`}` : '';
-      try {
-        await client.root({}, { signal: AbortSignal.timeout(3000) });
-        return { ok: true, detail: `audit service reachable${audited}` };
-      } catch (err) {
-        const name = (err as Error).name;
-        // A tree with nothing published yet still proves the service answers.
-        if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
-        // Without a token of its own (pass-through), an Unauthorized answer proves the same.
-        if (name === 'UnauthorizedError' && auth.kind === 'passthrough') return { ok: true, detail: 'audit service reachable' };
-        return { ok: false, detail: `audit service not reachable: ${name}` };
-      }
-    },
+    logError: logUnexpectedError,
+    ready: readinessCheck(client, integrity, auth),
   });
-  // While draining, answers ask clients to close, and finished connections are closed. Requests in
-  // flight per connection are counted: Node's closeIdleConnections() leaves alone a connection
-  // that has not sent a request yet (a preconnect), which would hold the drain to its bound.
-  let draining = false;
-  const inFlight = new Map<Socket, number>();
-  gateway.server.on('connection', (socket: Socket) => {
-    inFlight.set(socket, 0);
-    socket.once('close', () => inFlight.delete(socket));
-  });
-  gateway.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    if (draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      if (inFlight.has(socket)) inFlight.set(socket, Math.max(0, inFlight.get(socket)! - 1));
-      if (draining) socket.end();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    gateway.server.once('error', reject);
-    gateway.server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = gateway.server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
-  if (local) log(`audit-gateway: embedded local audit service at ${local.url} (data in ${local.dataDir}, ${local.log.size} events)`);
-  if (child) log(`audit-gateway: embedded local audit service at ${child.url} (its own process, pid ${child.pid()})`);
-  log(`audit-gateway: GraphQL at ${url} (GraphiQL: open it in a browser)`);
-  log(howToCall(url, auth.kind));
+  const drain = trackConnectionsForDrain(gateway.server);
+  const url = await listen(gateway.server, config);
+  announce(log, url, connected, auth);
   integrity?.start();
   let closing: Promise<void> | undefined;
   return {
@@ -243,18 +322,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     integrity,
     close: (options) =>
       (closing ??= (async () => {
-        draining = true;
         const drainMs = options?.drainMs ?? 10_000;
-        const drained = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), drainMs);
-          gateway.server.close(() => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-          gateway.server.closeIdleConnections();
-          for (const [socket, requests] of inFlight) if (requests === 0) socket.end();
-        });
-        if (!drained) {
+        if (!(await drain(drainMs))) {
           log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);
           gateway.server.closeAllConnections();
         }

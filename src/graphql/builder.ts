@@ -8,8 +8,9 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
-import type { Scope } from '../gateway/auth.js';
+import type { Scope } from '../auth/scopes.js';
 import type { GraphQLContext } from './context.js';
+import { MAX_QUERY_DEPTH } from './limits.js';
 
 export interface SchemaTypes {
   Context: GraphQLContext;
@@ -77,6 +78,6 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     defaultComplexity: 1,
     defaultListMultiplier: 10,
     // A full 1000-event page with every field costs about 45k; a handful of aliased big pages do not fit.
-    limit: { complexity: 100_000, depth: 15, breadth: 400 },
+    limit: { complexity: 100_000, depth: MAX_QUERY_DEPTH, breadth: 400 },
   },
 });

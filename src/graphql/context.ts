@@ -1,12 +1,11 @@
-// The per-request GraphQL context. One is built for every request by `createContext`; loaders
+// The per-request GraphQL context. The gateway builds one for every request (buildContext); loaders
 // live here (not in module scope) so batching and per-request caching never leak between callers.
-import type { AuditClient } from '../audit-client/index.js';
+import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { Loaders } from './loaders.js';
 import type { UpstreamState } from './upstream-state.js';
-import type { Caller } from '../gateway/auth.js';
-import type { EventSigner } from './signing.js';
+import type { Caller } from '../auth/caller.js';
 import type { CursorCodec } from './cursor.js';
-import type { IntegrityMonitor } from '../gateway/integrity-monitor.js';
+import type { IntegrityWatch } from '../trust/integrity-status.js';
 
 export interface GraphQLContext {
   /** The REST client for this request's upstream (pass-through callers get their own token's). */
@@ -24,5 +23,5 @@ export interface GraphQLContext {
   /** Aborted when the HTTP request goes away, so REST calls stop too. */
   signal: AbortSignal;
   /** The gateway's watch over the upstream log (absent when no monitor runs, e.g. pass-through). */
-  integrity?: IntegrityMonitor | undefined;
+  integrity?: IntegrityWatch | undefined;
 }

@@ -2,7 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
-import './errors.js';
+import './error-types.js';
 import './types/verification.js';
 import './types/audit-event.js';
 import './types/roots.js';

@@ -1,9 +1,7 @@
 // `signLocal`: the gateway signs events with its configured Ed25519 key, as the vendor SDKs do.
 import { readFileSync } from 'node:fs';
 import { parsePrivateKey, signEvent } from '../merkle/index.js';
-import type { WireEvent } from '../wire/index.js';
-
-export type EventSigner = (event: WireEvent) => { signature: string; public_key: string };
+import type { EventSigner } from '../audit-client/index.js';
 
 /** Reads an Ed25519 PKCS#8 PEM key file; throws a one-line error naming the file when unusable. */
 export function loadSigner(path: string): EventSigner {

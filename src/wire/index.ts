@@ -405,6 +405,33 @@ export interface SchemaResult {
   [extra: string]: unknown;
 }
 
+/** A field of the standard schema: its id is a key of StandardEvent, and it says what it holds. */
+export interface StandardSchemaField extends SchemaField {
+  id: keyof StandardEvent;
+  description: string;
+}
+
+/**
+ * The standard audit schema as `v1/schema` describes it: the one list of its fields, with the
+ * description every interface shows for them (the GraphQL types are built from it).
+ */
+export const STANDARD_SCHEMA_FIELDS = [
+  { id: 'message', name: 'Message', type: 'text', size: 32766, required: true, description: 'A free-form account of what happened.' },
+  { id: 'actor', name: 'Actor', type: 'string', size: 128, description: 'Who performed the activity.' },
+  { id: 'action', name: 'Action', type: 'string', size: 32, description: 'What happened.' },
+  { id: 'target', name: 'Target', type: 'string', size: 128, description: 'What the activity was done to.' },
+  { id: 'status', name: 'Status', type: 'string', size: 32, description: 'Whether the activity succeeded.' },
+  { id: 'source', name: 'Source', type: 'string', size: 128, description: 'Where the activity came from.' },
+  { id: 'old', name: 'Old', type: 'text', size: 32766, description: 'The value before the change (JSON values arrive as canonical JSON strings).' },
+  { id: 'new', name: 'New', type: 'text', size: 32766, description: 'The value after the change (JSON values arrive as canonical JSON strings).' },
+  { id: 'tenant_id', name: 'Tenant ID', type: 'string', size: 128, description: 'The tenant the activity belongs to.' },
+  { id: 'timestamp', name: 'Timestamp', type: 'datetime', description: 'When the activity happened, by the client clock, as written.' },
+] as const satisfies readonly StandardSchemaField[];
+
+type Expect<T extends true> = T;
+/** Compile-time check that every key of StandardEvent is listed (`satisfies` above checks the converse). */
+export type StandardSchemaFieldsComplete = Expect<[Exclude<keyof StandardEvent, (typeof STANDARD_SCHEMA_FIELDS)[number]['id']>] extends [never] ? true : false>;
+
 // ---------------------------------------------------------------------------------------------
 // The endpoint table
 

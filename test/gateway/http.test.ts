@@ -8,7 +8,7 @@ import { AuditClient } from '../../src/audit-client/index.js';
 import { CursorCodec } from '../../src/graphql/cursor.js';
 import { printedSchema } from '../../src/graphql/schema.js';
 import { createUpstreamState } from '../../src/graphql/upstream-state.js';
-import { LOCAL_CALLER } from '../../src/gateway/auth.js';
+import { LOCAL_CALLER } from '../../src/auth/caller.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { startLocalAudit } from '../../src/local-audit/index.js';
 import { refusedPort, startTestGateway, tempDir, type Json, type TestGateway } from '../support/gateway.js';

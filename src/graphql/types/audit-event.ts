@@ -2,6 +2,7 @@
 import type { SearchEvent } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { PageVerifier } from '../page-verifier.js';
+import { STANDARD_GRAPHQL_FIELDS } from '../standard-fields.js';
 import { EventVerificationRef } from './verification.js';
 
 /** An event plus the page it came in, so verification runs once per page. */
@@ -10,19 +11,6 @@ export interface AuditEventNode {
   page: PageVerifier;
   index: number;
 }
-
-const STANDARD_FIELDS = [
-  ['message', 'message', 'A free-form account of what happened.'],
-  ['actor', 'actor', 'Who performed the activity.'],
-  ['action', 'action', 'What happened.'],
-  ['target', 'target', 'What the activity was done to.'],
-  ['status', 'status', 'Whether the activity succeeded.'],
-  ['source', 'source', 'Where the activity came from.'],
-  ['old', 'old', 'The value before the change (JSON values arrive as canonical JSON strings).'],
-  ['new', 'new', 'The value after the change (JSON values arrive as canonical JSON strings).'],
-  ['tenantId', 'tenant_id', 'The tenant the activity belongs to.'],
-  ['timestamp', 'timestamp', 'When the activity happened, by the client clock, as written.'],
-] as const;
 
 /**
  * The stored envelope / event when they are JSON objects. The page comes from the upstream and
@@ -71,7 +59,7 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
       resolve: (n) => n.event.envelope ?? null,
     }),
     ...Object.fromEntries(
-      STANDARD_FIELDS.map(([name, key, description]) => [name, t.string({ nullable: true, description, resolve: (n: AuditEventNode) => fieldText(n, key) })]),
+      STANDARD_GRAPHQL_FIELDS.map(({ name, key, description }) => [name, t.string({ nullable: true, description, resolve: (n: AuditEventNode) => fieldText(n, key) })]),
     ),
     signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => stringOrNull(storedEnvelope(n).signature) }),
     publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => stringOrNull(storedEnvelope(n).public_key) }),

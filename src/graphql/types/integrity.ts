@@ -1,6 +1,6 @@
 // Query.integrity: what the gateway's integrity monitor (src/gateway/integrity-monitor.ts) last
 // found about the upstream's log as a whole — is it still an extension of the last root verified?
-import type { FullAuditStatus, IntegrityStatus } from '../../gateway/integrity-monitor.js';
+import type { FullAuditStatus, IntegrityStatus } from '../../trust/integrity-status.js';
 import { builder } from '../builder.js';
 
 const IntegrityStateEnum = builder.enumType('IntegrityState', {

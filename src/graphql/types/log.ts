@@ -7,25 +7,22 @@ import { fail, none, overallVerdict, verifyConsistency, verifyEnvelopeHash, veri
 import { applyKeyTrust } from '../../trust/trusted-keys.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
-import { INPUT_ERRORS, InputError, upstream } from '../errors.js';
+import { INPUT_ERRORS } from '../error-types.js';
+import { InputError, upstream } from '../errors.js';
+import { STANDARD_GRAPHQL_FIELDS, wireKey } from '../standard-fields.js';
 import type { ChainedRoot } from '../upstream-state.js';
-import { applyTenant } from '../tenancy.js';
+import { applyTenant } from '../../auth/tenancy.js';
 import { failureReasons, VerdictEnum, VerificationStatusEnum } from './verification.js';
 
 export const AuditEventInput = builder.inputType('AuditEventInput', {
   description: 'An event of the standard audit schema. JSON values of old/new are sent as canonical JSON strings.',
-  fields: (t) => ({
-    message: t.string({ required: true, description: 'What happened (required).' }),
-    actor: t.string({ description: 'Who did it.' }),
-    action: t.string({ description: 'What was done.' }),
-    target: t.string({ description: 'What it was done to.' }),
-    status: t.string({ description: 'Whether it succeeded.' }),
-    source: t.string({ description: 'Where it came from.' }),
-    old: t.field({ type: 'JSON', description: 'The value before (a string, or any JSON value).' }),
-    new: t.field({ type: 'JSON', description: 'The value after (a string, or any JSON value).' }),
-    tenantId: t.string({ description: 'The tenant (set for you when your key is bound to one).' }),
-    timestamp: t.field({ type: 'DateTime', description: 'When it happened (client clock), kept as written.' }),
-  }),
+  fields: (t) =>
+    Object.fromEntries(
+      STANDARD_GRAPHQL_FIELDS.map(({ name, inputType, required, inputDescription: description }) => [
+        name,
+        inputType === 'JSON' ? t.field({ type: 'JSON', required, description }) : inputType === 'DateTime' ? t.field({ type: 'DateTime', required, description }) : t.string({ required, description }),
+      ]),
+    ),
 });
 
 export const LogOptionsInput = builder.inputType('LogOptions', {
@@ -44,7 +41,7 @@ export function toWireEvent(input: EventInputShape): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === null || value === undefined) continue;
-    out[key === 'tenantId' ? 'tenant_id' : key] = value;
+    out[wireKey(key)] = value;
   }
   return out;
 }
@@ -149,7 +146,7 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
   const sign = signerFor(ctx, options);
   const response = await upstream(() =>
     ctx.client.log(
-      { event: applyTenant(ctx, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) },
+      { event: applyTenant(ctx.caller, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) },
       { signal: ctx.signal, sign },
     ),
   );
@@ -200,7 +197,7 @@ export const MAX_BULK = 1000;
 export function bulkItems(ctx: GraphQLContext, events: ReadonlyArray<Record<string, unknown>>): Array<{ event: Record<string, unknown> }> {
   if (events.length === 0) throw new InputError('events must hold at least one event', 'events');
   if (events.length > MAX_BULK) throw new InputError(`events may hold at most ${MAX_BULK} events`, 'events');
-  return events.map((e) => ({ event: applyTenant(ctx, toWireEvent(e)) }));
+  return events.map((e) => ({ event: applyTenant(ctx.caller, toWireEvent(e)) }));
 }
 
 builder.mutationFields((t) => ({

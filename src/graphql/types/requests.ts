@@ -5,7 +5,9 @@ import type { AcceptedRequest, AuditResponse } from '../../audit-client/index.js
 import type { DownloadRequest, ExportRequest } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
-import { ForbiddenError, INPUT_ERRORS, InputError, ResultSetExpiredError, upstream } from '../errors.js';
+import { ForbiddenError } from '../../auth/errors.js';
+import { INPUT_ERRORS } from '../error-types.js';
+import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
 import type { LogBulkResult } from '../../wire/index.js';
 import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
 

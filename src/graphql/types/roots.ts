@@ -5,7 +5,8 @@ import { rootKey } from '../loaders.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { TreeNotFoundError } from '../../audit-client/errors.js';
-import { INPUT_ERRORS, InputError, upstream } from '../errors.js';
+import { INPUT_ERRORS } from '../error-types.js';
+import { InputError, upstream } from '../errors.js';
 import { VerificationStatusEnum } from './verification.js';
 
 /** Checks root(size) against root(size-1) with the proof root(size) carries. */

@@ -7,7 +7,9 @@ import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, Unpublis
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { InvalidCursorError, type CursorPayload } from '../cursor.js';
-import { ForbiddenError, InputError, PAGING_ERRORS, ResultSetExpiredError, upstream } from '../errors.js';
+import { ForbiddenError } from '../../auth/errors.js';
+import { PAGING_ERRORS } from '../error-types.js';
+import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
 import { PageVerifier } from '../page-verifier.js';
 import { AuditEventRef, type AuditEventNode } from './audit-event.js';
 import { PublishedRootRef, UnpublishedRootRef } from './roots.js';

@@ -1,8 +1,6 @@
-// Who is calling the gateway. Every GraphQL field is guarded by one of these scopes (Pothos
-// scope-auth); a caller bound to a tenant only sees and writes that tenant's events.
-
-export const SCOPES = ['audit:log', 'audit:search', 'audit:export', 'audit:root'] as const;
-export type Scope = (typeof SCOPES)[number];
+// Who is calling the gateway: the scopes it holds and, optionally, the one tenant it is bound to
+// (it then only sees and writes that tenant's events).
+import { SCOPES, type Scope } from './scopes.js';
 
 export interface Caller {
   /** A name for logs (never a secret). */
