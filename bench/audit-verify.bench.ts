@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FullAuditReport } from '../src/full-audit/index.js';
-import { microTimestamp } from '../src/local-audit/http/envelope.js';
+import { microTimestamp } from '../src/local-audit/core/clock.js';
 import { startLocalAudit, type LocalAudit } from '../src/local-audit/index.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { benchEvent } from './support/events.js';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { startLocalAudit } from '../src/local-audit/index.js';
-import { microTimestamp } from '../src/local-audit/http/envelope.js';
+import { microTimestamp } from '../src/local-audit/core/clock.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
 import { spawnLocalAudit } from './support/processes.js';

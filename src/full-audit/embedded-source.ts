@@ -8,7 +8,8 @@
 // local service would only read this same table. What that cannot show — an insider who rewrote
 // the events, the tree and the published roots together — is what the verified roots are for.
 import { resolve } from 'node:path';
-import { LeafSnapshot, searchColumnHolds, searchColumnValue } from '../local-audit/store/leaf-stream.js';
+import { LeafSnapshot, searchColumnHolds } from '../local-audit/store/leaf-stream.js';
+import { searchColumnValue } from '../local-audit/store/search-columns.js';
 import type { AuditSource, LeafChunk, LeafRecord, RootRecord } from './types.js';
 
 /**

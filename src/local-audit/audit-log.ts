@@ -1,6 +1,5 @@
 // The audit log itself: appends envelopes, publishes roots, and builds every root and proof the
 // endpoints serve, all with src/merkle's tree maths over the SQLite tree.
-import { randomBytes } from 'node:crypto';
 import {
   bytesToHex,
   consistencyProof,
@@ -9,12 +8,13 @@ import {
   membershipPath,
 } from '../merkle/index.js';
 import type { AuditSchema } from './audit-schema.js';
-import { keepClockAfter, microTimestamp } from './http/envelope.js';
+import { keepClockAfter, microTimestamp } from './core/clock.js';
 import type { Db } from './store/database.js';
 import { GroupCommit } from './store/group-commit.js';
 import { EventStore, type AppendedEvent, type StoredEnvelope } from './store/event-store.js';
 import { PageProofs } from './store/page-proofs.js';
 import { RootStore, type PublishedRecord } from './store/root-store.js';
+import { sqliteTransactions } from './store/transactions.js';
 import type { PublishedRoot, UnpublishedRoot } from '../wire/index.js';
 
 export type { PublishedRoot, UnpublishedRoot };
@@ -46,8 +46,8 @@ export class AuditLog {
     const last = this.events.arrival.lastReceivedAt;
     if (last !== undefined) keepClockAfter(last);
     this.roots = new RootStore(db);
-    this.treeName = this.loadTreeName();
-    const writeBatch = db.transaction((batch: readonly QueuedAppend[]) => {
+    this.treeName = this.roots.treeName();
+    const writeBatch = sqliteTransactions(db).write((batch: readonly QueuedAppend[]) => {
       const made = batch.map((q) => q.make());
       const appended = this.append(made.flat());
       let at = 0;
@@ -57,22 +57,8 @@ export class AuditLog {
         return q.answer(own);
       });
     });
-    this.appends = new GroupCommit(
-      (batch) => writeBatch.immediate(batch),
-      () => {
-        // The whole batch rolled back: the in-memory state must match the file again.
-        this.events.reload();
-        this.lastRemembered = '';
-      },
-    );
-  }
-
-  private loadTreeName(): string {
-    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tree_name'`).get() as { value: string } | undefined;
-    if (row) return row.value;
-    const name = randomBytes(32).toString('hex');
-    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tree_name', ?)`).run(name);
-    return name;
+    // The whole batch rolled back: the in-memory state must match the file again.
+    this.appends = new GroupCommit(writeBatch, () => this.resync());
   }
 
   get size(): number {
@@ -85,14 +71,29 @@ export class AuditLog {
    * request, append and publication starts with it; it costs one PRAGMA when nothing changed.
    */
   syncWithDisk(): void {
-    if (!this.events.syncWithDisk()) return;
+    if (this.events.changedElsewhere()) this.resync();
+  }
+
+  /**
+   * Re-reads every piece of in-memory state from the database: the tree's frontier, size and kept
+   * nodes, the arrival order, and the remembered and published roots. Called after anything else
+   * wrote to the file and after every rolled-back transaction that may have changed that state
+   * (an append, a group commit, a job), so memory never describes writes that did not commit.
+   */
+  resync(): void {
+    this.events.reload();
     this.lastRemembered = '';
     this.lastPublished = undefined;
   }
 
   append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
     this.syncWithDisk();
-    return this.events.appendBatch(envelopes);
+    try {
+      return this.events.appendBatch(envelopes);
+    } catch (err) {
+      this.resync();
+      throw err;
+    }
   }
 
   /**

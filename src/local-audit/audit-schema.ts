@@ -1,8 +1,9 @@
 // The active event schema: the standard audit schema, or a custom one loaded from a file. It
 // drives event validation, the SQL columns that hold searchable fields, and v1/schema.
 import { readFileSync } from 'node:fs';
-import { type FieldError } from './http/envelope.js';
-import { checkField, pointer, type FieldSpec } from './http/validate.js';
+import { type FieldError } from './core/errors.js';
+import { normalizeTimestamp } from './core/timestamp.js';
+import { checkField, pointer, type FieldSpec } from './core/validate.js';
 
 export type SchemaFieldType = 'string' | 'text' | 'integer' | 'boolean' | 'datetime' | 'string-unindexed';
 
@@ -38,8 +39,6 @@ export const STANDARD_SCHEMA: AuditSchema = {
 
 const FIELD_ID = /^[a-z_][a-z0-9_]{0,63}$/;
 const TYPES: readonly SchemaFieldType[] = ['string', 'text', 'integer', 'boolean', 'datetime', 'string-unindexed'];
-// RFC 3339 date-time (the format the service accepts for datetime fields and `timestamp`).
-export const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Loads and checks a custom schema file: {"fields": [{"id", "type", "size"?, "required"?}]}. */
 export function loadSchemaFile(path: string): AuditSchema {
@@ -101,7 +100,9 @@ export function validateEvent(schema: AuditSchema, event: unknown, base: string,
     }
     const before = errors.length;
     checkField(value, specFor(field), source, field.id, errors);
-    if (errors.length === before && field.type === 'datetime' && !RFC3339.test(value as string)) {
+    // A datetime is valid when it normalises (core/timestamp.ts): the store keeps the normalised
+    // form for search and order, so a value that cannot be normalised is refused here.
+    if (errors.length === before && field.type === 'datetime' && normalizeTimestamp(value as string) === null) {
       errors.push({ code: 'BadFormat', detail: `'${field.id}' must be an RFC 3339 date-time`, source });
     }
   }

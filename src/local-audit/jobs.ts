@@ -1,41 +1,15 @@
-// Durable background jobs (v2/log_async, v1/export). A job is a row in the `jobs` table, committed
-// before the 202 is sent, so it survives a restart. One runner per service runs pending jobs one at
-// a time, oldest first. A job's effects and its completion are written in ONE SQLite transaction:
-// after a crash either both happened or neither did, so a resumed job never appends twice.
-import type Database from 'better-sqlite3';
-import type { AuditLog } from './audit-log.js';
-import { ServiceError, type ServiceStatus } from './http/envelope.js';
-import type { Db } from './store/database.js';
+// Durable background jobs (v2/log_async, v1/export). A job is a row of the job store
+// (store/job-store.ts), committed before the 202 is sent, so it survives a restart. One runner per
+// service runs pending jobs one at a time, oldest first. A job's effects and its completion are
+// written in ONE transaction: after a crash either both happened or neither did, so a resumed job
+// never appends twice.
+import { ServiceError } from './core/errors.js';
+import type { Job, JobError, JobOutcome, JobStore } from './store/job-store.js';
+
+export type { Job, JobError, JobOutcome, JobState } from './store/job-store.js';
 
 /** How long a finished job's result stays pollable (and its export downloadable). */
 export const JOB_TTL_MS = 24 * 3600_000;
-
-export type JobState = 'pending' | 'done' | 'failed';
-
-export interface JobError {
-  status: ServiceStatus;
-  summary: string;
-  result: Record<string, unknown>;
-}
-
-export interface Job {
-  id: string;
-  kind: string;
-  state: JobState;
-  request: unknown;
-  createdAtMs: number;
-  expiresAtMs: number;
-  /** What polling returns once done. */
-  result?: unknown;
-  /** Data kept with a finished job that polling does not show (e.g. an export's snapshot). */
-  detail?: unknown;
-  error?: JobError;
-}
-
-export interface JobOutcome {
-  result: unknown;
-  detail?: unknown;
-}
 
 /**
  * Does a job's work. Runs synchronously inside the transaction that marks the job done, so every
@@ -44,21 +18,10 @@ export interface JobOutcome {
  */
 export type JobHandler = (request: unknown, job: Job) => JobOutcome;
 
-interface JobRow {
-  id: string;
-  kind: string;
-  state: JobState;
-  request: string;
-  result: string | null;
-  error: string | null;
-  created_at_ms: number;
-  expires_at_ms: number;
-}
-
 export interface JobRunnerOptions {
   ttlMs?: number;
   onError: (err: unknown) => void;
-  /** Called after a job's transaction rolled back, to resync in-memory state (the tree frontier). */
+  /** Called after a job's transaction rolled back, to bring in-memory state back in line with the file. */
   afterRollback?: () => void;
 }
 
@@ -67,12 +30,6 @@ export class JobRunner {
   /** retry_counter of each pending job's 202 answers; a client hint, so memory is enough. */
   private readonly pollCounts = new Map<string, number>();
   private readonly ttlMs: number;
-  private readonly insertStmt: Database.Statement<[string, string, string, number, number]>;
-  private readonly selectStmt: Database.Statement<[string], JobRow>;
-  private readonly nextStmt: Database.Statement<[], JobRow>;
-  private readonly completeStmt: Database.Statement<[string, number, string]>;
-  private readonly failStmt: Database.Statement<[string, number, string]>;
-  private readonly purgeStmt: Database.Statement<[number]>;
   private scheduled: NodeJS.Immediate | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -80,21 +37,10 @@ export class JobRunner {
   private stopped = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: JobStore,
     private readonly options: JobRunnerOptions,
   ) {
     this.ttlMs = options.ttlMs ?? JOB_TTL_MS;
-    this.insertStmt = db.prepare(
-      `INSERT INTO jobs (id, kind, state, request, created_at_ms, expires_at_ms) VALUES (?, ?, 'pending', ?, ?, ?)`,
-    );
-    this.selectStmt = db.prepare('SELECT * FROM jobs WHERE id = ?');
-    // rowid breaks ties between jobs created in the same millisecond: insertion order.
-    this.nextStmt = db.prepare(`SELECT * FROM jobs WHERE state = 'pending' ORDER BY created_at_ms, rowid LIMIT 1`);
-    // The `state = 'pending'` guard makes completion idempotent: a job finishes at most once.
-    this.completeStmt = db.prepare(`UPDATE jobs SET state = 'done', result = ?, expires_at_ms = ? WHERE id = ? AND state = 'pending'`);
-    this.failStmt = db.prepare(`UPDATE jobs SET state = 'failed', error = ?, expires_at_ms = ? WHERE id = ? AND state = 'pending'`);
-    // Pending jobs are never purged: each is an acknowledged promise to do the work.
-    this.purgeStmt = db.prepare(`DELETE FROM jobs WHERE state != 'pending' AND expires_at_ms < ?`);
   }
 
   get ttlMinutes(): number {
@@ -120,18 +66,18 @@ export class JobRunner {
   /** Records a job (committed when this returns) and queues it. */
   submit(id: string, kind: string, request: unknown, nowMs = Date.now()): void {
     if (!this.handlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
-    this.insertStmt.run(id, kind, JSON.stringify(request), nowMs, nowMs + this.ttlMs);
+    this.store.insert(id, kind, request, nowMs, nowMs + this.ttlMs);
     this.kick();
   }
 
   /** The job, or undefined when unknown or (finished and) expired. */
   get(id: string, nowMs = Date.now()): Job | undefined {
-    const row = this.selectStmt.get(id);
-    if (!row || (row.state !== 'pending' && row.expires_at_ms < nowMs)) {
+    const job = this.store.get(id);
+    if (!job || (job.state !== 'pending' && job.expiresAtMs < nowMs)) {
       this.pollCounts.delete(id);
       return undefined;
     }
-    return toJob(row);
+    return job;
   }
 
   /** The next retry_counter for a 202 answer about `id` (1 on the first poll). */
@@ -159,7 +105,7 @@ export class JobRunner {
 
   /** Resolves once no job is pending (or the runner is paused or stopped). Tests use it. */
   async idle(): Promise<void> {
-    while (!this.paused && !this.stopped && this.nextStmt.get()) {
+    while (!this.paused && !this.stopped && this.store.hasPending()) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -174,7 +120,7 @@ export class JobRunner {
 
   purgeExpired(nowMs = Date.now()): number {
     try {
-      return this.purgeStmt.run(nowMs).changes;
+      return this.store.purgeExpired(nowMs);
     } catch (err) {
       this.options.onError(err);
       return 0;
@@ -206,21 +152,14 @@ export class JobRunner {
 
   /** Runs the oldest pending job; false when there was none. */
   private runNext(): boolean {
-    const row = this.nextStmt.get();
-    if (!row) return false;
-    const job = toJob(row);
+    const job = this.store.next();
+    if (!job) return false;
     const handler = this.handlers.get(job.kind);
-    const run = this.db.transaction(() => {
-      if (!handler) throw new ServiceError('InternalError', `no handler is registered for jobs of kind "${job.kind}"`);
-      const outcome = handler(job.request, job);
-      const stored = JSON.stringify({ result: outcome.result ?? {}, detail: outcome.detail });
-      if (this.completeStmt.run(stored, Date.now() + this.ttlMs, job.id).changes !== 1) {
-        // Someone finished it meanwhile (cannot happen in one process; guarded anyway): undo ours.
-        throw new Error(`job ${job.id} was no longer pending`);
-      }
-    });
     try {
-      run.immediate();
+      this.store.runAndComplete(job, Date.now() + this.ttlMs, () => {
+        if (!handler) throw new ServiceError('InternalError', `no handler is registered for jobs of kind "${job.kind}"`);
+        return handler(job.request, job);
+      });
     } catch (err) {
       this.options.afterRollback?.();
       const error: JobError =
@@ -228,49 +167,8 @@ export class JobRunner {
           ? { status: err.status, summary: err.summary, result: err.result ?? {} }
           : { status: 'InternalError', summary: 'The job failed with an internal error; see the service log', result: {} };
       if (!(err instanceof ServiceError) || err.status === 'InternalError') this.options.onError(err);
-      this.failStmt.run(JSON.stringify(error), Date.now() + this.ttlMs, job.id);
+      this.store.fail(job.id, error, Date.now() + this.ttlMs);
     }
     return true;
   }
-}
-
-function toJob(row: JobRow): Job {
-  const job: Job = {
-    id: row.id,
-    kind: row.kind,
-    state: row.state,
-    request: JSON.parse(row.request) as unknown,
-    createdAtMs: row.created_at_ms,
-    expiresAtMs: row.expires_at_ms,
-  };
-  if (row.result !== null) {
-    const stored = JSON.parse(row.result) as { result: unknown; detail?: unknown };
-    job.result = stored.result;
-    if (stored.detail !== undefined) job.detail = stored.detail;
-  }
-  if (row.error !== null) job.error = JSON.parse(row.error) as JobError;
-  return job;
-}
-
-// One runner per service instance, shared by the route modules that submit or read jobs. Keyed by
-// the instance's AuditLog, which is also how tests reach it (`jobRunnerOf(service.log)`).
-const runners = new WeakMap<AuditLog, JobRunner>();
-
-/** The service's runner, created on first use; it starts on the next turn of the event loop. */
-export function sharedJobRunner(log: AuditLog, onError: (err: unknown) => void): JobRunner {
-  let runner = runners.get(log);
-  if (!runner) {
-    const created = new JobRunner(log.db, { onError, afterRollback: () => log.events.tree.reload() });
-    runners.set(log, created);
-    // Route modules register their handlers synchronously while the service is assembled; by the
-    // next turn they all have, so jobs left pending by a previous run can resume.
-    setImmediate(() => created.start());
-    runner = created;
-  }
-  return runner;
-}
-
-/** The runner of a running service, if any module created one (tests pause/resume it). */
-export function jobRunnerOf(log: AuditLog): JobRunner | undefined {
-  return runners.get(log);
 }

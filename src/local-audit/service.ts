@@ -7,10 +7,17 @@ import { AuditLog } from './audit-log.js';
 import { loadSchemaFile, STANDARD_SCHEMA, type AuditSchema } from './audit-schema.js';
 import { createHttpServer } from './http/server.js';
 import type { ActionContext, Routes } from './http/router.js';
+import { JobRunner } from './jobs.js';
 import { Publisher } from './publisher.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import type { RouteModule, ServiceParts } from './routes/module.js';
 import { openDatabase } from './store/database.js';
+import { DownloadStore } from './store/download-store.js';
+import { ExportQuery } from './store/export-query.js';
+import { JobStore } from './store/job-store.js';
+import { ResultSetStore } from './store/result-sets.js';
+import { SearchStore } from './store/search-store.js';
+import { sqliteTransactions } from './store/transactions.js';
 import { loadOrCreateToken } from './token.js';
 
 export interface LocalAuditOptions {
@@ -46,6 +53,8 @@ export interface LocalAudit {
   tokenGenerated: boolean;
   dataDir: string;
   log: AuditLog;
+  /** The service's job runner (tests pause and resume it). */
+  jobs: JobRunner;
   /** Publishes the current size now (tests use it instead of waiting for the timer). */
   publishNow(): void;
   close(): Promise<void>;
@@ -59,18 +68,27 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   const { token, generated } = loadOrCreateToken(dataDir, options.token);
   const db = openDatabase(join(dataDir, 'audit.sqlite'), schema);
   const log = new AuditLog(db, schema);
+  // Every rolled-back job may have appended: resync as a failed append does.
+  const jobs = new JobRunner(new JobStore(db), { onError, afterRollback: () => log.resync() });
   let url = '';
   const parts: ServiceParts = {
     log,
+    resultSets: new ResultSetStore(db),
+    search: new SearchStore(db, schema, log.events, { prefilterMinEvents: options.prefilterMinEvents ?? 4096, onError }),
+    exports: new ExportQuery(db, schema),
+    downloads: new DownloadStore(db),
+    jobs,
+    transactions: sqliteTransactions(db),
     options: {
       resultTtlMs: options.resultTtlMs ?? 24 * 3600_000,
       maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
-      prefilterMinEvents: options.prefilterMinEvents ?? 4096,
     },
     publicUrl: () => url,
     onError,
   };
   const modules: RouteModule[] = ROUTE_MODULES.map((factory) => factory(parts));
+  // Every module has registered its job kinds: jobs left pending by a previous run can resume.
+  jobs.start();
   const actions: Routes['actions'] = Object.assign({}, ...modules.map((m) => m.actions ?? {}));
   const routes: Routes = {
     // Each request first picks up what another connection may have written (AuditLog.syncWithDisk).
@@ -119,6 +137,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     tokenGenerated: generated,
     dataDir,
     log,
+    jobs,
     publishNow: () => publisher.publishNow(),
     close: () =>
       (closed ??= (async () => {
@@ -128,6 +147,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
           server.closeIdleConnections();
         });
         for (const m of modules) await m.close?.();
+        jobs.stop();
         db.close();
       })()),
   };

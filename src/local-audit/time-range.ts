@@ -2,9 +2,9 @@
 // full-date (midnight UTC), or a relative time such as `7d`, `2h`, `120min` meaning "that long
 // before now". Every accepted form is normalised to `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the fixed-width
 // form `received_at` is stored in, so SQL can compare them as text.
-import { validationError, type FieldError } from './http/envelope.js';
-import { pointer } from './http/validate.js';
-import { normalizeTimestampBound } from './query/timestamp.js';
+import { validationError, type FieldError } from './core/errors.js';
+import { pointer } from './core/validate.js';
+import { normalizeTimestampBound } from './core/timestamp.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { hashEnvelope, verifyConsistency, verifyMembership } from '../../src/merkle/index.js';
-import { microTimestamp } from '../../src/local-audit/http/envelope.js';
+import { microTimestamp } from '../../src/local-audit/core/clock.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
 type Json = Record<string, any>;

@@ -4,7 +4,7 @@
 // by an earlier version before the flag existed), and a restart with the clock set back.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { keepClockAfter, microTimestamp } from '../../src/local-audit/http/envelope.js';
+import { keepClockAfter, microTimestamp } from '../../src/local-audit/core/clock.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 
 type Json = Record<string, any>;

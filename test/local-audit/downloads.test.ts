@@ -4,7 +4,6 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { csvField, writeCsv } from '../../src/local-audit/export-format.js';
-import { jobRunnerOf } from '../../src/local-audit/jobs.js';
 import { STANDARD_SCHEMA } from '../../src/local-audit/audit-schema.js';
 import { parseRelativeDuration, parseTimeBound, parseTimeRange } from '../../src/local-audit/time-range.js';
 import { hashEnvelope, verifyMembership } from '../../src/merkle/index.js';
@@ -223,7 +222,7 @@ describe('export and download', () => {
     await pollUntilDone(svc, logJob.request_id);
     expect((await svc.post('v1/download_results', { request_id: logJob.request_id })).status).toBe('NotFound');
 
-    const runner = jobRunnerOf(svc.log)!;
+    const runner = svc.jobs;
     runner.pause();
     try {
       const pending = await svc.post<Json>('v1/export', { format: 'json' });

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashEnvelope, verifyMembership } from '../../src/merkle/index.js';
-import { jobRunnerOf, type JobRunner } from '../../src/local-audit/jobs.js';
+import type { JobRunner } from '../../src/local-audit/jobs.js';
 import type { AuditLog } from '../../src/local-audit/audit-log.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 
@@ -31,9 +31,7 @@ async function pollUntilDone(svc: TestService, id: string): Promise<PollAnswer> 
 }
 
 function runner(svc: TestService): JobRunner {
-  const r = jobRunnerOf(svc.log);
-  if (!r) throw new Error('the service has no job runner');
-  return r;
+  return svc.jobs;
 }
 
 /** Every stored event's message, in leaf order. */

@@ -2,7 +2,7 @@
 // be exactly the proofs built one leaf at a time, for contiguous pages, scattered ones, pages
 // that straddle the published size, and pages whose sibling ranges are too spread to read at once.
 import fc from 'fast-check';
-import { packLeaves, unpackLeaves } from '../../src/local-audit/store/result-sets.js';
+import { packLeaves, unpackLeaves } from '../../src/local-audit/store/legacy-leaves.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
 const SIZE = 700;

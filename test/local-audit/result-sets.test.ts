@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { STANDARD_SCHEMA } from '../../src/local-audit/audit-schema.js';
 import { openDatabase } from '../../src/local-audit/store/database.js';
 import { decodeLeafList, encodeLeafList } from '../../src/local-audit/store/leaf-list.js';
-import { packLeaves, ResultSetStore } from '../../src/local-audit/store/result-sets.js';
+import { packLeaves } from '../../src/local-audit/store/legacy-leaves.js';
+import { ResultSetStore } from '../../src/local-audit/store/result-sets.js';
 import { tempDir } from '../support/local-audit.js';
 
 const LEAF_LIMIT = 2 ** 51;
@@ -76,7 +77,7 @@ describe('ResultSetStore', () => {
 
   test('purges read an expiry index, not every row', () => {
     const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(Date.now()) as Array<{ detail: string }>).map((p) => p.detail).join('; ');
-    // The statements of store/result-sets.ts, routes/download.ts and jobs.ts.
+    // The statements of store/result-sets.ts, store/download-store.ts and store/job-store.ts.
     expect(plan('DELETE FROM search_results WHERE expires_at_ms < ?')).toMatch(/USING (COVERING )?INDEX search_results_expiry/);
     expect(plan('DELETE FROM downloads WHERE expires_at_ms <= ?')).toMatch(/USING (COVERING )?INDEX downloads_expiry/);
     expect(plan(`DELETE FROM jobs WHERE state != 'pending' AND expires_at_ms < ?`)).toMatch(/USING INDEX jobs_expiry/);

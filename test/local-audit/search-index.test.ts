@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
 import { compileQuery, compileRestriction, parseQuery, type SqlFragment } from '../../src/local-audit/query/index.js';
-import { searchFields } from '../../src/local-audit/search-fields.js';
+import { searchFields } from '../../src/local-audit/store/search-fields.js';
 import { FtsPrefilter } from '../../src/local-audit/store/fts-prefilter.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { hashEnvelope } from '../../src/merkle/index.js';
-import { unpackLeaves } from '../../src/local-audit/store/result-sets.js';
+import { unpackLeaves } from '../../src/local-audit/store/legacy-leaves.js';
 import { startTestService, tempDir } from '../support/local-audit.js';
 
 type Json = Record<string, any>;

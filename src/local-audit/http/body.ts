@@ -1,7 +1,8 @@
 // Reads a request body with a hard size limit, rejecting by Content-Length before reading when it
 // can, and never buffering more than the limit.
 import type { IncomingMessage } from 'node:http';
-import { ServiceError } from './envelope.js';
+import { ServiceError } from '../core/errors.js';
+import { MAX_JSON_DEPTH } from '../core/limits.js';
 
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -48,13 +49,6 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     req.on('close', onClose);
   });
 }
-
-/**
- * Deepest nesting of arrays/objects a request body may have. Handlers canonicalise, hash and
- * serialise what they are given with recursive code, so a body nested thousands deep overflowed
- * the stack (an InternalError); no request of the API needs more than a handful of levels.
- */
-export const MAX_JSON_DEPTH = 100;
 
 function badFormat(detail: string, source: string): ServiceError {
   return new ServiceError('ValidationError', detail, { errors: [{ code: 'BadFormat', detail, source }] });

@@ -1,6 +1,6 @@
 // Route shapes: POST actions (v1/log, …) answered with the JSON envelope, an authenticated GET for
 // polling (request/<id>), and public GET paths outside the JSON API (published roots, downloads).
-import type { ServiceStatus } from './envelope.js';
+import type { ServiceStatus } from '../core/errors.js';
 
 export interface ActionContext {
   body: unknown;

@@ -4,7 +4,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readBody, parseJson } from './body.js';
 import { JsonText } from './json-text.js';
-import { envelope, HTTP_CODES, microTimestamp, randomId, ServiceError, type ServiceStatus } from './envelope.js';
+import { microTimestamp } from '../core/clock.js';
+import { ServiceError, type ServiceStatus } from '../core/errors.js';
+import { randomId } from '../core/ids.js';
+import { envelope, HTTP_CODES } from './envelope.js';
 import type { ActionResult, Routes } from './router.js';
 
 export interface HttpOptions {

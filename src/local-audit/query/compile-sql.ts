@@ -13,7 +13,7 @@ import type { CompareNode, CompareOp, MatchNode, QueryNode } from './ast.js';
 import { QuerySyntaxError } from './errors.js';
 import { columnOperand, type FieldInfo, type FieldResolver } from './fields.js';
 import { parseQuery } from './parser.js';
-import { normalizeTimestamp, normalizeTimestampBound } from './timestamp.js';
+import { normalizeTimestamp, normalizeTimestampBound } from '../core/timestamp.js';
 import { parseBoolean, parseInteger } from './values.js';
 
 export interface SqlFragment {

@@ -8,5 +8,6 @@ export { parseQuery, MAX_DEPTH, MAX_TERMS } from './parser.js';
 export { compileAst, compileQuery, type SqlFragment } from './compile-sql.js';
 export { compileRestriction, SearchRestrictionError } from './restriction.js';
 export { createFieldResolver, columnOperand, type FieldInfo, type FieldResolver, type FieldType } from './fields.js';
-export { normalizeTimestamp, normalizeTimestampBound } from './timestamp.js';
+// Query values are compared with the stored timestamps, so they share the store's one parser.
+export { normalizeTimestamp, normalizeTimestampBound } from '../core/timestamp.js';
 export { parseInteger, parseBoolean } from './values.js';

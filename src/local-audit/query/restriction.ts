@@ -4,7 +4,7 @@
 
 import { columnOperand, type FieldInfo, type FieldResolver } from './fields.js';
 import type { SqlFragment } from './compile-sql.js';
-import { normalizeTimestamp } from './timestamp.js';
+import { normalizeTimestamp } from '../core/timestamp.js';
 import { parseBoolean, parseInteger } from './values.js';
 
 /** A restriction naming an unknown field or holding a value its field cannot hold. */

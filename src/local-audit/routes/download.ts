@@ -8,18 +8,18 @@
 // request_id of an export that is still running: a ValidationError (code NotReady) telling the
 // client to poll GET /request/<id> first. A 202 would make SDKs poll the download request's own
 // id, which is not a job.
-import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type Database from 'better-sqlite3';
 import type { AuditLog } from '../audit-log.js';
+import { microTimestamp } from '../core/clock.js';
+import { ServiceError, validationError } from '../core/errors.js';
+import { validateBody, type BodySpec } from '../core/validate.js';
+import { EXPORT_JOB, type ExportRequest, type ExportSnapshot } from '../export-job.js';
 import { writeCsv, writeJson, DOWNLOAD_FORMATS, type DownloadFormat, type FormatEvent, type JsonRoots } from '../export-format.js';
-import { microTimestamp, ServiceError, validationError } from '../http/envelope.js';
 import type { RawResponse } from '../http/router.js';
-import { validateBody, type BodySpec } from '../http/validate.js';
-import { sharedJobRunner, type JobRunner } from '../jobs.js';
-import { ResultSetStore } from '../store/result-sets.js';
-import { EXPORT_JOB, exportLeafIndexes, type ExportRequest, type ExportSnapshot } from './export.js';
+import type { JobRunner } from '../jobs.js';
+import type { ExportQuery } from '../store/export-query.js';
+import type { ResultSetStore } from '../store/result-sets.js';
 import type { RouteModuleFactory } from './module.js';
 
 const gzipAsync = promisify(gzip);
@@ -81,37 +81,8 @@ function render(log: AuditLog, source: DownloadSource): string {
   return writeJson(events, roots);
 }
 
-const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-class DownloadStore {
-  private readonly insertStmt: Database.Statement<[string, string, Buffer, number]>;
-  private readonly selectStmt: Database.Statement<[string, number], { format: string; content: Buffer }>;
-  private readonly purgeStmt: Database.Statement<[number]>;
-
-  constructor(db: Database.Database) {
-    this.insertStmt = db.prepare('INSERT INTO downloads (token, format, content, expires_at_ms) VALUES (?, ?, ?, ?)');
-    this.selectStmt = db.prepare('SELECT format, content FROM downloads WHERE token = ? AND expires_at_ms > ?');
-    this.purgeStmt = db.prepare('DELETE FROM downloads WHERE expires_at_ms <= ?');
-  }
-
-  /** Stores the file; returns the token that names it. */
-  put(format: string, content: Buffer, expiresAtMs: number): string {
-    const token = randomBytes(32).toString('base64url');
-    this.insertStmt.run(hashToken(token), format, content, expiresAtMs);
-    return token;
-  }
-
-  get(token: string, nowMs = Date.now()): { format: string; content: Buffer } | undefined {
-    return this.selectStmt.get(hashToken(token), nowMs);
-  }
-
-  purgeExpired(nowMs = Date.now()): void {
-    this.purgeStmt.run(nowMs);
-  }
-}
-
 /** Resolves the request to what must be rendered, or throws the matching error envelope. */
-function resolveSource(log: AuditLog, resultSets: ResultSetStore, runner: JobRunner, req: DownloadRequest): DownloadSource {
+function resolveSource(exports: ExportQuery, resultSets: ResultSetStore, runner: JobRunner, req: DownloadRequest): DownloadSource {
   if (req.result_id !== undefined) {
     const set = resultSets.get(req.result_id);
     if (!set) throw new ServiceError('NotFound', `result set ${req.result_id} was not found or has expired`);
@@ -136,7 +107,7 @@ function resolveSource(log: AuditLog, resultSets: ResultSetStore, runner: JobRun
   const exportReq = job.request as ExportRequest;
   const snapshot = job.detail as ExportSnapshot;
   return {
-    leafIndexes: exportLeafIndexes(log, exportReq, snapshot.treeSize),
+    leafIndexes: exports.leafIndexes(exportReq, snapshot.treeSize),
     treeSize: snapshot.treeSize,
     publishedSize: snapshot.publishedSize,
     // The export's own format unless the download asks for another.
@@ -147,12 +118,7 @@ function resolveSource(log: AuditLog, resultSets: ResultSetStore, runner: JobRun
 
 const DOWNLOAD_PATH = /^\/downloads\/([A-Za-z0-9_-]{43})$/;
 
-export const downloadModule: RouteModuleFactory = (parts) => {
-  const { log } = parts;
-  const runner = sharedJobRunner(log, parts.onError);
-  const resultSets = new ResultSetStore(log.db);
-  const downloads = new DownloadStore(log.db);
-
+export const downloadModule: RouteModuleFactory = ({ log, resultSets, exports, downloads, jobs: runner, publicUrl }) => {
   const serve = (path: string): RawResponse | undefined => {
     const match = DOWNLOAD_PATH.exec(path);
     if (!match && !path.startsWith('/downloads/')) return undefined;
@@ -183,7 +149,7 @@ export const downloadModule: RouteModuleFactory = (parts) => {
         if (req.result_id === undefined && req.request_id === undefined) {
           throw validationError([{ code: 'FieldRequired', detail: "one of 'result_id' or 'request_id' is required", source: '/result_id' }]);
         }
-        const source = resolveSource(log, resultSets, runner, req);
+        const source = resolveSource(exports, resultSets, runner, req);
         const text = render(log, source);
         // Compressed on the libuv thread pool, off the event loop.
         const content = await gzipAsync(Buffer.from(text, 'utf8'));
@@ -192,12 +158,11 @@ export const downloadModule: RouteModuleFactory = (parts) => {
         const token = downloads.put(source.format, content, expiresAtMs);
         return {
           result: {
-            dest_url: `${parts.publicUrl()}/downloads/${token}`,
+            dest_url: `${publicUrl()}/downloads/${token}`,
             expires_at: microTimestamp(BigInt(expiresAtMs) * 1000n),
           },
         };
       },
     },
-    close: () => runner.stop(),
   };
 };

@@ -17,11 +17,12 @@
 // ValidationError.
 import { canonicalJson } from '../../merkle/index.js';
 import { STANDARD_SCHEMA, validateEvent, type AuditSchema } from '../audit-schema.js';
-import { microTimestamp, validationError, type FieldError } from '../http/envelope.js';
-import { pointer, validateBody } from '../http/validate.js';
-import { normalizeTimestamp } from '../query/timestamp.js';
+import { microTimestamp } from '../core/clock.js';
+import { validationError, type FieldError } from '../core/errors.js';
+import { pointer, validateBody } from '../core/validate.js';
+import { normalizeTimestamp } from '../core/timestamp.js';
 import type { StoredEnvelope } from '../store/event-store.js';
-import { MAX_BULK_EVENTS } from './log.js';
+import { MAX_BULK_EVENTS } from '../core/limits.js';
 import type { RouteModuleFactory } from './module.js';
 
 export const TRUNCATION_MARK = '…[truncated]';

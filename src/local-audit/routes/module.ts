@@ -1,8 +1,13 @@
 // The shape of a route module: each endpoint family (log, root, search, jobs, downloads, …) is one
 // module built from the shared service parts; routes/index.ts lists them.
 import type { AuditLog } from '../audit-log.js';
-import type { LocalAuditOptions } from '../service.js';
 import type { ActionHandler, ActionResult, RawResponse } from '../http/router.js';
+import type { JobRunner } from '../jobs.js';
+import type { DownloadStore } from '../store/download-store.js';
+import type { ExportQuery } from '../store/export-query.js';
+import type { ResultSetStore } from '../store/result-sets.js';
+import type { SearchStore } from '../store/search-store.js';
+import type { Transactions } from '../store/transactions.js';
 
 /** A group of routes with the state they need; the service merges every module's routes. */
 export interface RouteModule {
@@ -12,12 +17,25 @@ export interface RouteModule {
   close?: () => void | Promise<void>;
 }
 
+export interface RouteOptions {
+  /** How long a search result set lives. */
+  resultTtlMs: number;
+  maxBodyBytes: number;
+}
+
+/** What the service builds once and every route module shares. */
 export interface ServiceParts {
   log: AuditLog;
-  options: Required<Pick<LocalAuditOptions, 'resultTtlMs' | 'maxBodyBytes' | 'prefilterMinEvents'>>;
+  resultSets: ResultSetStore;
+  search: SearchStore;
+  exports: ExportQuery;
+  downloads: DownloadStore;
+  /** The one job runner: modules register their kinds on it while the service is assembled. */
+  jobs: JobRunner;
+  transactions: Transactions;
+  options: RouteOptions;
   publicUrl: () => string;
   onError: (err: unknown) => void;
 }
 
 export type RouteModuleFactory = (parts: ServiceParts) => RouteModule;
-

@@ -1,7 +1,7 @@
 // v1/root: the latest published root, or any published size, with the proof from size-1.
 import type { AuditLog } from '../audit-log.js';
-import { ServiceError } from '../http/envelope.js';
-import { validateBody } from '../http/validate.js';
+import { ServiceError } from '../core/errors.js';
+import { validateBody } from '../core/validate.js';
 import type { RawResponse } from '../http/router.js';
 import type { RouteModuleFactory } from './module.js';
 

@@ -1,5 +1,5 @@
 // v1/schema: the active event schema (standard or custom), so clients can build forms and queries.
-import { validateBody } from '../http/validate.js';
+import { validateBody } from '../core/validate.js';
 import type { RouteModuleFactory } from './module.js';
 
 export const schemaModule: RouteModuleFactory = ({ log }) => ({

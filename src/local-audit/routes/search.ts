@@ -2,36 +2,29 @@
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
 // membership proofs against the roots of the snapshot.
 import type { SearchRequest as WireSearchRequest } from '../../wire/index.js';
-import { microTimestamp, ServiceError, validationError } from '../http/envelope.js';
+import { microTimestamp } from '../core/clock.js';
+import { ServiceError, validationError } from '../core/errors.js';
 import { JsonText } from '../http/json-text.js';
-import { validateBody, type BodySpec } from '../http/validate.js';
-import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver, type QueryNode, type SqlFragment } from '../query/index.js';
+import { validateBody, type BodySpec } from '../core/validate.js';
+import { MAX_PAGE, MAX_RESULTS, MAX_SHORT_PARAM } from '../core/limits.js';
+import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver } from '../query/index.js';
 import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
-import { searchFields } from '../search-fields.js';
-import { FtsPrefilter } from '../store/fts-prefilter.js';
-import { ResultSetStore, type NewResultSet, type ResultSet } from '../store/result-sets.js';
-import { StatementCache } from '../store/statement-cache.js';
+import type { NewResultSet, ResultSet } from '../store/result-sets.js';
+import type { MatchQuery } from '../store/search-store.js';
 import { parseTimeBound } from '../time-range.js';
 import type { RouteModuleFactory } from './module.js';
 
-export const MAX_RESULTS = 10_000;
-export const MAX_PAGE = 1000;
 const PURGE_EVERY_MS = 60_000;
-/**
- * The trigram index narrows a search to its candidates only when there are at most this many;
- * beyond that, walking the events in result order (and stopping at max_results) is cheaper.
- */
-const PREFILTER_MAX_CANDIDATES = 10_000;
 
 const SEARCH: BodySpec = {
   fields: {
     query: { type: 'string', required: true, maxLength: 10_000 },
-    start: { type: 'string', maxLength: 64 },
-    end: { type: 'string', maxLength: 64 },
+    start: { type: 'string', maxLength: MAX_SHORT_PARAM },
+    end: { type: 'string', maxLength: MAX_SHORT_PARAM },
     limit: { type: 'integer', min: 1, max: MAX_PAGE },
     max_results: { type: 'integer', min: 1, max: MAX_RESULTS },
     order: { type: 'string', enum: ['asc', 'desc'] },
-    order_by: { type: 'string', maxLength: 64 },
+    order_by: { type: 'string', maxLength: MAX_SHORT_PARAM },
     verbose: { type: 'boolean' },
     search_restriction: { type: 'object' },
     return_context: { type: 'boolean' },
@@ -41,7 +34,7 @@ const SEARCH: BodySpec = {
 const RESULTS: BodySpec = {
   allowUnknown: true,
   fields: {
-    id: { type: 'string', required: true, maxLength: 64 },
+    id: { type: 'string', required: true, maxLength: MAX_SHORT_PARAM },
     limit: { type: 'integer', min: 1, max: MAX_PAGE },
     offset: { type: 'integer', min: 0 },
     assert_search_restriction: { type: 'object' },
@@ -56,26 +49,28 @@ function badFormat(detail: string, source: string): ServiceError {
   return validationError([{ code: 'BadFormat', detail, source }]);
 }
 
-function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number): { parts: SqlFragment[]; ast: QueryNode } {
-  const parts: SqlFragment[] = [];
-  let ast: QueryNode;
+/** What the request asks to match, compiled; the search store adds the order and the snapshot. */
+type CompiledSearch = Pick<MatchQuery, 'query' | 'ast' | 'restriction' | 'start' | 'end'>;
+
+function compileSearch(req: SearchRequest, fields: FieldResolver, nowMs: number): CompiledSearch {
+  let compiled: CompiledSearch;
   try {
-    ast = parseQuery(req.query);
-    parts.push(compileAst(ast, fields));
+    const ast = parseQuery(req.query);
+    compiled = { ast, query: compileAst(ast, fields) };
   } catch (err) {
     if (err instanceof QuerySyntaxError) throw badFormat(`query: ${err.message}`, '/query');
     throw err;
   }
-  for (const [key, op] of [['start', '>='], ['end', '<=']] as const) {
+  for (const key of ['start', 'end'] as const) {
     const text = req[key];
     if (text === undefined) continue;
     const bound = parseTimeBound(text, nowMs);
     if (bound === null) throw badFormat(`'${key}' must be an RFC 3339 date-time or a relative time like 7d or 120min`, `/${key}`);
-    parts.push({ sql: `e.received_at ${op} ?`, params: [bound] });
+    compiled[key] = bound;
   }
   if (req.search_restriction) {
     try {
-      parts.push(compileRestriction(req.search_restriction, fields));
+      compiled.restriction = { condition: compileRestriction(req.search_restriction, fields), values: req.search_restriction };
     } catch (err) {
       if (err instanceof SearchRestrictionError) {
         throw badFormat(err.message, `/search_restriction/${err.field}${err.index === undefined ? '' : `/${err.index}`}`);
@@ -83,7 +78,7 @@ function compileWhere(req: SearchRequest, fields: FieldResolver, nowMs: number):
       throw err;
     }
   }
-  return { parts, ast };
+  return compiled;
 }
 
 interface PageContent {
@@ -107,33 +102,9 @@ function restrictionHolds(set: ResultSet, asserted: Record<string, unknown>): bo
   });
 }
 
-export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
-  const sets = new ResultSetStore(log.db);
-  const fields = searchFields(log.schema);
-  const prefilter = new FtsPrefilter(log.schema);
-  const candidates = prefilter.enabled
-    ? log.db.prepare<[string, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
-    : undefined;
+export const searchModule: RouteModuleFactory = ({ log, options, resultSets: sets, search, transactions }) => {
+  const { fields } = search;
   let lastPurge = 0;
-  // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
-  const statements = new StatementCache(log.db, 128);
-
-  /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
-  const narrow = (ast: QueryNode, req: SearchRequest, treeSize: number): SqlFragment[] => {
-    if (treeSize < options.prefilterMinEvents) return [];
-    const match = candidates && prefilter.derive(ast, req.search_restriction);
-    if (!match) return [];
-    let leaves: number[];
-    try {
-      leaves = candidates.all(match, treeSize).map((r) => r.rowid);
-    } catch (err) {
-      // Never expected (every value is quoted); the search is still right without the index.
-      onError(err);
-      return [];
-    }
-    if (leaves.length > PREFILTER_MAX_CANDIDATES) return [];
-    return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
-  };
 
   /**
    * The events of a page with their proofs, and the roots those prove against: the membership
@@ -160,41 +131,26 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
   // A search reads one snapshot, in one transaction: the sizes, the matches, the first page, its
   // proofs and roots. Its result set is written after it, in a transaction shared with the other
   // searches of this turn of the event loop (ResultSetStore.createBatched).
-  const searchTx = log.db.transaction((req: SearchRequest): Found => {
+  const searchTx = transactions.read((req: SearchRequest): Found => {
     const nowMs = Date.now();
     if (nowMs - lastPurge > PURGE_EVERY_MS) {
       sets.purgeExpired(nowMs);
       lastPurge = nowMs;
     }
     const orderBy = req.order_by ?? 'received_at';
-    const orderField = fields.get(orderBy);
-    if (!orderField) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
-    const direction = (req.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
-    // Snapshot: the tree and published sizes now. better-sqlite3 is synchronous, so no append
-    // can run between reading the sizes and selecting the matching leaves.
+    if (!fields.get(orderBy)) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
+    // Snapshot: the tree and published sizes now. The store is synchronous, so no append can run
+    // between reading the sizes and selecting the matching leaves.
     const treeSize = log.size;
     const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
-    const { parts, ast } = compileWhere(req, fields, nowMs);
-    const where = [...parts, ...narrow(ast, req, treeSize), { sql: 'e.leaf_index < ?', params: [treeSize] }];
-    // received_at order is leaf order while arrival times rise with the leaves: then walk the
-    // table by rowid instead of the received_at index plus a row lookup per match. A time
-    // range keeps the index, which narrows the walk to the range.
-    const byLeaf = orderBy === 'received_at' && log.events.arrival.receivedInLeafOrder && req.start === undefined && req.end === undefined;
-    const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
-    // The limit is written into the SQL, not bound: SQLite recompiles a statement with a bound
-    // LIMIT every time it is bound (its value may change the plan), which cost ~8% of the query.
-    // validateBody has checked it is an integer in [1, MAX_RESULTS]; most searches use the default.
-    const maxResults = req.max_results ?? MAX_RESULTS;
-    if (!Number.isSafeInteger(maxResults)) throw new Error('max_results is not an integer');
-    const matches = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${maxResults}`;
-    // The matches come back as one JSON array rather than a row each: better-sqlite3 fills its
-    // result array through the V8 API an element at a time, which cost nearly as much as the
-    // scan (400 matches: 48 -> 37 us). The ordered, limited subquery runs as a co-routine (a
-    // subquery with LIMIT is never flattened into an aggregate), so the aggregate takes its rows
-    // in result order.
-    const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
-    const params = where.flatMap((w) => w.params);
-    const leaves = JSON.parse(statements.get(sql).pluck().get(...params) as string) as number[];
+    const leaves = search.matches({
+      ...compileSearch(req, fields, nowMs),
+      orderBy,
+      direction: req.order ?? 'desc',
+      // validateBody has checked it is an integer in [1, MAX_RESULTS].
+      maxResults: req.max_results ?? MAX_RESULTS,
+      treeSize,
+    });
     const set: NewResultSet = {
       createdAt: microTimestamp(),
       expiresAtMs: nowMs + options.resultTtlMs,
@@ -207,7 +163,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
 
   type ResultsRequest = { id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> };
   // One transaction, one snapshot, locks taken once; IMMEDIATE as it may write (a remembered root).
-  const resultsTx = log.db.transaction((req: ResultsRequest): JsonText => {
+  const resultsTx = transactions.write((req: ResultsRequest): JsonText => {
     const set = sets.get(req.id);
     if (!set) throw new ServiceError('NotFound', `result set ${req.id} was not found or has expired`);
     if (req.assert_search_restriction && !restrictionHolds(set, req.assert_search_restriction)) {
@@ -229,7 +185,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, onError }) => {
         const set = await sets.createBatched(found.set, found.leaves);
         return { result: pageJson(set.count, found.firstPage, { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) }) };
       },
-      'v1/results': ({ body }) => ({ result: resultsTx.immediate(validateBody<ResultsRequest>(body, RESULTS)) }),
+      'v1/results': ({ body }) => ({ result: resultsTx(validateBody<ResultsRequest>(body, RESULTS)) }),
     },
     close: () => sets.flush(),
   };

@@ -1,5 +1,5 @@
 // Whether the log's received_at times rise with leaf index, event after event. The service stamps
-// received_at just before appending, from a clock that never steps back (http/envelope.ts, seeded
+// received_at just before appending, from a clock that never steps back (core/clock.ts, seeded
 // past the last stored time at start-up), so they do; then a search ordered by received_at can
 // walk the events table by leaf index (its rowid) instead of the received_at index and a row
 // lookup per match. If the times ever fall out of step (a data directory written by something

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../merkle/index.js';
 import { checkSchema, type AuditSchema, type SchemaFieldType } from '../audit-schema.js';
-import { packLeaves } from './result-sets.js';
+import { packLeaves } from './legacy-leaves.js';
 
 export type Db = Database.Database;
 

@@ -5,9 +5,9 @@ import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
-import { normalizeTimestamp } from '../query/index.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
 import { ArrivalOrder } from './arrival-order.js';
+import { searchColumnValue } from './search-columns.js';
 import { StatementCache } from './statement-cache.js';
 import { TreeStore } from './tree-store.js';
 
@@ -71,7 +71,11 @@ export class EventStore {
     return this.tree.size;
   }
 
-  /** Appends envelopes as consecutive leaves in one transaction; returns them with their hashes. */
+  /**
+   * Appends envelopes as consecutive leaves in one transaction; returns them with their hashes.
+   * When it throws, the transaction has rolled back but the in-memory state has not: the caller
+   * resyncs (AuditLog.resync).
+   */
   appendBatch(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {
     const run = this.db.transaction((batch: readonly StoredEnvelope[]) => {
       const first = this.tree.size;
@@ -82,7 +86,7 @@ export class EventStore {
         // hashEnvelope in src/merkle computes; node:crypto is simply faster on the ingest path).
         const json = canonicalJson(envelope);
         const hash = new Uint8Array(createHash('sha256').update(json, 'utf8').digest());
-        const values = this.fields.map((f) => columnValue(f, envelope.event[f.id]));
+        const values = this.fields.map((f) => searchColumnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
         this.insertFts?.run(first + i, ...this.ftsPositions.map((p) => values[p]));
         leaves.push(hash);
@@ -92,13 +96,7 @@ export class EventStore {
       this.arrival.append(batch.map((e) => e.received_at), this.tree.size);
       return out;
     });
-    try {
-      return run.immediate(envelopes);
-    } catch (err) {
-      // The transaction rolled back: bring the in-memory state back in line with the file.
-      this.reload();
-      throw err;
-    }
+    return run.immediate(envelopes);
   }
 
   /** Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) from the file. */
@@ -107,11 +105,9 @@ export class EventStore {
     this.arrival.reload();
   }
 
-  /** Reloads when another connection has written to the database; true when it did. */
-  syncWithDisk(): boolean {
-    if (!this.tree.changedElsewhere()) return false;
-    this.reload();
-    return true;
+  /** Whether another connection has written to the database since this one last looked. */
+  changedElsewhere(): boolean {
+    return this.tree.changedElsewhere();
   }
 
   get(leafIndex: number): StoredEvent | undefined {
@@ -143,16 +139,4 @@ export class EventStore {
     }
     return out;
   }
-}
-
-/**
- * The searchable copy of a field. Datetimes are normalised (UTC, six fractional digits) so text
- * order is time order; the envelope keeps the value exactly as sent.
- */
-function columnValue(field: SchemaField, value: unknown): string | number | null {
-  if (value === undefined || value === null) return null;
-  if (field.type === 'datetime' && typeof value === 'string') return normalizeTimestamp(value) ?? value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  return canonicalJson(value);
 }

@@ -11,9 +11,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from '../../merkle/index.js';
 import { checkSchema, type AuditSchema, type SchemaField } from '../audit-schema.js';
-import { normalizeTimestamp } from '../query/index.js';
 import { fieldColumn } from './database.js';
 
 /** The service's SQLite file inside its data directory (service.ts opens the same name). */
@@ -158,20 +156,6 @@ export class LeafSnapshot {
       this.db.close();
     }
   }
-}
-
-/**
- * What the service writes into a field's search column for an event value: datetimes normalised
- * (UTC, six fractional digits) so text order is time order, booleans as 0/1, objects as canonical
- * JSON, absent as NULL. It must agree with the value EventStore.appendBatch inserts, or every
- * event would be reported.
- */
-export function searchColumnValue(field: SchemaField, value: unknown): string | number | null {
-  if (value === undefined || value === null) return null;
-  if (field.type === 'datetime' && typeof value === 'string') return normalizeTimestamp(value) ?? value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  return canonicalJson(value);
 }
 
 /**

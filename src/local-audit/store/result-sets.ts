@@ -17,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { BYTES_PER_LEAF, unpackLeaves } from './legacy-leaves.js';
 import { decodeLeafList, encodeLeafList } from './leaf-list.js';
 import { SetIds } from './set-ids.js';
 
@@ -35,24 +36,8 @@ export interface ResultSet {
   row: number | undefined;
 }
 
-const BYTES_PER_LEAF = 8;
 /** More leaves than any set holds, small enough that its byte length is an exact integer. */
 const ALL_LEAVES = Math.floor(Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF);
-
-/** Leaf indexes as the earlier layout stored them (`result_sets.leaves`: float64 LE each). */
-export function packLeaves(leafIndexes: readonly number[]): Buffer {
-  const out = Buffer.allocUnsafe(leafIndexes.length * BYTES_PER_LEAF);
-  leafIndexes.forEach((leaf, i) => out.writeDoubleLE(leaf, i * BYTES_PER_LEAF));
-  return out;
-}
-
-export function unpackLeaves(packed: Uint8Array): number[] {
-  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-  const out: number[] = new Array<number>(Math.floor(packed.byteLength / BYTES_PER_LEAF));
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * BYTES_PER_LEAF, true);
-  return out;
-}
-
 
 export type NewResultSet = Omit<ResultSet, 'count' | 'id' | 'row'>;
 

@@ -1,6 +1,7 @@
 // Published roots (what the publisher recorded, and when) and every root hash the service has
 // handed out, so a later `prev_root` can be resolved to its tree size.
 import type Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import type { Db } from './database.js';
 
 export interface PublishedRecord {
@@ -21,13 +22,22 @@ export class RootStore {
   private readonly rememberStmt: Database.Statement<[string, number]>;
   private readonly lookupStmt: Database.Statement<[string], { size: number }>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     // max() on the primary key reads one b-tree entry, not the row (with its stored proof).
     this.latestSizeStmt = db.prepare<[], number | null>('SELECT max(size) FROM published_roots').pluck();
     this.coveringStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
     this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at, consistency_proof) VALUES (?, ?, ?, ?)');
     this.rememberStmt = db.prepare('INSERT OR IGNORE INTO known_roots (root_hash, size) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT size FROM known_roots WHERE root_hash = ?');
+  }
+
+  /** The tree's name (64 hex digits), made once per data directory. */
+  treeName(): string {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tree_name'`).get() as { value: string } | undefined;
+    if (row) return row.value;
+    const name = randomBytes(32).toString('hex');
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tree_name', ?)`).run(name);
+    return name;
   }
 
   /** Size of the latest published root; 0 before the first. */

@@ -5,7 +5,7 @@
 // not issued decrypts to a block without the zero bytes (a 2^-64 chance otherwise) and is refused
 // before any lookup. The 7 stored characters must match as well.
 import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
-import { randomId } from '../http/envelope.js';
+import { randomId } from '../core/ids.js';
 import type { Db } from './database.js';
 
 const ROW_CHARS = 25; // 36^25 > 2^128

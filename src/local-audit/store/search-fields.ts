@@ -1,8 +1,8 @@
 // How the query compiler sees the events table: one resolver entry per schema field (its column),
 // plus received_at. Column expressions are built from checked schema ids, never from user input.
-import type { AuditSchema } from './audit-schema.js';
-import { createFieldResolver, type FieldInfo, type FieldResolver } from './query/index.js';
-import { fieldColumn } from './store/database.js';
+import type { AuditSchema } from '../audit-schema.js';
+import { createFieldResolver, type FieldInfo, type FieldResolver } from '../query/index.js';
+import { fieldColumn } from './database.js';
 
 export function searchFields(schema: AuditSchema): FieldResolver {
   const fields: Record<string, FieldInfo> = {};

@@ -1,6 +1,6 @@
 // Declarative validation of request bodies with the service's error codes. Each endpoint declares
 // its fields; the validator collects every problem (not just the first) with a JSON pointer.
-import { type FieldError, validationError } from './envelope.js';
+import { type FieldError, validationError } from './errors.js';
 
 export type FieldSpec =
   | { type: 'string'; required?: boolean; maxLength?: number; minLength?: number; enum?: readonly string[] }

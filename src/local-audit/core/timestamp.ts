@@ -1,7 +1,11 @@
-// Timestamps in the store are RFC 3339 UTC strings normalised to exactly
-// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (six fractional digits, `Z`). That fixed width makes plain text
-// comparison in SQL agree with time order, so datetime comparisons compile to `col > ?` against a
-// value normalised the same way. The store must use `normalizeTimestamp` when it writes.
+// The service's one RFC 3339 parser. Timestamps in the store are RFC 3339 UTC strings normalised
+// to exactly `YYYY-MM-DDTHH:MM:SS.ffffffZ` (six fractional digits, `Z`). That fixed width makes
+// plain text comparison in SQL agree with time order, so datetime comparisons compile to
+// `col > ?` against a value normalised the same way. The store must use `normalizeTimestamp` when
+// it writes, and an event's datetime field is valid exactly when it normalises (audit-schema.ts):
+// a value accepted but not normalisable would be stored raw and sort out of time order.
+// The date and time are separated by `T` or `t` only (RFC 3339 section 5.6's grammar; the
+// space its note allows is not accepted).
 
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
