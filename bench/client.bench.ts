@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
 import { spawnLocalAudit, spawnReplayServer, type ServerProcess } from './support/processes.js';
-import { percentile } from './support/stats.js';
+import { measure as measureLoop } from './support/measure.js';
 
 const TOKEN = 'bench-client-token';
 const SEED_EVENTS = 400;
@@ -86,35 +86,28 @@ function processCpuMs(pid: number): number {
 const CLOCK_TICKS = 100;
 
 
-/** Keeps `inFlight` calls going for `seconds`; every call's latency is recorded. */
+/** One row: `inFlight` calls kept going for `seconds`, with this process's and the server's CPU time. */
 async function measure(call: () => Promise<unknown>, inFlight: number, seconds: number, servicePid: number): Promise<Omit<Row, 'operation' | 'client'>> {
-  // Warm-up: connections opened, code paths compiled.
-  await Promise.all(Array.from({ length: inFlight }, () => call()));
-  const latencies: number[] = [];
-  const cpuBefore = process.cpuUsage();
-  const serviceBefore = processCpuMs(servicePid);
-  const started = performance.now();
-  const stopAt = started + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now();
-      await call();
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsed = performance.now() - started;
+  let cpuBefore = process.cpuUsage();
+  let serviceBefore = 0;
+  const m = await measureLoop(call, {
+    inFlight,
+    seconds,
+    onStart: () => {
+      cpuBefore = process.cpuUsage();
+      serviceBefore = processCpuMs(servicePid);
+    },
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const serviceCpu = processCpuMs(servicePid) - serviceBefore;
-  latencies.sort((a, b) => a - b);
   return {
     inFlight,
-    requests: latencies.length,
-    perSecond: (latencies.length / elapsed) * 1000,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    cpuPerRequest: (cpu.user + cpu.system) / 1000 / latencies.length,
-    serviceCpuPerRequest: serviceCpu / latencies.length,
+    requests: m.requests,
+    perSecond: m.perSecond,
+    p50: m.p50,
+    p99: m.p99,
+    cpuPerRequest: (cpu.user + cpu.system) / 1000 / m.requests,
+    serviceCpuPerRequest: serviceCpu / m.requests,
   };
 }
 

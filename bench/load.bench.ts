@@ -30,6 +30,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { measure } from './support/measure.js';
 import { percentile } from './support/stats.js';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 16);
@@ -175,7 +176,8 @@ async function main(): Promise<void> {
   const rssTrail: string[] = [];
   const trail = setInterval(() => rssTrail.push(`${(rssTrail.length + 1) * 10}s ${memoryOf(gateway.pid).rss.toFixed(0)}`), 10_000);
 
-  const runClient = async (c: number): Promise<void> => {
+  /** Client c's next request: one log, logBulk, search or page, drawn at random. */
+  const clientStep = (c: number): (() => Promise<void>) => {
     const name = `c${String(c).padStart(2, '0')}`;
     const actor = `load-${RUN}-${name}`;
     let seq = 0;
@@ -187,8 +189,7 @@ async function main(): Promise<void> {
       const bucket = Math.floor(n / BUCKET);
       return { bucket, event: { message: `load ${RUN} ${name} #${n}`, actor, action: 'bench', target: `${name}-b${String(bucket).padStart(4, '0')}` } };
     };
-    const stopAt = Date.now() + SECONDS * 1000;
-    while (Date.now() < stopAt) {
+    return async () => {
       const roll = Math.random();
       let kind: Kind = roll < 0.3 ? 'log' : roll < 0.4 ? 'logBulk' : roll < 0.7 ? 'search' : 'page';
       if (kind === 'page' && !cursor) kind = 'search';
@@ -243,11 +244,12 @@ async function main(): Promise<void> {
       }
       latencies[kind].push(performance.now() - started);
       if (failure) errors.push({ kind, message: failure });
-    }
+    };
   };
 
   const loadStarted = performance.now();
-  await Promise.all(Array.from({ length: CLIENTS }, (_, c) => runClient(c)));
+  const steps = Array.from({ length: CLIENTS }, (_, c) => clientStep(c));
+  await measure((c) => steps[c]!(), { inFlight: CLIENTS, seconds: SECONDS, warmupRounds: 0 });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   clearInterval(sampler);
   clearInterval(trail);

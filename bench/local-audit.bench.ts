@@ -23,6 +23,7 @@ import { verifyMembership } from '../src/merkle/index.js';
 import { spawnLocalAudit } from './support/processes.js';
 import { benchEvent } from './support/events.js';
 import { percentile } from './support/stats.js';
+import { measure, timeEach } from './support/measure.js';
 
 const TOKEN = 'bench-token';
 const BIG = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -66,52 +67,18 @@ async function postJson(pool: Pool, path: string, body: string): Promise<Json> {
   return out.result as Json;
 }
 
-/** Times `runs` sequential calls (after `warmup` untimed ones); returns milliseconds each. */
-async function time(runs: number, fn: (i: number) => Promise<void>, warmup = 5): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn(-1 - i);
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn(i);
-    out.push(performance.now() - t);
-  }
-  return out;
-}
-
 /**
  * `count` clients calling `call` back to back: 1 s of warm-up, then `seconds` measured. Returns the
- * latency of each measured call, the events they reported (call's result) and the measured time.
+ * latency of each measured call, the events they reported (call's result) and the measured seconds.
  */
 async function measureClients(
   count: number,
   seconds: number,
   call: (client: number, n: number) => Promise<number>,
 ): Promise<{ latencies: number[]; events: number; elapsed: number }> {
-  const latencies: number[] = [];
-  let events = 0;
-  let measuring = false;
-  let stop = false;
-  const client = async (c: number): Promise<void> => {
-    for (let n = 0; !stop; n++) {
-      const t = performance.now();
-      const done = await call(c, n);
-      if (measuring && !stop) {
-        latencies.push(performance.now() - t);
-        events += done;
-      }
-    }
-  };
-  const clients = Array.from({ length: count }, (_, c) => client(c));
-  await new Promise((r) => setTimeout(r, 1000)); // warm-up
-  measuring = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  stop = true;
-  const elapsed = (performance.now() - t0) / 1000;
-  await Promise.all(clients);
-  return { latencies, events, elapsed };
+  const m = await measure(call, { inFlight: count, seconds, warmupMs: 1000 });
+  return { latencies: m.latencies, events: m.units, elapsed: m.elapsedMs / 1000 };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // (a) ingest
@@ -225,11 +192,11 @@ async function queries(dataDir: string): Promise<void> {
   try {
     const root = await postJson(pool, '/v1/root', '{}');
     check(root.data.size === BIG, `v1/root size ${root.data.size}`);
-    const latest = stats(await time(200, async () => void (await postJson(pool, '/v1/root', '{}'))));
+    const latest = stats(await timeEach(200, async () => void (await postJson(pool, '/v1/root', '{}'))));
     console.log(`  v1/root latest:            p50 ${ms(latest.p50)}, p99 ${ms(latest.p99)} (target p50 <= 20 ms: ${verdict(latest.p50 <= 20)})`);
     let seed = 12345;
     const nextSize = (): number => 1 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % BIG);
-    const sized = stats(await time(200, async () => void (await postJson(pool, '/v1/root', JSON.stringify({ tree_size: nextSize() })))));
+    const sized = stats(await timeEach(200, async () => void (await postJson(pool, '/v1/root', JSON.stringify({ tree_size: nextSize() })))));
     console.log(`  v1/root random tree_size:  p50 ${ms(sized.p50)}, p99 ${ms(sized.p99)}`);
 
     const searches: Array<[string, Json]> = [
@@ -250,13 +217,13 @@ async function queries(dataDir: string): Promise<void> {
         const ok = verifyMembership({ hash: e.hash, proof: e.membership_proof, rootHash: first.root.root_hash }).status === 'PASS';
         check(ok && e.published === true, `${label}: proof of leaf ${e.leaf_index}`);
       }
-      const s = stats(await time(30, async () => void (await postJson(pool, '/v1/search', text)), 3));
+      const s = stats(await timeEach(30, async () => void (await postJson(pool, '/v1/search', text)), 3));
       const target = label.startsWith('query') || label.startsWith('restriction') ? ` (target p50 <= 100 ms: ${verdict(s.p50 <= 100)})` : '';
       console.log(`  search ${label.padEnd(30)} p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${target}`);
     }
-    const c = stats(await time(10, async () => void (await postJson(pool, '/v1/search', common)), 2));
+    const c = stats(await timeEach(10, async () => void (await postJson(pool, '/v1/search', common)), 2));
     console.log(`  search ${'query actor:user-12 (44,400 hits)'.padEnd(30)} p50 ${ms(c.p50)}, p99 ${ms(c.p99)} (no target)`);
-    const all = stats(await time(5, async () => void (await postJson(pool, '/v1/search', JSON.stringify({ query: '', limit: 20 }))), 1));
+    const all = stats(await timeEach(5, async () => void (await postJson(pool, '/v1/search', JSON.stringify({ query: '', limit: 20 }))), 1));
     console.log(`  search "" (every event, 10,000-result set) p50 ${ms(all.p50)}, p99 ${ms(all.p99)} (no target)`);
   } finally {
     await pool.close();

@@ -88,6 +88,7 @@ test('429 with Retry-After: the read waits at least that long, then succeeds', a
   client = new AuditClient({ baseUrl: server.url, token: TOKEN, retry: { retries: 2, baseDelayMs: 10, maxDelayMs: 2_000 } });
   const started = performance.now();
   const out = await client.root();
+  // The backoff alone would be 5-10 ms. A lower bound only: a loaded machine makes it longer.
   expect(performance.now() - started).toBeGreaterThanOrEqual(990);
   expect(out.result.data.size).toBe(3);
   expect(server.requests).toHaveLength(2);
@@ -96,9 +97,9 @@ test('429 with Retry-After: the read waits at least that long, then succeeds', a
 test('429 asking for longer than the policy allows is returned at once with retryAfterMs', async () => {
   server = await flaky(1, (res, id) => sendJson(res, 429, envelope('TooManyRequests', 'slow down', null, id), { 'retry-after': '30' }));
   client = new AuditClient({ baseUrl: server.url, token: TOKEN, retry: { retries: 3, baseDelayMs: 10, maxDelayMs: 1_000 } });
-  const started = performance.now();
+  // The server answers 200 to a second attempt, so a client that waited and retried would succeed:
+  // the rejection with one request shows it handed the 429 back instead.
   const err = await rejection(client.root());
-  expect(performance.now() - started).toBeLessThan(500);
   expect(err).toBeInstanceOf(RateLimitedError);
   expect((err as RateLimitedError).retryAfterMs).toBe(30_000);
   expect(server.requests).toHaveLength(1);

@@ -46,9 +46,10 @@ describe('connection refused', () => {
 
   test('a write is retried when the first attempt was refused, and reaches the server once', async () => {
     const { url, port } = await refusedUrl();
-    const client = clientFor(url, { retry: { retries: 5, baseDelayMs: 40, maxDelayMs: 200 } });
+    // The server appears 10 ms after the call starts; five retries with backoffs of at least 100,
+    // 200, 400, 500 and 500 ms give a loaded machine ample time to start it before they run out.
+    const client = clientFor(url, { retry: { retries: 5, baseDelayMs: 200, maxDelayMs: 1_000 } });
     const call = client.log({ event: { message: 'only once' } });
-    // The server appears after the first refusal; a later attempt finds it.
     await new Promise((r) => setTimeout(r, 10));
     const server = await startHttp((_req, res) => sendJson(res, 200, envelope('Success', 'Logged', { hash: 'h' })), port);
     servers.push(server);
@@ -96,19 +97,21 @@ describe('connection reset', () => {
 });
 
 describe('timeouts', () => {
-  test('a server that never answers trips the headers timeout within its bound', async () => {
+  test('a server that never answers trips the headers timeout, not sooner', async () => {
     const server = await startRaw(() => undefined);
     servers.push(server);
     const client = clientFor(server.url, { timeouts: { headersMs: 250 } });
     const started = performance.now();
     const err = await rejection(client.root());
     const elapsed = performance.now() - started;
+    // The server stays silent, so only a timeout can end the call; which one is in the error.
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).phase).toBe('headers');
     expect((err as TimeoutError).timeoutMs).toBe(250);
     expect((err as TimeoutError).neverReachedServer).toBe(false);
+    // A lower bound only (a loaded machine makes it later, never sooner).
     expect(elapsed).toBeGreaterThanOrEqual(240);
-    expect(elapsed).toBeLessThan(600);
+    expect(server.requests).toHaveLength(1);
     expectNoToken(err);
   });
 
@@ -117,12 +120,12 @@ describe('timeouts', () => {
       socket.write(rawHead('200 OK', { 'content-type': 'application/json', 'content-length': 500 }) + '{"request_id":');
     });
     servers.push(server);
-    const client = clientFor(server.url, { timeouts: { bodyMs: 200 } });
-    const started = performance.now();
+    // The headers arrived, so the body timeout is what ends the call.
+    const client = clientFor(server.url, { timeouts: { headersMs: 10 * 60_000, bodyMs: 200 } });
     const err = await rejection(client.root());
-    expect(performance.now() - started).toBeLessThan(600);
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).phase).toBe('body');
+    expect((err as TimeoutError).timeoutMs).toBe(200);
     expectNoToken(err);
   });
 });

@@ -10,10 +10,12 @@
 //   - for cursors: only cursors the gateway issued are accepted;
 //   - for logs: every event that got a hash is stored, findable and unchanged;
 //   - the page verifier's memoised signature verdicts always equal a fresh check (differential).
-// The process must survive (the listener still answers /health) and RSS must stay bounded.
+// The process must survive (the listener still answers /health), and near-limit documents must not
+// be retained. (Memory under sustained load is bench:load's figure: a bound on RSS here would be a
+// guess about the machine.)
 //
 // Runs are reproducible: FUZZ_SEED (default below) is fixed and fast-check prints the seed and
-// path of any counterexample. FUZZ_SCALE multiplies every numRuns (default 1, ~20-30 s here).
+// path of any counterexample. FUZZ_SCALE multiplies every numRuns (default 1).
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import { PageVerifier } from '../../src/graphql/page-verifier.js';
 import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
 import { signEvent } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
-import { runs, SCALE, SEED, settledHeap } from './support.js';
+import { oddJson, oddNumber, runs, SCALE, sameJson, SEED, settledHeap, unicodeString } from './support.js';
 
 const MAX_BODY = 256 * 1024;
 
@@ -34,8 +36,6 @@ const MAX_BODY = 256 * 1024;
 let gw: TestGateway;
 let token: string;
 let errorSpy: jest.SpiedFunction<typeof console.error>;
-let rssBefore = 0;
-let heapBefore = 0;
 
 interface Answer {
   status: number;
@@ -170,14 +170,6 @@ const VOCABULARY = [
   '"😀"', '"\u202e"', 'a:', '#', ',', '\n', '\t', '\u00a0', '\ufeff',
 ];
 
-const unicodeString = (maxLength: number) =>
-  fc.oneof(
-    fc.string({ maxLength }),
-    fc.string({ unit: 'grapheme', maxLength }),
-    fc.string({ unit: 'binary', maxLength }),
-    fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '\u202e\u2066', 'e\u0301', '\uffff', '\ufeff', '𝔘𝔫𝔦'),
-  );
-
 type Mutation = (doc: string) => string;
 
 const docMutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -202,35 +194,18 @@ const docMutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 
-const hugeNumber = fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -(2 ** 31) - 1, 2 ** 31, 0.1, -0, Number.MAX_SAFE_INTEGER);
-
-/** Any JSON value, with odd unicode, huge numbers, nesting and prototype-named keys. */
-const oddJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    unicodeString(20),
-    fc.integer(),
-    hugeNumber,
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(unicodeString(8), fc.constantFrom('__proto__', 'constructor', 'toString', 'prototype', '')), tie('value'), { maxKeys: 4 }),
-  ),
-})).value;
-
 /** Variables for any document: right-looking and wrong values for every name the corpus uses. */
 const variablesArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
     {
       query: fc.oneof(fc.constant('actor:fuzz'), unicodeString(30), oddJson),
-      first: fc.oneof(fc.integer({ min: -5, max: 1500 }), hugeNumber, oddJson),
+      first: fc.oneof(fc.integer({ min: -5, max: 1500 }), oddNumber, oddJson),
       after: fc.oneof(unicodeString(40), oddJson),
       start: fc.oneof(fc.constantFrom('7d', '120min', '2024-01-01T00:00:00Z', '1e999d'), oddJson),
       end: oddJson,
       order: fc.oneof(fc.constantFrom('ASC', 'DESC', 'asc', 'sideways'), oddJson),
-      maxResults: fc.oneof(fc.integer({ min: -5, max: 20_000 }), hugeNumber, oddJson),
-      treeSize: fc.oneof(fc.integer({ min: -5, max: 2 ** 31 - 1 }), hugeNumber, oddJson),
+      maxResults: fc.oneof(fc.integer({ min: -5, max: 20_000 }), oddNumber, oddJson),
+      treeSize: fc.oneof(fc.integer({ min: -5, max: 2 ** 31 - 1 }), oddNumber, oddJson),
       resultId: fc.oneof(fc.constant('pas_00000000000000000000000000000000'), unicodeString(40), oddJson),
       e: oddJson,
       d: oddJson,
@@ -259,8 +234,6 @@ beforeAll(async () => {
     });
     if (i === 25) gw.publish();
   }
-  heapBefore = settledHeap();
-  rssBefore = process.memoryUsage().rss;
   console.log(`gateway fuzz: seed ${SEED} (FUZZ_SEED to change), scale ${SCALE}`);
 });
 
@@ -417,7 +390,7 @@ describe(`gateway fuzz (seed ${SEED})`, () => {
         const [v, , mac] = c.split('.');
         return `${v}.${base64url(JSON.stringify(payload) ?? 'null')}.${mac}`;
       }),
-      fc.tuple(fc.constantFrom(resultId, 'pas_x'), fc.oneof(fc.integer(), hugeNumber), unicodeString(10)).map(([r, o, s]) => `c1.${base64url(JSON.stringify([r, o, s]))}.${'A'.repeat(22)}`),
+      fc.tuple(fc.constantFrom(resultId, 'pas_x'), fc.oneof(fc.integer(), oddNumber), unicodeString(10)).map(([r, o, s]) => `c1.${base64url(JSON.stringify([r, o, s]))}.${'A'.repeat(22)}`),
       unicodeString(40),
       fc.integer({ min: 1000, max: 200_000 }).map((n) => 'c1.' + 'x'.repeat(n)),
       fc.constant(''),
@@ -667,30 +640,28 @@ describe(`gateway fuzz (seed ${SEED})`, () => {
 
   test('unique near-limit documents are not retained (the parse caches skip large documents)', async () => {
     const before = settledHeap();
-    for (let i = 0; i < 200; i++) {
+    const DOCUMENTS = 200;
+    let sentChars = 0;
+    for (let i = 0; i < DOCUMENTS; i++) {
       // Alternately a valid document and a parse error, each unique and just under the body limit.
       const padding = 'x'.repeat(MAX_BODY - 200);
       const query = i % 2 ? `{ __typename } # ${i} ${padding}` : `{ __typename # ${i} ${padding}`;
+      sentChars += query.length;
       checkAnswer(await post(query), `document ${i} of ${query.length} characters`);
     }
-    const grownMb = (settledHeap() - before) / 1024 / 1024;
-    console.log(`gateway fuzz: heap after 200 unique ${Math.round(MAX_BODY / 1024)} KiB documents grew ${grownMb.toFixed(1)} MB`);
-    expect(grownMb).toBeLessThan(20);
+    const grown = settledHeap() - before;
+    console.log(`gateway fuzz: heap after ${DOCUMENTS} unique ${Math.round(MAX_BODY / 1024)} KiB documents grew ${(grown / 2 ** 20).toFixed(1)} MB`);
+    // A cache that kept the documents would hold their text (at least a byte per character)
+    // after the collection; what is left is well short of that.
+    expect(grown).toBeLessThan(sentChars / 2);
   });
 
-  test('afterwards: the process is alive, answers normally, and memory stayed bounded', async () => {
+  test('afterwards: the process is alive and answers normally', async () => {
     const health = await fetch(`${gw.origin}/health`);
     expect(health.status).toBe(200);
     const data = await gw.runOk(`{ search(query: "actor:fuzz", first: 5) { ... on AuditEventConnection { totalCount edges { node { published verification { verdict } } } } } }`);
     expect(data.search.totalCount).toBeGreaterThanOrEqual(40);
     expect(data.search.edges.every((e: Json) => e.node.verification.verdict === (e.node.published ? 'VERIFIED' : 'PENDING'))).toBe(true);
-    // The heap after a full collection must come back near where it started (nothing retained per
-    // request); RSS, which the allocator gives back lazily, only within a generous bound.
-    const heapGrownMb = (settledHeap() - heapBefore) / 1024 / 1024;
-    const rssGrownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
-    console.log(`gateway fuzz: heap after GC grew ${heapGrownMb.toFixed(0)} MB, RSS ${rssGrownMb.toFixed(0)} MB over the run`);
-    expect(heapGrownMb).toBeLessThan(100);
-    expect(rssGrownMb).toBeLessThan(1024);
   });
 });
 
@@ -701,16 +672,6 @@ function toWire(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input)) out[k === 'tenantId' ? 'tenant_id' : k] = v;
   return out;
-}
-
-/** Structural equality of JSON values, own keys only (so "__proto__" members count). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b) || a === b;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a as object).sort();
-  const kb = Object.keys(b as object).sort();
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return ka.every((k) => sameJson(Object.getOwnPropertyDescriptor(a, k)?.value, Object.getOwnPropertyDescriptor(b, k)?.value));
 }
 
 /** Every stored event by hash, read from the local service's REST API (v1/search + v1/results). */

@@ -10,15 +10,15 @@
 //   - for unknown keys on endpoints that reject them: never a success;
 //   - for logs: every hash the service acknowledged is findable by search with the event as sent.
 // Only the public GETs (published roots, downloads) answer outside the envelope, and never 5xx.
-// The process must survive and its heap after GC stay bounded.
+// The process must survive and close without a stalled connection.
 //
 // FUZZ_SEED (default below) fixes the runs and fast-check prints the seed and path of any
-// counterexample; FUZZ_SCALE multiplies every numRuns (default 1, ~15 s here).
+// counterexample; FUZZ_SCALE multiplies every numRuns (default 1).
 import fc from 'fast-check';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { HTTP_CODES, type ServiceStatus } from '../../src/local-audit/http/envelope.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
-import { runs, SCALE, SEED, settledHeap } from './support.js';
+import { oddJson, runs, sameJson, SCALE, SEED, unicodeString } from './support.js';
 
 const MAX_BODY = 512 * 1024;
 
@@ -29,7 +29,6 @@ type Json = any;
 let service: TestService;
 const reported: unknown[] = [];
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-let heapBefore = 0;
 /** Hashes the service acknowledged, with the event sent, for the final findability check. */
 const acknowledged: Array<{ hash: string; event: Record<string, unknown>; context: string }> = [];
 /** v2/log_async requests the service accepted, with their events, to poll at the end. */
@@ -166,28 +165,6 @@ function jsonCall(path: string, body: string, token: string | undefined = servic
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
 
-const unicodeString = (maxLength: number) =>
-  fc.oneof(
-    fc.string({ maxLength }),
-    fc.string({ unit: 'grapheme', maxLength }),
-    fc.string({ unit: 'binary', maxLength }),
-    fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '\u202e\u2066', 'e\u0301', '\uffff', '\ufeff', '\\', '"', "'", '%', '_', '*'),
-  );
-
-const oddJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    unicodeString(20),
-    fc.integer(),
-    fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -0, 0.5, 1000, 10_000, 10_001, 2 ** 31),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(unicodeString(8), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', '')), tie('value'), { maxKeys: 4 }),
-  ),
-})).value;
-
 /** Raw JSON texts JSON.stringify cannot produce: huge and odd numbers, deep nesting. */
 const rawJsonText = fc.oneof(
   fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '1.0', '1e2', '-0', '0.1e-999', '"\\ud800"', '"\\u0000"', '[]', '{}'),
@@ -309,7 +286,6 @@ beforeAll(async () => {
   const found = await service.post<{ id: string }>('v1/search', { query: 'actor:fuzz', limit: 5 });
   const exported = await service.post('v1/export', { format: 'json' });
   ids = { resultId: found.result.id, exportId: exported.request_id };
-  heapBefore = settledHeap();
   console.log(`local audit fuzz: seed ${SEED} (FUZZ_SEED to change), scale ${SCALE}`);
 });
 
@@ -469,7 +445,7 @@ describe(`local audit fuzz (seed ${SEED})`, () => {
     );
   });
 
-  test('every acknowledged log is findable, unchanged; the service is alive and its heap bounded', async () => {
+  test('every acknowledged log is findable, unchanged; the service is alive', async () => {
     // Jobs accepted by v2/log_async finish in the background: poll each (bounded in time).
     const deadline = Date.now() + 15_000;
     for (const job of accepted) {
@@ -506,9 +482,7 @@ describe(`local audit fuzz (seed ${SEED})`, () => {
     const root = await service.post('v1/root', {});
     expect(root.http).toBe(200);
     expect(reported).toEqual([]);
-    const grownMb = (settledHeap() - heapBefore) / 1024 / 1024;
-    console.log(`local audit fuzz: ${acknowledged.length} acknowledged events checked; heap after GC grew ${grownMb.toFixed(1)} MB`);
-    expect(grownMb).toBeLessThan(100);
+    console.log(`local audit fuzz: ${acknowledged.length} acknowledged events checked`);
   });
 
   test('afterwards the service closes promptly: no connection was left stalled', async () => {
@@ -553,14 +527,4 @@ function encodePath(s: string): string {
   return Array.from(s)
     .map((ch) => (/^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]$/.test(ch) ? ch : encodeURIComponent(/^[\ud800-\udfff]$/.test(ch) ? '\ufffd' : ch)))
     .join('');
-}
-
-/** Structural equality of JSON values, own keys only. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b) || a === b;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a as object).sort();
-  const kb = Object.keys(b as object).sort();
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return ka.every((k) => sameJson(Object.getOwnPropertyDescriptor(a, k)?.value, Object.getOwnPropertyDescriptor(b, k)?.value));
 }

@@ -1,10 +1,12 @@
 // The gateway's own verification, end to end: honest data verifies, then the local service's
 // SQLite file is tampered with directly (better-sqlite3 on <dataDir>/audit.sqlite while the
 // service runs; WAL mode allows a second connection) and a new search must show exactly the
-// affected events failing, with reasons, while every other event still passes.
+// affected events failing, with reasons, while every other event still passes. Each case starts
+// from its own gateway and honest log, already searched once (so the gateway has verified and
+// cached the honest published roots), and makes only its own changes.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type Json } from '../support/gateway.js';
 
 const SEARCH = `
   query Search($query: String!) {
@@ -30,14 +32,15 @@ interface Expected {
 
 const PUBLISHED = 31; // leaves 0..30 are published; 31 and 32 are not
 
-describe('verification of honest and tampered data', () => {
-  let gw: TestGateway;
-  let db: Database.Database;
+/** A fresh gateway over an honest log of 33 events, searched once and verified as honest. */
+async function honestLog() {
+  const gw = await startTestGateway({ signingKey: true });
   /** Stored hash of each leaf, from the honest log (envelope tampering does not change it). */
   const hashOf: string[] = [];
   /** What each leaf's verification should be now, by leaf index. */
   const expected = new Map<number, Expected>();
   const deleted = new Set<number>();
+  let db: Database.Database | undefined;
 
   const search = async (): Promise<Json> => {
     const found = (await gw.runOk(SEARCH, { query: 'actor:tamper' })).search;
@@ -71,13 +74,7 @@ describe('verification of honest and tampered data', () => {
     return byLeaf;
   };
 
-  const envelopeOf = (leaf: number): string => (db.prepare('SELECT envelope FROM events WHERE leaf_index = ?').get(leaf) as { envelope: string }).envelope;
-  const setEnvelope = (leaf: number, text: string): void => {
-    expect(db.prepare('UPDATE events SET envelope = ? WHERE leaf_index = ?').run(text, leaf).changes).toBe(1);
-  };
-
-  beforeAll(async () => {
-    gw = await startTestGateway({ signingKey: true });
+  try {
     const events = Array.from({ length: 30 }, (_, i) => ({ message: `t${String(i).padStart(2, '0')}`, actor: 'tamper' }));
     const bulk = (await gw.runOk(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { ... on LogBulkResult { results { hash } } } }`, { e: events })).logBulk;
     hashOf.push(...bulk.results.map((r: Json) => r.hash));
@@ -97,15 +94,50 @@ describe('verification of honest and tampered data', () => {
       const signed = leaf === 30 || leaf === 32;
       expected.set(leaf, { hash: 'PASS', membership: 'PASS', consistency: published ? 'PASS' : 'NONE', signature: signed ? 'PASS' : 'NONE' });
     }
+    // The honest state, verified: this also has the gateway fetch and cache the published roots.
+    await checkAll();
     db = new Database(join(gw.dataDir, 'audit.sqlite'));
     db.pragma('busy_timeout = 5000');
-  });
-  afterAll(async () => {
+  } catch (err) {
     db?.close();
-    await gw?.close();
+    await gw.close();
+    throw err;
+  }
+  const sqlite = db;
+
+  return {
+    gw,
+    db: sqlite,
+    hashOf,
+    expected,
+    deleted,
+    search,
+    checkAll,
+    envelopeOf: (leaf: number): string => (sqlite.prepare('SELECT envelope FROM events WHERE leaf_index = ?').get(leaf) as { envelope: string }).envelope,
+    setEnvelope: (leaf: number, text: string): void => {
+      expect(sqlite.prepare('UPDATE events SET envelope = ? WHERE leaf_index = ?').run(text, leaf).changes).toBe(1);
+    },
+    close: async (): Promise<void> => {
+      sqlite.close();
+      await gw.close();
+    },
+  };
+}
+
+type HonestLog = Awaited<ReturnType<typeof honestLog>>;
+
+describe('verification of honest and tampered data', () => {
+  let log: HonestLog | undefined;
+  beforeEach(async () => {
+    log = await honestLog();
+  });
+  afterEach(async () => {
+    await log?.close();
+    log = undefined;
   });
 
   test('honest data: published events pass every check, unpublished have no consistency, unsigned no signature', async () => {
+    const { search, checkAll } = log!;
     const found = await search();
     expect(found.totalCount).toBe(33);
     expect(found.root.size).toBe(PUBLISHED);
@@ -118,6 +150,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(a) a changed envelope fails its hash (and its signature when signed); its proof still holds', async () => {
+    const { expected, checkAll, envelopeOf, setEnvelope } = log!;
     for (const leaf of [5, 30, 31, 32]) {
       const text = envelopeOf(leaf);
       const envelope = JSON.parse(text);
@@ -138,6 +171,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(a2) reformatted text is not tampering (the hash covers canonical JSON); a changed received_at is', async () => {
+    const { expected, checkAll, envelopeOf, setEnvelope } = log!;
     // Same JSON value, different text: the gateway re-canonicalises the envelope, so it still passes.
     const text = envelopeOf(7);
     setEnvelope(7, JSON.stringify(JSON.parse(text), null, 2));
@@ -151,6 +185,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(b) a deleted event disappears from search; every remaining event is unaffected', async () => {
+    const { db, deleted, checkAll } = log!;
     expect(db.prepare('DELETE FROM events WHERE leaf_index = ?').run(9).changes).toBe(1);
     deleted.add(9);
     const byLeaf = await checkAll();
@@ -159,6 +194,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(c) swapped envelopes fail the hash of both events; the texts show the swap', async () => {
+    const { expected, checkAll, envelopeOf, setEnvelope } = log!;
     const twelve = envelopeOf(12);
     const thirteen = envelopeOf(13);
     setEnvelope(12, thirteen);
@@ -171,6 +207,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(d) an envelope that is not an object, or has no event, fails its hash; the page still renders', async () => {
+    const { gw, hashOf, expected, checkAll, envelopeOf, setEnvelope } = log!;
     setEnvelope(15, 'null');
     const noEvent = JSON.parse(envelopeOf(16));
     delete noEvent.event;
@@ -190,6 +227,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(e) a tampered tree node fails membership of exactly the events whose proofs use it', async () => {
+    const { db, expected, checkAll } = log!;
     // Node (level 1, idx 10) is the hash of leaves 20 and 21. It is the sibling on the proofs of
     // leaves 22 and 23 (node (1, 11)); the proofs of 20 and 21 use (1, 11) and higher nodes instead.
     const node = db.prepare('SELECT hash FROM nodes WHERE level = 1 AND idx = 10').get() as { hash: Buffer };
@@ -198,7 +236,8 @@ describe('verification of honest and tampered data', () => {
     expect(db.prepare('UPDATE nodes SET hash = ? WHERE level = 1 AND idx = 10').run(forged).changes).toBe(1);
     // Published events prove membership against the published root the service recorded at
     // publish time (honest), so the forged sibling makes their proofs fail. Consistency compares
-    // published roots this gateway already fetched and cached (a published root never changes).
+    // published roots this gateway fetched and cached by the honest search (a published root
+    // never changes).
     expected.set(22, { hash: 'PASS', membership: 'FAIL', consistency: 'PASS', signature: 'NONE' });
     expected.set(23, { hash: 'PASS', membership: 'FAIL', consistency: 'PASS', signature: 'NONE' });
     const byLeaf = await checkAll();
@@ -207,6 +246,7 @@ describe('verification of honest and tampered data', () => {
   });
 
   test('(f) a forged published root fails membership of every published event, not of unpublished ones', async () => {
+    const { gw, db, expected, checkAll } = log!;
     const forged = 'ab'.repeat(32);
     expect(db.prepare('UPDATE published_roots SET root_hash = ? WHERE size = ?').run(forged, PUBLISHED).changes).toBe(1);
     for (let leaf = 0; leaf < PUBLISHED; leaf++) {

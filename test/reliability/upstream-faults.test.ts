@@ -5,16 +5,15 @@
 // a 500 or a crash) and /ready 503; after the service is restarted on the same port and data dir
 // the gateway recovers on its own, and every event it acknowledged is found by search and
 // verifies. Then a proxy in front of the service delays answers past the client's timeout, answers
-// 5xx (envelopes and a load balancer's HTML) and malformed bodies: each is a typed error too. The
-// process's RSS is sampled throughout and must stay within 150 MB of where it started.
+// 5xx (envelopes and a load balancer's HTML) and malformed bodies: each is a typed error too, after
+// no more upstream attempts than the client's retry policy allows. (Memory under sustained load is
+// bench:load's figure, not a test's: a bound on RSS is a guess about the machine.)
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { AuditClient } from '../../src/audit-client/index.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
@@ -83,38 +82,12 @@ async function post(url: string, query: string, variables?: Record<string, unkno
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// A real garbage collection, so "memory retained" can be told from "garbage not yet collected".
-v8.setFlagsFromString('--expose_gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/** Samples this process's RSS until stopped; also the heap retained after a full GC. */
-function memorySampler() {
-  collectGarbage();
-  const start = process.memoryUsage();
-  let peak = start.rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  let result: { startRssMb: number; peakRssMb: number; heapGrowthMb: number } | undefined;
-  return {
-    stop: () => {
-      if (!result) {
-        clearInterval(timer);
-        peak = Math.max(peak, process.memoryUsage().rss);
-        collectGarbage();
-        const mb = (n: number) => n / 2 ** 20;
-        result = { startRssMb: mb(start.rss), peakRssMb: mb(peak), heapGrowthMb: mb(process.memoryUsage().heapUsed - start.heapUsed) };
-      }
-      return result;
-    },
-  };
-}
-
 describe('upstream faults under load', () => {
   let dir: string;
   let port: number;
   let service: ChildProcess | undefined;
   let gw: RunningGateway | undefined;
   let errorSpy: jest.SpiedFunction<typeof console.error>;
-  let memory: ReturnType<typeof memorySampler> | undefined;
 
   beforeAll(async () => {
     dir = tempDir('upstream-faults-');
@@ -136,12 +109,10 @@ describe('upstream faults under load', () => {
       },
       () => undefined,
     );
-    // Warm up (code loaded, first requests compiled), then start measuring.
+    // Warm up (code loaded, first requests compiled).
     for (let i = 0; i < 20; i++) await post(gw.url, SEARCH, { q: `actor:${ACTOR}` });
-    memory = memorySampler();
   });
   afterAll(async () => {
-    memory?.stop();
     await gw?.close({ drainMs: 2000 });
     if (service) await killHard(service);
     errorSpy?.mockRestore();
@@ -242,6 +213,8 @@ describe('upstream faults under load', () => {
   describe('a proxy in front of the service: slow, 5xx and malformed answers', () => {
     type Mode = 'pass' | 'slow' | 'html502' | 'envelope503' | 'envelope500' | 'non-json' | 'truncated' | 'no-envelope';
     let mode: Mode = 'pass';
+    /** Requests the proxy received in the current mode, by path. */
+    let attempts = new Map<string, number>();
     let proxy: Server;
     let gatewayUrl: string;
     let close: () => Promise<void>;
@@ -250,6 +223,7 @@ describe('upstream faults under load', () => {
       if (!service) service = await startService(port, join(dir, 'data'));
       proxy = createServer((req, res) => {
         res.on('error', () => undefined);
+        attempts.set(req.url ?? '', (attempts.get(req.url ?? '') ?? 0) + 1);
         const envelope = (status: string, code: number) => {
           const body = JSON.stringify({ request_id: `prq_${'a'.repeat(32)}`, request_time: new Date().toISOString(), response_time: new Date().toISOString(), status, summary: `proxy says ${status}`, result: null });
           res.writeHead(code, { 'content-type': 'application/json' }).end(body);
@@ -300,7 +274,7 @@ describe('upstream faults under load', () => {
       ['no-envelope', /could not be reached: /, false],
     ])('%s: log, search and root answer UpstreamUnavailableError with HTTP 200', async (m, message, transient) => {
       mode = m;
-      const started = Date.now();
+      attempts = new Map();
       const answers = await Promise.all([
         post(gatewayUrl, LOG, { e: { message: 'through a bad proxy', actor: ACTOR } }),
         post(gatewayUrl, SEARCH, { q: `actor:${ACTOR}` }),
@@ -314,15 +288,12 @@ describe('upstream faults under load', () => {
         expect(value.message).toMatch(message);
         expect(value.transient).toBe(transient);
       }
-      // Bounded by the client's timeout and one retry, not by the upstream.
-      expect(Date.now() - started).toBeLessThan(m === 'slow' ? 5_000 : 3_000);
-    });
-
-    test('memory stayed bounded across the whole run: RSS peak within 150 MB of the start, little heap retained', () => {
-      const { startRssMb, peakRssMb, heapGrowthMb } = memory!.stop();
-      expect(peakRssMb - startRssMb).toBeLessThan(150);
-      // The published-root cache keeps a few KB per root; nothing else should stay.
-      expect(heapGrowthMb).toBeLessThan(40);
+      // What ended each call is the client's policy, not the upstream: the write was sent once
+      // (it may have been stored), each read twice when the failure is transient (one retry) and
+      // once when it is not.
+      expect(attempts.get('/v1/log')).toBe(1);
+      for (const path of ['/v1/search', '/v1/root']) expect({ path, attempts: attempts.get(path) }).toEqual({ path, attempts: transient ? 2 : 1 });
+      expect([...attempts.keys()].sort()).toEqual(['/v1/log', '/v1/root', '/v1/search']);
     });
   });
 });
