@@ -1,5 +1,5 @@
 // Ed25519 signature checks through node:crypto (OpenSSL): the same rules as src/merkle's
-// verifySignature (which stays pure JS for browsers) but roughly 20x faster, for the gateway's
+// verifySignature (which stays pure JS for browsers) but several times faster (bench:merkle prints by how much), for the gateway's
 // hot path of verifying every event of every page. OpenSSL alone accepts non-canonical and
 // small-order public keys, so the shared checks of src/merkle/ed25519-rules.ts run first; what
 // reaches OpenSSL is only the cofactorless equation, which both paths compute identically.
