@@ -36,7 +36,7 @@ export function openEmbeddedSource(dataDir: string, chunkSize = EMBEDDED_CHUNK):
       const last = rows[rows.length - 1]!.leafIndex;
       // The tree's leaves from just after the previous chunk: leaves whose event is gone included.
       const treeLeaves = snapshot.treeLeaves(after + 1, last);
-      const leaves: LeafRecord[] = new Array(rows.length);
+      const leaves = new Array<LeafRecord>(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         leaves[i] = { leafIndex: row.leafIndex, envelopeJson: row.envelopeJson, storedHash: row.hash, columns: row.columns, receivedAt: row.receivedAt };

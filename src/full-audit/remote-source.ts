@@ -108,7 +108,7 @@ async function fetchPublishedRoots(client: AuditClient, verifiedSizes: readonly 
   for (let size = 1; size < latest.size; size *= 2) sizes.add(size);
   for (const size of verifiedSizes) if (size >= 1 && size < latest.size) sizes.add(size);
   const wanted = [...sizes].sort((a, b) => a - b);
-  const roots: RootRecord[] = new Array(wanted.length);
+  const roots = new Array<RootRecord>(wanted.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < wanted.length) {
@@ -140,9 +140,10 @@ export async function openRemoteSource(options: RemoteSourceOptions): Promise<Au
     async function* chunks(): AsyncGenerator<LeafChunk> {
       const file = new PassThrough();
       file.setEncoding('utf8');
-      let downloadError: unknown;
+      // The download's own failure, when it failed: it explains a broken stream better than the parser.
+      let failed: { error: unknown } | undefined;
       const download = client.downloadFile(link.result.dest_url, file, { decompress: true, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
-        downloadError = err;
+        failed = { error: err };
         file.destroy();
       });
       const scanner = new ExportEventScanner();
@@ -181,10 +182,10 @@ export async function openRemoteSource(options: RemoteSourceOptions): Promise<Au
             }
           }
         } catch (err) {
-          throw downloadError ?? err;
+          throw failed ? failed.error : err;
         }
         await download;
-        if (downloadError !== undefined) throw downloadError;
+        if (failed) throw failed.error;
         scanner.end();
         while (heap.size > 0) emit(heap.pop()!);
         if (ready.length > 0) yield { leaves: ready };

@@ -64,7 +64,7 @@ export class CallerDirectory {
       if (entry.tenantId !== undefined && (typeof entry.tenantId !== 'string' || entry.tenantId === '')) {
         throw new CallerConfigError(`${where}: tenantId must be a non-empty string`);
       }
-      keys.push({ id: entry.id, digest, scopes: parseScopes(entry.scopes, where), ...(entry.tenantId ? { tenantId: entry.tenantId as string } : {}) });
+      keys.push({ id: entry.id, digest, scopes: parseScopes(entry.scopes, where), ...(entry.tenantId ? { tenantId: entry.tenantId } : {}) });
     }
     let jwt: JwtSettings | undefined;
     if (root.jwt !== undefined) {
@@ -139,7 +139,7 @@ export class CallerDirectory {
     }
     const tenant = payload.tenant_id;
     if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new AuthenticationError('token tenant_id must be a non-empty string');
-    return { id: `jwt:${payload.sub ?? 'anonymous'}`, scopes, ...(tenant ? { tenantId: tenant as string } : {}) };
+    return { id: `jwt:${payload.sub ?? 'anonymous'}`, scopes, ...(tenant ? { tenantId: tenant } : {}) };
   }
 }
 

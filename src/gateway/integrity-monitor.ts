@@ -18,7 +18,7 @@
 // sticky: logged loudly on every check, /ready 503, Query.integrity FAILED, and persisted. An
 // upstream that cannot be reached is not an integrity failure: `checkError` says why.
 import type { AuditClient } from '../audit-client/index.js';
-import { AuditApiError, AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
+import { AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
 import type { PublishedRoot } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
@@ -348,7 +348,7 @@ export class IntegrityMonitor implements IntegrityWatch {
       return await this.root(size);
     } catch (err) {
       if (err instanceof TreeNotFoundError || err instanceof ValidationError) {
-        throw new IntegrityViolation(`the audit service refuses root(${size}) although it published size ${latest}: ${(err as AuditApiError).summary}`);
+        throw new IntegrityViolation(`the audit service refuses root(${size}) although it published size ${latest}: ${err.summary}`);
       }
       throw err;
     }
@@ -463,7 +463,7 @@ export class IntegrityMonitor implements IntegrityWatch {
     for (let next = old.size + 1; next <= target; ) {
       const sizes: number[] = [];
       for (; next <= target && sizes.length < this.concurrency; next++) sizes.push(next);
-      const roots = await Promise.all(sizes.map((s) => (s === latest.size ? latest : this.requiredRoot(s, latest.size))));
+      const roots = await Promise.all(sizes.map((s) => (s === latest.size ? Promise.resolve(latest) : this.requiredRoot(s, latest.size))));
       for (const root of roots) {
         this.step(previous, root);
         previous = root;

@@ -29,14 +29,14 @@ export const LIMITS = {
 
 export function protectionPlugins(options: ProtectionOptions): Plugin[] {
   const plugins: Plugin[] = [
-    maxDepthPlugin({ n: LIMITS.depth, flattenFragments: true, ignoreIntrospection: false, exposeLimits: true }) as Plugin,
-    maxAliasesPlugin({ n: LIMITS.aliases, exposeLimits: true }) as Plugin,
-    maxDirectivesPlugin({ n: LIMITS.directives, exposeLimits: true }) as Plugin,
-    maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }) as Plugin,
+    maxDepthPlugin({ n: LIMITS.depth, flattenFragments: true, ignoreIntrospection: false, exposeLimits: true }),
+    maxAliasesPlugin({ n: LIMITS.aliases, exposeLimits: true }),
+    maxDirectivesPlugin({ n: LIMITS.directives, exposeLimits: true }),
+    maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }),
     // Browsers send GraphQL only as JSON POSTs (which need a CORS preflight) or with this header.
-    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }) as Plugin,
+    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
   ];
-  if (options.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin() as Plugin);
-  if (!options.introspection) plugins.push(useDisableIntrospection() as Plugin);
+  if (options.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin());
+  if (!options.introspection) plugins.push(useDisableIntrospection());
   return plugins;
 }

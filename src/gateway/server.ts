@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { DocumentNode } from 'graphql';
 import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
@@ -261,7 +262,7 @@ const deepDocumentsAreSyntaxErrors: Plugin = {
   onParse({ parseFn, setParseFn }) {
     setParseFn((source, options) => {
       try {
-        return parseFn(source, options);
+        return parseFn(source, options) as DocumentNode;
       } catch (err) {
         if (err instanceof RangeError) throw createGraphQLError('Syntax Error: the document nests too deeply.');
         throw err;

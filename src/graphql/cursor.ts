@@ -45,9 +45,11 @@ export class CursorCodec {
     } catch {
       throw new InvalidCursorError('cursor is malformed');
     }
-    if (!Array.isArray(decoded) || typeof decoded[0] !== 'string' || !Number.isSafeInteger(decoded[1]) || decoded[1] < 0 || typeof decoded[2] !== 'string') {
+    if (!Array.isArray(decoded)) throw new InvalidCursorError('cursor is malformed');
+    const [resultId, offset, scope] = decoded as unknown[];
+    if (typeof resultId !== 'string' || typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || typeof scope !== 'string') {
       throw new InvalidCursorError('cursor is malformed');
     }
-    return { resultId: decoded[0], offset: decoded[1], scope: decoded[2] };
+    return { resultId, offset, scope };
   }
 }

@@ -129,7 +129,7 @@ export class PageVerifier {
       });
       return verify({
         trust,
-        witness: witnessed === undefined ? NO_WITNESS : witnessed.status === 'PENDING' ? none(witnessed.reason) : (witnessed as Verification),
+        witness: witnessed === undefined ? NO_WITNESS : witnessed.status === 'PENDING' ? none(witnessed.reason) : (witnessed),
         witnessRequired: witnessed !== undefined,
       });
     })();

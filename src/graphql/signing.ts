@@ -9,13 +9,13 @@ export function loadSigner(path: string): EventSigner {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`SIGNING_KEY_FILE ${path} cannot be read: ${(err as Error).message}`);
+    throw new Error(`SIGNING_KEY_FILE ${path} cannot be read: ${(err as Error).message}`, { cause: err });
   }
   let seed: Uint8Array;
   try {
     seed = parsePrivateKey(pem);
   } catch (err) {
-    throw new Error(`SIGNING_KEY_FILE ${path} is not an Ed25519 private key (PKCS#8 PEM): ${(err as Error).message}`);
+    throw new Error(`SIGNING_KEY_FILE ${path} is not an Ed25519 private key (PKCS#8 PEM): ${(err as Error).message}`, { cause: err });
   }
-  return (event) => signEvent(event as Record<string, unknown>, seed);
+  return (event) => signEvent(event, seed);
 }

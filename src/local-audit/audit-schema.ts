@@ -46,7 +46,7 @@ export function loadSchemaFile(path: string): AuditSchema {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read schema file ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read schema file ${path}: ${(err as Error).message}`, { cause: err });
   }
   return checkSchema(parsed, path);
 }

@@ -133,7 +133,7 @@ export class JobRunner {
     this.scheduled = setImmediate(() => {
       this.scheduled = undefined;
       if (this.paused || this.stopped) return;
-      let ranOne = false;
+      let ranOne: boolean;
       try {
         ranOne = this.runNext();
       } catch (err) {

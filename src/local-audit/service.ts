@@ -89,7 +89,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   const modules: RouteModule[] = ROUTE_MODULES.map((factory) => factory(parts));
   // Every module has registered its job kinds: jobs left pending by a previous run can resume.
   jobs.start();
-  const actions: Routes['actions'] = Object.assign({}, ...modules.map((m) => m.actions ?? {}));
+  const actions = Object.assign({}, ...modules.map((m) => m.actions ?? {})) as Routes['actions'];
   const routes: Routes = {
     // Each request first picks up what another connection may have written (AuditLog.syncWithDisk).
     actions: Object.fromEntries(

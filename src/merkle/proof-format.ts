@@ -28,7 +28,7 @@ function readSteps(text: string, start: number): ProofStep[] | null {
   const length = text.length - start;
   if ((length + 1) % 67 !== 0) return null;
   const count = (length + 1) / 67;
-  const steps: ProofStep[] = new Array(count);
+  const steps = new Array<ProofStep>(count);
   for (let i = 0, at = start; i < count; i++, at += 67) {
     const side = text.charCodeAt(at);
     if ((side !== L && side !== R) || text.charCodeAt(at + 1) !== COLON) return null;
@@ -52,7 +52,7 @@ function parseStepsFrom(text: string, start: number): Parsed<ProofStep[]> {
   if (fast) return { ok: true, value: fast };
   const proof = start === 0 ? text : text.slice(start);
   const parts = proof.split(',');
-  const steps: ProofStep[] = new Array(parts.length);
+  const steps = new Array<ProofStep>(parts.length);
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     const side = part.slice(0, 2);

@@ -62,8 +62,8 @@ export function parsePublicKey(publicKey: string): KeyParse {
     const key = (info as { key?: unknown } | null)?.key;
     if (typeof key !== 'string') return { ok: false, reason: 'public key JSON has no "key" member' };
     const algorithm = (info as { algorithm?: unknown }).algorithm;
-    if (algorithm !== undefined && String(algorithm).toUpperCase() !== 'ED25519') {
-      return { ok: false, reason: `unsupported signature algorithm ${String(algorithm)}` };
+    if (algorithm !== undefined && (typeof algorithm !== 'string' || algorithm.toUpperCase() !== 'ED25519')) {
+      return { ok: false, reason: `unsupported signature algorithm ${typeof algorithm === 'string' ? algorithm : JSON.stringify(algorithm)}` };
     }
     text = key.trim();
   }

@@ -107,7 +107,7 @@ export function verifyConsistency(input: ConsistencyInput, hashPairFn = hashPair
     if (!newRoot) return fail('new root hash is not a 32-byte hex digest');
     const items: ConsistencyItem[] = [];
     for (let i = 0; i < proof.length; i++) {
-      const raw = proof[i];
+      const raw: unknown = proof[i];
       if (typeof raw !== 'string') return fail(`consistency item ${i} is not a string`);
       const parsed = parseConsistencyItem(raw, i);
       if (!parsed.ok) return fail(parsed.reason);

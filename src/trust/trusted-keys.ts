@@ -132,13 +132,13 @@ export function loadTrustedKeys(path: string): TrustedKeys {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`${source} cannot be read: ${oneLine((err as Error).message)}`);
+    throw new Error(`${source} cannot be read: ${oneLine((err as Error).message)}`, { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${source} is not valid JSON: ${oneLine((err as Error).message)}`);
+    throw new Error(`${source} is not valid JSON: ${oneLine((err as Error).message)}`, { cause: err });
   }
   return parseTrustedKeys(json, source);
 }

@@ -287,7 +287,7 @@ class ArweaveWitness implements RootWitness {
     });
     this.inFlight.set(key, promise);
     let sizes = this.queued.get(tree);
-    if (!sizes) this.queued.set(tree, (sizes = new Map()));
+    if (!sizes) this.queued.set(tree, (sizes = new Map<number, Deferred>()));
     sizes.set(size, d);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -505,7 +505,7 @@ function edgeTransaction(edge: unknown, tree: string): { id: string; size: numbe
   const id = field(node, 'id');
   const tags = field(node, 'tags');
   if (typeof id !== 'string' || !Array.isArray(tags)) return undefined;
-  const sizeTag = tags.find((t) => field(t, 'name') === 'tree_size');
+  const sizeTag: unknown = tags.find((t) => field(t, 'name') === 'tree_size');
   const value = field(sizeTag, 'value');
   if (typeof value !== 'string' || !CANONICAL_SIZE.test(value)) return undefined;
   if (!tags.some((t) => field(t, 'name') === 'tree_name' && field(t, 'value') === tree)) return undefined;
@@ -547,7 +547,7 @@ async function readLimited(res: Awaited<ReturnType<typeof fetch>>, max: number):
   if (!res.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

@@ -239,7 +239,7 @@ builder.mutationFields((t) => ({
       options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal (verify applies to single logs).' }),
     },
     resolve: async (_root, { events, options }, ctx) => {
-      const items = bulkItems(ctx, events as EventInputShape[]);
+      const items = bulkItems(ctx, events);
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
       return (await upstream(() => ctx.client.logBulk({ events: items, verbose }, { signal: ctx.signal, sign }))).result;

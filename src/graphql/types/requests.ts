@@ -9,7 +9,7 @@ import { ForbiddenError } from '../../auth/errors.js';
 import { INPUT_ERRORS } from '../error-types.js';
 import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
 import type { LogBulkResult } from '../../wire/index.js';
-import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor, type EventInputShape } from './log.js';
+import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor } from './log.js';
 
 const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({
   description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
@@ -110,7 +110,7 @@ builder.mutationFields((t) => ({
       options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal.' }),
     },
     resolve: async (_root, { events, options }, ctx) => {
-      const items = bulkItems(ctx, events as EventInputShape[]);
+      const items = bulkItems(ctx, events);
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
       const accepted = asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));

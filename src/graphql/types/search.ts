@@ -291,14 +291,14 @@ builder.queryFields((t) => ({
         if (args.after || args.before) {
           // Continue the result set the cursor came from instead of searching again.
           const resultId = decode((args.after ?? args.before)!).resultId;
-          return (await pageFromSet(ctx, resultId, args, decode, restriction, scope, null)) as never;
+          return (await pageFromSet(ctx, resultId, args, decode, restriction, scope, null));
         }
         pageWindow(args, 0, decode); // checks first/last before calling upstream
         const wantsFirstPage = args.last == null && args.first !== 0;
         const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
         const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
-        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope, restriction) as never;
-        return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count)) as never;
+        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope, restriction);
+        return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count));
       },
     },
     AuditEventConnectionRef,
@@ -324,7 +324,7 @@ builder.queryFields((t) => ({
           if (payload.resultId !== resultId) throw new InvalidCursorError('cursor belongs to another result set');
           return { ...payload, scope };
         };
-        return (await pageFromSet(ctx, resultId, args, decode, assert, scope, null)) as never;
+        return (await pageFromSet(ctx, resultId, args, decode, assert, scope, null));
       },
     },
     AuditEventConnectionRef,

@@ -10,7 +10,7 @@
 // Size limits keep the generated SQL inside SQLite's expression-depth and parameter limits and
 // bound the recursion here; exceeding them is reported like any other syntax error.
 
-import { MATCH_ALL, type CompareOp, type QueryNode } from './ast.js';
+import { MATCH_ALL, type QueryNode } from './ast.js';
 import { QuerySyntaxError } from './errors.js';
 import { tokenize, type FieldToken, type Token, type ValueToken } from './lexer.js';
 
@@ -134,7 +134,7 @@ class Parser {
       value: { text: value.text, position: value.position },
     };
     if (field.op === ':') return { type: 'match', field: field.name, value: value.value, loc };
-    return { type: 'compare', field: field.name, op: field.op as CompareOp, value: value.value, loc };
+    return { type: 'compare', field: field.name, op: field.op, value: value.value, loc };
   }
 
   /** After AND/OR a term must follow; name the operator when the query ends instead. */

@@ -122,7 +122,7 @@ export class LeafSnapshot {
   /** The next at most `limit` events with a leaf index above `after`, in leaf order. */
   eventsAfterLeaf(after: number, limit: number): StoredLeafRow[] {
     const rows = this.eventsAfter.all(after, limit);
-    const out: StoredLeafRow[] = new Array(rows.length);
+    const out = new Array<StoredLeafRow>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       out[i] = {
