@@ -3,7 +3,9 @@
 // SQLite statement in the service no longer holds up every other gateway request. The child runs
 // exactly as `npm run local-audit` does, in its own process group (a terminal's Ctrl-C reaches
 // only the gateway, which stops the service after draining), with an IPC channel whose loss makes
-// it shut down (the gateway died). If it exits on its own it is started again, on the same port.
+// it shut down (the gateway died) and over which it reports its address once it listens
+// (`{ type: 'listening', url }`, sent by src/local-audit/main.ts). If it exits on its own it is
+// started again, on the same port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -66,19 +68,26 @@ function startChild(options: EmbeddedProcessOptions, port: number): Promise<Star
       child.kill('SIGKILL');
       reject(new Error(`the local audit service did not start within ${options.startTimeoutMs ?? 60_000} ms`));
     }, options.startTimeoutMs ?? 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      options.log(line);
-      const match = listening ? null : / listening on (http:\/\/\S+) /.exec(line);
-      if (!match) return;
+    createInterface({ input: child.stdout! }).on('line', (line) => options.log(line));
+    child.on('message', (message: unknown) => {
+      const url = listeningUrl(message);
+      if (listening || url === undefined) return;
       listening = true;
       clearTimeout(timer);
-      resolve({ child, url: match[1]!, exited });
+      resolve({ child, url, exited });
     });
     void exited.then(() => {
       clearTimeout(timer);
       if (!listening) reject(new Error(`the local audit service exited before listening (code ${child.exitCode}, signal ${child.signalCode})`));
     });
   });
+}
+
+/** The URL of a `{ type: 'listening', url }` message from the child, else undefined. */
+function listeningUrl(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { type, url } = message as { type?: unknown; url?: unknown };
+  return type === 'listening' && typeof url === 'string' && URL.canParse(url) ? url : undefined;
 }
 
 export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Promise<EmbeddedProcess> {

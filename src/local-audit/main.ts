@@ -25,6 +25,10 @@ async function main(): Promise<void> {
     console.log(`local-audit: generated a bearer token (stored in ${service.dataDir}/token): ${service.token}`);
   }
   console.log(`local-audit: listening on ${service.url} (data in ${service.dataDir}, ${service.log.size} events)`);
+  // Started by the gateway (src/gateway/embedded-process.ts): it learns the address (the port may
+  // have been 0) from this message. The callback keeps a channel that is already gone from
+  // becoming an uncaught 'error'; the disconnect handler below deals with a gateway that went away.
+  process.send?.({ type: 'listening', url: service.url }, undefined, {}, () => undefined);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

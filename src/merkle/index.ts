@@ -24,6 +24,8 @@ export {
   treeRoot,
   splitPoint,
   expectedSides,
+  nodeKey,
+  type NodeId,
   type NodeSource,
   type SiblingRange,
 } from './tree.js';

@@ -5,8 +5,26 @@ import { hashPair } from './hash.js';
 import type { ConsistencyItem, ProofStep } from './proof-format.js';
 
 /**
- * Reads the root of a complete perfect subtree: level 0 is leaf `index`, level k covers leaves
- * [index * 2^k, (index + 1) * 2^k). Only nodes of complete subtrees are ever requested.
+ * A stored node: the root of a complete perfect subtree. Level 0 is leaf `index`, level k covers
+ * leaves [index * 2^k, (index + 1) * 2^k).
+ */
+export interface NodeId {
+  readonly level: number;
+  readonly index: number;
+}
+
+/**
+ * The one Map key for a node: an exact number, since level < 64 and, for any tree of at most 2^53
+ * leaves, index * 64 < 2^53. Takes the two numbers rather than a NodeId so that lookups on the
+ * proof paths allocate nothing.
+ */
+export function nodeKey(level: NodeId['level'], index: NodeId['index']): number {
+  return index * 64 + level;
+}
+
+/**
+ * Reads the node (level, index) (see NodeId). Only nodes of complete subtrees are ever requested.
+ * Two numbers rather than a NodeId: it is called once per proof step.
  */
 export interface NodeSource {
   node(level: number, index: number): Uint8Array;
@@ -59,28 +77,43 @@ export interface SiblingRange {
 }
 
 /**
+ * The walk that siblingRanges, expectedSides and sidesMatch share: from the root of the tree of
+ * `size` leaves down to the subtree [lo, lo + width), calling `step` with each sibling subtree
+ * [siblingLo, siblingHi) top-down (side: the side it lies on). Returns whether [lo, lo + width) is
+ * a node of that tree; a `step` that returns false stops the walk, which then returns false.
+ */
+function walkToNode(
+  lo: number,
+  width: number,
+  size: number,
+  step: (side: 'l' | 'r', siblingLo: number, siblingHi: number) => boolean | void,
+): boolean {
+  let start = 0;
+  let end = size;
+  while (end - start > width) {
+    const k = splitPoint(end - start);
+    if (lo < start + k) {
+      if (step('r', start + k, end) === false) return false;
+      end = start + k;
+    } else {
+      if (step('l', start, start + k) === false) return false;
+      start += k;
+    }
+  }
+  return start === lo && end - start === width;
+}
+
+/**
  * The sibling subtrees (bottom-up) on the path from the subtree [lo, lo + width) — a node of the
  * tree — to the root of the tree of `size` leaves: where each proof hash comes from, before any
  * node is read.
  */
 export function siblingRanges(lo: number, width: number, size: number): SiblingRange[] {
   const steps: SiblingRange[] = [];
-  let start = 0;
-  let end = size;
-  // Walk top-down, collecting siblings, then reverse to bottom-up order.
-  while (end - start > width) {
-    const k = splitPoint(end - start);
-    if (lo < start + k) {
-      steps.push({ side: 'r', lo: start + k, hi: end });
-      end = start + k;
-    } else {
-      steps.push({ side: 'l', lo: start, hi: start + k });
-      start += k;
-    }
-  }
-  if (start !== lo || end - start !== width) {
-    throw new RangeError(`[${lo}, ${lo + width}) is not a node of a tree of size ${size}`);
-  }
+  const reached = walkToNode(lo, width, size, (side, siblingLo, siblingHi) => {
+    steps.push({ side, lo: siblingLo, hi: siblingHi });
+  });
+  if (!reached) throw new RangeError(`[${lo}, ${lo + width}) is not a node of a tree of size ${size}`);
   return steps.reverse();
 }
 
@@ -90,10 +123,10 @@ export function isPerfectRange(lo: number, hi: number): boolean {
   return isPowerOfTwo(size) && lo % size === 0;
 }
 
-/** The (level, index) of the perfect subtree [lo, hi). */
-export function perfectNode(lo: number, hi: number): [level: number, index: number] {
+/** The node of the perfect subtree [lo, hi). */
+export function perfectNode(lo: number, hi: number): NodeId {
   const size = hi - lo;
-  return [log2(size), lo / size];
+  return { level: log2(size), index: lo / size };
 }
 
 /**
@@ -143,19 +176,10 @@ export function consistencyProof(source: NodeSource, oldSize: number, newSize: n
 /** Expected side letters (bottom-up) of the path of [lo, lo+width) in a tree of `size` leaves. */
 export function expectedSides(lo: number, width: number, size: number): string {
   let sides = '';
-  let start = 0;
-  let end = size;
-  while (end - start > width) {
-    const k = splitPoint(end - start);
-    if (lo < start + k) {
-      sides = 'r' + sides;
-      end = start + k;
-    } else {
-      sides = 'l' + sides;
-      start += k;
-    }
-  }
-  return start === lo && end - start === width ? sides : '?';
+  const reached = walkToNode(lo, width, size, (side) => {
+    sides = side + sides;
+  });
+  return reached ? sides : '?';
 }
 
 /**
@@ -170,23 +194,10 @@ export function sidesMatch(
   size: number,
   exact: boolean,
 ): boolean {
-  let start = 0;
-  let end = size;
+  // The walk is top-down and steps are bottom-up: compare from the last step backwards.
   let k = steps.length;
-  while (end - start > width) {
-    if (k === 0) return false;
-    const split = splitPoint(end - start);
-    const side = steps[--k]!.side;
-    if (lo < start + split) {
-      if (side !== 'r') return false;
-      end = start + split;
-    } else {
-      if (side !== 'l') return false;
-      start += split;
-    }
-  }
-  if (start !== lo || end - start !== width) return false;
-  return exact ? k === 0 : true;
+  const reached = walkToNode(lo, width, size, (side) => k > 0 && steps[--k]!.side === side);
+  return reached && (!exact || k === 0);
 }
 
 /**

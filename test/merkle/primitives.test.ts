@@ -1,7 +1,7 @@
 // The module's own fast primitives against references: the specialised 64-byte SHA-256 behind
 // hashPair (against @noble/hashes and node:crypto), in-place hex decoding (against Buffer), the
-// in-place proof parser (against a parser written here from the wire format), splitPoint and the
-// page-level pair cache.
+// in-place proof parser (against a parser written here from the wire format), splitPoint, the tree
+// walks and node names (against a recursive walk written here), and the page-level pair cache.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -11,8 +11,12 @@ import {
   expectedSides,
   hashPair,
   hexToBytesOrNull,
+  isPerfectRange,
+  nodeKey,
   parseConsistencyItem,
   parseMembershipProof,
+  perfectNode,
+  siblingRanges,
   splitPoint,
 } from '../../src/merkle/index.js';
 import { PairCache } from '../../src/merkle/pair-cache.js';
@@ -225,6 +229,57 @@ describe('shape helpers', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  test('siblingRanges, expectedSides and sidesMatch walk the same path for every range of small trees', () => {
+    // Reference: the sibling ranges bottom-up, by recursion on [start, end), or undefined when
+    // [lo, lo + width) is not a node.
+    const reference = (lo: number, width: number, start: number, end: number): Array<[string, number, number]> | undefined => {
+      if (end - start <= width) return start === lo && end - start === width ? [] : undefined;
+      const k = splitPoint(end - start);
+      const rest = lo < start + k ? reference(lo, width, start, start + k) : reference(lo, width, start + k, end);
+      const sibling: [string, number, number] = lo < start + k ? ['r', start + k, end] : ['l', start, start + k];
+      return rest && [...rest, sibling];
+    };
+    const problems: string[] = [];
+    for (let size = 1; size <= 40; size++) {
+      for (let lo = 0; lo < size; lo++) {
+        for (let width = 1; lo + width <= size; width++) {
+          const expected = reference(lo, width, 0, size);
+          const sides = expected?.map(([side]) => side).join('') ?? '?';
+          if (expectedSides(lo, width, size) !== sides) problems.push(`expectedSides ${lo}+${width}/${size}`);
+          let ranges: Array<[string, number, number]> | undefined;
+          try {
+            ranges = siblingRanges(lo, width, size).map((r) => [r.side, r.lo, r.hi]);
+          } catch {
+            ranges = undefined;
+          }
+          if (JSON.stringify(ranges) !== JSON.stringify(expected)) problems.push(`siblingRanges ${lo}+${width}/${size}`);
+          const steps = [...(expected ?? [])].map(([side]) => ({ side }));
+          if (sidesMatch(steps, lo, width, size, true) !== (expected !== undefined)) problems.push(`sidesMatch ${lo}+${width}/${size}`);
+          if (expected && sidesMatch([{ side: 'l' }, ...steps], lo, width, size, false) !== true) problems.push(`sidesMatch suffix ${lo}+${width}/${size}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('perfectNode names a perfect range, and nodeKey tells every node apart', () => {
+    expect(perfectNode(12, 16)).toEqual({ level: 2, index: 3 });
+    expect(perfectNode(7, 8)).toEqual({ level: 0, index: 7 });
+    const keys = new Set<number>();
+    for (let level = 0; level < 8; level++) for (let index = 0; index < 200; index++) keys.add(nodeKey(level, index));
+    expect(keys.size).toBe(8 * 200);
+    for (let lo = 0; lo < 64; lo++) {
+      for (let hi = lo + 1; hi <= 64; hi++) {
+        if (!isPerfectRange(lo, hi)) continue;
+        const { level, index } = perfectNode(lo, hi);
+        expect([index * 2 ** level, (index + 1) * 2 ** level]).toEqual([lo, hi]);
+      }
+    }
+    // Exact for the largest nodes a tree of 2^53 leaves has.
+    expect(nodeKey(0, 2 ** 47 - 1)).not.toBe(nodeKey(1, 2 ** 47 - 1));
+    expect(nodeKey(63, 2 ** 46)).toBe(2 ** 52 + 63);
   });
 });
 

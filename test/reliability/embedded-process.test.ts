@@ -3,9 +3,11 @@
 // is killed (the acknowledged events still there), stops it on close, and — when the gateway
 // itself is killed with SIGKILL — the service notices the lost IPC channel and exits too.
 import { spawn } from 'node:child_process';
+import { jest } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../../src/config.js';
+import { startEmbeddedProcess } from '../../src/gateway/embedded-process.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
 import { tempDir, type Json } from '../support/gateway.js';
 
@@ -99,6 +101,41 @@ describe('the embedded service in its own process', () => {
     await running.close();
     running = undefined;
     expect(alive(newPid)).toBe(false);
+  });
+
+  test('learns the address over IPC, logs the child\'s lines, and restarts it on that address after kill -9', async () => {
+    const dir = tempDir('embedded-process-ipc-');
+    dirs.push(dir);
+    const lines: string[] = [];
+    const service = await startEmbeddedProcess({ dataDir: join(dir, 'data'), port: 0, token: 'ipc-test-token', publishIntervalMs: 100, log: (line) => lines.push(line) });
+    try {
+      expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      await until(() => lines.some((l) => l.startsWith(`local-audit: listening on ${service.url} `)), 5_000, 'the listening line is logged');
+      const pid = service.pid()!;
+      process.kill(pid, 'SIGKILL');
+      await until(() => lines.some((l) => /the local audit service exited \(code null, signal SIGKILL\); starting it again/.test(l)), 5_000, 'the exit is logged');
+      await until(() => service.pid() !== undefined && service.pid() !== pid, 20_000, 'a new child is running');
+      const res = await fetch(`${service.url}/v1/root`, { method: 'POST', headers: { authorization: 'Bearer ipc-test-token', 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBeLessThan(500);
+      expect(lines.filter((l) => l.startsWith(`local-audit: listening on ${service.url} `))).toHaveLength(2);
+    } finally {
+      await service.close();
+    }
+  });
+
+  test('a child that exits before it listens is a clear error', async () => {
+    const dir = tempDir('embedded-process-fail-');
+    dirs.push(dir);
+    // The child's stderr is passed on to the gateway's.
+    const errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await expect(
+        startEmbeddedProcess({ dataDir: join(dir, 'data'), port: 0, token: 't', publishIntervalMs: 100, schemaFile: join(dir, 'no-such-schema.json'), log: () => undefined }),
+      ).rejects.toThrow(/the local audit service exited before listening \(code 1, signal null\)/);
+      expect(errorSpy.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/^local-audit: failed to start: cannot read schema file /));
+    } finally {
+      errorSpy.mockRestore();
+    }
   });
 
   test('a gateway killed with SIGKILL takes its service with it', async () => {

@@ -4,14 +4,14 @@
 // node is read (and hex-encoded) once for the whole page. Proofs are hex on the wire, so nodes
 // are read as hex; bytes are decoded only to hash a sibling that is not a stored node (the
 // right edge of a tree whose size is not a power of two).
-import { bytesToHex, digestFromHex, isPerfectRange, perfectNode, siblingRanges, subtreeRoot, type NodeSource } from '../../merkle/index.js';
+import { bytesToHex, digestFromHex, isPerfectRange, nodeKey, perfectNode, siblingRanges, subtreeRoot, type NodeSource } from '../../merkle/index.js';
 import type { TreeStore } from './tree-store.js';
 
 /** A level's sibling range is read in one go only when it is at most this many times the page. */
 const MAX_SPREAD = 4;
 
 export class PageProofs {
-  /** Stored nodes by key(level, index), as lowercase hex. */
+  /** Stored nodes by nodeKey(level, index), as lowercase hex. */
   private readonly nodes = new Map<number, string>();
   /** Roots of siblings that are not stored nodes, by "lo,hi". */
   private readonly computed = new Map<string, string>();
@@ -46,7 +46,7 @@ export class PageProofs {
           : // Leaves far apart (a selective search): read just each leaf's sibling at this level,
             // still one statement per level instead of a lookup per node and proof.
             tree.someHex(level, [...new Set(leafIndexes.map((leaf) => siblingIndex(Math.floor(leaf / 2 ** level))))]);
-      for (const [idx, hex] of rows) this.nodes.set(key(level, idx), hex);
+      for (const [idx, hex] of rows) this.nodes.set(nodeKey(level, idx), hex);
     }
   }
 
@@ -64,7 +64,7 @@ export class PageProofs {
 
   private subtreeHex(lo: number, hi: number): string {
     if (isPerfectRange(lo, hi)) {
-      const [level, index] = perfectNode(lo, hi);
+      const { level, index } = perfectNode(lo, hi);
       return this.nodeHex(level, index);
     }
     const k = `${lo},${hi}`;
@@ -77,7 +77,7 @@ export class PageProofs {
   }
 
   private nodeHex(level: number, index: number): string {
-    const k = key(level, index);
+    const k = nodeKey(level, index);
     let hex = this.nodes.get(k);
     if (hex === undefined) {
       hex = this.tree.nodeHex(level, index);
@@ -90,9 +90,4 @@ export class PageProofs {
 /** The other child of the same parent (arithmetic, not `^ 1`: indexes may pass 2^31). */
 function siblingIndex(index: number): number {
   return index % 2 === 0 ? index + 1 : index - 1;
-}
-
-/** One exact number per node: level < 64, and index < 2^46 for any tree SQLite can hold. */
-function key(level: number, index: number): number {
-  return index * 64 + level;
 }

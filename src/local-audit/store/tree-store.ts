@@ -1,7 +1,7 @@
 // The Merkle tree on SQLite: every complete perfect subtree node is stored once (level, idx), so
 // the root and any proof for any size cost O(log n) lookups (plus the right edge). The right-most
 // node of each level (the "frontier") is kept in memory so an append hashes only what it closes.
-import { bytesToHex, hashPair, treeRoot, type NodeSource } from '../../merkle/index.js';
+import { bytesToHex, hashPair, nodeKey, treeRoot, type NodeSource } from '../../merkle/index.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
 import { RecentNodes } from './recent-nodes.js';
@@ -21,7 +21,7 @@ export class TreeStore implements NodeSource {
   /** frontier[level] = hash of node (level, floor(size / 2^level) - 1), when that node exists. */
   private frontier: Uint8Array[] = [];
   private treeSize: number;
-  // Upper-level nodes are few and read by every proof: keep them in memory.
+  // Upper-level nodes are few and read by every proof: keep them in memory, by nodeKey(level, idx).
   private readonly cache = new Map<number, Uint8Array>();
   private static readonly CACHE_MIN_LEVEL = 6;
   /** The levels below CACHE_MIN_LEVEL over the most recent leaves. */
@@ -83,7 +83,7 @@ export class TreeStore implements NodeSource {
       const recent = this.recent.hash(level, idx);
       if (recent) return recent;
     }
-    const key = level >= TreeStore.CACHE_MIN_LEVEL ? level * 2 ** 40 + idx : -1;
+    const key = level >= TreeStore.CACHE_MIN_LEVEL ? nodeKey(level, idx) : -1;
     if (key >= 0) {
       const hit = this.cache.get(key);
       if (hit) return hit;
