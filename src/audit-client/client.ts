@@ -278,7 +278,7 @@ export class AuditClient {
       deadlineMs,
       endpoint,
       aborted: (reason) => abortError(Transport.target(exchange.method, exchange.url), reason, this.redactor),
-      ...(options?.signal ? { signal: options.signal } : {}),
+      signal: options?.signal,
     });
   }
 
@@ -321,8 +321,8 @@ export class AuditClient {
       method: exchange.method,
       url: exchange.url,
       headers,
-      ...(exchange.body !== undefined ? { body: exchange.body } : {}),
-      ...(signal ? { signal } : {}),
+      body: exchange.body,
+      signal,
     });
     const ctx: ResponseContext = {
       redactor: this.redactor,

@@ -29,7 +29,7 @@ export interface DownloadedFile {
 export type DownloadDestination = Writable | string;
 
 /** Thrown by downloadOnce with whether any byte reached a caller-owned Writable (then no retry). */
-export interface DownloadAttemptState {
+interface DownloadAttemptState {
   deliveredToWritable: boolean;
 }
 

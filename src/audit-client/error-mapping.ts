@@ -181,8 +181,8 @@ export function networkError(err: unknown, ctx: NetworkFailureContext): AuditTra
   const base = {
     target: ctx.target,
     cause,
-    ...(ctx.httpStatus !== undefined ? { httpStatus: ctx.httpStatus } : {}),
-    ...(ctx.requestId !== undefined ? { requestId: ctx.requestId } : {}),
+    httpStatus: ctx.httpStatus,
+    requestId: ctx.requestId,
   };
   const code = codeOf(err) ?? 'UNKNOWN';
 
@@ -204,11 +204,11 @@ export function networkError(err: unknown, ctx: NetworkFailureContext): AuditTra
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError(`no response body data within ${ctx.bodyTimeoutMs} ms`, { ...base, code, phase: 'body', timeoutMs: ctx.bodyTimeoutMs, neverReachedServer: false, transient: true });
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return new TruncatedBodyError('the body is shorter than its Content-Length', { ...base, code, neverReachedServer: false, transient: true, ...(ctx.receivedBytes !== undefined ? { receivedBytes: ctx.receivedBytes } : {}) });
+      return new TruncatedBodyError('the body is shorter than its Content-Length', { ...base, code, neverReachedServer: false, transient: true, receivedBytes: ctx.receivedBytes });
     case 'UND_ERR_SOCKET':
       // undici's "other side closed": a FIN. Mid-body it means the body was cut short.
       if (ctx.phase === 'body') {
-        return new TruncatedBodyError('the connection closed before the body was complete', { ...base, code, neverReachedServer: false, transient: true, ...(ctx.receivedBytes !== undefined ? { receivedBytes: ctx.receivedBytes } : {}) });
+        return new TruncatedBodyError('the connection closed before the body was complete', { ...base, code, neverReachedServer: false, transient: true, receivedBytes: ctx.receivedBytes });
       }
       return new ConnectionResetError('the connection closed before a response', { ...base, code, neverReachedServer: false, transient: true });
     case 'ECONNRESET':
@@ -246,7 +246,7 @@ export function tooLargeError(target: string, limit: number, httpStatus: number,
     neverReachedServer: false,
     transient: false,
     httpStatus,
-    ...(requestId !== undefined ? { requestId } : {}),
+    requestId,
   });
 }
 
@@ -263,7 +263,7 @@ export function downloadHttpError(parsed: EnvelopeParse, ctx: ResponseContext): 
     neverReachedServer: false,
     transient: ctx.httpStatus >= 500 || ctx.httpStatus === 429,
     httpStatus: ctx.httpStatus,
-    ...(requestId !== undefined ? { requestId } : {}),
+    requestId,
   });
 }
 

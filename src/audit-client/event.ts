@@ -20,7 +20,7 @@ export interface EventItemInput {
   public_key?: string;
 }
 
-export interface PreparedItem {
+interface PreparedItem {
   event: WireEvent;
   signature?: string;
   public_key?: string;

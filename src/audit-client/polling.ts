@@ -20,7 +20,7 @@ export const DEFAULT_POLLING_POLICY: PollingPolicy = { initialDelayMs: 250, maxD
 /** Time kept back from the last sleep so the final poll can still complete before the deadline. */
 const FINAL_POLL_RESERVE_MS = 100;
 
-export interface PollLoopOptions {
+interface PollLoopOptions {
   policy: PollingPolicy;
   /** Absolute time (ms since epoch) after which the wait is given up. */
   deadlineAt: number;

@@ -24,7 +24,7 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, headersMs: 30_000, bodyMs: 30_000 };
 
-export interface TransportOptions {
+interface TransportOptions {
   timeouts: Timeouts;
   redactor: Redactor;
   /** Responses larger than this are abandoned (a guard against a runaway upstream). */
@@ -35,7 +35,7 @@ export interface TransportOptions {
   connections?: number;
 }
 
-export interface HttpRequest {
+interface HttpRequest {
   method: 'GET' | 'POST';
   url: URL;
   headers: Record<string, string>;
@@ -43,14 +43,14 @@ export interface HttpRequest {
   signal?: AbortSignal;
 }
 
-export interface HttpResponse {
+interface HttpResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
   text: string;
 }
 
 /** A response whose body the caller streams; errors from `body` should go through `fail`. */
-export interface OpenResponse {
+interface OpenResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
   /** The response body; it errors if the body timer fires or the caller's signal aborts. */
@@ -126,8 +126,8 @@ export class Transport {
         redactor,
         target,
         phase,
-        ...(watch.timedOut ? { timedOut: watch.timedOut } : {}),
-        ...(req.signal ? { callerSignal: req.signal } : {}),
+        timedOut: watch.timedOut,
+        callerSignal: req.signal,
         connectTimeoutMs: timeouts.connectMs,
         headersTimeoutMs: timeouts.headersMs,
         bodyTimeoutMs: timeouts.bodyMs,
@@ -159,7 +159,7 @@ export class Transport {
       headers,
       body: response.body,
       touch: () => watch.touch(),
-      fail: (err, receivedBytes) => fail(err, 'body', { httpStatus: statusCode, receivedBytes, ...(requestId !== undefined ? { requestId } : {}) }),
+      fail: (err, receivedBytes) => fail(err, 'body', { httpStatus: statusCode, receivedBytes, requestId }),
       finish: () => watch.dispose(),
     };
   }

@@ -14,11 +14,11 @@ import type { AuditSource, LeafChunk, LeafRecord, RootRecord } from './types.js'
 
 /**
  * Events per chunk. Small on purpose: a chunk is alive while it is processed, and whatever is alive
- * at a young-generation GC gets promoted to the old one, which then grows until a full GC. At 1M
- * events (the bench/audit-verify.bench.ts data), 2048-event chunks peaked at ~260 MB RSS and
- * ~74,000 events/s, 512-event chunks at ~145 MB and ~88,000 events/s, measured side by side.
+ * at a young-generation GC gets promoted to the old one, which then grows until a full GC. Smaller
+ * chunks keep the peak RSS of a full audit low and its rate up (`npm run bench:audit-verify`
+ * prints both).
  */
-export const EMBEDDED_CHUNK = 512;
+const EMBEDDED_CHUNK = 512;
 const ROOTS_CHUNK = 1024;
 
 export function openEmbeddedSource(dataDir: string, chunkSize = EMBEDDED_CHUNK): AuditSource {

@@ -34,7 +34,7 @@ export interface RemoteSourceOptions {
 }
 
 /** Events held back at most to restore leaf order (an event displaced further ends up a gap). */
-export const REORDER_WINDOW = 4096;
+const REORDER_WINDOW = 4096;
 const CHUNK = 1024;
 const ROOT_CONCURRENCY = 4;
 

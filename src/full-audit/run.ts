@@ -78,14 +78,14 @@ export async function runFullAudit(options: FullAuditOptions): Promise<FullAudit
       token: upstream.token,
       configId: upstream.configId,
       verifiedSizes: verifiedRoots.map((r) => r.size),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
   }
   return auditSource(source, {
     startedAt,
     verifiedRoots,
-    ...(options.maxFindings !== undefined ? { maxFindings: options.maxFindings } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    maxFindings: options.maxFindings,
+    signal: options.signal,
+    onProgress: options.onProgress,
   });
 }

@@ -14,7 +14,7 @@ function unauthenticated(message: string): GraphQLError {
   });
 }
 
-export type Authenticate = (request: Request) => Promise<Caller>;
+type Authenticate = (request: Request) => Promise<Caller>;
 
 /** undefined in mode "none": every (loopback) caller is the local all-scopes caller. */
 export function createAuthenticate(mode: AuthMode): Authenticate | undefined {

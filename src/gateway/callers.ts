@@ -15,7 +15,7 @@ interface ApiKeyEntry {
   tenantId?: string;
 }
 
-export interface JwtSettings {
+interface JwtSettings {
   hs256Secret?: Uint8Array;
   eddsaKey?: KeyObject;
   issuer?: string;

@@ -31,14 +31,14 @@ import { VerifiedHistory } from '../trust/verified-history.js';
 // re-exported because they are this monitor's API too.
 export type { FullAuditStatus, IntegrityState, IntegrityStatus } from '../trust/integrity-status.js';
 
-export interface FullAuditSchedule {
+interface FullAuditSchedule {
   /** Milliseconds between audits (> 0). */
   intervalMs: number;
   /** Runs one audit (in a child process: it is CPU-bound for seconds on a large log). */
   run: (signal: AbortSignal) => Promise<FullAuditReport>;
 }
 
-export interface IntegrityMonitorOptions {
+interface IntegrityMonitorOptions {
   /** The gateway's own client (it needs a token of its own: not available in pass-through mode). */
   client: Pick<AuditClient, 'root'> & Partial<Pick<AuditClient, 'search' | 'results'>>;
   /** Milliseconds between checks (> 0). */

@@ -13,7 +13,7 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import type { Plugin } from 'graphql-yoga';
 import { MAX_QUERY_DEPTH } from '../graphql/limits.js';
 
-export interface ProtectionOptions {
+interface ProtectionOptions {
   /** Allow introspection queries (GraphiQL and codegen need them). */
   introspection: boolean;
   /** Hide "did you mean …?" suggestions in validation errors. */

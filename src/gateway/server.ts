@@ -16,7 +16,7 @@ import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
 import { compiledExecution } from './jit.js';
 
-export interface GatewayOptions {
+interface GatewayOptions {
   client: AuditClient;
   upstream: UpstreamState;
   cursors: CursorCodec;
@@ -236,8 +236,8 @@ function documentCache<T>(): { get(key: string): T | undefined; set(key: string,
 
 /**
  * Yoga reads the `variables` and `extensions` parameters of GET and form-encoded requests with a
- * bare JSON.parse, so a malformed one was a 500 "Unexpected error.": make it a 400 that says so,
- * like a malformed JSON body. Yoga's own parsers run first, so `requestParser` is the chosen one.
+ * bare JSON.parse, so a malformed one would be a masked 500 "Unexpected error.": make it a 400
+ * that says so, like a malformed JSON body. Yoga's own parsers run first, so `requestParser` is the chosen one.
  */
 const malformedParamsAreBadRequests: Plugin = {
   onRequestParse({ requestParser, setRequestParser }) {
@@ -255,8 +255,8 @@ const malformedParamsAreBadRequests: Plugin = {
 
 /**
  * The GraphQL parser is recursive: a value literal nested about two thousand levels deep (still
- * under the token limit) overflows the stack, which was a 500 "Unexpected error.". Make it a
- * syntax error. Listed after the protection plugins, so it wraps the token-limited parser.
+ * under the token limit) overflows the stack, which would be a masked 500. Make it a syntax
+ * error. Listed after the protection plugins, so it wraps the token-limited parser.
  */
 const deepDocumentsAreSyntaxErrors: Plugin = {
   onParse({ parseFn, setParseFn }) {

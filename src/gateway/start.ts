@@ -130,7 +130,7 @@ async function startEmbeddedInProcess(upstream: EmbeddedConfig): Promise<Connect
     publishIntervalMs: upstream.publishIntervalMs,
     ...(upstream.token ? { token: upstream.token } : {}),
     ...(upstream.schemaFile ? { schema: upstream.schemaFile } : {}),
-    ...(upstream.resultTtlMs !== undefined ? { resultTtlMs: upstream.resultTtlMs } : {}),
+    resultTtlMs: upstream.resultTtlMs,
   });
   return { client: new AuditClient({ baseUrl: local.url, token: local.token }), local, child: undefined };
 }

@@ -3,16 +3,14 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import ComplexityPlugin from '@pothos/plugin-complexity';
-import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import type { Scope } from '../auth/scopes.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_QUERY_DEPTH } from './limits.js';
 
-export interface SchemaTypes {
+interface SchemaTypes {
   Context: GraphQLContext;
   DefaultFieldNullability: false;
   /** One boolean scope per API scope name: `authScopes: { 'audit:log': true }`. */
@@ -32,10 +30,8 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     ErrorsPlugin,
     // Relay: connections (first/after, last/before, PageInfo) for search and results.
     RelayPlugin,
-    DataloaderPlugin,
     // Complexity limits need the final field list (connections counted by first/last).
     ComplexityPlugin,
-    SimpleObjectsPlugin,
   ],
   defaultFieldNullability: false,
   scopeAuth: {

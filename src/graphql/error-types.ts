@@ -120,7 +120,7 @@ builder.objectType(ForbiddenError, {
 });
 
 /** Errors every upstream-calling field can return. */
-export const UPSTREAM_ERRORS = [UpstreamUnavailableError, UnauthorizedError, ServiceNotEnabledError, RateLimitedError, ForbiddenError] as const;
+const UPSTREAM_ERRORS = [UpstreamUnavailableError, UnauthorizedError, ServiceNotEnabledError, RateLimitedError, ForbiddenError] as const;
 /** Errors of fields that send input upstream. */
 export const INPUT_ERRORS = [ValidationError, InputError, ...UPSTREAM_ERRORS] as const;
 /** Errors of connection fields. */

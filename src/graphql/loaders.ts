@@ -29,7 +29,7 @@ function parseRootKey(key: string): { treeName: string; size: number } {
  * roots, and firing them all together only queues them in the upstream and holds their bodies in
  * memory at the same time.
  */
-export const ROOT_FETCH_CONCURRENCY = 16;
+const ROOT_FETCH_CONCURRENCY = 16;
 
 /** Runs `task` over `items` with at most `limit` running at once, keeping results in order. */
 async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

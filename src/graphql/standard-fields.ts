@@ -3,7 +3,7 @@
 // names, the input types and what an input field adds about giving it.
 import { STANDARD_SCHEMA_FIELDS, type StandardEvent } from '../wire/index.js';
 
-export interface StandardGraphQLField {
+interface StandardGraphQLField {
   /** The GraphQL field name: the wire key in camelCase (tenant_id → tenantId). */
   name: string;
   /** The key on the wire and in the stored event. */

@@ -64,7 +64,7 @@ export interface UpstreamState {
 }
 
 /** A Map that forgets its oldest entries past a size bound. */
-export class BoundedMap<K, V> {
+class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
   constructor(private readonly max: number) {}
   get(key: K): V | undefined {

@@ -37,12 +37,12 @@ function cell(value: unknown): string {
   return canonicalJson(value);
 }
 
-export function csvHeader(schema: AuditSchema, withProofs: boolean): string[] {
+function csvHeader(schema: AuditSchema, withProofs: boolean): string[] {
   const columns = ['received_at', 'hash', ...schema.fields.map((f) => f.id), 'signature', 'public_key', 'published', 'leaf_index'];
   return withProofs ? [...columns, 'membership_proof'] : columns;
 }
 
-export function csvRow(schema: AuditSchema, event: FormatEvent, withProofs: boolean): string[] {
+function csvRow(schema: AuditSchema, event: FormatEvent, withProofs: boolean): string[] {
   const { envelope } = event;
   const row = [
     envelope.received_at,

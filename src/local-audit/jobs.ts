@@ -9,16 +9,16 @@ import type { Job, JobError, JobOutcome, JobStore } from './store/job-store.js';
 export type { Job, JobError, JobOutcome, JobState } from './store/job-store.js';
 
 /** How long a finished job's result stays pollable (and its export downloadable). */
-export const JOB_TTL_MS = 24 * 3600_000;
+const JOB_TTL_MS = 24 * 3600_000;
 
 /**
  * Does a job's work. Runs synchronously inside the transaction that marks the job done, so every
  * write it makes commits (or rolls back) together with the completion. Throw a ServiceError to
  * fail the job with that envelope.
  */
-export type JobHandler = (request: unknown, job: Job) => JobOutcome;
+type JobHandler = (request: unknown, job: Job) => JobOutcome;
 
-export interface JobRunnerOptions {
+interface JobRunnerOptions {
   ttlMs?: number;
   onError: (err: unknown) => void;
   /** Called after a job's transaction rolled back, to bring in-memory state back in line with the file. */

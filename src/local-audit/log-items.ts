@@ -72,7 +72,7 @@ export function appendBulk(log: AuditLog, items: readonly LogItem[], verbose: bo
   return bulkResult(log.append(items.map(toEnvelope)), verbose);
 }
 
-export type BulkResult = { results: Array<{ hash: string; envelope?: StoredEnvelope }> };
+type BulkResult = { results: Array<{ hash: string; envelope?: StoredEnvelope }> };
 
 export function bulkResult(appended: readonly AppendedEvent[], verbose: boolean): BulkResult {
   return { results: appended.map((a) => (verbose ? { hash: a.hash, envelope: a.envelope } : { hash: a.hash })) };

@@ -23,7 +23,7 @@ export interface ResultRoots {
   unpublished_root?: UnpublishedRoot;
 }
 
-export function eventJson(event: ResultEvent): string {
+function eventJson(event: ResultEvent): string {
   // hash and membership_proof are hex, l/r, colons and commas (from the store, store/page-proofs.ts):
   // nothing to escape, so they are quoted directly instead of scanned by JSON.stringify.
   let item = `{"envelope":${event.envelopeJson},"hash":"${event.hash}","published":${event.published}`;

@@ -50,7 +50,7 @@ export function parseTimeBound(text: string, now: Date | number = Date.now()): s
 }
 
 /** The error for a bound that parseTimeBound rejected, pointing at the request field. */
-export function timeBoundError(field: string, text: string): FieldError {
+function timeBoundError(field: string, text: string): FieldError {
   return {
     code: 'BadFormat',
     detail:
@@ -60,7 +60,7 @@ export function timeBoundError(field: string, text: string): FieldError {
   };
 }
 
-export interface TimeRange {
+interface TimeRange {
   start?: string;
   end?: string;
 }

@@ -12,9 +12,9 @@ import { bytesEqual, hexToBytesOrNull } from './hex.js';
 const Point = ed25519.Point;
 
 /** The field prime p = 2^255 - 19. */
-export const ED25519_P: bigint = Point.CURVE().p;
+const ED25519_P: bigint = Point.CURVE().p;
 /** The prime order L of the base point's subgroup. */
-export const ED25519_L: bigint = Point.CURVE().n;
+const ED25519_L: bigint = Point.CURVE().n;
 
 export const SIGNATURE_MISMATCH = 'signature does not verify under the public key';
 
@@ -72,7 +72,7 @@ function isSmallOrderEncoding(bytes: Uint8Array): boolean {
 }
 
 /** A public key that passed every rule, decoded once so it can be reused across signatures. */
-export interface Ed25519PublicKey {
+interface Ed25519PublicKey {
   readonly bytes: Uint8Array;
   readonly point: EdwardsPoint;
 }
@@ -97,7 +97,7 @@ export function checkPublicKeyBytes(bytes: Uint8Array): PublicKeyCheck {
   return { ok: true, key: { bytes: Uint8Array.from(bytes), point } };
 }
 
-export type SignatureCheck = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
+type SignatureCheck = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
 /**
  * Decodes strict padded base64 and applies the signature rules: 64 bytes, S below L, R a

@@ -5,8 +5,8 @@
 // Direct-mapped: each (left, right) pair has one slot, chosen from a few of its bytes, and a hit
 // requires all 64 input bytes to match the stored ones, so a result is only ever reused for the
 // exact same input. Crafted inputs can at worst evict entries (a miss costs one hash), never
-// make the cache answer wrongly or grow. The old memo keyed a Map by hex strings, which cost more
-// than the hashes it saved (bench/merkle.bench.ts: 39 ms vs 11 ms per 100-event page).
+// make the cache answer wrongly or grow. Slots of raw bytes rather than a Map keyed by hex strings:
+// building the keys would cost more than the hashes saved.
 import { hashPair } from './hash.js';
 
 export class PairCache {

@@ -11,8 +11,7 @@ export interface ProofStep {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Proof strings longer than this are rejected before any work (a 2^64-leaf tree needs 64 steps). */
-export const MAX_PROOF_STEPS = 256;
-export const MAX_CONSISTENCY_ITEMS = 64;
+const MAX_PROOF_STEPS = 256;
 
 const L = 'l'.charCodeAt(0);
 const R = 'r'.charCodeAt(0);

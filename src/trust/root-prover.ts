@@ -17,14 +17,14 @@ import type { PublishedRoot, SearchEvent } from '../wire/index.js';
 import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, verifyEnvelopeHash, type Verification } from '../merkle/index.js';
 import type { LastLeaf, VerifiedHistory, VerifiedRoot } from './verified-history.js';
 
-export interface RootClaim {
+interface RootClaim {
   tree_name: string;
   size: number;
   root_hash: string;
   published_at?: string;
 }
 
-export interface RootProverOptions {
+interface RootProverOptions {
   client: Pick<AuditClient, 'root' | 'search' | 'results'>;
   history: VerifiedHistory;
   /** The upstream stores one event per leaf in arrival order (the local service). */

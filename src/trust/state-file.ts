@@ -22,7 +22,7 @@ export interface SavedHistory {
   savedAt: string;
 }
 
-export type LoadedState =
+type LoadedState =
   | { kind: 'missing' }
   | { kind: 'loaded'; state: SavedHistory }
   /** Exists but cannot be believed: rewritten, signed with another key, malformed. */

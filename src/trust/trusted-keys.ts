@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { checkPublicKeyBytes } from '../merkle/ed25519-rules.js';
 import { fail, parsePublicKey, type Verification } from '../merkle/index.js';
 
-export const UNTRUSTED_KEY = 'signed by an untrusted key';
+const UNTRUSTED_KEY = 'signed by an untrusted key';
 
 const MEMBERS = ['keys', 'tenants'];
 

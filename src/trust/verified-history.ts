@@ -24,7 +24,7 @@ export interface VerifiedRoot {
 /** How the history got its first root. */
 export type AnchorKind = 'state-file' | 'empty-log' | 'trust-on-first-use' | 'full-audit';
 
-export interface HistorySnapshot {
+interface HistorySnapshot {
   treeName: string | undefined;
   anchor: AnchorKind | undefined;
   /** The root the chain starts from (null for an empty-log anchor until the first root). */

@@ -113,7 +113,7 @@ export interface RootWitnessOptions {
   dispatcher?: Dispatcher;
 }
 
-export const DEFAULT_WITNESS_OPTIONS = {
+const DEFAULT_WITNESS_OPTIONS = {
   timeoutMs: 5_000,
   pendingRetryMs: 30_000,
   maxInFlight: 4,

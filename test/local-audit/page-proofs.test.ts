@@ -2,7 +2,6 @@
 // be exactly the proofs built one leaf at a time, for contiguous pages, scattered ones, pages
 // that straddle the published size, and pages whose sibling ranges are too spread to read at once.
 import fc from 'fast-check';
-import { packLeaves, unpackLeaves } from '../../src/local-audit/store/legacy-leaves.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
 const SIZE = 700;
@@ -44,10 +43,3 @@ test('scattered pages, duplicates included', () => {
   );
 });
 
-test('a result set round-trips its leaf indexes through the packed blob', () => {
-  fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), (leaves) => {
-      expect(unpackLeaves(packLeaves(leaves))).toEqual(leaves);
-    }),
-  );
-});

@@ -1,14 +1,13 @@
 // Result sets as stored (store/result-sets.ts, store/leaf-list.ts): leaf lists round-trip through
-// their compact encoding for any slice, ids name their row and must match its secret, sets of the
-// earlier layout are still found by id, expired sets of both layouts are purged, and sets asked for
-// in one turn of the event loop are committed together, before any of their ids is given out.
+// their compact encoding for any slice, ids name their row and must match its secret, expired sets
+// are purged, and sets asked for in one turn of the event loop are committed together, before any
+// of their ids is given out.
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { STANDARD_SCHEMA } from '../../src/local-audit/audit-schema.js';
 import { openDatabase } from '../../src/local-audit/store/database.js';
 import { decodeLeafList, encodeLeafList } from '../../src/local-audit/store/leaf-list.js';
-import { packLeaves } from '../../src/local-audit/store/legacy-leaves.js';
 import { ResultSetStore } from '../../src/local-audit/store/result-sets.js';
 import { tempDir } from '../support/local-audit.js';
 
@@ -135,22 +134,19 @@ describe('ResultSetStore', () => {
     expect(store.all(store.get(set.id)!)).toEqual([3, 2, 1]);
   });
 
-  test('sets of the earlier layout are found by id, and expired sets of both layouts are purged', () => {
+  test('expired sets are not found and are purged; live ones stay', () => {
     const now = Date.now();
-    const insertOld = db.prepare('INSERT INTO result_sets (id, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    insertOld.run('pas_' + 'a'.repeat(32), base.createdAt, now + 60_000, 50, 40, 3, null, packLeaves([7, 8, 9]));
-    insertOld.run('pas_' + 'b'.repeat(32), base.createdAt, now - 1, 50, 40, 1, null, packLeaves([1]));
     const live = store.create({ ...base, expiresAtMs: now + 60_000 }, [1, 2]);
     const expired = store.create({ ...base, expiresAtMs: now - 1 }, [3]);
 
-    expect(store.get('pas_' + 'a'.repeat(32))).toMatchObject({ count: 3, treeSize: 50, publishedSize: 40 });
-    expect(store.page(store.get('pas_' + 'a'.repeat(32))!, 1, 10)).toEqual([8, 9]);
-    expect(store.get('pas_' + 'b'.repeat(32))).toBeUndefined(); // expired, still stored
-    expect(store.get(expired.id)).toBeUndefined();
-
-    expect(store.purgeExpired(now)).toBe(2);
-    expect(db.prepare('SELECT count(*) FROM result_sets').pluck().get()).toBe(1);
+    expect(store.get(expired.id)).toBeUndefined(); // expired, still stored
+    expect(store.purgeExpired(now)).toBe(1);
     expect(db.prepare('SELECT count(*) FROM search_results').pluck().get()).toBe(1);
     expect(store.get(live.id)).toEqual(live);
+    expect(store.page(live, 1, 10)).toEqual([2]);
+  });
+
+  test('an id that names no row of search_results is not found', () => {
+    expect(store.get('pas_' + 'a'.repeat(32))).toBeUndefined();
   });
 });

@@ -1,12 +1,12 @@
-// Data directories written by earlier versions of the local service keep working: result sets
-// stored a row per result (result_items) before they became one packed blob, and published roots
-// had no stored consistency proof. Opening such a directory migrates it in place, and every
-// result set and root reads back exactly as before. Events tables laid out in the earlier column
-// order (hash and envelope before the fields) are used as they are.
+// Data directories written by earlier versions of the local service keep working: opening one
+// keeps its events, published roots and current result sets, adds the stored consistency proof
+// column to published_roots, and drops the result sets of the old layout (result_sets and
+// result_items: they live a day, so a set made before the upgrade is NotFound like an expired one).
+// Events tables laid out in the earlier column order (hash and envelope before the fields) are
+// used as they are.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { hashEnvelope } from '../../src/merkle/index.js';
-import { unpackLeaves } from '../../src/local-audit/store/legacy-leaves.js';
 import { startTestService, tempDir } from '../support/local-audit.js';
 
 type Json = Record<string, any>;
@@ -14,7 +14,7 @@ type Json = Record<string, any>;
 /** The service's own address (in root URLs) changes with the port of each start. */
 const sameOrigin = <T,>(value: T): T => JSON.parse(JSON.stringify(value).replace(/http:\/\/127\.0\.0\.1:\d+\//g, 'http://service/'));
 
-test('an old data directory: result sets and published roots read back the same after the upgrade', async () => {
+test('an old data directory opens: events and roots intact, result sets of the old layout gone', async () => {
   const dataDir = tempDir('audit-upgrade-');
   const first = await startTestService({ dataDir });
   await first.post('v2/log', { events: Array.from({ length: 57 }, (_, i) => ({ event: { message: `m${i}`, actor: i % 3 === 0 ? 'old' : 'other' } })) });
@@ -33,31 +33,41 @@ test('an old data directory: result sets and published roots read back the same 
     return out;
   };
   const before = sameOrigin(await pages(first));
+  const eventsBefore = (await first.post<Json>('v1/search', { query: '', limit: 100 })).result.events.map((e: Json) => e.hash);
+  expect(eventsBefore).toHaveLength(58);
   const rootBefore = sameOrigin((await first.post<Json>('v1/root', { tree_size: 57 })).result.data);
   const latestBefore = sameOrigin((await first.post<Json>('v1/root', {})).result.data);
   await first.close();
 
-  // Rewrite the file into the earlier layout.
+  // Add the old layout's result sets (a live one with its items) and drop the stored proofs.
+  const oldId = 'pas_' + 'a'.repeat(32);
   const raw = new Database(join(dataDir, 'audit.sqlite'));
+  raw.pragma('foreign_keys = ON');
   raw.transaction(() => {
+    raw.exec(`CREATE TABLE result_sets (
+      id TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
+      tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL, count INTEGER NOT NULL, restriction TEXT)`);
     raw.exec(`CREATE TABLE result_items (
       set_id TEXT NOT NULL REFERENCES result_sets(id) ON DELETE CASCADE,
       pos INTEGER NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (set_id, pos)) WITHOUT ROWID`);
+    raw.prepare('INSERT INTO result_sets (id, created_at, expires_at_ms, tree_size, published_size, count, restriction) VALUES (?, ?, ?, 58, 57, 3, NULL)')
+      .run(oldId, new Date().toISOString(), Date.now() + 86_400_000);
     const insert = raw.prepare('INSERT INTO result_items (set_id, pos, leaf_index) VALUES (?, ?, ?)');
-    for (const row of raw.prepare('SELECT id, leaves FROM result_sets').all() as Array<{ id: string; leaves: Buffer }>) {
-      unpackLeaves(row.leaves).forEach((leaf, pos) => insert.run(row.id, pos, leaf));
-    }
-    raw.exec('ALTER TABLE result_sets DROP COLUMN leaves; ALTER TABLE published_roots DROP COLUMN consistency_proof');
+    [3, 2, 1].forEach((leaf, pos) => insert.run(oldId, pos, leaf));
+    raw.exec('ALTER TABLE published_roots DROP COLUMN consistency_proof');
   })();
   raw.close();
 
   const again = await startTestService({ dataDir });
   try {
+    expect((await again.post<Json>('v1/search', { query: '', limit: 100 })).result.events.map((e: Json) => e.hash)).toEqual(eventsBefore);
     expect(sameOrigin(await pages(again))).toEqual(before);
     expect(sameOrigin((await again.post<Json>('v1/root', { tree_size: 57 })).result.data)).toEqual(rootBefore);
     expect(sameOrigin((await again.post<Json>('v1/root', {})).result.data)).toEqual(latestBefore);
     const tables = again.log.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
+    expect(tables).not.toContain('result_sets');
     expect(tables).not.toContain('result_items');
+    expect((await again.post<Json>('v1/results', { id: oldId, offset: 0, limit: 3 })).status).toBe('NotFound');
     // Roots published from now on carry their stored proof again.
     await again.post('v2/log', { events: [{ event: { message: 'after the upgrade' } }] });
     again.publishNow();

@@ -37,7 +37,7 @@ export const LogOptionsInput = builder.inputType('LogOptions', {
 type EventInputShape = Record<string, unknown> & { tenantId?: string | null };
 
 /** GraphQL input → wire event (tenantId → tenant_id, nulls dropped). */
-export function toWireEvent(input: EventInputShape): Record<string, unknown> {
+function toWireEvent(input: EventInputShape): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === null || value === undefined) continue;
@@ -55,7 +55,7 @@ export interface LogVerification {
   verdictReason: string | undefined;
 }
 
-export interface LogOutcome {
+interface LogOutcome {
   result: LogResult;
   verification: LogVerification;
 }
@@ -79,7 +79,7 @@ const LogVerificationRef = builder.objectRef<LogVerification>('LogVerification')
   }),
 });
 
-export const LogResultRef = builder.objectRef<LogOutcome>('LogResult').implement({
+const LogResultRef = builder.objectRef<LogOutcome>('LogResult').implement({
   description: 'The logged event as the audit service stored it.',
   fields: (t) => ({
     hash: t.string({ description: 'The event hash.', resolve: (o) => o.result.hash }),
@@ -192,7 +192,7 @@ export const LogBulkResultRef = builder.objectRef<LogBulkResult>('LogBulkResult'
   }),
 });
 
-export const MAX_BULK = 1000;
+const MAX_BULK = 1000;
 
 export function bulkItems(ctx: GraphQLContext, events: ReadonlyArray<Record<string, unknown>>): Array<{ event: Record<string, unknown> }> {
   if (events.length === 0) throw new InputError('events must hold at least one event', 'events');

@@ -197,7 +197,7 @@ builder.queryField('pollResult', (t) =>
     args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
     resolve: async (_root, { requestId }, ctx) => {
       // The id goes into the polling URL: text with a lone surrogate cannot be percent-encoded
-      // (encodeURIComponent throws a URIError, which was a masked unexpected error).
+      // (encodeURIComponent throws a URIError, which would surface as a masked unexpected error).
       if (!/^[^\uD800-\uDFFF]*(?:[\uD800-\uDBFF][\uDC00-\uDFFF][^\uD800-\uDFFF]*)*$/.test(String(requestId))) {
         throw new InputError('requestId is not well-formed text', 'requestId');
       }

@@ -10,7 +10,7 @@ import { InputError, upstream } from '../errors.js';
 import { VerificationStatusEnum } from './verification.js';
 
 /** Checks root(size) against root(size-1) with the proof root(size) carries. */
-export async function rootConsistency(root: PublishedRoot, ctx: GraphQLContext): Promise<Verification> {
+async function rootConsistency(root: PublishedRoot, ctx: GraphQLContext): Promise<Verification> {
   if (root.size <= 1) return none('the first root has no predecessor');
   const previous = await ctx.loaders.publishedRoot.load(rootKey(root.tree_name, root.size - 1));
   if (!previous) return fail(`published root(${root.size - 1}) was asked for and withheld`);

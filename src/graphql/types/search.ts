@@ -15,12 +15,11 @@ import { AuditEventRef, type AuditEventNode } from './audit-event.js';
 import { PublishedRootRef, UnpublishedRootRef } from './roots.js';
 
 /** Page size bounds: the upstream serves at most 1000 events per page. */
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 1000;
 
-interface ConnectionShape {
-  edges: Array<{ cursor: string; node: AuditEventNode }>;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+/** What AuditEventConnection adds to Relay's edges and pageInfo; toConnection fills it in. */
+interface ConnectionExtras {
   totalCount: number;
   missingEvents: number;
   foreignEvents: number;
@@ -30,12 +29,18 @@ interface ConnectionShape {
   unpublishedRoot: UnpublishedRoot | null;
 }
 
+interface ConnectionShape extends ConnectionExtras {
+  edges: Array<{ cursor: string; node: AuditEventNode }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
 const OrderEnum = builder.enumType('SortOrder', {
   description: 'Sort direction.',
   values: { ASC: { value: 'asc', description: 'Oldest first.' }, DESC: { value: 'desc', description: 'Newest first.' } } as const,
 });
 
-export const AuditEventConnectionRef = builder.connectionObject(
+// The second type argument is the shape the connection's own fields resolve from.
+const AuditEventConnectionRef = builder.connectionObject<typeof AuditEventRef, ConnectionExtras>(
   {
     type: AuditEventRef,
     name: 'AuditEventConnection',
@@ -43,21 +48,21 @@ export const AuditEventConnectionRef = builder.connectionObject(
     // The page size is already the connection field's multiplier: edges must not multiply again.
     edgesField: { complexity: { field: 1, multiplier: 1 } },
     fields: (t) => ({
-      totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => (c as unknown as ConnectionShape).totalCount }),
+      totalCount: t.int({ description: 'Size of the whole result set (matches, capped by maxResults).', resolve: (c) => c.totalCount }),
       missingEvents: t.int({
         description:
           'Events of this page that the result set lists but the upstream did not return: they were removed from its storage after the search (tampering). Paging by endCursor or startCursor still moves past them.',
-        resolve: (c) => (c as unknown as ConnectionShape).missingEvents,
+        resolve: (c) => c.missingEvents,
       }),
       foreignEvents: t.int({
         description:
           'Events the upstream returned on this page that do not match the restrictions the gateway forced (your tenant, searchRestriction or assertSearchRestriction values), checked on the verified envelope rather than the upstream\'s index: they are not returned, and each is tampering evidence in Query.integrity.',
-        resolve: (c) => (c as unknown as ConnectionShape).foreignEvents,
+        resolve: (c) => c.foreignEvents,
       }),
-      resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => (c as unknown as ConnectionShape).resultId }),
-      expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When the result set expires upstream (known after a search).', resolve: (c) => (c as unknown as ConnectionShape).expiresAt }),
-      root: t.field({ type: PublishedRootRef, nullable: true, description: 'The latest published root at search time: published events prove membership against it.', resolve: (c) => (c as unknown as ConnectionShape).root }),
-      unpublishedRoot: t.field({ type: UnpublishedRootRef, nullable: true, description: 'The current root at search time: unpublished events prove membership against it.', resolve: (c) => (c as unknown as ConnectionShape).unpublishedRoot }),
+      resultId: t.id({ description: 'The upstream result set id, for results() and downloadResults().', resolve: (c) => c.resultId }),
+      expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When the result set expires upstream (known after a search).', resolve: (c) => c.expiresAt }),
+      root: t.field({ type: PublishedRootRef, nullable: true, description: 'The latest published root at search time: published events prove membership against it.', resolve: (c) => c.root }),
+      unpublishedRoot: t.field({ type: UnpublishedRootRef, nullable: true, description: 'The current root at search time: unpublished events prove membership against it.', resolve: (c) => c.unpublishedRoot }),
     }),
   },
   { name: 'AuditEventEdge', description: 'One event of a page and its cursor.' },
@@ -67,7 +72,7 @@ export const AuditEventConnectionRef = builder.connectionObject(
  * Cost of a connection field: its events count once each (the connection's multiplier is the
  * page size asked for), so `first: 1000` costs 1000 times a page of one.
  */
-export function connectionComplexity(args: { first?: number | null; last?: number | null }): { field: number; multiplier: number } {
+function connectionComplexity(args: { first?: number | null; last?: number | null }): { field: number; multiplier: number } {
   const size = args.first ?? args.last ?? DEFAULT_PAGE_SIZE;
   return { field: 5, multiplier: Math.max(1, Math.min(size, MAX_PAGE_SIZE)) };
 }

@@ -1,6 +1,6 @@
 // Verification results as the API shows them: one status per check, one overall verdict with its
 // reason, and the reasons for failures.
-import type { Verdict, Verification } from '../../merkle/index.js';
+import type { Verification } from '../../merkle/index.js';
 import { builder } from '../builder.js';
 import type { GatewayEventVerification } from '../page-verifier.js';
 
@@ -36,12 +36,6 @@ export function failureReasons(v: Partial<Record<(typeof CHECKS)[number], Verifi
     const check = v[name];
     return check?.status === 'FAIL' ? [`${name}: ${check.reason ?? 'failed'}`] : [];
   });
-}
-
-/** The fields every verdict-bearing verification type shares. */
-export interface Verdicted {
-  verdict: Verdict;
-  verdictReason: string | undefined;
 }
 
 export const EventVerificationRef = builder.objectRef<GatewayEventVerification>('EventVerification').implement({

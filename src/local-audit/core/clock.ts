@@ -25,7 +25,7 @@ export function keepClockAfter(timestamp: string): void {
 }
 
 /** Wall-clock microseconds, strictly increasing within the process. */
-export function nowMicros(): bigint {
+function nowMicros(): bigint {
   const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
   lastMicros = wall > lastMicros ? wall : lastMicros + 1n;
   return lastMicros;

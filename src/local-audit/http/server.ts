@@ -10,7 +10,7 @@ import { randomId } from '../core/ids.js';
 import { envelope, HTTP_CODES } from './envelope.js';
 import type { ActionResult, Routes } from './router.js';
 
-export interface HttpOptions {
+interface HttpOptions {
   token: string;
   maxBodyBytes: number;
   /** Where unexpected errors are reported (never to the client). */

@@ -9,7 +9,7 @@ import { appendBulk, LOG_BATCH_BODY, validateBulkItems } from '../log-items.js';
 import { acceptedAnswer } from './accepted.js';
 import type { RouteModuleFactory } from './module.js';
 
-export const LOG_ASYNC_JOB = 'log_async';
+const LOG_ASYNC_JOB = 'log_async';
 
 interface LogAsyncRequest {
   events: unknown[];

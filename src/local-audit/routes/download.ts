@@ -25,7 +25,7 @@ import type { RouteModuleFactory } from './module.js';
 const gzipAsync = promisify(gzip);
 
 /** How long a download URL works. */
-export const DOWNLOAD_TTL_MS = 3600_000;
+const DOWNLOAD_TTL_MS = 3600_000;
 
 const V1_DOWNLOAD: BodySpec = {
   fields: {

@@ -65,7 +65,7 @@ function auth0Date(value: unknown): string | null {
 }
 
 /** Maps one Auth0 log item onto the standard schema; problems go to `errors` under `base`. */
-export function mapAuth0Log(schema: AuditSchema, raw: unknown, base: string, errors: FieldError[]): Record<string, unknown> | undefined {
+function mapAuth0Log(schema: AuditSchema, raw: unknown, base: string, errors: FieldError[]): Record<string, unknown> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     errors.push({ code: 'BadFormat', detail: 'each log must be an object {log_id, data}', source: base });
     return undefined;

@@ -17,7 +17,7 @@ export interface RouteModule {
   close?: () => void | Promise<void>;
 }
 
-export interface RouteOptions {
+interface RouteOptions {
   /** How long a search result set lives. */
   resultTtlMs: number;
   maxBodyBytes: number;

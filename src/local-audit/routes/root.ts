@@ -27,7 +27,7 @@ export const rootModule: RouteModuleFactory = ({ log }) => ({
 const ROOT_PATH = /^\/roots\/([0-9a-f]{64})\/(\d{1,15})$/;
 
 /** Public copy of each published root (the role Arweave plays for the cloud), at the root's `url`. */
-export function publishedRootFile(log: AuditLog, path: string): RawResponse | undefined {
+function publishedRootFile(log: AuditLog, path: string): RawResponse | undefined {
   const match = ROOT_PATH.exec(path);
   if (!match) return undefined;
   const root = match[1] === log.treeName ? log.publishedRoot(Number(match[2])) : undefined;

@@ -6,8 +6,8 @@
 // else, say), the flag drops for good and searches use the index again.
 //
 // The flag in `meta` is "leaf:<n>" (the first n events are in step) or "mixed". It is written with
-// every append, so events appended by something that does not keep it (an earlier version of this
-// service, another tool) are checked when the directory is next opened: all of them when there is
+// every append, so events appended by something that does not keep it (another tool, or a version
+// of this service without the flag) are checked when the directory is next opened: all of them when there is
 // no flag, the ones after n otherwise.
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';

@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../merkle/index.js';
 import { checkSchema, type AuditSchema, type SchemaFieldType } from '../audit-schema.js';
-import { packLeaves } from './legacy-leaves.js';
 
 export type Db = Database.Database;
 
@@ -69,11 +68,6 @@ function initialise(db: Db, schema: AuditSchema): void {
     -- sets at a few thousand searches a second is millions of rows). Expiry times rise with the
     -- rows, so each insert appends to it.
     CREATE INDEX IF NOT EXISTS search_results_expiry ON search_results (expires_at_ms);
-    -- Result sets of the earlier layout (random-id key, float64 leaves): read until they expire.
-    CREATE TABLE IF NOT EXISTS result_sets (
-      id TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
-      tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL, count INTEGER NOT NULL,
-      restriction TEXT, leaves BLOB NOT NULL DEFAULT x'');
     CREATE TABLE IF NOT EXISTS jobs (
       id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, request TEXT NOT NULL,
       result TEXT, error TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
@@ -81,12 +75,12 @@ function initialise(db: Db, schema: AuditSchema): void {
       token TEXT PRIMARY KEY, format TEXT NOT NULL, content BLOB NOT NULL,
       expires_at_ms INTEGER NOT NULL);
     -- Purges read these instead of every row: a row's expiry sits after its content (a file, a
-    -- job's request), and reaching it walked the content's overflow pages (300 stored 1 MiB
-    -- files: ~65 ms per purge, on every download request).
+    -- job's request), and reaching it would walk the content's overflow pages, on every
+    -- download request.
     CREATE INDEX IF NOT EXISTS downloads_expiry ON downloads (expires_at_ms);
     CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (expires_at_ms);
   `);
-  migrateResultItems(db);
+  dropOldResultSets(db);
   addColumnIfMissing(db, 'published_roots', 'consistency_proof', 'TEXT');
   createEventsTable(db, schema);
 }
@@ -98,24 +92,13 @@ function addColumnIfMissing(db: Db, table: string, column: string, type: string)
 }
 
 /**
- * Data directories from before result sets kept their leaves in one BLOB (store/result-sets.ts)
- * have a `result_items` table with a row per result: pack each live set's rows into its blob,
- * then drop the table.
+ * An older data directory keeps its result sets in `result_sets` (and `result_items`), which
+ * nothing reads: they are simply dropped. Result sets live a day, so the only loss is paging a
+ * search made before the upgrade, which answers NotFound like an expired set. The items go
+ * first: they reference the sets, and foreign keys are on.
  */
-function migrateResultItems(db: Db): void {
-  const columns = db.prepare(`SELECT name FROM pragma_table_info('result_sets')`).all() as Array<{ name: string }>;
-  const hasItems = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'result_items'`).get() !== undefined;
-  if (columns.some((c) => c.name === 'leaves') && !hasItems) return;
-  db.transaction(() => {
-    if (!columns.some((c) => c.name === 'leaves')) db.exec(`ALTER TABLE result_sets ADD COLUMN leaves BLOB NOT NULL DEFAULT x''`);
-    if (!hasItems) return;
-    const items = db.prepare('SELECT leaf_index FROM result_items WHERE set_id = ? ORDER BY pos').pluck();
-    const update = db.prepare('UPDATE result_sets SET leaves = ? WHERE id = ?');
-    for (const id of db.prepare('SELECT id FROM result_sets').pluck().all() as string[]) {
-      update.run(packLeaves(items.all(id) as number[]), id);
-    }
-    db.exec('DROP TABLE result_items');
-  }).immediate();
+function dropOldResultSets(db: Db): void {
+  db.exec('DROP TABLE IF EXISTS result_items; DROP TABLE IF EXISTS result_sets');
 }
 
 function createEventsTable(db: Db, schema: AuditSchema): void {
@@ -128,9 +111,8 @@ function createEventsTable(db: Db, schema: AuditSchema): void {
   // Column order matters for scans: SQLite reads a row's columns in order, and a column stored
   // after a large value (an 8 KiB `old`, the envelope holding it again) is reached only by walking
   // that value's overflow pages. So the short, searched fields come first, then the long ones, then
-  // the hash and the envelope, which searches never test. (A 20,000-event log with 8 KiB old/new
-  // values: an actor scan took ~120 ms with the envelope first.) Directories created before keep
-  // their order; every statement names its columns.
+  // the hash and the envelope, which searches never test. A table created with another column
+  // order keeps it: every statement names its columns.
   const long = (f: AuditSchema['fields'][number]): boolean => f.type === 'text' || f.type === 'string-unindexed';
   const ordered = [...schema.fields.filter((f) => !long(f)), ...schema.fields.filter(long)];
   const columns = ordered.map((f) => `"${fieldColumn(f.id)}" ${sqlType(f.type)}`).join(',\n      ');

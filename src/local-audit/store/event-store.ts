@@ -24,7 +24,7 @@ export interface AppendedEvent {
   envelope: StoredEnvelope;
 }
 
-export interface StoredEventText {
+interface StoredEventText {
   leafIndex: number;
   /** sha256 of envelopeJson, lowercase hex. */
   hash: string;

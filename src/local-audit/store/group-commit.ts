@@ -1,7 +1,7 @@
 // Group commit: work asked for during one turn of the event loop is written in one transaction
 // right after it (on setImmediate), and each caller's promise settles once that transaction has
-// committed. With one SQLite connection, a commit per request wrote the same table and index pages
-// to the WAL again and again (and checkpoints copied them back); requests that arrive together now
+// committed. With one SQLite connection, a commit per request would write the same table and index
+// pages to the WAL again and again (and checkpoints copy them back); requests that arrive together
 // share that cost, and none is answered before its data is durable.
 //
 // `write` runs the whole batch in one transaction and returns one result per item, in order. If it

@@ -1,7 +1,7 @@
 // A result set's leaf indexes as stored: the differences between consecutive indexes, zigzag
 // (a negative step becomes odd) and written as base-128 varints. Results come in time order,
-// which is leaf order, so most steps are a byte: a 400-result set is ~400 bytes instead of 3.2 KB
-// of float64s, and several sets share a database page. Arithmetic, not bit operations (which are
+// which is leaf order, so most steps are a byte (eight times smaller than float64s), and several
+// sets share a database page. Arithmetic, not bit operations (which are
 // 32-bit in JavaScript); exact for every index below 2^51 (a zigzagged step stays below 2^53),
 // far beyond what one SQLite file holds.
 

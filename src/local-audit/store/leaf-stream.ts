@@ -15,10 +15,10 @@ import { checkSchema, type AuditSchema, type SchemaField } from '../audit-schema
 import { fieldColumn } from './database.js';
 
 /** The service's SQLite file inside its data directory (service.ts opens the same name). */
-export const DATABASE_FILE = 'audit.sqlite';
+const DATABASE_FILE = 'audit.sqlite';
 
 /** One stored event, as the events table holds it. */
-export interface StoredLeafRow {
+interface StoredLeafRow {
   leafIndex: number;
   /** The received_at column (the copy that time-range searches and exports sort and filter by). */
   receivedAt: string;
@@ -31,18 +31,18 @@ export interface StoredLeafRow {
 }
 
 /** A level-0 node of the stored tree: what the service proves membership against. */
-export interface StoredTreeLeaf {
+interface StoredTreeLeaf {
   index: number;
   hash: Uint8Array;
 }
 
-export interface StoredPublishedRoot {
+interface StoredPublishedRoot {
   size: number;
   rootHash: string;
 }
 
 /** Why a data directory cannot be audited: said in one line. */
-export class LeafStreamError extends Error {
+class LeafStreamError extends Error {
   override name = 'LeafStreamError';
 }
 

@@ -5,19 +5,17 @@
 // A set is one row of `search_results`: its leaf indexes are one BLOB (store/leaf-list.ts), and
 // its id names the row (store/set-ids.ts: the row number encrypted, plus random characters that
 // must match), so creating a set appends to the table with no index to update (a random-id
-// primary key cost an index insert at a random place per search), and reading one is a rowid
-// lookup. Sets made before (table `result_sets`: random ids, float64 blobs) are still found by id
-// until they expire.
+// primary key would insert into an index at a random place per search), and reading one is a
+// rowid lookup.
 //
 // Searches create their sets through `createBatched` (store/group-commit.ts): the sets asked for
-// during one turn of the event loop are written in one transaction right after it. A commit per
-// search wrote its own WAL frames (the table's and the expiry index's pages, ~12 KB) that
-// checkpoints then copied back, which cost a search more than all its reads.
+// during one turn of the event loop are written in one transaction right after it: a commit per
+// search would write its own WAL frames (the table's and the expiry index's pages) for
+// checkpoints to copy back, which costs more than all of a search's reads.
 import { timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
-import { BYTES_PER_LEAF, unpackLeaves } from './legacy-leaves.js';
 import { decodeLeafList, encodeLeafList } from './leaf-list.js';
 import { SetIds } from './set-ids.js';
 
@@ -32,12 +30,9 @@ export interface ResultSet {
   count: number;
   /** The search_restriction the set was made with (JSON), for assert_search_restriction. */
   restriction: string | null;
-  /** Its row in search_results; undefined for a set of the earlier layout (found by id). */
-  row: number | undefined;
+  /** Its row in search_results. */
+  row: number;
 }
-
-/** More leaves than any set holds, small enough that its byte length is an exact integer. */
-const ALL_LEAVES = Math.floor(Number.MAX_SAFE_INTEGER / BYTES_PER_LEAF);
 
 export type NewResultSet = Omit<ResultSet, 'count' | 'id' | 'row'>;
 
@@ -48,7 +43,7 @@ interface QueuedSet {
 
 type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
 
-function toResultSet(id: string, row: SetRow, rowNumber: number | undefined): ResultSet {
+function toResultSet(id: string, row: SetRow, rowNumber: number): ResultSet {
   return {
     id,
     row: rowNumber,
@@ -73,11 +68,6 @@ export class ResultSetStore {
   private readonly selectSet: Database.Statement<[number], SetRow & { secret: string }>;
   private readonly selectLeaves: Database.Statement<[number], Buffer>;
   private readonly purgeSets: Database.Statement<[number]>;
-  // Sets of the earlier layout.
-  private readonly selectOld: Database.Statement<[string], SetRow>;
-  /** substr() on a BLOB counts bytes from 1: the page's slice only. */
-  private readonly selectOldSlice: Database.Statement<[number, number, string], { slice: Buffer | null }>;
-  private readonly purgeOld: Database.Statement<[number]>;
   private readonly ids: SetIds;
   private readonly batches: GroupCommit<QueuedSet, ResultSet>;
 
@@ -91,9 +81,6 @@ export class ResultSetStore {
     this.selectSet = db.prepare('SELECT secret, created_at, expires_at_ms, tree_size, published_size, count, restriction FROM search_results WHERE seq = ?');
     this.selectLeaves = db.prepare<[number], Buffer>('SELECT leaves FROM search_results WHERE seq = ?').pluck();
     this.purgeSets = db.prepare('DELETE FROM search_results WHERE expires_at_ms < ?');
-    this.selectOld = db.prepare('SELECT created_at, expires_at_ms, tree_size, published_size, count, restriction FROM result_sets WHERE id = ?');
-    this.selectOldSlice = db.prepare('SELECT substr(leaves, ?, ?) AS slice FROM result_sets WHERE id = ?');
-    this.purgeOld = db.prepare('DELETE FROM result_sets WHERE expires_at_ms < ?');
   }
 
   /** Creates a set holding `leafIndexes` in result order (one row appended); returns it with its id. */
@@ -121,31 +108,24 @@ export class ResultSetStore {
   /** The set, or undefined when unknown or expired. */
   get(id: string, nowMs = Date.now()): ResultSet | undefined {
     const named = this.ids.parse(id);
-    if (named) {
-      const row = this.selectSet.get(named.row);
-      if (row && sameText(row.secret, named.secret)) return row.expires_at_ms >= nowMs ? toResultSet(id, row, named.row) : undefined;
-    }
-    const old = this.selectOld.get(id);
-    return old && old.expires_at_ms >= nowMs ? toResultSet(id, old, undefined) : undefined;
+    if (!named) return undefined;
+    const row = this.selectSet.get(named.row);
+    return row && sameText(row.secret, named.secret) && row.expires_at_ms >= nowMs ? toResultSet(id, row, named.row) : undefined;
   }
 
   /** Leaf indexes at positions [offset, offset + limit) of a set `create` or `get` returned. */
   page(set: ResultSet, offset: number, limit: number): number[] {
-    if (set.row !== undefined) {
-      const encoded = this.selectLeaves.get(set.row);
-      return encoded === undefined ? [] : decodeLeafList(encoded, offset, limit);
-    }
-    const bytes = Math.min(limit, ALL_LEAVES) * BYTES_PER_LEAF;
-    const slice = this.selectOldSlice.get(offset * BYTES_PER_LEAF + 1, bytes, set.id)?.slice;
-    return slice ? unpackLeaves(slice) : [];
+    const encoded = this.selectLeaves.get(set.row);
+    return encoded === undefined ? [] : decodeLeafList(encoded, offset, limit);
   }
 
   /** Every leaf index of the set, in order (for downloads). */
   all(set: ResultSet): number[] {
-    return this.page(set, 0, ALL_LEAVES);
+    const encoded = this.selectLeaves.get(set.row);
+    return encoded === undefined ? [] : decodeLeafList(encoded);
   }
 
   purgeExpired(nowMs = Date.now()): number {
-    return this.purgeSets.run(nowMs).changes + this.purgeOld.run(nowMs).changes;
+    return this.purgeSets.run(nowMs).changes;
   }
 }

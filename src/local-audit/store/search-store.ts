@@ -16,7 +16,7 @@ import { StatementCache } from './statement-cache.js';
  */
 const PREFILTER_MAX_CANDIDATES = 10_000;
 
-export interface SearchStoreOptions {
+interface SearchStoreOptions {
   /** Below this many events a scan of the whole table is cheaper than the index lookup. */
   prefilterMinEvents: number;
   onError: (err: unknown) => void;
@@ -78,13 +78,13 @@ export class SearchStore {
     const byLeaf = q.orderBy === 'received_at' && this.events.arrival.receivedInLeafOrder && q.start === undefined && q.end === undefined;
     const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
     // The limit is written into the SQL, not bound: SQLite recompiles a statement with a bound
-    // LIMIT every time it is bound (its value may change the plan), which cost ~8% of the query.
-    // Most searches use the default.
+    // LIMIT every time it is bound (its value may change the plan). Most searches use the
+    // default, so the statement cache keeps few variants.
     if (!Number.isSafeInteger(q.maxResults)) throw new Error('max_results is not an integer');
     const matches = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${q.maxResults}`;
     // The matches come back as one JSON array rather than a row each: better-sqlite3 fills its
-    // result array through the V8 API an element at a time, which cost nearly as much as the
-    // scan (400 matches: 48 -> 37 us). The ordered, limited subquery runs as a co-routine (a
+    // result array through the V8 API an element at a time, which costs about as much as the
+    // scan itself, while one string is parsed at once. The ordered, limited subquery runs as a co-routine (a
     // subquery with LIMIT is never flattened into an aggregate), so the aggregate takes its rows
     // in result order.
     const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
