@@ -1,6 +1,7 @@
 // The active event schema: the standard audit schema, or a custom one loaded from a file. It
 // drives event validation, the SQL columns that hold searchable fields, and v1/schema.
 import { readFileSync } from 'node:fs';
+import { STANDARD_SCHEMA_FIELDS } from '../wire/index.js';
 import { type FieldError } from './core/errors.js';
 import { normalizeTimestamp } from './core/timestamp.js';
 import { checkField, pointer, type FieldSpec } from './core/validate.js';
@@ -22,20 +23,8 @@ export interface AuditSchema {
   fields: SchemaField[];
 }
 
-export const STANDARD_SCHEMA: AuditSchema = {
-  fields: [
-    { id: 'message', name: 'Message', type: 'text', size: 32766, required: true, description: 'A free-form account of what happened.' },
-    { id: 'actor', name: 'Actor', type: 'string', size: 128, description: 'Who performed the activity.' },
-    { id: 'action', name: 'Action', type: 'string', size: 32, description: 'What happened.' },
-    { id: 'target', name: 'Target', type: 'string', size: 128, description: 'The record the activity was done to.' },
-    { id: 'status', name: 'Status', type: 'string', size: 32, description: 'Whether the activity succeeded.' },
-    { id: 'source', name: 'Source', type: 'string', size: 128, description: 'Where the activity came from.' },
-    { id: 'old', name: 'Old', type: 'text', size: 32766, description: 'The value before the change.' },
-    { id: 'new', name: 'New', type: 'text', size: 32766, description: 'The value after the change.' },
-    { id: 'tenant_id', name: 'Tenant ID', type: 'string', size: 128, description: 'The tenant the activity belongs to.' },
-    { id: 'timestamp', name: 'Timestamp', type: 'datetime', description: 'When the activity happened (client clock).' },
-  ],
-};
+/** The standard schema: the fields and descriptions of the wire contract's one list. */
+export const STANDARD_SCHEMA: AuditSchema = { fields: STANDARD_SCHEMA_FIELDS.map((field) => ({ ...field })) };
 
 const FIELD_ID = /^[a-z_][a-z0-9_]{0,63}$/;
 const TYPES: readonly SchemaFieldType[] = ['string', 'text', 'integer', 'boolean', 'datetime', 'string-unindexed'];
