@@ -34,13 +34,15 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # refuses to start on a non-loopback address without caller authentication, so run it with
 # GATEWAY_AUTH=keys and GATEWAY_KEYS_FILE (API keys / JWT settings, e.g. a mounted secret), or
 # GATEWAY_AUTH=passthrough in front of the cloud service:
-#   docker run -p 4000:4000 -v audit-data:/data -v $PWD/keys.json:/run/secrets/keys.json:ro \
+#   docker run -p 4000:4000 -v audit-data:/data -v audit-integrity:/integrity \
+#     -v $PWD/keys.json:/run/secrets/keys.json:ro \
 #     -e GATEWAY_AUTH=keys -e GATEWAY_KEYS_FILE=/run/secrets/keys.json audit-gateway
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_SCRIPT_SHELL=/bin/bash \
     DATA_DIR=/data \
+    INTEGRITY_KEY_FILE=/integrity/integrity-key \
     HOST=0.0.0.0 \
     PORT=4000
 RUN apt-get update \
@@ -51,10 +53,13 @@ COPY --from=build /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 # The image's "node" user (uid 1000) owns only the data directory; the code stays read-only to it.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /integrity && chown node:node /data /integrity
 USER node
-# The embedded audit log (SQLite), its access token and the cursor secret live here.
-VOLUME /data
+# The embedded audit log (SQLite), its access token and the cursor secret live in /data; the key
+# that signs the gateway's integrity state lives apart from it, so that whoever can rewrite the
+# data cannot also re-sign what the gateway remembers verifying. Keep both across containers
+# (-v audit-data:/data -v audit-integrity:/integrity): a new key refuses the old state.
+VOLUME ["/data", "/integrity"]
 EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
