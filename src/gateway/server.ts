@@ -13,7 +13,7 @@ import { getSchema } from '../graphql/schema.js';
 import type { IntegrityWatch } from '../trust/integrity-status.js';
 import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
-import { BodyTooLargeError, readLimitedBody } from './body-limit.js';
+import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
 
 interface GatewayOptions {
@@ -131,7 +131,7 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
     let body: Buffer | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       try {
-        body = await readLimitedBody(req, maxBodyBytes);
+        body = await readBoundedBody(req, maxBodyBytes);
       } catch (err) {
         if (err instanceof BodyTooLargeError) return answerBodyTooLarge(res, err);
         throw err;

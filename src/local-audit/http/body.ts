@@ -1,53 +1,17 @@
-// Reads a request body with a hard size limit, rejecting by Content-Length before reading when it
-// can, and never buffering more than the limit.
+// Request bodies of the local service: read within a hard limit (the product's one bounded reader),
+// then parsed as JSON within the depth and number limits every handler relies on.
 import type { IncomingMessage } from 'node:http';
+import { BodyTooLargeError, readBoundedBody } from '../../node-http/bounded-body.js';
 import { ServiceError } from '../core/errors.js';
 import { MAX_JSON_DEPTH } from '../core/limits.js';
 
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    return Promise.reject(new ServiceError('PayloadTooLarge', `request body is larger than ${limitBytes} bytes`));
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  try {
+    return await readBoundedBody(req, limitBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ServiceError('PayloadTooLarge', err.message);
+    throw err;
   }
-  // Stream events rather than `for await`: the async iterator cost a promise per chunk and more
-  // set-up than the rest of reading a small body, on every request.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const settle = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > limitBytes) {
-        settle();
-        // Nothing more is read: the answer closes the connection (http/server.ts).
-        req.pause();
-        reject(new ServiceError('PayloadTooLarge', `request body is larger than ${limitBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      settle();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (err: Error): void => {
-      settle();
-      reject(err);
-    };
-    const onClose = (): void => {
-      settle();
-      reject(new Error('the request was closed before its body ended'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }
 
 function badFormat(detail: string, source: string): ServiceError {
