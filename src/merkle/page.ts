@@ -1,7 +1,7 @@
 // Verifies every event of one search page against the page's roots, sharing work between events:
 // each published root's consistency check runs once per page, and interior hashes computed for
 // one consistency proof are reused by every other proof of the page that needs the same pair.
-import { pathRoots } from './extension.js';
+import { pathRoots, type PathRoots } from './extension.js';
 import { bytesEqual, bytesToHex, digestFromHex } from './hex.js';
 import { PairCache } from './pair-cache.js';
 import { PASS, fail, guarded, none, type Verification } from './result.js';
@@ -138,15 +138,28 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
    * The published root of size leaf + 1 must be the prefix of the page's root that the event's own
    * path proves: otherwise the published history and the page's tree are two different logs.
    */
-  const checkPrefix = (event: PageEvent, root: RootLike, leaf: number): Verification | undefined => {
-    if (typeof event.hash !== 'string' || typeof event.membership_proof !== 'string') return undefined;
-    const derived = pathRoots(
-      { hash: event.hash, proof: event.membership_proof, leafIndex: leaf, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false },
-      pairHasher,
-    );
+  // What a published event's path makes (the page root and the root of its first leaf+1 leaves),
+  // worked out once: membership and the prefix check both read it.
+  const derivedPaths = new Map<PageEvent, PathRoots | undefined>();
+  const derivedPath = (event: PageEvent, root: RootLike, leaf: number): PathRoots | undefined => {
+    if (derivedPaths.has(event)) return derivedPaths.get(event);
+    const derived =
+      typeof event.hash === 'string' && typeof event.membership_proof === 'string'
+        ? pathRoots({ hash: event.hash, proof: event.membership_proof, leafIndex: leaf, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false }, pairHasher)
+        : undefined;
+    derivedPaths.set(event, derived);
+    return derived;
+  };
+  /** The path leads to the page's root (the membership proof holds). */
+  const leadsToRoot = (derived: PathRoots | undefined, root: RootLike): derived is Extract<PathRoots, { ok: true }> => {
     const rootHash = typeof root.root_hash === 'string' ? digestFromHex(root.root_hash) : null;
+    return derived !== undefined && derived.ok && rootHash !== null && bytesEqual(derived.root, rootHash);
+  };
+
+  const checkPrefix = (event: PageEvent, root: RootLike, leaf: number): Verification | undefined => {
+    const derived = derivedPath(event, root, leaf);
     // A path that does not lead to the page's root is membership's failure; it proves nothing here.
-    if (!derived.ok || !rootHash || !bytesEqual(derived.root, rootHash)) return undefined;
+    if (!leadsToRoot(derived, root)) return undefined;
     const published = options.publishedRoot?.(leaf + 1);
     if (!published) return missingRoot(leaf + 1);
     const wrong = wrongSize(published, leaf + 1);
@@ -191,6 +204,9 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
       event.published && typeof event.leaf_index === 'number'
         ? { leafIndex: event.leaf_index, treeSize: root.size, oneEventPerLeaf: options.oneEventPerLeaf ?? false }
         : undefined;
+    // A published event's path is derived once for membership and the prefix check; only a path
+    // that fails goes through verifyMembership again, for the exact reason.
+    if (position && (options.pageRootTrust || strict) && leadsToRoot(derivedPath(event, root, position.leafIndex), root)) return PASS;
     return verifyMembership(
       {
         hash: event.hash,
