@@ -4,18 +4,9 @@
 // the stored event as the gateway forced it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditSchema } from '../../src/local-audit/index.js';
+import { SCHEMA } from '../support/custom-schema.js';
 import { startTestGateway, tempDir, type Json, type TestGateway } from '../support/gateway.js';
 
-const SCHEMA: AuditSchema = {
-  fields: [
-    { id: 'message', name: 'Message', type: 'text', required: true },
-    { id: 'who', name: 'Who', type: 'string', size: 10 },
-    { id: 'count', name: 'Count', type: 'integer' },
-    { id: 'happened_at', name: 'Happened at', type: 'datetime' },
-    { id: 'ok', name: 'OK', type: 'boolean' },
-  ],
-};
 
 const LOG_EVENT = `mutation L($e: JSON!) { logEvent(event: $e, options: { verify: true }) {
   __typename ... on LogResult { hash envelope verification { hash membership consistency verdict verdictReason verified failures } }

@@ -6,20 +6,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashEnvelope, verifyMembership } from '../../src/merkle/index.js';
 import { startLocalAudit, type AuditSchema } from '../../src/local-audit/index.js';
+import { SCHEMA } from '../support/custom-schema.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 
 type Json = Record<string, any>;
 
-const SCHEMA: AuditSchema = {
-  fields: [
-    { id: 'message', name: 'Message', type: 'text', required: true },
-    { id: 'who', name: 'Who', type: 'string', size: 10 },
-    { id: 'count', name: 'Count', type: 'integer' },
-    { id: 'happened_at', name: 'Happened at', type: 'datetime' },
-    { id: 'ok', name: 'OK', type: 'boolean' },
-    { id: 'note', name: 'Note', type: 'string-unindexed', size: 20, description: 'kept, not searched by bare values' },
-  ],
-};
 
 let svc: TestService;
 beforeAll(async () => {

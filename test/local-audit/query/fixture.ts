@@ -3,20 +3,12 @@
 // store would lay them out. Each row is named by its id so tests read as "query -> ids".
 import Database from 'better-sqlite3';
 import { createFieldResolver, type FieldInfo, type FieldResolver } from '../../../src/local-audit/query/index.js';
+import type { StandardEvent } from '../../../src/wire/index.js';
 
 export const STANDARD_FIELDS = ['message', 'actor', 'action', 'target', 'status', 'source', 'old', 'new', 'tenant_id'] as const;
 
-export interface Row {
+export interface Row extends StandardEvent {
   id: number;
-  message: string;
-  actor?: string;
-  action?: string;
-  target?: string;
-  status?: string;
-  source?: string;
-  old?: string;
-  new?: string;
-  tenant_id?: string;
   /** Normalised as the store would write it. */
   timestamp?: string;
   // Custom schema fields, kept in the event JSON.
