@@ -13,7 +13,7 @@
 // keeps parsed documents (up to 8 KiB, gateway/server.ts), so a repeated operation is the same
 // DocumentNode and is compiled on its second run.
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, getNamedType, isScalarType, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, getNamedType, GraphQLError, isScalarType, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const LITERALS = new Set<string>([Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
@@ -41,6 +41,39 @@ export function hasVariableDependentLiteral(schema: GraphQLSchema, document: Doc
 }
 
 export function compiledExecution(): Plugin {
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(jitWhenRepeated());
+      addPlugin(variableErrorsKeepTheirReason);
+    },
+  };
+}
+
+/**
+ * graphql-jit reports a scalar variable that its parseValue refused as `Variable "$t" got invalid
+ * value …; Expected type DateTime.` and keeps the scalar's own message (which says what is
+ * wrong and what would be right) only as the original error; the standard executor puts it in
+ * the message. Both executors must give the caller the same reason.
+ */
+const variableErrorsKeepTheirReason: Plugin = {
+  onExecute() {
+    return {
+      onExecuteDone({ result, setResult }) {
+        if (!('errors' in result) || !result.errors?.length) return;
+        let changed = false;
+        const errors = (result.errors as readonly GraphQLError[]).map((error): GraphQLError => {
+          const reason = error.originalError?.message;
+          if (!reason || !/^Variable "\$[^"]+" got invalid value .*Expected type [_A-Za-z0-9]+\.$/s.test(error.message) || error.message.includes(reason)) return error;
+          changed = true;
+          return new GraphQLError(`${error.message} ${reason}`, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: error.extensions });
+        });
+        if (changed) setResult({ ...result, errors });
+      },
+    };
+  },
+};
+
+function jitWhenRepeated(): Plugin {
   /** Per document: runs so far, then (from the second) whether it may be compiled. */
   const seen = new WeakMap<DocumentNode, number | boolean>();
   return useGraphQlJit(

@@ -1,9 +1,8 @@
 // Scalars: JSON (any JSON value, e.g. an event exactly as stored) and DateTime (RFC 3339 text,
 // passed through unchanged: audit timestamps are hashed as written and must not be reformatted).
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { normalizeTimestamp } from '../wire/timestamp.js';
 import { builder } from './builder.js';
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
  * Deepest nesting of arrays/objects a JSON input may have. Inputs are canonicalised, signed and
@@ -55,8 +54,8 @@ builder.scalarType('JSON', {
 });
 
 function checkDateTime(value: unknown): string {
-  if (typeof value !== 'string' || !RFC3339.test(value)) {
-    throw new GraphQLError(`DateTime must be an RFC 3339 date-time string, e.g. 2024-07-25T00:51:46.340938Z`);
+  if (typeof value !== 'string' || normalizeTimestamp(value) === null) {
+    throw new GraphQLError(`DateTime must be a real RFC 3339 date-time with an offset, e.g. 2024-07-25T00:51:46.340938Z`);
   }
   return value;
 }
