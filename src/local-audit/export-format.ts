@@ -1,5 +1,7 @@
 // Writers for downloadable files (v1/download_results): CSV and JSON renderings of stored events.
 // Pure functions over events already read from the store; gzip and storage are the caller's job.
+// Each format is also offered in pieces (head, one event, tail) for files written as a stream;
+// writeCsv and writeJson are those pieces joined.
 //
 // JSON: an object shaped like a v1/results result (result-json.ts), so code that reads search
 // pages reads it too; each `envelope` is the stored canonical JSON spliced in byte for byte.
@@ -11,7 +13,7 @@
 // An absent value is an empty cell. Values are written as stored, not defused for spreadsheets: a
 // cell starting with `=` stays as logged, since an audit export must not alter what was logged.
 import type { AuditSchema } from './audit-schema.js';
-import { resultJson, type ResultEvent, type ResultRoots } from './result-json.js';
+import { eventJson, type ResultEvent, type ResultRoots } from './result-json.js';
 import { canonicalJson } from '../merkle/index.js';
 import type { StoredEnvelope } from './store/event-store.js';
 
@@ -57,14 +59,42 @@ function csvRow(schema: AuditSchema, event: FormatEvent, withProofs: boolean): s
   return row;
 }
 
-export function writeCsv(schema: AuditSchema, events: Iterable<FormatEvent>, withProofs: boolean): string {
-  const lines = [csvHeader(schema, withProofs).map(csvField).join(',')];
-  for (const event of events) lines.push(csvRow(schema, event, withProofs).map(csvField).join(','));
-  return lines.join('\r\n') + '\r\n';
+/** The CSV header line, CRLF included. */
+export function csvHead(schema: AuditSchema, withProofs: boolean): string {
+  return csvHeader(schema, withProofs).map(csvField).join(',') + '\r\n';
 }
 
-export function writeJson(events: Iterable<FormatEvent>, roots: JsonRoots = {}): string {
+/** One CSV record, CRLF included. */
+export function csvLine(schema: AuditSchema, event: FormatEvent, withProofs: boolean): string {
+  return csvRow(schema, event, withProofs).map(csvField).join(',') + '\r\n';
+}
+
+export function writeCsv(schema: AuditSchema, events: Iterable<FormatEvent>, withProofs: boolean): string {
+  let out = csvHead(schema, withProofs);
+  for (const event of events) out += csvLine(schema, event, withProofs);
+  return out;
+}
+
+/** The JSON file up to its first event: the count comes first, so it is known before writing. */
+export function jsonHead(count: number): string {
+  return `{"count":${count},"events":[`;
+}
+
+/** The `index`-th event of a JSON file (from 0), with the comma that separates it. */
+export function jsonEvent(event: ResultEvent, index: number): string {
+  return (index === 0 ? '' : ',') + eventJson(event);
+}
+
+/** The JSON file after its last event. */
+export function jsonTail(roots: JsonRoots = {}): string {
+  let out = ']';
+  if (roots.root) out += `,"root":${JSON.stringify(roots.root)}`;
+  if (roots.unpublished_root) out += `,"unpublished_root":${JSON.stringify(roots.unpublished_root)}`;
+  return out + '}';
+}
+
+export function writeJson(events: Iterable<ResultEvent>, roots: JsonRoots = {}): string {
   // The count is the number of events written: collect them first (the writer takes one pass).
   const all = [...events];
-  return resultJson({}, all.length, all, roots);
+  return jsonHead(all.length) + all.map(jsonEvent).join('') + jsonTail(roots);
 }

@@ -3,6 +3,10 @@
 // service runs pending jobs one at a time, oldest first. A job's effects and its completion are
 // written in ONE transaction: after a crash either both happened or neither did, so a resumed job
 // never appends twice.
+//
+// An asynchronous job (an export writing its file) does its long work outside any transaction,
+// yielding to the event loop so requests and appends keep flowing, then records what it made and
+// its completion in one transaction. If that fails, or the work does, it discards what it made.
 import { ServiceError } from './core/errors.js';
 import type { Job, JobError, JobOutcome, JobStore } from './store/job-store.js';
 
@@ -18,6 +22,21 @@ const JOB_TTL_MS = 24 * 3600_000;
  */
 type JobHandler = (request: unknown, job: Job) => JobOutcome;
 
+/** What an asynchronous job's work leaves to do once it has finished. */
+export interface AsyncJobResult {
+  /** Runs inside the transaction that marks the job done: its writes commit with the completion. */
+  complete(): JobOutcome;
+  /** Undoes the work's effects outside the database (its files) when the completion rolled back. */
+  discard(): void;
+}
+
+/**
+ * Does an asynchronous job's work, then says how to complete it. `signal` is aborted when the
+ * service stops: the job is then left pending (it runs again at the next start). Reject with a
+ * ServiceError to fail the job with that envelope, after removing what the work made.
+ */
+type AsyncJobHandler = (request: unknown, job: Job, signal: AbortSignal) => Promise<AsyncJobResult>;
+
 interface JobRunnerOptions {
   ttlMs?: number;
   onError: (err: unknown) => void;
@@ -27,6 +46,10 @@ interface JobRunnerOptions {
 
 export class JobRunner {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly asyncHandlers = new Map<string, AsyncJobHandler>();
+  /** The asynchronous job being run, settled once it is recorded (done, failed or left pending). */
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
   /** retry_counter of each pending job's 202 answers; a client hint, so memory is enough. */
   private readonly pollCounts = new Map<string, number>();
   private readonly ttlMs: number;
@@ -48,8 +71,13 @@ export class JobRunner {
   }
 
   register(kind: string, handler: JobHandler): void {
-    if (this.handlers.has(kind)) throw new Error(`a handler for jobs of kind "${kind}" is already registered`);
+    if (this.handlers.has(kind) || this.asyncHandlers.has(kind)) throw new Error(`a handler for jobs of kind "${kind}" is already registered`);
     this.handlers.set(kind, handler);
+  }
+
+  registerAsync(kind: string, handler: AsyncJobHandler): void {
+    if (this.handlers.has(kind) || this.asyncHandlers.has(kind)) throw new Error(`a handler for jobs of kind "${kind}" is already registered`);
+    this.asyncHandlers.set(kind, handler);
   }
 
   /**
@@ -65,7 +93,7 @@ export class JobRunner {
 
   /** Records a job (committed when this returns) and queues it. */
   submit(id: string, kind: string, request: unknown, nowMs = Date.now()): void {
-    if (!this.handlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
+    if (!this.handlers.has(kind) && !this.asyncHandlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
     this.store.insert(id, kind, request, nowMs, nowMs + this.ttlMs);
     this.kick();
   }
@@ -110,12 +138,19 @@ export class JobRunner {
     }
   }
 
+  /** Stops picking up jobs and aborts the asynchronous one running; await `settled()` after. */
   stop(): void {
     this.stopped = true;
+    this.abort.abort();
     if (this.scheduled) clearImmediate(this.scheduled);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     this.scheduled = this.retryTimer = this.purgeTimer = undefined;
+  }
+
+  /** Resolves once no asynchronous job is running (the database may then be closed). */
+  async settled(): Promise<void> {
+    await this.running;
   }
 
   purgeExpired(nowMs = Date.now()): number {
@@ -128,7 +163,7 @@ export class JobRunner {
   }
 
   private kick(): void {
-    if (this.scheduled || this.retryTimer || this.paused || this.stopped) return;
+    if (this.scheduled || this.retryTimer || this.running || this.paused || this.stopped) return;
     // setImmediate between jobs: HTTP requests are served between two jobs, never starved.
     this.scheduled = setImmediate(() => {
       this.scheduled = undefined;
@@ -154,6 +189,15 @@ export class JobRunner {
   private runNext(): boolean {
     const job = this.store.next();
     if (!job) return false;
+    const asyncHandler = this.asyncHandlers.get(job.kind);
+    if (asyncHandler) {
+      this.running = this.runAsync(job, asyncHandler).finally(() => {
+        this.running = undefined;
+        this.kick();
+      });
+      // The next job is picked up when this one has settled.
+      return false;
+    }
     const handler = this.handlers.get(job.kind);
     try {
       this.store.runAndComplete(job, Date.now() + this.ttlMs, () => {
@@ -162,13 +206,53 @@ export class JobRunner {
       });
     } catch (err) {
       this.options.afterRollback?.();
-      const error: JobError =
-        err instanceof ServiceError
-          ? { status: err.status, summary: err.summary, result: err.result ?? {} }
-          : { status: 'InternalError', summary: 'The job failed with an internal error; see the service log', result: {} };
-      if (!(err instanceof ServiceError) || err.status === 'InternalError') this.options.onError(err);
-      this.store.fail(job.id, error, Date.now() + this.ttlMs);
+      this.recordFailure(job, err);
     }
     return true;
+  }
+
+  private async runAsync(job: Job, handler: AsyncJobHandler): Promise<void> {
+    let outcome: AsyncJobResult;
+    try {
+      outcome = await handler(job.request, job, this.abort.signal);
+    } catch (err) {
+      // Stopped half-way: the job stays pending and runs again at the next start.
+      if (this.abort.signal.aborted) return;
+      this.recordFailureLater(job, err);
+      return;
+    }
+    if (this.abort.signal.aborted) {
+      outcome.discard();
+      return;
+    }
+    try {
+      this.store.runAndComplete(job, Date.now() + this.ttlMs, () => outcome.complete());
+    } catch (err) {
+      outcome.discard();
+      this.options.afterRollback?.();
+      this.recordFailureLater(job, err);
+    }
+  }
+
+  /** Records a failure outside runNext: a database that cannot even do that is reported, then retried. */
+  private recordFailureLater(job: Job, err: unknown): void {
+    try {
+      this.recordFailure(job, err);
+    } catch (dbErr) {
+      this.options.onError(dbErr);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.kick();
+      }, 1000).unref();
+    }
+  }
+
+  private recordFailure(job: Job, err: unknown): void {
+    const error: JobError =
+      err instanceof ServiceError
+        ? { status: err.status, summary: err.summary, result: err.result ?? {} }
+        : { status: 'InternalError', summary: 'The job failed with an internal error; see the service log', result: {} };
+    if (!(err instanceof ServiceError) || err.status === 'InternalError') this.options.onError(err);
+    this.store.fail(job.id, error, Date.now() + this.ttlMs);
   }
 }

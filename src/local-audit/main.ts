@@ -1,5 +1,6 @@
 // `npm run local-audit`: the local audit service on its own, configured from the environment.
 import { startLocalAudit } from './service.js';
+import { tokenPath } from './token.js';
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -21,27 +22,33 @@ async function main(): Promise<void> {
     publishIntervalMs: intFromEnv('LOCAL_AUDIT_PUBLISH_INTERVAL_MS', 2000),
     schema: process.env.LOCAL_AUDIT_SCHEMA_FILE || undefined,
   });
-  if (service.tokenGenerated) {
-    console.log(`local-audit: generated a bearer token (stored in ${service.dataDir}/token): ${service.token}`);
-  }
+  // The token itself is never printed: logs are read and kept by more people than the file.
+  if (service.tokenGenerated) console.log(`local-audit: generated a bearer token, stored in ${tokenPath(service.dataDir)} (mode 0600)`);
   console.log(`local-audit: listening on ${service.url} (data in ${service.dataDir}, ${service.log.size} events)`);
   // Started by the gateway (src/gateway/embedded-process.ts): it learns the address (the port may
   // have been 0) from this message. The callback keeps a channel that is already gone from
   // becoming an uncaught 'error'; the disconnect handler below deals with a gateway that went away.
   process.send?.({ type: 'listening', url: service.url }, undefined, {}, () => undefined);
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     console.log(`local-audit: ${signal}${signal.startsWith('SIG') ? ' received' : ''}, shutting down`);
     service.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
         console.error('local-audit: error while shutting down:', err);
         process.exit(1);
       },
     );
   };
+  // A damaged database is not served from: the service stops, and the gateway that embeds it
+  // sees it exit with the reason instead of a service that answers from a broken file.
+  void service.integrity.then((outcome) => {
+    if (outcome.ok) return;
+    console.error(`local-audit: refusing to run: ${outcome.reason}`);
+    stop('the integrity check failed', 1);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by the gateway (src/gateway/embedded-process.ts): its IPC channel closes when the

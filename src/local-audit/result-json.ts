@@ -5,7 +5,8 @@
 //   {…head, "count": n, "events": [{envelope, hash, published, leaf_index?, membership_proof?}, …],
 //    "root"?: {…published root…}, "unpublished_root"?: {tree_name, size, root_hash}}
 //
-// `leaf_index` is present for published events only, as the cloud service answers.
+// `leaf_index` is present for published events only, as the cloud service answers, and left out
+// with the proofs on the pages of a search made with `verbose: false`.
 import type { PublishedRoot, UnpublishedRoot } from '../wire/index.js';
 
 export interface ResultEvent {
@@ -16,6 +17,8 @@ export interface ResultEvent {
   envelopeJson: string;
   published: boolean;
   membershipProof?: string;
+  /** True on a page without proofs (a `verbose: false` search): no `leaf_index` either. */
+  hideLeafIndex?: boolean;
 }
 
 export interface ResultRoots {
@@ -23,11 +26,11 @@ export interface ResultRoots {
   unpublished_root?: UnpublishedRoot;
 }
 
-function eventJson(event: ResultEvent): string {
+export function eventJson(event: ResultEvent): string {
   // hash and membership_proof are hex, l/r, colons and commas (from the store, store/page-proofs.ts):
   // nothing to escape, so they are quoted directly instead of scanned by JSON.stringify.
   let item = `{"envelope":${event.envelopeJson},"hash":"${event.hash}","published":${event.published}`;
-  if (event.published) item += `,"leaf_index":${event.leafIndex}`;
+  if (event.published && !event.hideLeafIndex) item += `,"leaf_index":${event.leafIndex}`;
   if (event.membershipProof !== undefined) item += `,"membership_proof":"${event.membershipProof}"`;
   return item + '}';
 }

@@ -1,10 +1,13 @@
 // Assembles the local audit service: database, audit log, publisher, routes and HTTP listener.
 // `startLocalAudit` is the library entry point used by tests, the gateway and main.ts.
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AuditLog } from './audit-log.js';
+import { DownloadFiles } from './download-files.js';
 import { loadSchemaFile, STANDARD_SCHEMA, type AuditSchema } from './audit-schema.js';
+import { WriteHealth } from './core/write-health.js';
+import { prepareDataDir } from './data-dir.js';
+import { readinessAnswer, type Readiness } from './http/readiness.js';
 import { createHttpServer } from './http/server.js';
 import type { ActionContext, Routes } from './http/router.js';
 import { JobRunner } from './jobs.js';
@@ -12,11 +15,12 @@ import { Publisher } from './publisher.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import type { RouteModule, ServiceParts } from './routes/module.js';
 import { openDatabase } from './store/database.js';
+import { startIntegrityCheck, type IntegrityOutcome } from './store/integrity-check.js';
 import { DownloadStore } from './store/download-store.js';
 import { ExportQuery } from './store/export-query.js';
 import { JobStore } from './store/job-store.js';
 import { ResultSetStore } from './store/result-sets.js';
-import { SearchStore } from './store/search-store.js';
+import { DEFAULT_SEARCH_DEADLINE_MS, SearchStore } from './store/search-store.js';
 import { sqliteTransactions } from './store/transactions.js';
 import { loadOrCreateToken } from './token.js';
 
@@ -42,8 +46,17 @@ export interface LocalAuditOptions {
    * scan of the whole table is cheaper than the index lookup. Default 4096.
    */
   prefilterMinEvents?: number;
+  /**
+   * How long one search may run (ms) before it ends with "search too expensive: narrow it" (400).
+   * Default: LOCAL_AUDIT_SEARCH_DEADLINE_MS, else 10000.
+   */
+  searchDeadlineMs?: number;
+  /** Worker threads that run searches, off the thread that commits appends. Default 2. */
+  searchWorkers?: number;
   /** Where unexpected errors go. Default: console.error. */
   onError?: (err: unknown) => void;
+  /** Where warnings about the setup go (a data directory open to others). Default: console.warn. */
+  onWarning?: (message: string) => void;
 }
 
 export interface LocalAudit {
@@ -57,26 +70,64 @@ export interface LocalAudit {
   jobs: JobRunner;
   /** Publishes the current size now (tests use it instead of waiting for the timer). */
   publishNow(): void;
+  /**
+   * The integrity check of the database (PRAGMA quick_check, in a worker from the start on): not
+   * ready until it passed; a failure is reported to onError and /ready says it.
+   */
+  integrity: Promise<IntegrityOutcome>;
   close(): Promise<void>;
+}
+
+function searchDeadlineFromEnv(): number {
+  const raw = process.env.LOCAL_AUDIT_SEARCH_DEADLINE_MS;
+  if (raw === undefined || raw === '') return DEFAULT_SEARCH_DEADLINE_MS;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`LOCAL_AUDIT_SEARCH_DEADLINE_MS must be a positive integer (ms), got "${raw}"`);
+  return value;
 }
 
 export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<LocalAudit> {
   const dataDir = resolve(options.dataDir ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  const searchDeadlineMs = options.searchDeadlineMs ?? searchDeadlineFromEnv();
+  const onWarning = options.onWarning ?? ((message: string) => console.warn(`[local-audit] warning: ${message}`));
+  for (const warning of prepareDataDir(dataDir)) onWarning(warning);
   const schema = typeof options.schema === 'string' ? loadSchemaFile(options.schema) : (options.schema ?? STANDARD_SCHEMA);
-  const onError = options.onError ?? ((err: unknown) => console.error('[local-audit]', err));
+  const reportError = options.onError ?? ((err: unknown) => console.error('[local-audit]', err));
+  // Every unexpected error passes here (from requests, jobs, the publisher): a storage failure
+  // among them makes the service not ready until an append commits again (the log grows).
+  const health = new WriteHealth(() => log.size);
+  const onError = (err: unknown): void => {
+    health.noteError(err);
+    reportError(err);
+  };
   const { token, generated } = loadOrCreateToken(dataDir, options.token);
   const db = openDatabase(join(dataDir, 'audit.sqlite'), schema);
+  const check = startIntegrityCheck(join(dataDir, 'audit.sqlite'));
+  let integrity: IntegrityOutcome | undefined;
+  // A check ended by close() is no finding.
+  let checkStopped = false;
+  const integrityOutcome = check.outcome.then((outcome) => {
+    integrity = outcome;
+    if (!outcome.ok && !checkStopped) onError(new Error(outcome.reason));
+    return outcome;
+  });
   const log = new AuditLog(db, schema);
   // Every rolled-back job may have appended: resync as a failed append does.
   const jobs = new JobRunner(new JobStore(db), { onError, afterRollback: () => log.resync() });
+  const downloads = new DownloadStore(db);
   let url = '';
   const parts: ServiceParts = {
     log,
     resultSets: new ResultSetStore(db),
-    search: new SearchStore(db, schema, log.events, { prefilterMinEvents: options.prefilterMinEvents ?? 4096, onError }),
+    search: new SearchStore(db, schema, log.events, {
+      prefilterMinEvents: options.prefilterMinEvents ?? 4096,
+      onError,
+      deadlineMs: searchDeadlineMs,
+      workers: options.searchWorkers,
+    }),
     exports: new ExportQuery(db, schema),
-    downloads: new DownloadStore(db),
+    downloads,
+    files: new DownloadFiles(join(dataDir, 'downloads'), downloads, onError),
     jobs,
     transactions: sqliteTransactions(db),
     options: {
@@ -110,6 +161,9 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
       return undefined;
     },
     publicGet: (path) => {
+      // Before syncWithDisk: readiness must answer even when reading the store fails.
+      const probe = readinessAnswer(path, ready);
+      if (probe) return probe;
       log.syncWithDisk();
       for (const m of modules) {
         const out = m.publicGet?.(path);
@@ -117,6 +171,12 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
       }
       return undefined;
     },
+  };
+  const ready = (): Readiness => {
+    if (integrity === undefined) return { ok: false, detail: 'checking the integrity of the audit database (PRAGMA quick_check)' };
+    if (!integrity.ok) return { ok: false, detail: integrity.reason };
+    const state = health.state();
+    return state.ok ? { ok: true, detail: `writes succeed; ${log.size} events` } : { ok: false, detail: `writes are failing since ${state.since}: ${state.reason}` };
   };
   const server = createHttpServer(routes, { token, maxBodyBytes: parts.options.maxBodyBytes, onError });
   const host = options.host ?? '127.0.0.1';
@@ -139,15 +199,20 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     log,
     jobs,
     publishNow: () => publisher.publishNow(),
+    integrity: integrityOutcome,
     close: () =>
       (closed ??= (async () => {
         publisher.stop();
+        checkStopped = true;
+        await check.stop();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeIdleConnections();
         });
         for (const m of modules) await m.close?.();
         jobs.stop();
+        // An export being written stops at its next page; the database is closed after it.
+        await jobs.settled();
         db.close();
       })()),
   };

@@ -39,7 +39,7 @@ test('results in leaf order take about a byte each; a damaged list is an error, 
 describe('ResultSetStore', () => {
   let db: Database.Database;
   let store: ResultSetStore;
-  const base = { createdAt: '2026-01-01T00:00:00.000000Z', treeSize: 50, publishedSize: 40, restriction: null };
+  const base = { createdAt: '2026-01-01T00:00:00.000000Z', treeSize: 50, publishedSize: 40, restriction: null, verbose: true };
 
   beforeEach(() => {
     db = openDatabase(join(tempDir('result-sets-'), 'audit.sqlite'), STANDARD_SCHEMA);

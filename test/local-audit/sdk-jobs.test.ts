@@ -27,7 +27,9 @@ async function pollToSuccess(audit: AuditService, requestId: string): Promise<Pa
       return await audit.pollResult<Json>(requestId);
     } catch (err) {
       if (!(err instanceof PangeaErrors.AcceptedRequestException)) throw err;
-      expect(err.accepted_result?.location).toBe(`${svc.url}/request/${requestId}`);
+      // The SDK builds this exception from a response whose result it has already moved to
+      // accepted_result, so the 202's result is read there.
+      expect((err.pangeaResponse as { accepted_result?: Json }).accepted_result?.location).toBe(`${svc.url}/request/${requestId}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -1,4 +1,4 @@
-// The service's one RFC 3339 parser. Timestamps in the store are RFC 3339 UTC strings normalised
+// The service's timestamps, by the contract's one RFC 3339 rule (src/wire/timestamp.ts). Timestamps in the store are RFC 3339 UTC strings normalised
 // to exactly `YYYY-MM-DDTHH:MM:SS.ffffffZ` (six fractional digits, `Z`). That fixed width makes
 // plain text comparison in SQL agree with time order, so datetime comparisons compile to
 // `col > ?` against a value normalised the same way. The store must use `normalizeTimestamp` when
@@ -6,42 +6,23 @@
 // a value accepted but not normalisable would be stored raw and sort out of time order.
 // The date and time are separated by `T` or `t` only (RFC 3339 section 5.6's grammar; the
 // space its note allows is not accepted).
+// One departure from RFC 3339: a date-time without an offset is read as UTC. The vendor's Python
+// SDK sends `datetime.isoformat()` of naive UTC times (`2026-12-04T13:13:46.054917`), and this is
+// the one rule for event fields, query comparisons, restrictions and time bounds alike. Only the
+// normalised copy used for order and ranges is UTC; the envelope keeps the text as sent, since
+// its hash covers it.
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+import { normalizeTimestamp as normalizeWireTimestamp } from '../../wire/timestamp.js';
+
 const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * Normalises an RFC 3339 `date-time` (any offset, any number of fractional digits) to UTC with
- * exactly six fractional digits, or returns null when `text` is not one. Extra fractional digits
- * are truncated (not rounded), so a normalised value never moves past the instant written.
- * Leap seconds (`:60`) and results outside years 0000..9999 are rejected: they have no
- * fixed-width UTC form.
+ * Normalises an RFC 3339 `date-time` (any offset, none meaning UTC, any number of fractional
+ * digits) to UTC with exactly six fractional digits, or returns null when `text` is not a
+ * calendar-valid one (the contract's rule in src/wire/timestamp.ts).
  */
 export function normalizeTimestamp(text: string): string | null {
-  const m = DATE_TIME.exec(text);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const fraction = (m[7] ?? '').slice(0, 6).padEnd(6, '0');
-  const offsetSign = m[8] === '-' ? -1 : 1;
-  const offsetHours = Number(m[9] ?? 0);
-  const offsetMinutes = Number(m[10] ?? 0);
-
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
-
-  // setUTCFullYear, unlike Date.UTC, does not map years 0..99 to 1900..1999.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  const utc = new Date(date.getTime() - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000);
-  const utcYear = utc.getUTCFullYear();
-  if (utcYear < 0 || utcYear > 9999) return null;
-
-  return (
-    `${pad(utcYear, 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())}` +
-    `T${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}.${fraction}Z`
-  );
+  return normalizeWireTimestamp(text, { naiveIsUtc: true });
 }
 
 /**
@@ -51,10 +32,3 @@ export function normalizeTimestamp(text: string): string | null {
 export function normalizeTimestampBound(text: string): string | null {
   return FULL_DATE.test(text) ? normalizeTimestamp(`${text}T00:00:00Z`) : normalizeTimestamp(text);
 }
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

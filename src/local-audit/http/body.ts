@@ -21,7 +21,16 @@ function badFormat(detail: string, source: string): ServiceError {
 /**
  * Parses JSON, mapping a syntax error to a ValidationError that says where it is. Also refuses
  * what JSON.parse accepts but no handler can use: nesting deeper than MAX_JSON_DEPTH and numbers
- * beyond a double's range (1e400 parses to Infinity, which canonical JSON cannot write).
+ * beyond ±Number.MAX_SAFE_INTEGER (1e400 parses to Infinity, which canonical JSON cannot write).
+ *
+ * Integers beyond ±(2^53 − 1) are refused rather than stored: JSON.parse rounds such a literal to
+ * the nearest double before any handler sees it, so a 30-digit integer field would be stored, and
+ * hashed in its envelope, as another number than the client sent and hashed. Checking the parsed
+ * value finds every such literal without scanning the raw text (Node 20's JSON.parse reviver has
+ * no `context.source`): rounding is monotonic and 2^53 is a double, so a literal of magnitude
+ * above 2^53 − 1 parses to at least 2^53. The same check refuses non-integer literals that large
+ * (1e300): every double of that magnitude is an integer anyway, and no field takes fractions.
+ * It runs in the walk the depth check already makes, so it costs one comparison per number.
  */
 export function parseJson(raw: Buffer): unknown {
   let value: unknown;
@@ -34,7 +43,10 @@ export function parseJson(raw: Buffer): unknown {
   const stack: Array<[unknown, number, string]> = [[value, 0, '']];
   while (stack.length > 0) {
     const [v, depth, source] = stack.pop()!;
-    if (typeof v === 'number' && !Number.isFinite(v)) throw badFormat('a number in the request body is too large', source);
+    if (typeof v === 'number' && !(Math.abs(v) <= Number.MAX_SAFE_INTEGER)) {
+      const field = source === '' ? 'the request body' : `'${source}'`;
+      throw badFormat(`${field} is a number beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1), which cannot be kept exactly; send a smaller integer`, source);
+    }
     if (v === null || typeof v !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) throw badFormat(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`, source);
     for (const [key, child] of Object.entries(v)) stack.push([child, depth + 1, `${source}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);

@@ -1,5 +1,6 @@
 // Route shapes: POST actions (v1/log, …) answered with the JSON envelope, an authenticated GET for
 // polling (request/<id>), and public GET paths outside the JSON API (published roots, downloads).
+import type { Readable } from 'node:stream';
 import type { ServiceStatus } from '../core/errors.js';
 
 export interface ActionContext {
@@ -17,11 +18,11 @@ export interface ActionResult {
 
 export type ActionHandler = (ctx: ActionContext) => ActionResult | Promise<ActionResult>;
 
-/** A plain HTTP answer, for paths outside the JSON API. */
+/** A plain HTTP answer, for paths outside the JSON API. A stream body is piped to the response. */
 export interface RawResponse {
   statusCode: number;
   headers: Record<string, string>;
-  body: Buffer | string;
+  body: Buffer | string | Readable;
 }
 
 export interface Routes {

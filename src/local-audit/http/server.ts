@@ -2,8 +2,10 @@
 // every answer, body size and content-type checks, and no stack trace ever sent to a client.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
 import { readBody, parseJson } from './body.js';
 import { JsonText } from './json-text.js';
+import { BEARER_TOKEN } from '../core/bearer-token.js';
 import { microTimestamp } from '../core/clock.js';
 import { ServiceError, type ServiceStatus } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
@@ -25,12 +27,15 @@ function digest(text: string): Buffer {
 }
 
 export function createHttpServer(routes: Routes, options: HttpOptions): Server {
+  if (!BEARER_TOKEN.test(options.token)) throw new Error('the bearer token must be one word of visible ASCII characters');
   const expected = digest(options.token);
-  // Compare digests so the comparison is constant-time whatever the presented token's length.
+  // The presented token is compared as sent: trimming it would let "Bearer" followed by a
+  // non-ASCII space (which \s matches and HTTP does not strip) present the empty token.
+  // Digests are compared so the comparison is constant-time whatever the presented token's length.
   const authorized = (req: IncomingMessage): boolean => {
     const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
+    const match = /^Bearer[ \t]+(\S+)$/i.exec(header);
+    return match !== null && BEARER_TOKEN.test(match[1]!) && timingSafeEqual(digest(match[1]!), expected);
   };
 
   const send = (res: ServerResponse, requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): void => {
@@ -64,7 +69,14 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
         const raw = routes.publicGet(path);
         if (raw) {
           res.writeHead(raw.statusCode, { ...raw.headers, 'x-request-id': requestId });
-          res.end(raw.body);
+          if (raw.body instanceof Readable) {
+            // Written as fast as the client reads; a client that goes away closes the source.
+            pipeline(raw.body, res, (err) => {
+              if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') options.onError(err);
+            });
+          } else {
+            res.end(raw.body);
+          }
           return;
         }
       }

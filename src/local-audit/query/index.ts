@@ -5,6 +5,7 @@ export { MATCH_ALL } from './ast.js';
 export { QuerySyntaxError } from './errors.js';
 export { tokenize, type Token, type Operator, type FieldToken, type ValueToken, type PunctuationToken } from './lexer.js';
 export { parseQuery, MAX_DEPTH, MAX_TERMS } from './parser.js';
+export { checkQueryCost, MAX_FIELD_TESTS, MAX_OR_WIDTH } from './cost.js';
 export { compileAst, compileQuery, type SqlFragment } from './compile-sql.js';
 export { compileRestriction, SearchRestrictionError } from './restriction.js';
 export { createFieldResolver, columnOperand, type FieldInfo, type FieldResolver, type FieldType } from './fields.js';

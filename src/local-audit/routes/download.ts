@@ -1,31 +1,31 @@
-// v1/download_results: renders a search result set (result_id) or a finished export (request_id)
-// as a gzip CSV or JSON file, stores it in the `downloads` table, and answers {dest_url,
-// expires_at}. The file is served without authentication at /downloads/<token>: the token is 256
-// random bits (the URL is the capability, like a presigned URL), only its sha256 is stored, and it
-// expires. The body is the gzip file itself (content-type application/gzip, no content-encoding),
-// so fetch and the SDKs save it as-is instead of transparently decompressing it.
+// v1/download_results: a URL for a search result set (result_id) or a finished export
+// (request_id) as a gzip CSV or JSON file, and {dest_url, expires_at}. The file is in the downloads
+// folder (download-files.ts); an export's file was written by its job, and a download links to it.
+// Another format, a result set, or an export whose file has expired is rendered now, streamed to a
+// file (export-render.ts) kept for later downloads; two requests for the same rendering share it.
+// The file is served without authentication at /downloads/<token>, streamed from disk: the token is
+// 256 random bits (the URL is the capability, like a presigned URL), only its sha256 is stored, and
+// it expires. The body is the gzip file itself (content-type application/gzip, no
+// content-encoding), so fetch and the SDKs save it as-is instead of transparently decompressing it.
 //
 // request_id of an export that is still running: a ValidationError (code NotReady) telling the
 // client to poll GET /request/<id> first. A 202 would make SDKs poll the download request's own
 // id, which is not a job.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
-import type { AuditLog } from '../audit-log.js';
 import { microTimestamp } from '../core/clock.js';
 import { ServiceError, validationError } from '../core/errors.js';
 import { validateBody, type BodySpec } from '../core/validate.js';
+import { DOWNLOAD_TTL_MS } from '../download-files.js';
 import { EXPORT_JOB, type ExportRequest, type ExportSnapshot } from '../export-job.js';
-import { writeCsv, writeJson, DOWNLOAD_FORMATS, type DownloadFormat, type FormatEvent, type JsonRoots } from '../export-format.js';
+import { DOWNLOAD_FORMATS, type DownloadFormat } from '../export-format.js';
+import { renderFile, type RenderSource } from '../export-render.js';
 import type { RawResponse } from '../http/router.js';
 import type { JobRunner } from '../jobs.js';
-import type { ExportQuery } from '../store/export-query.js';
+import type { DownloadFile } from '../store/download-store.js';
 import type { ResultSetStore } from '../store/result-sets.js';
 import type { RouteModuleFactory } from './module.js';
 
-const gzipAsync = promisify(gzip);
-
-/** How long a download URL works. */
-const DOWNLOAD_TTL_MS = 3600_000;
+/** How often expired files are removed. */
+const PURGE_INTERVAL_MS = 60_000;
 
 const V1_DOWNLOAD: BodySpec = {
   fields: {
@@ -44,54 +44,27 @@ interface DownloadRequest {
   return_context?: boolean;
 }
 
-/** What gets rendered: events by leaf index against a frozen tree. */
-interface DownloadSource {
-  leafIndexes: number[];
-  treeSize: number;
-  publishedSize: number;
+/** What the download is of: its owner (job or result set id), its format, and how to render it. */
+interface DownloadTarget {
+  owner: string;
   format: DownloadFormat;
-  withProofs: boolean;
+  /** Called only when no rendering is kept: a result set's leaves are read then. */
+  source: () => RenderSource;
 }
 
-const CHUNK = 500;
-
-/** The events of `source`, read in chunks, with published flags and (optionally) proofs. */
-function* formatEvents(log: AuditLog, source: DownloadSource): Generator<FormatEvent> {
-  for (let i = 0; i < source.leafIndexes.length; i += CHUNK) {
-    const chunk = log.events.getMany(source.leafIndexes.slice(i, i + CHUNK));
-    const sizeOf = (leaf: number): number => (leaf < source.publishedSize ? source.publishedSize : source.treeSize);
-    // A chunk's proofs share their nodes: built together, like a search page's.
-    const proofs = source.withProofs ? log.membershipProofs(chunk.map((e) => e.leafIndex), sizeOf) : undefined;
-    for (const [index, stored] of chunk.entries()) {
-      const event: FormatEvent = { ...stored, published: stored.leafIndex < source.publishedSize };
-      if (proofs) event.membershipProof = proofs[index]!;
-      yield event;
-    }
-  }
-}
-
-function render(log: AuditLog, source: DownloadSource): string {
-  const events = formatEvents(log, source);
-  if (source.format === 'csv') return writeCsv(log.schema, events, source.withProofs);
-  const roots: JsonRoots = {};
-  if (source.withProofs) {
-    if (source.publishedSize > 0) roots.root = log.publishedRoot(source.publishedSize);
-    if (source.treeSize > 0) roots.unpublished_root = log.unpublishedRoot(source.treeSize);
-  }
-  return writeJson(events, roots);
-}
-
-/** Resolves the request to what must be rendered, or throws the matching error envelope. */
-function resolveSource(exports: ExportQuery, resultSets: ResultSetStore, runner: JobRunner, req: DownloadRequest): DownloadSource {
+/** Resolves the request to what must be downloaded, or throws the matching error envelope. */
+function resolveTarget(resultSets: ResultSetStore, runner: JobRunner, req: DownloadRequest): DownloadTarget {
+  const format = req.format;
   if (req.result_id !== undefined) {
     const set = resultSets.get(req.result_id);
     if (!set) throw new ServiceError('NotFound', `result set ${req.result_id} was not found or has expired`);
     return {
-      leafIndexes: resultSets.all(set),
-      treeSize: set.treeSize,
-      publishedSize: set.publishedSize,
-      format: req.format ?? 'csv',
-      withProofs: false,
+      owner: req.result_id,
+      format: format ?? 'csv',
+      source: () => {
+        const leafIndexes = resultSets.all(set);
+        return { leafIndexes, count: leafIndexes.length, treeSize: set.treeSize, publishedSize: set.publishedSize, format: format ?? 'csv', withProofs: false };
+      },
     };
   }
   const id = req.request_id!;
@@ -106,38 +79,97 @@ function resolveSource(exports: ExportQuery, resultSets: ResultSetStore, runner:
   }
   const exportReq = job.request as ExportRequest;
   const snapshot = job.detail as ExportSnapshot;
+  // The export's own format unless the download asks for another.
+  const chosen = format ?? exportReq.format;
   return {
-    leafIndexes: exports.leafIndexes(exportReq, snapshot.treeSize),
-    treeSize: snapshot.treeSize,
-    publishedSize: snapshot.publishedSize,
-    // The export's own format unless the download asks for another.
-    format: req.format ?? exportReq.format,
-    withProofs: exportReq.verbose,
+    owner: id,
+    format: chosen,
+    source: () => ({ ...snapshot, filter: exportReq, format: chosen, withProofs: exportReq.verbose }),
   };
 }
 
 const DOWNLOAD_PATH = /^\/downloads\/([A-Za-z0-9_-]{43})$/;
 
-export const downloadModule: RouteModuleFactory = ({ log, resultSets, exports, downloads, jobs: runner, publicUrl }) => {
+const notFound = (): RawResponse => ({ statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'download not found or expired\n' });
+
+export const downloadModule: RouteModuleFactory = ({ log, resultSets, exports, downloads, files, jobs: runner, publicUrl, onError }) => {
+  // Files left by an earlier run: expired, half-written, or never recorded.
+  files.sweep();
+  const purge = (): void => {
+    try {
+      files.purgeExpired();
+    } catch (err) {
+      onError(err);
+    }
+  };
+  const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS).unref();
+  const stopping = new AbortController();
+  /** Renderings being written, by owner and format. */
+  const inFlight = new Map<string, Promise<DownloadFile>>();
+
+  const render = (target: DownloadTarget): Promise<DownloadFile> => {
+    const key = `${target.owner}\0${target.format}`;
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const rendering = await renderFile(log, exports, files, target.owner, target.source(), stopping.signal);
+        try {
+          downloads.putRendering(rendering);
+        } catch (err) {
+          files.remove(rendering.file);
+          throw err;
+        }
+        return rendering;
+      })().finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    return pending;
+  };
+
+  /** A new file name for the download: a link to the kept rendering, rendered first if there is none. */
+  const fileFor = async (target: DownloadTarget): Promise<DownloadFile> => {
+    const kept = downloads.rendering(target.owner, target.format);
+    const rendering = kept ?? (await render(target));
+    try {
+      return { ...rendering, file: await files.link(rendering.file) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !kept) throw err;
+      // The kept file was removed behind our back: forget it and render again.
+      downloads.forget(kept.file);
+      const fresh = await render(target);
+      return { ...fresh, file: await files.link(fresh.file) };
+    }
+  };
+
   const serve = (path: string): RawResponse | undefined => {
     const match = DOWNLOAD_PATH.exec(path);
     if (!match && !path.startsWith('/downloads/')) return undefined;
-    const file = match ? downloads.get(match[1]!) : undefined;
-    if (!file) return { statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'download not found or expired\n' };
+    const row = match ? downloads.get(match[1]!) : undefined;
+    const file = row && files.open(row.file);
+    if (!row || !file) return notFound();
     return {
       statusCode: 200,
       headers: {
-        'content-type': 'application/gzip',
-        'content-length': String(file.content.length),
-        'content-disposition': `attachment; filename="audit_events.${file.format}.gz"`,
+        'content-type': row.contentType,
+        'content-length': String(file.size),
+        'content-disposition': `attachment; filename="audit_events.${row.format}.gz"`,
         'cache-control': 'private, no-store',
+        // The client has every byte before the file stream ends on this side; a kept-alive
+        // connection would still count as busy then, and hold up a closing server for the whole
+        // keep-alive timeout. One file per connection costs nothing next to the file.
+        connection: 'close',
       },
-      body: file.content,
+      body: file.stream,
     };
   };
 
   return {
     publicGet: serve,
+    close: async () => {
+      clearInterval(purgeTimer);
+      stopping.abort();
+      await Promise.allSettled([...inFlight.values()]);
+    },
     actions: {
       'v1/download_results': async ({ body }) => {
         const req = validateBody<DownloadRequest>(body, V1_DOWNLOAD);
@@ -149,13 +181,17 @@ export const downloadModule: RouteModuleFactory = ({ log, resultSets, exports, d
         if (req.result_id === undefined && req.request_id === undefined) {
           throw validationError([{ code: 'FieldRequired', detail: "one of 'result_id' or 'request_id' is required", source: '/result_id' }]);
         }
-        const source = resolveSource(exports, resultSets, runner, req);
-        const text = render(log, source);
-        // Compressed on the libuv thread pool, off the event loop.
-        const content = await gzipAsync(Buffer.from(text, 'utf8'));
+        const target = resolveTarget(resultSets, runner, req);
+        purge();
+        const file = await fileFor(target);
         const expiresAtMs = Date.now() + DOWNLOAD_TTL_MS;
-        downloads.purgeExpired();
-        const token = downloads.put(source.format, content, expiresAtMs);
+        let token: string;
+        try {
+          token = downloads.putDownload({ ...file, expiresAtMs });
+        } catch (err) {
+          files.remove(file.file);
+          throw err;
+        }
         return {
           result: {
             dest_url: `${publicUrl()}/downloads/${token}`,

@@ -1,15 +1,20 @@
 // v1/export: a bulk export of the log, filtered by received_at, as a job (202, then polling). The
-// job takes a snapshot — the tree size and published size at that moment, and the filter — and
-// counts the matches; the file itself is rendered by v1/download_results with the job's
-// request_id, from that snapshot, so it never contains events logged after the job ran.
+// job takes a snapshot — the tree size and published size at that moment, and the filter — counts
+// the matches and streams the file in the export's format to the downloads folder
+// (export-render.ts), kept as the job's rendering; v1/download_results with the job's request_id
+// links to it. The file never contains events logged after the job started.
 // Polling a finished export answers {"status": "done", "count": n, "format": …}: the real
 // service's result for a finished export is not documented; this one says what the file holds.
 import type { AuditLog } from '../audit-log.js';
+import type { DownloadFiles } from '../download-files.js';
 import { validationError } from '../core/errors.js';
 import { MAX_SHORT_PARAM } from '../core/limits.js';
 import { validateBody, type BodySpec } from '../core/validate.js';
 import { EXPORT_JOB, type ExportRequest, type ExportSnapshot } from '../export-job.js';
 import { DOWNLOAD_FORMATS, type DownloadFormat } from '../export-format.js';
+import { renderFile } from '../export-render.js';
+import type { AsyncJobResult, Job } from '../jobs.js';
+import type { DownloadStore } from '../store/download-store.js';
 import type { ExportQuery } from '../store/export-query.js';
 import { parseTimeRange } from '../time-range.js';
 import { acceptedAnswer } from './accepted.js';
@@ -26,18 +31,31 @@ const V1_EXPORT: BodySpec = {
   },
 };
 
-function runExport(log: AuditLog, exports: ExportQuery, request: unknown): { result: unknown; detail: ExportSnapshot } {
+interface ExportParts {
+  log: AuditLog;
+  exports: ExportQuery;
+  files: DownloadFiles;
+  downloads: DownloadStore;
+}
+
+async function runExport({ log, exports, files, downloads }: ExportParts, request: unknown, job: Job, signal: AbortSignal): Promise<AsyncJobResult> {
   const req = request as ExportRequest;
+  log.syncWithDisk();
   const treeSize = log.size;
-  const count = exports.count(req, treeSize);
+  const snapshot: ExportSnapshot = { treeSize, publishedSize: Math.min(log.latestPublishedSize(), treeSize), count: exports.count(req, treeSize) };
+  const source = { ...snapshot, filter: req, format: req.format, withProofs: req.verbose };
+  const rendering = await renderFile(log, exports, files, job.id, source, signal);
   return {
-    result: { status: 'done', count, format: req.format },
-    detail: { treeSize, publishedSize: Math.min(log.latestPublishedSize(), treeSize), count },
+    complete: () => {
+      downloads.putRendering(rendering);
+      return { result: { status: 'done', count: snapshot.count, format: req.format }, detail: snapshot };
+    },
+    discard: () => files.remove(rendering.file),
   };
 }
 
-export const exportModule: RouteModuleFactory = ({ log, exports, jobs: runner, publicUrl }) => {
-  runner.register(EXPORT_JOB, (request) => runExport(log, exports, request));
+export const exportModule: RouteModuleFactory = ({ log, exports, files, downloads, jobs: runner, publicUrl }) => {
+  runner.registerAsync(EXPORT_JOB, (request, job, signal) => runExport({ log, exports, files, downloads }, request, job, signal));
 
   return {
     actions: {

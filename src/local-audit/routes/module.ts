@@ -1,6 +1,7 @@
 // The shape of a route module: each endpoint family (log, root, search, jobs, downloads, …) is one
 // module built from the shared service parts; routes/index.ts lists them.
 import type { AuditLog } from '../audit-log.js';
+import type { DownloadFiles } from '../download-files.js';
 import type { ActionHandler, ActionResult, RawResponse } from '../http/router.js';
 import type { JobRunner } from '../jobs.js';
 import type { DownloadStore } from '../store/download-store.js';
@@ -30,6 +31,8 @@ export interface ServiceParts {
   search: SearchStore;
   exports: ExportQuery;
   downloads: DownloadStore;
+  /** The downloads folder: the files the `downloads` rows describe. */
+  files: DownloadFiles;
   /** The one job runner: modules register their kinds on it while the service is assembled. */
   jobs: JobRunner;
   transactions: Transactions;

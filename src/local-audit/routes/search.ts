@@ -1,13 +1,14 @@
 // v1/search and v1/results: compile the query to parameterised SQL, snapshot the matching leaf
 // indexes as a result set (stable while events keep arriving), and answer pages of events with
-// membership proofs against the roots of the snapshot.
+// membership proofs against the roots of the snapshot. The matching leaves are found by a search
+// worker (store/search-pool.ts), off the thread that commits appends.
 import type { SearchRequest as WireSearchRequest } from '../../wire/index.js';
 import { microTimestamp } from '../core/clock.js';
 import { ServiceError, validationError } from '../core/errors.js';
 import { JsonText } from '../http/json-text.js';
 import { validateBody, type BodySpec } from '../core/validate.js';
 import { MAX_PAGE, MAX_RESULTS, MAX_SHORT_PARAM } from '../core/limits.js';
-import { compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver } from '../query/index.js';
+import { checkQueryCost, compileAst, compileRestriction, parseQuery, QuerySyntaxError, SearchRestrictionError, type FieldResolver } from '../query/index.js';
 import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
 import type { NewResultSet, ResultSet } from '../store/result-sets.js';
 import type { MatchQuery } from '../store/search-store.js';
@@ -56,6 +57,7 @@ function compileSearch(req: SearchRequest, fields: FieldResolver, nowMs: number)
   let compiled: CompiledSearch;
   try {
     const ast = parseQuery(req.query);
+    checkQueryCost(ast, fields);
     compiled = { ast, query: compileAst(ast, fields) };
   } catch (err) {
     if (err instanceof QuerySyntaxError) throw badFormat(`query: ${err.message}`, '/query');
@@ -86,13 +88,6 @@ interface PageContent {
   roots: ResultRoots;
 }
 
-/** What a search found in its snapshot: the set to create and its first page. */
-interface Found {
-  set: NewResultSet;
-  leaves: number[];
-  firstPage: PageContent;
-}
-
 /** Does the set's own restriction imply the asserted one (every asserted field, values within)? */
 function restrictionHolds(set: ResultSet, asserted: Record<string, unknown>): boolean {
   const own = set.restriction ? (JSON.parse(set.restriction) as Record<string, unknown[]>) : {};
@@ -115,7 +110,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
     const stored = log.events.getManyText(leaves);
     // The page's proofs share their upper nodes: read each node once per page.
     const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
-    const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i] }));
+    const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i], hideLeafIndex: !verbose }));
     const roots: ResultRoots = {};
     if (verbose) {
       if (set.publishedSize > 0) roots.root = log.publishedRoot(set.publishedSize);
@@ -128,10 +123,13 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
   const pageJson = (count: number, content: PageContent, head: Record<string, unknown> = {}): JsonText =>
     new JsonText(resultJson(head, count, content.events, content.roots));
 
-  // A search reads one snapshot, in one transaction: the sizes, the matches, the first page, its
-  // proofs and roots. Its result set is written after it, in a transaction shared with the other
-  // searches of this turn of the event loop (ResultSetStore.createBatched).
-  const searchTx = transactions.read((req: SearchRequest): Found => {
+  /**
+   * What a search asks the workers for, and the snapshot it answers about: the tree and published
+   * sizes now, synchronously, so no append runs in between. The worker finds the matches among the
+   * leaves below that tree size; they were committed before it starts and never change, so what it
+   * finds is what this snapshot holds, however many events arrive meanwhile.
+   */
+  const prepare = (req: SearchRequest): { match: Omit<MatchQuery, 'receivedInLeafOrder'>; set: NewResultSet } => {
     const nowMs = Date.now();
     if (nowMs - lastPurge > PURGE_EVERY_MS) {
       sets.purgeExpired(nowMs);
@@ -139,27 +137,32 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
     }
     const orderBy = req.order_by ?? 'received_at';
     if (!fields.get(orderBy)) throw validationError([{ code: 'NotEnumMember', detail: `'order_by' must be received_at or a schema field, not "${orderBy}"`, source: '/order_by' }]);
-    // Snapshot: the tree and published sizes now. The store is synchronous, so no append can run
-    // between reading the sizes and selecting the matching leaves.
+    const compiled = compileSearch(req, fields, nowMs);
     const treeSize = log.size;
     const publishedSize = Math.min(log.latestPublishedSize(), treeSize);
-    const leaves = search.matches({
-      ...compileSearch(req, fields, nowMs),
+    const match = {
+      ...compiled,
       orderBy,
       direction: req.order ?? 'desc',
       // validateBody has checked it is an integer in [1, MAX_RESULTS].
       maxResults: req.max_results ?? MAX_RESULTS,
       treeSize,
-    });
+    } as const;
     const set: NewResultSet = {
       createdAt: microTimestamp(),
       expiresAtMs: nowMs + options.resultTtlMs,
       treeSize,
       publishedSize,
       restriction: req.search_restriction ? JSON.stringify(req.search_restriction) : null,
+      verbose: req.verbose ?? true,
     };
-    return { set, leaves, firstPage: pageContent(set, leaves.slice(0, req.limit ?? 20), req.verbose ?? true) };
-  });
+    return { match, set };
+  };
+
+  // The first page, its proofs and roots in one transaction. Its result set is written after it,
+  // in a transaction shared with the other searches of this turn of the event loop
+  // (ResultSetStore.createBatched).
+  const firstPageTx = transactions.read(pageContent);
 
   type ResultsRequest = { id: string; limit?: number; offset?: number; assert_search_restriction?: Record<string, unknown> };
   // One transaction, one snapshot, locks taken once; IMMEDIATE as it may write (a remembered root).
@@ -175,19 +178,25 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
         errors: [{ code: 'BadOffset', detail: `offset must be less than ${set.count}`, source: '/offset' }],
       });
     }
-    return pageJson(set.count, pageContent(set, sets.page(set, offset, req.limit ?? 20), true));
+    return pageJson(set.count, pageContent(set, sets.page(set, offset, req.limit ?? 20), set.verbose));
   });
 
   return {
     actions: {
       'v1/search': async ({ body }) => {
-        const found = searchTx(validateBody<SearchRequest>(body, SEARCH));
-        const set = await sets.createBatched(found.set, found.leaves);
-        return { result: pageJson(set.count, found.firstPage, { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) }) };
+        const req = validateBody<SearchRequest>(body, SEARCH);
+        const { match, set: newSet } = prepare(req);
+        const leaves = await search.matches(match);
+        const firstPage = firstPageTx(newSet, leaves.slice(0, req.limit ?? 20), newSet.verbose);
+        const set = await sets.createBatched(newSet, leaves);
+        return { result: pageJson(set.count, firstPage, { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) }) };
       },
       'v1/results': ({ body }) => ({ result: resultsTx(validateBody<ResultsRequest>(body, RESULTS)) }),
     },
-    close: () => sets.flush(),
+    close: async () => {
+      sets.flush();
+      await search.close();
+    },
   };
 };
 

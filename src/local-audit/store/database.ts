@@ -2,7 +2,7 @@
 // committed transaction is in the WAL before the response is sent, so it survives kill -9 of the
 // process (only an OS crash or power loss could lose the last commits).
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../merkle/index.js';
 import { checkSchema, type AuditSchema, type SchemaFieldType } from '../audit-schema.js';
@@ -34,15 +34,47 @@ function sqlType(type: SchemaFieldType): string {
 export function openDatabase(path: string, schema: AuditSchema): Db {
   // Field ids become SQL column names: check every schema, not only those read from a file.
   checkSchema(schema);
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  restrictFileModes(path);
   const db = new Database(path);
   try {
     initialise(db, schema);
   } catch (err) {
     db.close();
+    // The pages read on open are damaged, or it is no database: say which file, and what to do.
+    // Damage elsewhere is found by the integrity check (store/integrity-check.ts).
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+      throw new Error(`the audit database ${path} cannot be read (${(err as Error).message}); restore it from a backup or move it away`, { cause: err });
+    }
     throw err;
   }
   return db;
+}
+
+/**
+ * The audit log is readable by its owner only: the file is created 0600 (and an existing one set
+ * to 0600) before SQLite opens it, whatever the umask, because SQLite creates the -wal and -shm
+ * files with the main file's permissions. Existing -wal, -shm and -journal files are set too.
+ */
+function restrictFileModes(path: string): void {
+  if (!existsSync(path)) {
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      // Absent (no WAL yet), or not ours to change (EPERM): SQLite then says whether it can open it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw err;
+    }
+  }
 }
 
 function initialise(db: Db, schema: AuditSchema): void {
@@ -50,6 +82,7 @@ function initialise(db: Db, schema: AuditSchema): void {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  dropBlobDownloads(db);
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS nodes (
@@ -63,7 +96,7 @@ function initialise(db: Db, schema: AuditSchema): void {
     CREATE TABLE IF NOT EXISTS search_results (
       seq INTEGER PRIMARY KEY, secret TEXT NOT NULL, created_at TEXT NOT NULL,
       expires_at_ms INTEGER NOT NULL, tree_size INTEGER NOT NULL, published_size INTEGER NOT NULL,
-      count INTEGER NOT NULL, restriction TEXT, leaves BLOB NOT NULL);
+      count INTEGER NOT NULL, restriction TEXT, verbose INTEGER, leaves BLOB NOT NULL);
     -- The minutely purge deletes a range of this index instead of scanning every set (a day of
     -- sets at a few thousand searches a second is millions of rows). Expiry times rise with the
     -- rows, so each insert appends to it.
@@ -71,17 +104,22 @@ function initialise(db: Db, schema: AuditSchema): void {
     CREATE TABLE IF NOT EXISTS jobs (
       id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, request TEXT NOT NULL,
       result TEXT, error TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
+    -- Download files live in the downloads folder beside this file; a row is the metadata of one
+    -- file (its own name there). token is the sha256 of the URL's token, NULL for a file kept to
+    -- be linked to (an export's rendering); owner is the job or result set it renders.
     CREATE TABLE IF NOT EXISTS downloads (
-      token TEXT PRIMARY KEY, format TEXT NOT NULL, content BLOB NOT NULL,
+      id INTEGER PRIMARY KEY, token TEXT UNIQUE, owner TEXT NOT NULL, format TEXT NOT NULL,
+      file TEXT NOT NULL UNIQUE, content_type TEXT NOT NULL, size INTEGER NOT NULL,
       expires_at_ms INTEGER NOT NULL);
-    -- Purges read these instead of every row: a row's expiry sits after its content (a file, a
-    -- job's request), and reaching it would walk the content's overflow pages, on every
-    -- download request.
+    CREATE INDEX IF NOT EXISTS downloads_owner ON downloads (owner, format) WHERE token IS NULL;
+    -- Purges read these instead of every row: a job's expiry sits after its request, and reaching
+    -- it would walk the request's overflow pages.
     CREATE INDEX IF NOT EXISTS downloads_expiry ON downloads (expires_at_ms);
     CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (expires_at_ms);
   `);
   dropOldResultSets(db);
   addColumnIfMissing(db, 'published_roots', 'consistency_proof', 'TEXT');
+  addColumnIfMissing(db, 'search_results', 'verbose', 'INTEGER');
   createEventsTable(db, schema);
 }
 
@@ -99,6 +137,16 @@ function addColumnIfMissing(db: Db, table: string, column: string, type: string)
  */
 function dropOldResultSets(db: Db): void {
   db.exec('DROP TABLE IF EXISTS result_items; DROP TABLE IF EXISTS result_sets');
+}
+
+/**
+ * An older data directory keeps each download's gzip file in `downloads.content`. Downloads live an
+ * hour, so the table is dropped rather than its blobs written out: a URL handed out before the
+ * upgrade answers 404 like an expired one.
+ */
+function dropBlobDownloads(db: Db): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('downloads')`).pluck().all() as string[];
+  if (columns.includes('content')) db.exec('DROP TABLE downloads');
 }
 
 function createEventsTable(db: Db, schema: AuditSchema): void {

@@ -30,6 +30,11 @@ export interface ResultSet {
   count: number;
   /** The search_restriction the set was made with (JSON), for assert_search_restriction. */
   restriction: string | null;
+  /**
+   * The search's `verbose`: v1/results has no verbose of its own, so every page of the set
+   * carries proofs, roots and leaf indexes exactly when the search asked for them.
+   */
+  verbose: boolean;
   /** Its row in search_results. */
   row: number;
 }
@@ -41,7 +46,8 @@ interface QueuedSet {
   leafIndexes: readonly number[];
 }
 
-type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null };
+// `verbose` is null in sets made before the column existed, which were always paged with proofs.
+type SetRow = { created_at: string; expires_at_ms: number; tree_size: number; published_size: number; count: number; restriction: string | null; verbose: number | null };
 
 function toResultSet(id: string, row: SetRow, rowNumber: number): ResultSet {
   return {
@@ -53,6 +59,7 @@ function toResultSet(id: string, row: SetRow, rowNumber: number): ResultSet {
     publishedSize: row.published_size,
     count: row.count,
     restriction: row.restriction ?? null,
+    verbose: row.verbose !== 0,
   };
 }
 
@@ -64,7 +71,7 @@ function sameText(a: string, b: string): boolean {
 }
 
 export class ResultSetStore {
-  private readonly insertSet: Database.Statement<[string, string, number, number, number, number, string | null, Buffer], { seq: number }>;
+  private readonly insertSet: Database.Statement<[string, string, number, number, number, number, string | null, number, Buffer], { seq: number }>;
   private readonly selectSet: Database.Statement<[number], SetRow & { secret: string }>;
   private readonly selectLeaves: Database.Statement<[number], Buffer>;
   private readonly purgeSets: Database.Statement<[number]>;
@@ -76,9 +83,9 @@ export class ResultSetStore {
     const createAll = db.transaction((batch: readonly QueuedSet[]) => batch.map((q) => this.create(q.set, q.leafIndexes)));
     this.batches = new GroupCommit((batch) => createAll.immediate(batch));
     this.insertSet = db.prepare(
-      'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
+      'INSERT INTO search_results (secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, verbose, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
-    this.selectSet = db.prepare('SELECT secret, created_at, expires_at_ms, tree_size, published_size, count, restriction FROM search_results WHERE seq = ?');
+    this.selectSet = db.prepare('SELECT secret, created_at, expires_at_ms, tree_size, published_size, count, restriction, verbose FROM search_results WHERE seq = ?');
     this.selectLeaves = db.prepare<[number], Buffer>('SELECT leaves FROM search_results WHERE seq = ?').pluck();
     this.purgeSets = db.prepare('DELETE FROM search_results WHERE expires_at_ms < ?');
   }
@@ -86,7 +93,7 @@ export class ResultSetStore {
   /** Creates a set holding `leafIndexes` in result order (one row appended); returns it with its id. */
   create(set: NewResultSet, leafIndexes: readonly number[]): ResultSet {
     const secret = this.ids.newSecret();
-    const { seq } = this.insertSet.get(secret, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, encodeLeafList(leafIndexes))!;
+    const { seq } = this.insertSet.get(secret, set.createdAt, set.expiresAtMs, set.treeSize, set.publishedSize, leafIndexes.length, set.restriction, set.verbose ? 1 : 0, encodeLeafList(leafIndexes))!;
     return { ...set, id: this.ids.format(seq, secret), count: leafIndexes.length, row: seq };
   }
 

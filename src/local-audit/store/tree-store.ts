@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { RecentNodes } from './recent-nodes.js';
 
 /** Leaves whose lower nodes stay in memory (store/recent-nodes.ts): ~3 MB. */
-export const RECENT_LEAVES = 8192;
+const RECENT_LEAVES = 8192;
 
 export class TreeStore implements NodeSource {
   private readonly selectNode: Database.Statement<[number, number], Buffer>;

@@ -1,0 +1,145 @@
+// The SQL of v1/search: the leaf indexes of the events that match a compiled query, in result
+// order, narrowed by the trigram index when that pays. It runs in a search worker
+// (search-worker.ts) on a read-only connection of its own; the route builds the conditions with
+// the query compiler (query/) against `searchFields`, this module adds the bounds, the order, the
+// limit and the deadline.
+import type Database from 'better-sqlite3';
+import type { AuditSchema } from '../audit-schema.js';
+import type { FieldResolver, QueryNode, SqlFragment } from '../query/index.js';
+import type { Db } from './database.js';
+import { FtsPrefilter } from './fts-prefilter.js';
+import { searchFields } from './search-fields.js';
+import { StatementCache } from './statement-cache.js';
+
+/**
+ * The trigram index narrows a search to its candidates only when there are at most this many;
+ * beyond that, walking the events in result order (and stopping at max_results) is cheaper.
+ */
+const PREFILTER_MAX_CANDIDATES = 10_000;
+
+/**
+ * The deadline is checked on every event whose leaf index is a multiple of this (a power of two):
+ * rarely enough that the check costs nothing next to the scan, often enough to stop within a few
+ * milliseconds even when every event costs the most tests a query may make.
+ */
+const DEADLINE_CHECK_EVERY = 1024;
+
+export interface SearchMatcherOptions {
+  /** Below this many events a scan of the whole table is cheaper than the index lookup. */
+  prefilterMinEvents: number;
+  onError: (err: unknown) => void;
+}
+
+export interface MatchQuery {
+  /** The compiled query (columns from `searchFields`) and its syntax tree, for the trigram prefilter. */
+  query: SqlFragment;
+  ast: QueryNode;
+  /** The compiled search_restriction and the restriction itself, for the trigram prefilter. */
+  restriction?: { condition: SqlFragment; values: Record<string, unknown> };
+  /** received_at bounds, normalised to the stored form. */
+  start?: string;
+  end?: string;
+  /** received_at or a search field. */
+  orderBy: string;
+  direction: 'asc' | 'desc';
+  /** An integer in [1, MAX_RESULTS]. */
+  maxResults: number;
+  /** Only leaves below this size (the snapshot's) match. */
+  treeSize: number;
+  /** Whether received_at rises with the leaf index over those leaves (ArrivalOrder). */
+  receivedInLeafOrder: boolean;
+}
+
+/** The search ran past its deadline; the worker reports it, the route answers 400. */
+export class SearchDeadlineError extends Error {
+  override readonly name = 'SearchDeadlineError';
+}
+
+export class SearchMatcher {
+  private readonly fields: FieldResolver;
+  private readonly prefilter: FtsPrefilter;
+  private readonly candidates: Database.Statement<[string, number], { rowid: number }> | undefined;
+  // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
+  private readonly statements: StatementCache;
+  /** performance.now() past which the running search stops. */
+  private deadlineAt = Infinity;
+  private readonly inTransaction: (q: MatchQuery) => number[];
+
+  constructor(
+    db: Db,
+    schema: AuditSchema,
+    private readonly options: SearchMatcherOptions,
+  ) {
+    this.fields = searchFields(schema);
+    this.prefilter = new FtsPrefilter(schema);
+    this.candidates = this.prefilter.enabled
+      ? db.prepare<[string, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
+      : undefined;
+    this.statements = new StatementCache(db, 128);
+    // better-sqlite3 has no progress handler: the scan calls back into JS every
+    // DEADLINE_CHECK_EVERY events instead, and an exception thrown there ends the statement.
+    db.function('search_deadline_check', { deterministic: false, directOnly: true }, () => {
+      if (performance.now() > this.deadlineAt) throw new SearchDeadlineError('search too expensive: narrow it');
+      return 1;
+    });
+    // The prefilter and the scan read one snapshot.
+    this.inTransaction = db.transaction((q: MatchQuery) => this.run(q));
+  }
+
+  /** The matching leaf indexes, in result order, at most `maxResults`; SearchDeadlineError past `deadlineMs`. */
+  matches(q: MatchQuery, deadlineMs: number): number[] {
+    this.deadlineAt = performance.now() + deadlineMs;
+    try {
+      return this.inTransaction(q);
+    } finally {
+      this.deadlineAt = Infinity;
+    }
+  }
+
+  private run(q: MatchQuery): number[] {
+    const orderField = this.fields.get(q.orderBy);
+    if (!orderField) throw new Error(`order_by "${q.orderBy}" is not a search field`);
+    // First, so that SQLite tests it on every row it visits, before the query's own tests.
+    const where: SqlFragment[] = [{ sql: `e.leaf_index % ${DEADLINE_CHECK_EVERY} <> 0 OR search_deadline_check()`, params: [] }, q.query];
+    if (q.start !== undefined) where.push({ sql: 'e.received_at >= ?', params: [q.start] });
+    if (q.end !== undefined) where.push({ sql: 'e.received_at <= ?', params: [q.end] });
+    if (q.restriction) where.push(q.restriction.condition);
+    where.push(...this.narrow(q), { sql: 'e.leaf_index < ?', params: [q.treeSize] });
+    const direction = q.direction === 'asc' ? 'ASC' : 'DESC';
+    // received_at order is leaf order while arrival times rise with the leaves: then walk the
+    // table by rowid instead of the received_at index plus a row lookup per match. A time
+    // range keeps the index, which narrows the walk to the range.
+    const byLeaf = q.orderBy === 'received_at' && q.receivedInLeafOrder && q.start === undefined && q.end === undefined;
+    const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
+    // The limit is written into the SQL, not bound: SQLite recompiles a statement with a bound
+    // LIMIT every time it is bound (its value may change the plan). Most searches use the
+    // default, so the statement cache keeps few variants.
+    if (!Number.isSafeInteger(q.maxResults)) throw new Error('max_results is not an integer');
+    const matches = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${q.maxResults}`;
+    // The matches come back as one JSON array rather than a row each: better-sqlite3 fills its
+    // result array through the V8 API an element at a time, which costs about as much as the
+    // scan itself, while one string is parsed at once. The ordered, limited subquery runs as a co-routine (a
+    // subquery with LIMIT is never flattened into an aggregate), so the aggregate takes its rows
+    // in result order.
+    const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
+    const params = where.flatMap((w) => w.params);
+    return JSON.parse(this.statements.get(sql).pluck().get(...params) as string) as number[];
+  }
+
+  /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
+  private narrow(q: MatchQuery): SqlFragment[] {
+    if (q.treeSize < this.options.prefilterMinEvents) return [];
+    const match = this.candidates && this.prefilter.derive(q.ast, q.restriction?.values);
+    if (!match) return [];
+    let leaves: number[];
+    try {
+      leaves = this.candidates.all(match, q.treeSize).map((r) => r.rowid);
+    } catch (err) {
+      // Never expected (every value is quoted); the search is still right without the index.
+      this.options.onError(err);
+      return [];
+    }
+    if (leaves.length > PREFILTER_MAX_CANDIDATES) return [];
+    return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
+  }
+}

@@ -1,0 +1,47 @@
+// A search worker thread (search-pool.ts starts it): its own read-only connection to the service's
+// SQLite file, on which it finds the matching leaves of one search at a time. better-sqlite3 is
+// synchronous, so a search on the main thread would hold up every request, appends included;
+// here it holds up only this thread, and WAL mode lets it read while the main thread commits.
+import Database from 'better-sqlite3';
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SearchReply, SearchRequest, SearchWorkerData } from './search-pool.js';
+import { SearchDeadlineError, SearchMatcher } from './search-matcher.js';
+
+const port = parentPort;
+if (!port) throw new Error('search-worker.ts runs as a worker thread (SearchPool starts it)');
+const data = workerData as SearchWorkerData;
+
+/** How much nicer than the rest of the process a search thread runs. */
+const SEARCH_NICENESS = 10;
+
+// Searches give way to the main thread, which commits the appends, when they compete for the CPU.
+// Linux keeps a niceness per thread, and /proc/thread-self names this thread's id. Elsewhere, or
+// without /proc, the thread keeps the process's priority.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + SEARCH_NICENESS));
+} catch {
+  // Not Linux, or no /proc: searches share the CPU evenly with the main thread.
+}
+
+const db = new Database(data.path, { readonly: true, fileMustExist: true });
+db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+const matcher = new SearchMatcher(db, data.schema, {
+  prefilterMinEvents: data.prefilterMinEvents,
+  onError: (err) => port.postMessage({ type: 'error-report', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies SearchReply),
+});
+
+port.on('message', (request: SearchRequest) => {
+  let reply: SearchReply;
+  try {
+    reply = { type: 'matches', id: request.id, leaves: matcher.matches(request.query, request.deadlineMs) };
+  } catch (err) {
+    reply =
+      err instanceof SearchDeadlineError
+        ? { type: 'deadline', id: request.id }
+        : { type: 'failed', id: request.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+  port.postMessage(reply);
+});
