@@ -35,6 +35,11 @@ export type AuthMode = { kind: 'none' } | { kind: 'passthrough' } | { kind: 'key
 export interface GatewayConfig {
   host: string;
   port: number;
+  /**
+   * The base of every URL the gateway hands out (download links, poll URLs): how clients reach it
+   * (PUBLIC_URL, e.g. https://audit.example.com behind a proxy). Default: the address it listens on.
+   */
+  publicUrl?: string | undefined;
   upstream: UpstreamConfig;
   signingKeyFile: string | undefined;
   /** Secret for cursor HMACs; generated per data dir or process when unset. */
@@ -70,6 +75,12 @@ export interface GatewayConfig {
   rootWitness?: WitnessConfig;
   /** Milliseconds between full audits by the monitor (FULL_AUDIT_INTERVAL_MS, default 24 h; 0 off). */
   fullAuditIntervalMs?: number;
+  /**
+   * The browser origins allowed to call the gateway cross-origin (CORS_ORIGINS, exact origins such
+   * as http://localhost:5173). Default none: a page of any other origin can neither send a
+   * preflighted request nor read an answer.
+   */
+  corsOrigins?: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -98,6 +109,19 @@ function url(name: string, raw: string): string {
     throw new ConfigError(`${name} must be a URL such as https://audit.aws.us.pangea.cloud, got "${raw}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  return parsed.toString().replace(/\/+$/, '');
+}
+
+/** An http(s) origin, optionally with a path prefix; no query or fragment (URLs are appended to it). */
+function publicUrl(raw: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be a URL such as https://audit-gateway.example.com, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) throw new ConfigError(`PUBLIC_URL must have no query, fragment or credentials, got "${raw}"`);
   return parsed.toString().replace(/\/+$/, '');
 }
 
@@ -152,6 +176,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   return {
     host,
     port: int(env, 'PORT', 4000, 0, 65535),
+    publicUrl: env.PUBLIC_URL ? publicUrl(env.PUBLIC_URL) : undefined,
     upstream,
     signingKeyFile: env.SIGNING_KEY_FILE || undefined,
     cursorSecret: env.CURSOR_SECRET || undefined,
@@ -167,7 +192,31 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     trustedSigningKeysFile: env.TRUSTED_SIGNING_KEYS_FILE || undefined,
     rootWitness: witness(env, upstream),
     fullAuditIntervalMs: int(env, 'FULL_AUDIT_INTERVAL_MS', 24 * 60 * 60 * 1000),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
   };
+}
+
+/**
+ * CORS_ORIGINS: comma-separated origins, each exactly as a browser sends it in its Origin header
+ * (scheme, host, port if not the default; no path, no wildcard), since they are compared as text.
+ */
+export function corsOrigins(raw: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    if (entry === '*' || entry === 'null') throw new ConfigError(`CORS_ORIGINS lists origins one by one (such as http://localhost:5173); "${entry}" is not accepted`);
+    let parsed: URL;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS: "${entry}" is not an origin such as http://localhost:5173 or https://app.example.com`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`CORS_ORIGINS: "${entry}" is not an http(s) origin`);
+    const origin = parsed.origin;
+    if (origin !== entry) throw new ConfigError(`CORS_ORIGINS: "${entry}" is not an origin as browsers send it (scheme://host[:port], lower case, no path); write "${origin}"`);
+    origins.push(origin);
+  }
+  return origins;
 }
 
 /**

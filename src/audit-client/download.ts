@@ -16,6 +16,20 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Gunzip while streaming (the service's files are gzip CSV/JSON). Default false: bytes as served. */
   decompress?: boolean;
+  /**
+   * Called once the upstream has answered 2xx, before any byte is written: a proxy (the gateway's
+   * download route) sets its own status and headers from these. Not called for an error answer.
+   */
+  onResponse?: (response: DownloadResponseInfo) => void;
+}
+
+/** What the upstream said about the file it is about to send. */
+export interface DownloadResponseInfo {
+  httpStatus: number;
+  contentType: string | undefined;
+  /** Bytes the upstream will send, when it said (as served: the compressed size of a gzip file). */
+  contentLength: number | undefined;
+  contentDisposition: string | undefined;
 }
 
 export interface DownloadedFile {
@@ -51,6 +65,16 @@ export async function downloadOnce(
   if (opened.statusCode < 200 || opened.statusCode >= 300) {
     const text = await readLimited(opened.body, ERROR_BODY_LIMIT).finally(() => opened.finish());
     throw downloadHttpError(parseEnvelope(text), ctx);
+  }
+  if (options.onResponse) {
+    const length = Number(headerValue(opened.headers, 'content-length'));
+    const contentLength = Number.isSafeInteger(length) && length >= 0 && !options.decompress ? length : undefined;
+    options.onResponse({
+      httpStatus: opened.statusCode,
+      contentType: headerValue(opened.headers, 'content-type'),
+      contentLength,
+      contentDisposition: headerValue(opened.headers, 'content-disposition'),
+    });
   }
 
   let bytes = 0;

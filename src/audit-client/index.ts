@@ -10,7 +10,7 @@ export {
   type PollOptions,
 } from './client.js';
 export type { AcceptedRequest, AuditResponse } from './response.js';
-export type { DownloadDestination, DownloadedFile, DownloadOptions } from './download.js';
+export type { DownloadDestination, DownloadedFile, DownloadOptions, DownloadResponseInfo } from './download.js';
 export type { EventInput, EventItemInput, EventSigner } from './event.js';
 export { normalizeEventInput } from './event.js';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';

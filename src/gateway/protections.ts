@@ -1,22 +1,22 @@
 // Request-shape protections in front of execution: depth, aliases, directives and tokens
-// (graphql-armor), no field suggestions outside development (they leak the schema), CSRF
+// (graphql-armor), no "did you mean" suggestions outside development (they leak the schema), CSRF
 // prevention (a browser cannot send a "simple" cross-site GraphQL request), and introspection
 // that can be switched off. Query cost is limited by the Pothos complexity plugin (builder.ts),
 // which counts connection `first`/`last`.
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_QUERY_DEPTH } from '../graphql/limits.js';
 
 interface ProtectionOptions {
   /** Allow introspection queries (GraphiQL and codegen need them). */
   introspection: boolean;
-  /** Hide "did you mean …?" suggestions in validation errors. */
+  /** Hide every "did you mean …?" suggestion: fields, arguments, types, enum values, input fields. */
   blockFieldSuggestions: boolean;
 }
 
@@ -36,7 +36,43 @@ export function protectionPlugins(options: ProtectionOptions): Plugin[] {
     // Browsers send GraphQL only as JSON POSTs (which need a CORS preflight) or with this header.
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
   ];
-  if (options.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin());
+  if (options.blockFieldSuggestions) plugins.push(hideSuggestions);
   if (!options.introspection) plugins.push(useDisableIntrospection());
   return plugins;
+}
+
+/**
+ * graphql-js (16) suggests schema names in validation errors (fields, arguments, types, enum
+ * values, input fields) and in variable coercion errors, which come from execution; it has no
+ * switch to turn them off. graphql-armor's block-field-suggestions rewrites validation errors
+ * only, and misses the enum form (`Did you mean the enum value "ASC"?`). This removes the
+ * sentence from every error of every answer, at the last step before it is written.
+ */
+const hideSuggestions: Plugin = {
+  onResultProcess(payload) {
+    const result = payload.result;
+    if (Symbol.asyncIterator in result) {
+      payload.setResult(
+        (async function* () {
+          for await (const each of result) yield withoutSuggestions(each);
+        })(),
+      );
+    } else payload.setResult(Array.isArray(result) ? result.map(withoutSuggestions) : withoutSuggestions(result));
+  },
+};
+
+/** What graphql-js's didYouMean() appends: ` Did you mean "a"?`, `… "a" or "b"?`, `… the enum value "A"?` (names hold no "?"). */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+function withoutSuggestions<T extends ExecutionResult>(result: T): T {
+  if (!result.errors?.length) return result;
+  let changed = false;
+  const errors = result.errors.map((error) => {
+    const message = error.message.replace(SUGGESTION, '');
+    if (message === error.message) return error;
+    changed = true;
+    if (!(error instanceof GraphQLError)) return { ...(error as object), message } as GraphQLError;
+    return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });
+  });
+  return changed ? { ...result, errors } : result;
 }

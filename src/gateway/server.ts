@@ -1,9 +1,11 @@
 // The gateway's HTTP server: yoga (GraphQL over HTTP, GraphiQL from local assets) behind a body
 // size limit, plus /health and /ready. Each request gets a fresh context (caller, loaders, signal).
+// Callers are authenticated on their headers before anything else: a refused request's body is
+// never read, parsed or validated. Cross-origin browser access is closed unless origins are listed.
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createGraphQLError, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, maskError, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { DocumentNode } from 'graphql';
 import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -15,6 +17,7 @@ import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
+import { createDownloads, listenerOrigin, type Downloads } from './download-route.js';
 
 interface GatewayOptions {
   client: AuditClient;
@@ -43,6 +46,10 @@ interface GatewayOptions {
   logError?: (err: unknown) => void;
   /** The integrity monitor, for Query.integrity. */
   integrity?: IntegrityWatch | undefined;
+  /** Browser origins allowed cross-origin access (exact, as sent in Origin); default none. */
+  corsOrigins?: readonly string[];
+  /** GET /downloads/<token> and the URLs and job ownership resolvers use (download-route.ts). */
+  downloads?: Downloads;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -50,14 +57,21 @@ const MAX_UPSTREAM_CALLS_PER_REQUEST = 2 * 1000 + 64;
 
 interface ServerContext {
   req: IncomingMessage;
+  /** Settled from the headers before the body is read (handleRequest), or else before parsing (authenticateFirst). */
+  authentication?: Authentication;
 }
+
+type Authentication = { caller: Caller } | { failure: unknown };
 
 export interface Gateway {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   server: Server;
 }
 
-export function createGateway(options: GatewayOptions): Gateway {
+export function createGateway(given: GatewayOptions): Gateway {
+  // Without configured downloads: per-process links under the listener's own address.
+  const downloads = given.downloads ?? createDownloads({ client: given.client, publicUrl: () => listenerOrigin(server), authenticate: given.authenticate, logError: given.logError });
+  const options = { ...given, downloads };
   const yoga = createGraphQLHandler(options);
   const handle = handleRequest(yoga, options);
   const server = createServer((req, res) => {
@@ -77,10 +91,20 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
     renderGraphiQL,
     landingPage: false,
     batching: false,
+    cors: corsFor(options.corsOrigins ?? []),
+    // The body reaches yoga already read under MAX_BODY_BYTES (handleRequest); yoga's own limit
+    // would pipe that string back through a web TransformStream on every request just to count it.
+    maxRequestBodySize: false,
     parserAndValidationCache: { documentCache: documentCache(), errorCache: documentCache() },
     // The two guards wrap what yoga and the protection plugins install: the request parser (set
     // by yoga's own plugins, which run first) and the parse function (set by the token limit).
-    plugins: [malformedParamsAreBadRequests, ...(options.plugins ?? []), deepDocumentsAreSyntaxErrors, compiledExecution()],
+    plugins: [
+      malformedParamsAreBadRequests,
+      ...(options.authenticate ? [authenticateFirst(options.authenticate)] : []),
+      ...(options.plugins ?? []),
+      deepDocumentsAreSyntaxErrors,
+      compiledExecution(),
+    ],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
       maskError: (error, message, isDev) => {
@@ -89,19 +113,19 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
         return masked;
       },
     },
-    context: async ({ request }) => buildContext(request, options),
+    context: async ({ request, authentication }) => buildContext(request, authentication, options),
     logging: false,
   });
 }
 
 /** The per-request context: who calls, their client and upstream state, fresh loaders. */
-async function buildContext(request: Request, options: GatewayOptions): Promise<GraphQLContext> {
+async function buildContext(request: Request, authentication: Authentication | undefined, options: GatewayOptions): Promise<GraphQLContext> {
   // Every upstream call of the request listens on its signal, and a page of search results
   // fetches up to two published roots per event concurrently: lift Node's default of 10
   // listeners (a MaxListenersExceededWarning on every large page) to a bound that still
   // flags a real leak.
   setMaxListeners(MAX_UPSTREAM_CALLS_PER_REQUEST, request.signal);
-  const caller = options.authenticate ? await options.authenticate(request) : LOCAL_CALLER;
+  const caller = callerOf(authentication, options);
   const { client, upstream } = options.clientFor ? options.clientFor(caller) : options;
   return {
     caller,
@@ -112,6 +136,62 @@ async function buildContext(request: Request, options: GatewayOptions): Promise<
     cursors: options.cursors,
     signal: request.signal,
     integrity: options.integrity,
+    jobs: options.downloads!.jobs,
+    urls: options.downloads!.urls,
+  };
+}
+
+function callerOf(authentication: Authentication | undefined, options: GatewayOptions): Caller {
+  if (!options.authenticate) return LOCAL_CALLER;
+  if (authentication && 'caller' in authentication) return authentication.caller;
+  // authenticateFirst settles every request before its parameters are parsed; never run unauthenticated.
+  throw new Error('a request reached execution without being authenticated');
+}
+
+async function settleAuthentication(authenticate: NonNullable<GatewayOptions['authenticate']>, request: Request): Promise<Authentication> {
+  try {
+    return { caller: await authenticate(request) };
+  } catch (failure) {
+    return { failure };
+  }
+}
+
+/**
+ * Authentication before the request parser, the parser and validation: an unauthenticated caller
+ * learns nothing of the schema. Requests with a body come here settled by handleRequest (from
+ * their headers, before the body is read); GET requests are authenticated here. GraphiQL's page
+ * and CORS preflights are answered earlier (onRequest) and need no credentials.
+ */
+function authenticateFirst(authenticate: NonNullable<GatewayOptions['authenticate']>): Plugin<object, ServerContext> {
+  return {
+    async onRequestParse({ request, serverContext }) {
+      serverContext.authentication ??= await settleAuthentication(authenticate, request);
+      // Thrown here, it is answered as auth errors always were: a GraphQLError with its HTTP
+      // status (401), anything else masked as an unexpected error.
+      if ('failure' in serverContext.authentication) throw serverContext.authentication.failure;
+    },
+  };
+}
+
+/**
+ * Cross-origin access for the listed origins only. Yoga's default reflects any Origin with
+ * credentials allowed, and its own list answers an unlisted origin with `null`, which sandboxed
+ * pages send: an unlisted origin gets no CORS header at all, and a preflight from it is answered
+ * without allow headers, so the browser neither sends the request nor shows the answer.
+ * Credentials (cookies) are not allowed: callers authenticate with the Authorization header.
+ */
+function corsFor(origins: readonly string[]): (request: Request) => CORSOptions {
+  const allowed = new Set(origins);
+  return (request) => {
+    const origin = request.headers.get('origin');
+    if (origin === null || !allowed.has(origin)) return false;
+    return {
+      origin: [origin],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'],
+      credentials: false,
+      maxAge: 600,
+    };
   };
 }
 
@@ -128,16 +208,27 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') return answerReady(res, options.ready);
+    if (options.downloads && (await options.downloads.serve(req, res))) return;
+    const signal = abortWhenClientLeaves(res);
     let body: Buffer | undefined;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      try {
-        body = await readBoundedBody(req, maxBodyBytes);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) return answerBodyTooLarge(res, err);
-        throw err;
+    let authentication: Authentication | undefined;
+    // A preflight carries neither credentials nor a body; yoga answers it before authenticating.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+      // The headers decide first: the body of a caller without valid credentials is never read.
+      if (options.authenticate) authentication = await settleAuthentication(options.authenticate, toFetchRequest(yoga, req, undefined, signal));
+      if (authentication && 'failure' in authentication) {
+        // Yoga answers the failure (authenticateFirst); the unread body goes with the connection.
+        res.setHeader('connection', 'close');
+      } else {
+        try {
+          body = await readBoundedBody(req, maxBodyBytes);
+        } catch (err) {
+          if (err instanceof BodyTooLargeError) return answerBodyTooLarge(res, err);
+          throw err;
+        }
       }
     }
-    const response = await yoga.fetch(toFetchRequest(yoga, req, body, abortWhenClientLeaves(res)), { req });
+    const response = await yoga.fetch(toFetchRequest(yoga, req, body, signal), { req, ...(authentication ? { authentication } : {}) });
     await writeResponse(res, response);
   };
 }

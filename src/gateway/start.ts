@@ -2,10 +2,10 @@
 // upstream is configured), the audit client, and the gateway's HTTP server. Used by main.ts and
 // by end-to-end tests.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AuditClient, type EventSigner } from '../audit-client/index.js';
 import type { AuthMode, GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
@@ -18,8 +18,11 @@ import { loadTrustedKeys, type TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 import { createRootWitness, type RootWitness } from '../trust/witness.js';
 import { loadOrCreateToken } from '../local-audit/token.js';
+import { prepareDataDir } from '../local-audit/data-dir.js';
 import type { Caller } from '../auth/caller.js';
+import { JobOwners } from '../auth/job-owners.js';
 import { createAuthenticate } from './authentication.js';
+import { createDownloads } from './download-route.js';
 import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
 import { ClientPool } from './client-pool.js';
 import { protectionPlugins } from './protections.js';
@@ -53,6 +56,15 @@ function cursorSecret(config: GatewayConfig): Buffer {
   const secret = randomBytes(32);
   writeFileSync(path, secret.toString('hex') + '\n', { mode: 0o600 });
   return secret;
+}
+
+/**
+ * Where job ownership is kept: next to the integrity state file (by default in DATA_DIR). With a
+ * remote upstream and no INTEGRITY_STATE_FILE there is no such place: it is kept in memory.
+ */
+function jobOwnersFile(config: GatewayConfig): string | undefined {
+  const stateFile = config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined);
+  return stateFile ? join(dirname(stateFile), 'request-owners.jsonl') : undefined;
 }
 
 function remoteClientOptions(upstream: Extract<GatewayConfig['upstream'], { kind: 'remote' }>) {
@@ -106,7 +118,7 @@ type EmbeddedConfig = Extract<GatewayConfig['upstream'], { kind: 'embedded' }>;
 /** The embedded service in a process of its own; the gateway holds its token and hands it over. */
 async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void): Promise<ConnectedUpstream> {
   const dataDir = resolve(upstream.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  for (const warning of prepareDataDir(dataDir)) log(`audit-gateway: ${warning}`);
   // The token is generated once and kept in the data dir.
   const { token, generated } = loadOrCreateToken(dataDir, upstream.token);
   if (generated) log(`audit-gateway: generated a bearer token for the local audit service (stored in ${dataDir}/token)`);
@@ -206,11 +218,21 @@ function logUnexpectedError(err: unknown): void {
 }
 
 /** /ready: the integrity monitor has not failed and is anchored, and the upstream answers. */
-function readinessCheck(client: AuditClient, integrity: IntegrityMonitor | undefined, auth: AuthMode): () => Promise<{ ok: boolean; detail: string }> {
+function readinessCheck(
+  client: AuditClient,
+  integrity: IntegrityMonitor | undefined,
+  auth: AuthMode,
+  embeddedReadyUrl: string | undefined,
+): () => Promise<{ ok: boolean; detail: string }> {
   return async () => {
     const status = integrity?.status();
     if (status?.state === 'FAILED') return { ok: false, detail: `integrity check failed: ${status.failure}` };
     if (status?.state === 'UNANCHORED') return { ok: false, detail: `integrity unanchored: ${status.failure}` };
+    // The embedded service knows what a root read cannot show: its writes failing, a damaged file.
+    if (embeddedReadyUrl) {
+      const service = await embeddedReadiness(embeddedReadyUrl);
+      if (service) return { ok: false, detail: `local audit service not ready: ${service}` };
+    }
     const audit = status?.fullAudit;
     const audited = audit ? `; last full audit ${audit.ranAt}: ${audit.error ? `could not run (${audit.error})` : `${audit.events} events, clean`}` : '';
     try {
@@ -225,6 +247,21 @@ function readinessCheck(client: AuditClient, integrity: IntegrityMonitor | undef
       return { ok: false, detail: `audit service not reachable: ${name}` };
     }
   };
+}
+
+/** Why the embedded service says it is not ready, or undefined when it is (or cannot be asked: the root read below then says so). */
+async function embeddedReadiness(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    if (res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = (await res.json().catch(() => ({}))) as { detail?: unknown };
+    return typeof body.detail === 'string' ? body.detail : `HTTP ${res.status}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Stops the server accepting and lets requests in flight finish; true when they did within `drainMs`. */
@@ -294,22 +331,37 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const authenticate = createAuthenticate(auth);
   const pool = createPassthroughPool(config, auth, client, trust, log);
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
+  const secret = cursorSecret(config);
+  // Until the server listens (port 0 is chosen then), the public URL is not known; no URL is made before.
+  let publicUrl = config.publicUrl;
+  const downloads = createDownloads({
+    client,
+    publicUrl: () => publicUrl!,
+    // Links survive a restart exactly when cursors do: both keys come from the cursor secret.
+    secret,
+    jobs: new JobOwners(jobOwnersFile(config)),
+    authenticate,
+    logError: logUnexpectedError,
+  });
   const gateway = createGateway({
+    downloads,
     client,
     upstream,
     integrity,
     ...(authenticate ? { authenticate } : {}),
     ...(pool ? { clientFor: (caller: Caller) => pool.forToken(caller.upstreamToken!) } : {}),
     plugins: protectionPlugins({ introspection: config.introspection ?? true, blockFieldSuggestions: config.production ?? false }),
-    cursors: new CursorCodec(cursorSecret(config)),
+    cursors: new CursorCodec(secret),
     signer,
     maxBodyBytes: config.maxBodyBytes,
     graphiql: config.graphiql,
+    corsOrigins: config.corsOrigins ?? [],
     logError: logUnexpectedError,
-    ready: readinessCheck(client, integrity, auth),
+    ready: readinessCheck(client, integrity, auth, config.upstream.kind === 'embedded' ? `${client.baseUrl}/ready` : undefined),
   });
   const drain = trackConnectionsForDrain(gateway.server);
   const url = await listen(gateway.server, config);
+  publicUrl ??= new URL(url).origin;
   announce(log, url, connected, auth);
   integrity?.start();
   let closing: Promise<void> | undefined;

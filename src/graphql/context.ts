@@ -6,6 +6,15 @@ import type { UpstreamState } from './upstream-state.js';
 import type { Caller } from '../auth/caller.js';
 import type { CursorCodec } from './cursor.js';
 import type { IntegrityWatch } from '../trust/integrity-status.js';
+import type { JobOwners } from '../auth/job-owners.js';
+
+/** The URLs the gateway hands out, all under its public address (PUBLIC_URL), never the upstream's. */
+export interface GatewayUrls {
+  /** A gateway link to an upstream result file, bound to `caller` and expiring with the file. */
+  download(file: { upstreamUrl: string; expiresAt: string; format: string; caller: Caller }): { url: string; expiresAt: string };
+  /** Where a client polls an accepted request through the gateway. */
+  poll(requestId: string): string;
+}
 
 export interface GraphQLContext {
   /** The REST client for this request's upstream (pass-through callers get their own token's). */
@@ -24,4 +33,8 @@ export interface GraphQLContext {
   signal: AbortSignal;
   /** The gateway's watch over the upstream log (absent when no monitor runs, e.g. pass-through). */
   integrity?: IntegrityWatch | undefined;
+  /** Who started each accepted request and its kind (persisted across restarts). */
+  jobs: JobOwners;
+  /** Download and poll URLs under the gateway's public address. */
+  urls: GatewayUrls;
 }

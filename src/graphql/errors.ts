@@ -44,12 +44,26 @@ export function foldUpstreamError(err: unknown): unknown {
     return new UpstreamUnavailableError(`the audit service failed: ${err.summary}`, true, err.requestId);
   }
   if (err instanceof AuditTransportError) {
-    return new UpstreamUnavailableError(`the audit service could not be reached: ${err.message}`, err.transient, err.requestId);
+    return new UpstreamUnavailableError(`the audit service could not be reached: ${transportDetail(err)}`, err.transient, err.requestId);
   }
   if (err instanceof AcceptedTimeoutError) {
     return new UpstreamUnavailableError(`the audit service did not finish request ${err.requestId} in time`, true, err.requestId);
   }
   return err;
+}
+
+/**
+ * What went wrong in transport, without where: the client's message starts with the method and URL
+ * it asked for (the upstream's internal address, and whatever the caller put into the path), and
+ * the cause may name the address again.
+ */
+function transportDetail(err: AuditTransportError): string {
+  const prefix = `${err.target}: `;
+  const detail = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.code;
+  const scrubbed = detail
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, 'the audit service')
+    .replace(/\[[0-9a-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/gi, 'the audit service');
+  return scrubbed.length > 200 ? `${scrubbed.slice(0, 200)}…` : scrubbed;
 }
 
 /** Runs an upstream call, folding its failures (see foldUpstreamError). */

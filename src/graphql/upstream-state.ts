@@ -55,26 +55,10 @@ export interface UpstreamState {
   oneEventPerLeaf: boolean;
   /** The last unpublished root a verified log proved: the next verified log's prev_root. */
   lastVerifiedRoot: ChainedRoot | undefined;
-  /** Which tenant started an accepted request (tenant-bound callers may poll only their own). */
-  requestTenants: BoundedMap<string, string>;
   /** The keys allowed to sign events, when the operator listed them. */
   trustedKeys: TrustedKeys | undefined;
   /** The independent copy of published roots, when one is configured. */
   witness: RootWitness | undefined;
-}
-
-/** A Map that forgets its oldest entries past a size bound. */
-class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(key: K): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, value);
-  }
 }
 
 export interface UpstreamStateOptions {
@@ -113,7 +97,6 @@ export function createUpstreamState(options: UpstreamStateOptions): UpstreamStat
     prover,
     oneEventPerLeaf: options.oneEventPerLeaf,
     lastVerifiedRoot: undefined,
-    requestTenants: new BoundedMap(100_000),
     trustedKeys: options.trustedKeys,
     witness: options.witness,
   };

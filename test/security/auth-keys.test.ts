@@ -61,13 +61,14 @@ describe('API keys', () => {
     expect((await gw.call(ROOT, READER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
   });
 
-  test('export needs audit:export; pollResult accepts audit:log or audit:export', async () => {
+  test('export needs audit:export; polling an export needs audit:export too', async () => {
     const exp = `mutation { export { __typename ... on AcceptedRequest { requestId } } }`;
     expect((await gw.call(exp, LOGGER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
     const accepted = (await gw.call(exp, ADMIN)).body.data.export;
     expect(accepted.__typename).toBe('AcceptedRequest');
     const poll = `{ pollResult(requestId: "${accepted.requestId}") { __typename ... on PollResult { requestId } } }`;
-    expect((await gw.call(poll, LOGGER)).body.data.pollResult.__typename).toBe('PollResult');
+    expect((await gw.call(poll, ADMIN)).body.data.pollResult.__typename).toBe('PollResult');
+    expect((await gw.call(poll, LOGGER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
     expect((await gw.call(poll, READER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
   });
 });

@@ -6,6 +6,8 @@ import type { DownloadRequest, ExportRequest } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
+import type { JobOwner } from '../../auth/job-owners.js';
+import type { Scope } from '../../auth/scopes.js';
 import { INPUT_ERRORS } from '../error-types.js';
 import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
 import type { LogBulkResult } from '../../wire/index.js';
@@ -17,7 +19,10 @@ const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest')
     requestId: t.exposeID('requestId', { description: 'Pass to pollResult (and to downloadResults for an export).' }),
     ttlMins: t.exposeInt('ttlMins', { description: 'Minutes the result is kept once ready.' }),
     retryCounter: t.exposeInt('retryCounter', { description: 'How many times it has been polled.' }),
-    location: t.exposeString('location', { description: 'Where the upstream serves the result.' }),
+    location: t.string({
+      description: "A URL on this gateway that polls the request: GraphQL over HTTP GET running pollResult (send your credentials and an x-graphql-yoga-csrf header). The upstream's own location is never shown.",
+      resolve: (accepted, _args, ctx) => ctx.urls.poll(accepted.requestId),
+    }),
   }),
 });
 
@@ -56,9 +61,9 @@ interface DownloadLink {
 }
 
 const DownloadLinkRef = builder.objectRef<DownloadLink>('DownloadLink').implement({
-  description: 'A gzip file of results that needs no authorization until it expires.',
+  description: 'A gzip file of results, served by this gateway: the link itself is the credential (issued to the caller that asked for it) until it expires.',
   fields: (t) => ({
-    url: t.exposeString('url', { description: 'Download URL (gzip CSV or JSON).' }),
+    url: t.exposeString('url', { description: 'Download URL on this gateway (gzip CSV or JSON); a plain GET fetches it.' }),
     expiresAt: t.field({ type: 'DateTime', description: 'When the link stops working.', resolve: (d) => d.expiresAt }),
   }),
 });
@@ -80,6 +85,30 @@ const DownloadFormatEnum = builder.enumType('DownloadFormat', {
   description: 'File format of a download.',
   values: { CSV: { value: 'csv', description: 'Comma-separated values.' }, JSON: { value: 'json', description: 'A JSON array.' } } as const,
 });
+
+/**
+ * The ids the audit service issues are short (prq_ or pas_ and 32 characters). A longer or
+ * ill-formed one is refused before it goes into an upstream URL, and never echoed back.
+ */
+const UPSTREAM_ID = /^[\x21-\x7e]{1,128}$/;
+
+function upstreamId(value: string | number, argument: string): string {
+  const id = String(value);
+  if (!UPSTREAM_ID.test(id)) throw new InputError(`${argument} must be 1 to 128 printable ASCII characters without spaces, as the audit service issues them`, argument);
+  return id;
+}
+
+/** The scope that may see a job's result: the scope of the field that started it. */
+const JOB_SCOPE: Record<JobOwner['kind'], Scope> = { logBulkAsync: 'audit:log', export: 'audit:export' };
+
+/**
+ * A request the gateway did not start (or no longer remembers) may be of any kind (a log, an
+ * export, a search the upstream answered 202): only a caller holding every such scope may poll it.
+ */
+function pollScopes(owner: JobOwner | undefined) {
+  if (owner) return { [JOB_SCOPE[owner.kind]]: true };
+  return { $all: { 'audit:log': true, 'audit:export': true, 'audit:search': true } } as const;
+}
 
 function asAccepted(response: AuditResponse<unknown> | AcceptedRequest): AcceptedRequest {
   if (response.status === 'Accepted') return response;
@@ -114,7 +143,7 @@ builder.mutationFields((t) => ({
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
       const accepted = asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
-      if (ctx.caller.tenantId !== undefined) ctx.upstream.requestTenants.set(accepted.requestId, ctx.caller.tenantId);
+      ctx.jobs.record(accepted.requestId, { kind: 'logBulkAsync', callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
       return accepted;
     },
   }),
@@ -143,7 +172,9 @@ builder.mutationFields((t) => ({
         ...(args.verbose != null ? { verbose: args.verbose } : {}),
       };
       if (args.order && request.order === undefined) throw new InputError('order must be asc or desc', 'order');
-      return asAccepted(await upstream(() => ctx.client.export(request, { signal: ctx.signal, poll: false })));
+      const accepted = asAccepted(await upstream(() => ctx.client.export(request, { signal: ctx.signal, poll: false })));
+      ctx.jobs.record(accepted.requestId, { kind: 'export', callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
+      return accepted;
     },
   }),
   logStream: t.field({
@@ -161,8 +192,9 @@ builder.mutationFields((t) => ({
   }),
   downloadResults: t.field({
     type: DownloadLinkRef,
-    description: 'A download link for a search result set (resultId) or a finished export (requestId).',
-    authScopes: { 'audit:search': true },
+    description: 'A download link for a search result set (resultId, needs audit:search) or a finished export (requestId, needs audit:export).',
+    // An export's file holds every tenant's events: the export scope, not the search scope.
+    authScopes: (_root, args) => (args.requestId != null ? { 'audit:export': true } : { 'audit:search': true }),
     errors: { types: [...INPUT_ERRORS, ResultSetExpiredError, NotFoundError] },
     args: {
       resultId: t.arg.id({ description: 'A search resultId.' }),
@@ -171,19 +203,20 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { resultId, requestId, format }, ctx) => {
       if ((resultId == null) === (requestId == null)) throw new InputError('pass exactly one of resultId and requestId', resultId == null ? 'resultId' : 'requestId');
+      const id = resultId != null ? upstreamId(resultId, 'resultId') : upstreamId(requestId!, 'requestId');
       if (requestId != null && ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
-      if (resultId != null) await checkTenantResultSet(ctx, String(resultId));
-      const request = (resultId != null ? { result_id: String(resultId) } : { request_id: String(requestId) }) as DownloadRequest;
+      if (resultId != null) await checkTenantResultSet(ctx, id);
+      const request = (resultId != null ? { result_id: id } : { request_id: id }) as DownloadRequest;
       if (format) request.format = format;
       let result;
       try {
         result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
       } catch (err) {
         // An unknown result set is the same answer search and results give for it.
-        if (resultId != null && err instanceof NotFoundError) throw new ResultSetExpiredError(String(resultId));
+        if (resultId != null && err instanceof NotFoundError) throw new ResultSetExpiredError(id);
         throw err;
       }
-      return { url: result.dest_url, expiresAt: result.expires_at };
+      return ctx.urls.download({ upstreamUrl: result.dest_url, expiresAt: result.expires_at, format: request.format ?? '', caller: ctx.caller });
     },
   }),
 }));
@@ -191,24 +224,22 @@ builder.mutationFields((t) => ({
 builder.queryField('pollResult', (t) =>
   t.field({
     type: PollResultRef,
-    description: 'The state (and, when done, the result) of a request accepted by logBulkAsync or export.',
-    authScopes: { $any: { 'audit:log': true, 'audit:export': true } },
+    description:
+      'The state (and, when done, the result) of a request accepted by logBulkAsync (needs audit:log) or export (needs audit:export); a request this gateway did not start needs audit:log, audit:export and audit:search.',
+    // The scope of the job's kind: polling an export hands out every tenant's export summary.
+    authScopes: (_root, args, ctx) => pollScopes(ctx.jobs.get(String(args.requestId))),
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
     args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
-    resolve: async (_root, { requestId }, ctx) => {
-      // The id goes into the polling URL: text with a lone surrogate cannot be percent-encoded
-      // (encodeURIComponent throws a URIError, which would surface as a masked unexpected error).
-      if (!/^[^\uD800-\uDFFF]*(?:[\uD800-\uDBFF][\uDC00-\uDFFF][^\uD800-\uDFFF]*)*$/.test(String(requestId))) {
-        throw new InputError('requestId is not well-formed text', 'requestId');
-      }
+    resolve: async (_root, args, ctx) => {
+      const requestId = upstreamId(args.requestId, 'requestId');
       // A tenant-bound caller may only poll requests it started (their results hold its events).
-      if (ctx.caller.tenantId !== undefined && ctx.upstream.requestTenants.get(String(requestId)) !== ctx.caller.tenantId) {
+      if (ctx.caller.tenantId !== undefined && ctx.jobs.get(requestId)?.tenantId !== ctx.caller.tenantId) {
         throw new ForbiddenError('you may only poll requests your tenant started through this gateway');
       }
-      const response = await upstream(() => ctx.client.pollResult(String(requestId), { signal: ctx.signal }));
+      const response = await upstream(() => ctx.client.pollResult(requestId, { signal: ctx.signal }));
       return response.status === 'Accepted'
-        ? { requestId: String(requestId), done: false, result: null, accepted: response }
-        : { requestId: String(requestId), done: true, result: response.result, accepted: null };
+        ? { requestId, done: false, result: null, accepted: response }
+        : { requestId, done: true, result: response.result, accepted: null };
     },
   }),
 );

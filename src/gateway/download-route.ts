@@ -1,0 +1,142 @@
+// GET /downloads/<token>: result files served through the gateway, so a download link works from
+// wherever the gateway is reachable (PUBLIC_URL) and never reveals the upstream's address.
+//
+// downloadResults asks the upstream for its file URL and hands out `${PUBLIC_URL}/downloads/<token>`
+// instead, the token sealing {upstream URL, caller, tenant, format, expiry} (auth/download-links.ts).
+// The token is the credential: a plain browser GET must work, so no Authorization header is
+// needed. It is bound to the caller it was issued to: when a request does carry credentials
+// (keys mode), they must be that caller's. The file is streamed from the upstream as it arrives.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AuditClient } from '../audit-client/index.js';
+import type { Caller } from '../auth/caller.js';
+import { DownloadLinks } from '../auth/download-links.js';
+import { JobOwners } from '../auth/job-owners.js';
+import type { GatewayUrls } from '../graphql/context.js';
+
+const PREFIX = '/downloads/';
+/** A link never outlives this, even when the upstream keeps its file longer. */
+const MAX_LINK_LIFETIME_MS = 60 * 60 * 1000;
+
+const POLL_QUERY = 'query Poll($id: ID!) { pollResult(requestId: $id) { __typename ... on PollResult { done result } ... on Error { message } } }';
+
+export interface DownloadsOptions {
+  /** Fetches the upstream's files (they need no token). */
+  client: AuditClient;
+  /** The gateway's public base URL (PUBLIC_URL), without a trailing slash; read when a URL is made. */
+  publicUrl: () => string;
+  /** Sealing key material for links (see auth/download-links.ts); default: per process. */
+  secret?: Buffer;
+  /** Default: kept in memory only. */
+  jobs?: JobOwners;
+  /** The gateway's caller authentication, to check credentials sent along with a download. */
+  authenticate?: ((req: Request) => Caller | Promise<Caller>) | undefined;
+  logError?: ((err: unknown) => void) | undefined;
+}
+
+export interface Downloads {
+  jobs: JobOwners;
+  urls: GatewayUrls;
+  /** Answers a request under /downloads/; false (nothing written) for any other path. */
+  serve(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+export function createDownloads(options: DownloadsOptions): Downloads {
+  const links = new DownloadLinks(options.secret ?? randomBytes(32));
+  const jobs = options.jobs ?? new JobOwners(undefined);
+  const urls: GatewayUrls = {
+    download: ({ upstreamUrl, expiresAt, format, caller }) => {
+      const upstreamExpiry = Date.parse(expiresAt);
+      const cap = Date.now() + MAX_LINK_LIFETIME_MS;
+      const expiresAtMs = Number.isFinite(upstreamExpiry) ? Math.min(upstreamExpiry, cap) : cap;
+      const token = links.seal({ upstreamUrl, callerId: caller.id, tenantId: caller.tenantId, format, expiresAtMs });
+      return { url: `${options.publicUrl()}${PREFIX}${token}`, expiresAt: new Date(expiresAtMs).toISOString() };
+    },
+    // GraphQL over HTTP GET runs the pollResult query (with the caller's credentials, and the
+    // x-graphql-yoga-csrf header the CSRF protection asks of GET requests).
+    poll: (requestId) => `${options.publicUrl()}/graphql?query=${encodeURIComponent(POLL_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ id: requestId }))}`,
+  };
+  return { jobs, urls, serve: (req, res) => serve(req, res, links, options) };
+}
+
+/** http://<address>:<port> of a listening server: the public URL when none is configured. */
+export function listenerOrigin(server: Server): string {
+  const address = server.address() as AddressInfo | null;
+  if (address === null) return 'http://127.0.0.1';
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+/** The upstream's file name when it gave a plain one, else one from the format asked for. */
+function fileDisposition(upstream: string | undefined, format: string): string {
+  if (upstream !== undefined && /^attachment; filename="[\w.-]{1,100}"$/.test(upstream)) return upstream;
+  return /^[a-z]{1,8}$/.test(format) ? `attachment; filename="audit_events.${format}.gz"` : 'attachment; filename="audit_events.gz"';
+}
+
+function answer(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const text = message + '\n';
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadLinks, options: DownloadsOptions): Promise<boolean> {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (!path.startsWith(PREFIX)) return false;
+  if (req.method !== 'GET') {
+    answer(res, 405, 'download links are fetched with GET', { allow: 'GET' });
+    return true;
+  }
+  const opened = links.open(path.slice(PREFIX.length));
+  if (!opened.ok) {
+    if (opened.reason === 'expired') answer(res, 410, 'this download link has expired; ask downloadResults for a new one');
+    else answer(res, 403, 'this download link is not valid (altered, truncated, or issued by another gateway)');
+    return true;
+  }
+  const { claims } = opened;
+  if (req.headers.authorization !== undefined && options.authenticate) {
+    let caller: Caller;
+    try {
+      caller = await options.authenticate(new Request('http://gateway/', { headers: { authorization: req.headers.authorization } }));
+    } catch {
+      answer(res, 401, 'the credentials sent with this download are not valid; the link alone is enough');
+      return true;
+    }
+    if (caller.id !== claims.callerId || caller.tenantId !== claims.tenantId) {
+      answer(res, 403, 'this download link was issued to another caller');
+      return true;
+    }
+  }
+
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  try {
+    await options.client.downloadFile(claims.upstreamUrl, res, {
+      signal: controller.signal,
+      onResponse: ({ contentType, contentLength, contentDisposition }) => {
+        if (res.headersSent) return;
+        res.writeHead(200, {
+          'content-type': contentType ?? 'application/gzip',
+          ...(contentLength !== undefined ? { 'content-length': String(contentLength) } : {}),
+          'content-disposition': fileDisposition(contentDisposition, claims.format),
+          'cache-control': 'private, no-store',
+          // The token is in the URL: pages linked from the file's viewer must not receive it.
+          'referrer-policy': 'no-referrer',
+        });
+      },
+    });
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return true;
+    }
+    const status = (err as { httpStatus?: unknown }).httpStatus;
+    if (status === 404 || status === 410) answer(res, 410, 'the file behind this link is no longer kept by the audit service; ask downloadResults for a new link');
+    else {
+      options.logError?.(err);
+      answer(res, 502, 'the audit service could not serve this file; try again later');
+    }
+  }
+  return true;
+}
