@@ -130,7 +130,7 @@ describe('upstream faults under load', () => {
     const acked = new Set<string>();
     let phase = 'healthy';
     let running = true;
-    const hardStop = Date.now() + 30_000;
+    const hardStop = Date.now() + 60_000;
     let seq = 0;
     const worker = async (w: number): Promise<void> => {
       for (let i = 0; running && Date.now() < hardStop; i++) {
@@ -150,12 +150,18 @@ describe('upstream faults under load', () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
+    const count = (ph: string, typename: string) => outcomes.filter((o) => o.phase === ph && o.typename === typename).length;
+    // Each phase lasts until it has the outcomes it is judged on (or the hard stop): on a loaded
+    // machine a fixed time may hold too few requests to say anything.
+    const until = async (enough: () => boolean): Promise<void> => {
+      while (!enough() && Date.now() < hardStop) await sleep(50);
+    };
 
-    await sleep(1500);
+    await until(() => count('healthy', 'LogResult') > 10 && count('healthy', 'AuditEventConnection') > 0);
     phase = 'down';
     await killHard(service!);
     service = undefined;
-    await sleep(1500);
+    await until(() => count('down', 'UpstreamUnavailableError') > 5);
     expect(await ready()).toBe(503);
     const readyBody = await (await fetch(`${origin}/ready`)).json();
     expect(readyBody).toEqual({ status: 'not ready', detail: expect.stringMatching(/^audit service not reachable: /) });
@@ -166,7 +172,7 @@ describe('upstream faults under load', () => {
     while ((await ready()) !== 200 && Date.now() < deadline) await sleep(100);
     expect(await ready()).toBe(200);
     phase = 'recovered';
-    await sleep(1500);
+    await until(() => count('recovered', 'LogResult') > 10 && count('recovered', 'AuditEventConnection') > 10);
     running = false;
     await Promise.all(workers);
 
@@ -174,7 +180,6 @@ describe('upstream faults under load', () => {
     // whatever the phase (requests in flight at the kill included).
     const bad = outcomes.filter((o) => o.status !== 200 || o.errors !== undefined || !['LogResult', 'AuditEventConnection', 'UpstreamUnavailableError'].includes(o.typename));
     expect(bad).toEqual([]);
-    const count = (ph: string, typename: string) => outcomes.filter((o) => o.phase === ph && o.typename === typename).length;
     expect(count('healthy', 'LogResult')).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o.phase === 'healthy' && o.typename !== 'LogResult' && o.typename !== 'AuditEventConnection')).toEqual([]);
     expect(count('down', 'UpstreamUnavailableError')).toBeGreaterThan(5);
@@ -208,7 +213,7 @@ describe('upstream faults under load', () => {
     const integrity = await gw!.integrity!.checkNow();
     expect(integrity.state).toBe('OK');
     expect(integrity.lastVerifiedSize).toBeGreaterThan(0);
-  });
+  }, 150_000);
 
   describe('a proxy in front of the service: slow, 5xx and malformed answers', () => {
     type Mode = 'pass' | 'slow' | 'html502' | 'envelope503' | 'envelope500' | 'non-json' | 'truncated' | 'no-envelope';
