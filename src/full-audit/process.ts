@@ -1,16 +1,19 @@
 // The full audit in a child process, for a long-running server (the gateway's integrity monitor):
 // the audit is CPU-bound for tens of seconds on a big log, and in a child it neither holds up the
-// server's event loop nor grows its heap. The child is the CLI itself (`--json`), run by node
-// with tsx as package.json's scripts run it.
+// server's event loop nor grows its heap. The child is the CLI itself (`--json`), from the same
+// tree as the caller: src/ with tsx, or dist/ with node alone.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FullAuditReport } from './types.js';
 
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+// Compiled (dist/), the CLI is JavaScript next to this module and node runs it as it is; from
+// source it is TypeScript, run with tsx as the loader.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CLI = fileURLToPath(new URL(`./cli.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
 // An absolute loader URL: the child keeps the caller's working directory (a relative DATA_DIR
 // means the same there), which need not be where tsx is installed.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const LOADER_ARGS = FROM_SOURCE ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 /** The most of the child's stderr kept for an error message. */
 const STDERR_LIMIT = 64 * 1024;
 
@@ -32,7 +35,7 @@ export function runFullAuditProcess(env: Record<string, string | undefined>, sig
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
   return new Promise<FullAuditReport>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, '--json'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LOADER_ARGS, CLI, '--json'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -30,7 +30,11 @@ export interface EmbeddedProcess {
   close(): Promise<void>;
 }
 
-const MAIN = fileURLToPath(new URL('../local-audit/main.ts', import.meta.url));
+// Compiled (dist/), this module is JavaScript next to the compiled service, which node runs as it
+// is; from source (tsx, Jest) the child runs the TypeScript entry with tsx as its loader.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const MAIN = fileURLToPath(new URL(`../local-audit/main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
+const CHILD_ARGS = FROM_SOURCE ? ['--import', 'tsx', MAIN] : [MAIN];
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -45,7 +49,7 @@ interface Started {
 }
 
 function startChild(options: EmbeddedProcessOptions, port: number): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, CHILD_ARGS, {
     cwd: ROOT,
     env: {
       ...process.env,
