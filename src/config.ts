@@ -168,7 +168,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   } else throw new ConfigError(`GATEWAY_AUTH must be none, passthrough or keys, got "${env.GATEWAY_AUTH}"`);
   const host = env.HOST || '127.0.0.1';
   if (auth.kind === 'none' && !isLoopback(host)) {
-    throw new ConfigError(`HOST=${host} would expose the gateway without caller authentication: set GATEWAY_AUTH=keys (or passthrough), or listen on 127.0.0.1`);
+    throw new ConfigError(`HOST=${host} would expose the gateway without caller authentication: set GATEWAY_AUTH=keys with GATEWAY_KEYS_FILE (or GATEWAY_KEYS), or GATEWAY_AUTH=passthrough, or HOST=127.0.0.1`);
   }
   if (auth.kind === 'passthrough' && upstream.kind === 'embedded' && !isLoopback(host)) {
     throw new ConfigError('GATEWAY_AUTH=passthrough with the embedded local service would hand its token to remote callers: use GATEWAY_AUTH=keys');

@@ -322,13 +322,14 @@ function announce(log: (line: string) => void, url: string, { local, child }: Co
 
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
+  // The callers are read before anything starts: a missing keys file is one line, nothing else.
+  const auth = config.auth ?? { kind: 'none' };
+  const authenticate = createAuthenticate(auth);
   const connected = await connectUpstream(config, log);
   const { client, local, child } = connected;
   const trust = createTrust(config, signer);
   const { oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness } = trust;
   const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
-  const auth = config.auth ?? { kind: 'none' };
-  const authenticate = createAuthenticate(auth);
   const pool = createPassthroughPool(config, auth, client, trust, log);
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   const secret = cursorSecret(config);
