@@ -188,6 +188,19 @@ function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: Au
   });
 }
 
+/** Whether the upstream takes a pass-through token: one root read with it. */
+async function confirmPassthroughToken(pool: ClientPool, token: string): Promise<'valid' | 'invalid'> {
+  try {
+    await pool.forToken(token).client.root({}, { signal: AbortSignal.timeout(5000) });
+    return 'valid';
+  } catch (err) {
+    const name = (err as Error).name;
+    if (name === 'TreeNotFoundError') return 'valid';
+    if (name === 'UnauthorizedError' || name === 'ServiceNotEnabledError') return 'invalid';
+    throw err;
+  }
+}
+
 /** The integrity monitor, when configured; it needs a token of its own: not in pass-through mode against a remote upstream. */
 function createIntegrityMonitor(config: GatewayConfig, client: AuditClient, upstream: UpstreamState, trust: Trust, log: (line: string) => void): IntegrityMonitor | undefined {
   const intervalMs = config.integrityCheckIntervalMs ?? 0;
@@ -324,13 +337,16 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
   // The callers are read before anything starts: a missing keys file is one line, nothing else.
   const auth = config.auth ?? { kind: 'none' };
-  const authenticate = createAuthenticate(auth);
+  // Pass-through tokens are confirmed with the upstream through the pool made once it is connected.
+  const passthrough: { pool?: ClientPool } = {};
+  const authenticate = createAuthenticate(auth, (token) => confirmPassthroughToken(passthrough.pool!, token));
   const connected = await connectUpstream(config, log);
   const { client, local, child } = connected;
   const trust = createTrust(config, signer);
   const { oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness } = trust;
   const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
   const pool = createPassthroughPool(config, auth, client, trust, log);
+  passthrough.pool = pool;
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   const secret = cursorSecret(config);
   // Until the server listens (port 0 is chosen then), the public URL is not known; no URL is made before.

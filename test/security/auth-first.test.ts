@@ -96,6 +96,18 @@ test('keys: a wrong key is refused before the body is read too', async () => {
   expect(answer.text).not.toContain('not-the-key');
 });
 
+test('passthrough: a token the upstream does not accept is refused before the body is read; the real one is read and runs', async () => {
+  const answer = await partialPost(passthrough.url, { authorization: 'Bearer made-up-token-0123456789' }, 1_000_000, 1024);
+  expect(answer.status).toBe(401);
+  expect(answer.text).toContain('the audit service does not accept this token');
+  expect(answer.text).not.toContain('made-up-token');
+  const token = passthrough.running.local!.token;
+  const invalid = await post(passthrough.url, JSON.stringify({ query: INVALID }), { authorization: `Bearer ${token}` });
+  expect((JSON.parse(invalid.text) as { errors: Array<{ message: string }> }).errors[0]!.message).toMatch(/Cannot query field "serch"/);
+  const ok = await post(passthrough.url, JSON.stringify({ query: '{ __typename }' }), { authorization: `Bearer ${token}` });
+  expect(JSON.parse(ok.text)).toEqual({ data: { __typename: 'Query' } });
+});
+
 test('keys: an authenticated caller still gets validation errors, and its queries run', async () => {
   const invalid = await post(keys.url, JSON.stringify({ query: INVALID }), { authorization: `Bearer ${KEY}` });
   expect((JSON.parse(invalid.text) as { errors: Array<{ message: string }> }).errors[0]!.message).toMatch(/Cannot query field "serch"/);
