@@ -6,7 +6,9 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
-import { compileQuery, compileRestriction, parseQuery, type SqlFragment } from '../../src/local-audit/query/index.js';
+import { parseQuery } from '../../src/local-audit/query/index.js';
+import { compileQuery, type SqlFragment } from '../../src/local-audit/store/query-sql.js';
+import { compileRestriction } from '../../src/local-audit/store/restriction-sql.js';
 import { searchFields } from '../../src/local-audit/store/search-fields.js';
 import { FtsPrefilter } from '../../src/local-audit/store/fts-prefilter.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';

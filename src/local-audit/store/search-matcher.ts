@@ -5,7 +5,8 @@
 // limit and the deadline.
 import type Database from 'better-sqlite3';
 import type { AuditSchema } from '../audit-schema.js';
-import type { FieldResolver, QueryNode, SqlFragment } from '../query/index.js';
+import type { FieldResolver, QueryNode } from '../query/index.js';
+import type { SqlFragment } from './query-sql.js';
 import type { Db } from './database.js';
 import { FtsPrefilter } from './fts-prefilter.js';
 import { searchFields } from './search-fields.js';

@@ -1,8 +1,7 @@
 // Execution tests: compile queries and run them against a real SQLite table, checking which rows
 // come back. The fixture rows are in fixture.ts.
+import { compileAst, compileQuery } from '../../../src/local-audit/store/query-sql.js';
 import {
-  compileAst,
-  compileQuery,
   createFieldResolver,
   MAX_DEPTH,
   MAX_TERMS,

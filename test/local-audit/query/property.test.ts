@@ -4,8 +4,8 @@
 // checks precedence, negation with missing fields, quoting and escaping together. (3) Any text
 // used as a quoted value is only ever data.
 import fc from 'fast-check';
+import { compileQuery } from '../../../src/local-audit/store/query-sql.js';
 import {
-  compileQuery,
   normalizeTimestamp,
   normalizeTimestampBound,
   QuerySyntaxError,

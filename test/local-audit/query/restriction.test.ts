@@ -1,10 +1,7 @@
 // search_restriction: every listed field must equal one of its values exactly. Run against the
 // same SQLite fixture as the query tests.
-import {
-  compileQuery,
-  compileRestriction,
-  SearchRestrictionError,
-} from '../../../src/local-audit/query/index.js';
+import { compileQuery } from '../../../src/local-audit/store/query-sql.js';
+import { compileRestriction, SearchRestrictionError } from '../../../src/local-audit/store/restriction-sql.js';
 import { ALL_IDS, FIELDS, openEventsDb, selectIds } from './fixture.js';
 
 const db = openEventsDb();

@@ -9,12 +9,12 @@
 // as false" (Kleene logic is monotone), this is also right for negated groups, so the whole
 // expression selects exactly the rows the query describes.
 
-import type { CompareNode, CompareOp, MatchNode, QueryNode } from './ast.js';
-import { QuerySyntaxError } from './errors.js';
-import { columnOperand, type FieldInfo, type FieldResolver } from './fields.js';
-import { parseQuery } from './parser.js';
+import type { CompareNode, CompareOp, MatchNode, QueryNode } from '../query/ast.js';
+import { QuerySyntaxError } from '../query/errors.js';
+import { columnOperand, type FieldInfo, type FieldResolver } from '../query/fields.js';
+import { parseQuery } from '../query/parser.js';
 import { normalizeTimestamp, normalizeTimestampBound } from '../core/timestamp.js';
-import { parseBoolean, parseInteger } from './values.js';
+import { parseBoolean, parseInteger } from '../query/values.js';
 
 export interface SqlFragment {
   /** A boolean SQL expression; use it as `WHERE (<sql>)` or AND it with other conditions. */

@@ -2,10 +2,10 @@
 // (exactly, case-sensitively) one of the listed values. Tenancy and similar limits ride on this,
 // so it errs on the closed side: a field listed with no values matches nothing.
 
-import { columnOperand, type FieldInfo, type FieldResolver } from './fields.js';
-import type { SqlFragment } from './compile-sql.js';
+import { columnOperand, type FieldInfo, type FieldResolver } from '../query/fields.js';
+import type { SqlFragment } from './query-sql.js';
 import { normalizeTimestamp } from '../core/timestamp.js';
-import { parseBoolean, parseInteger } from './values.js';
+import { parseBoolean, parseInteger } from '../query/values.js';
 
 /** A restriction naming an unknown field or holding a value its field cannot hold. */
 export class SearchRestrictionError extends Error {
