@@ -16,7 +16,7 @@
 //                  roots the page needs (a published root never changes); "cold": the cache is
 //                  emptied before every request, so each one also fetches the roots it needs
 //                  (the "page:" line prints how many sizes).
-//   REST + verify  the raw v1/search call through src/audit-client, then the same verification
+//   REST + verify  the raw v1/search call (verbose) through src/audit-client, then the same verification (bench/support/rest-page.ts)
 //                  in-process: the root sizes the page needs (src/merkle rootSizesNeeded) from
 //                  v1/root, cached across calls ("cold": fetched for every call), and
 //                  src/merkle verifyPage with the node:crypto Ed25519 check the gateway uses,
@@ -38,7 +38,7 @@
 // service's own work. Each side's answer is checked on every call: all 20 events, every check
 // PASS except consistency of unpublished and signature of unsigned events (NONE), so a page
 // whose checks were all NONE counts as wrong, not as fast.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,15 +46,14 @@ import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { Agent, request } from 'undici';
 import { AuditClient } from '../src/audit-client/index.js';
-import type { PublishedRoot } from '../src/wire/index.js';
-import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
 import { protectionPlugins } from '../src/gateway/protections.js';
 import { createGateway } from '../src/gateway/server.js';
 import { CursorCodec } from '../src/graphql/cursor.js';
 import { createUpstreamState, PublishedRootCache } from '../src/graphql/upstream-state.js';
 import { startLocalAudit } from '../src/local-audit/index.js';
-import { canonicalJson, rootSizesNeeded, signEvent, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../src/merkle/index.js';
+import { rootSizesNeeded, signEvent, type PageEvent } from '../src/merkle/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
+import { createRestPageVerifier, pageChecksAre, type RestPageOptions } from './support/rest-page.js';
 import { measure as measureLoop, verdict } from './support/measure.js';
 
 const TOKEN = 'bench-gateway-token';
@@ -85,19 +84,6 @@ const GATEWAY_DOCUMENT = `query Bench($q: String!) {
     ... on Error { message }
   }
 }`;
-
-/**
- * What an honest event's checks must be: hash and membership PASS; consistency PASS when
- * published (NONE before); signature PASS when signed (NONE when not). Anything else, including
- * NONE where a proof should have been checked, is a wrong answer.
- */
-function expectedChecks(published: boolean, signed: boolean): [string, string, string, string] {
-  return ['PASS', 'PASS', published ? 'PASS' : 'NONE', signed ? 'PASS' : 'NONE'];
-}
-
-function checksAre(actual: readonly string[], published: boolean, signed: boolean): boolean {
-  return expectedChecks(published, signed).every((want, i) => actual[i] === want);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
@@ -182,10 +168,10 @@ async function main(): Promise<void> {
       type Node = { published: boolean; signature: string | null; verification: { hash: string; membership: string; consistency: string; signature: string; verdict: string } };
       const body = (await res.body.json()) as { data?: { search?: { edges?: Array<{ node: Node }> } }; errors?: unknown };
       const edges = body.data?.search?.edges;
-      // Honest data: every check as expectedChecks says, published events proven (VERIFIED),
+      // Honest data: every check as expectedPageChecks says, published events proven (VERIFIED),
       // unpublished ones PENDING.
       const right = (n: Node): boolean =>
-        checksAre([n.verification.hash, n.verification.membership, n.verification.consistency, n.verification.signature], n.published, n.signature !== null) &&
+        pageChecksAre([n.verification.hash, n.verification.membership, n.verification.consistency, n.verification.signature], n.published, n.signature !== null) &&
         n.verification.verdict === (n.published ? 'VERIFIED' : 'PENDING');
       if (res.statusCode !== 200 || !edges || edges.length !== PAGE || !edges.every((e) => right(e.node))) {
         wrong++;
@@ -193,47 +179,19 @@ async function main(): Promise<void> {
       }
     };
 
-    const rootCache = new Map<number, PublishedRoot>();
-    // The same memo the gateway keeps (exact inputs -> verdict), for the comparison row.
-    const verdicts = new Map<string, Verification>();
-    const memoisedSignature = (input: SignatureInput): Verification => {
-      const key = createHash('sha256').update(JSON.stringify([input.signature, input.publicKey, canonicalJson(input.event)])).digest('base64');
-      let verdict = verdicts.get(key);
-      if (!verdict) verdicts.set(key, (verdict = verifySignatureNative(input)));
-      return verdict;
+    const restVerifier = (options: RestPageOptions) => {
+      const verifier = createRestPageVerifier(restClient, options);
+      return async (): Promise<void> => {
+        const page = await verifier.search(QUERY, PAGE);
+        if (page.checks.length !== PAGE || !page.checks.every((c, i) => pageChecksAre(c, page.published[i]!, page.signed[i]!))) {
+          wrong++;
+          throw new Error(`REST + verify: ${page.checks.length} events, checks ${JSON.stringify(page.checks)}`);
+        }
+      };
     };
-    // The page root against roots this side has seen (the first one of each size trusted), as the
-    // gateway's warm path holds a page root against its verified history.
-    const seenRoots = new Map<number, string>();
-    const pageRootTrust = (root: PublishedRoot | undefined): Verification => {
-      if (!root) return { status: 'NONE', reason: 'no root' };
-      const known = seenRoots.get(root.size);
-      if (known === undefined) seenRoots.set(root.size, root.root_hash);
-      return known === undefined || known === root.root_hash ? { status: 'PASS' } : { status: 'FAIL', reason: 'another history' };
-    };
-    const restSearch = async (cache: Map<number, PublishedRoot>, memo = false): Promise<void> => {
-      const { result } = await restClient.search({ query: QUERY, limit: PAGE });
-      const events = result.events as unknown as PageEvent[];
-      const sizes = rootSizesNeeded(events).filter((s) => !cache.has(s));
-      await Promise.all(sizes.map(async (size) => cache.set(size, (await restClient.root({ tree_size: size })).result.data)));
-      const verdicts = verifyPage(
-        events,
-        { ...(result.root ? { root: result.root } : {}), ...(result.unpublished_root ? { unpublished_root: result.unpublished_root } : {}) },
-        {
-          publishedRoot: (size) => cache.get(size),
-          oneEventPerLeaf: true,
-          verifySignature: memo ? memoisedSignature : verifySignatureNative,
-          proofsRequested: true,
-          pageRootTrust: pageRootTrust(result.root),
-        },
-      );
-      const right = (v: (typeof verdicts)[number], i: number): boolean =>
-        checksAre([v.hash.status, v.membership.status, v.consistency.status, v.signature.status], events[i]!.published === true, events[i]!.envelope.signature !== undefined);
-      if (verdicts.length !== PAGE || !verdicts.every(right)) {
-        wrong++;
-        throw new Error(`REST + verify: ${verdicts.length} events, checks ${JSON.stringify(verdicts.map((v) => [v.hash, v.membership, v.consistency, v.signature]))}`);
-      }
-    };
+    const restFetchingRoots = restVerifier({ cacheRoots: false, memoiseSignatures: false });
+    const restCachedRoots = restVerifier({ memoiseSignatures: false });
+    const restCachedMemo = restVerifier({});
     const restOnly = async (): Promise<void> => {
       const { result } = await restClient.search({ query: QUERY, limit: PAGE });
       if (result.events.length !== PAGE) {
@@ -247,7 +205,7 @@ async function main(): Promise<void> {
       // The SDK checks no envelope hash per event (it throws on a mismatch instead) and writes its
       // results in lower case.
       const right = (e: (typeof events)[number]): boolean =>
-        checksAre(['PASS', e.membership_verification?.toUpperCase() ?? 'NONE', e.consistency_verification?.toUpperCase() ?? 'NONE', e.signature_verification?.toUpperCase() ?? 'NONE'], e.published === true, e.envelope.signature !== undefined);
+        pageChecksAre(['PASS', e.membership_verification?.toUpperCase() ?? 'NONE', e.consistency_verification?.toUpperCase() ?? 'NONE', e.signature_verification?.toUpperCase() ?? 'NONE'], e.published === true, e.envelope.signature !== undefined);
       if (events.length !== PAGE || !events.every(right)) {
         wrong++;
         throw new Error(`SDK: ${events.length} events, verifications ${JSON.stringify(events.map((e) => [e.membership_verification, e.consistency_verification, e.signature_verification]))}`);
@@ -274,13 +232,13 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     rows.push(await measure('gateway, cold root cache', gatewaySearch, 1, SECONDS, emptyGatewayCache));
     rows.push(await measure('gateway, warm root cache', gatewaySearch, 1, SECONDS));
-    rows.push(await measure('REST + verify, roots fetched per call', () => restSearch(new Map()), 1, SECONDS));
-    rows.push(await measure('REST + verify, roots cached', () => restSearch(rootCache), 1, SECONDS));
-    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', () => restSearch(rootCache, true), 1, SECONDS));
+    rows.push(await measure('REST + verify, roots fetched per call', restFetchingRoots, 1, SECONDS));
+    rows.push(await measure('REST + verify, roots cached', restCachedRoots, 1, SECONDS));
+    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', restCachedMemo, 1, SECONDS));
     rows.push(await measure('REST v1/search only (no verification)', restOnly, 1, SECONDS));
     rows.push(await measure('SDK search, verifyConsistency', sdkSearch, 1, SECONDS));
     rows.push(await measure('gateway, warm root cache', gatewaySearch, CONCURRENCY, SECONDS));
-    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', () => restSearch(rootCache, true), CONCURRENCY, SECONDS));
+    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', restCachedMemo, CONCURRENCY, SECONDS));
     rows.push(await measure('SDK search, verifyConsistency', sdkSearch, CONCURRENCY, SECONDS));
     console.log('');
     printTable(rows);

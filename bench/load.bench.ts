@@ -24,12 +24,12 @@
 // client and by a bucket of at most 4000 events kept in `target`, so no result set reaches the
 // 10 000 cap — paged through 1000 at a time; none may be FAILED, hash and membership must PASS,
 // and the count of VERIFIED ones (all, once published and proven) is printed. Exit status 1 when there were errors or a check failed.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { startGatewayProcess } from './support/gateway-process.js';
 import { measure } from './support/measure.js';
 import { percentile } from './support/stats.js';
 
@@ -38,7 +38,6 @@ const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const BULK_SIZE = 50;
 const BUCKET = 4000;
 const RUN = randomBytes(3).toString('hex');
-const ROOT = new URL('..', import.meta.url).pathname;
 
 const LOG = `mutation Log($e: AuditEventInput!) { log(event: $e, options: { verify: true }) { __typename ... on LogResult { hash verification { hash membership consistency signature failures } } ... on Error { message } } }`;
 const BULK = `mutation Bulk($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { results { hash } } ... on Error { message } } }`;
@@ -57,45 +56,6 @@ type Json = any;
 
 // ---------------------------------------------------------------------------------------------
 // The gateway process
-
-interface Gateway {
-  url: URL;
-  pid: number;
-  /** The embedded service's own process, when it runs in one. */
-  servicePid: number | undefined;
-  output: () => string;
-  stop(): Promise<number | null>;
-}
-
-async function startGateway(dataDir: string): Promise<Gateway> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOCAL_AUDIT_PORT: '0', GRAPHIQL: 'false' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  let match: RegExpMatchArray | null = null;
-  while (!(match = out.match(/GraphQL at (http:\/\/\S+\/graphql)/)) && Date.now() < deadline && child.exitCode === null) await sleep(50);
-  if (!match) {
-    child.kill('SIGKILL');
-    throw new Error(`the gateway did not start:\n${out}`);
-  }
-  const service = /its own process, pid (\d+)/.exec(out);
-  return {
-    url: new URL(match[1]!),
-    pid: child.pid!,
-    servicePid: service ? Number(service[1]) : undefined,
-    output: () => out,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
 
 /** VmRSS and VmHWM (peak) of a process, in MB. */
 function memoryOf(pid: number): { rss: number; hwm: number } {
@@ -163,7 +123,7 @@ interface Acked {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'load-bench-'));
-  const gateway = await startGateway(join(dir, 'data'));
+  const gateway = await startGatewayProcess(join(dir, 'data'), { INTEGRITY_KEY_FILE: join(dir, 'integrity-key') });
   const client = new GraphQLClient(gateway.url, CLIENTS + 4);
   console.log(`load: gateway pid ${gateway.pid} at ${gateway.url.href}, ${CLIENTS} clients for ${SECONDS} s, run ${RUN}`);
 
@@ -344,11 +304,11 @@ async function main(): Promise<void> {
   const integrity = (await client.run(INTEGRITY, {})).body.data?.integrity;
   console.log(`integrity monitor: ${JSON.stringify(integrity)}`);
   const finalRss = memoryOf(gateway.pid);
-  const serviceHwm = gateway.servicePid === undefined ? undefined : memoryOf(gateway.servicePid).hwm;
+  const serviceHwm = memoryOf(gateway.servicePid).hwm;
   await client.close();
   const exitCode = await gateway.stop();
   console.log(`gateway: VmHWM (peak RSS, load and verification) ${finalRss.hwm.toFixed(0)} MB; SIGTERM -> exit ${exitCode}`);
-  if (serviceHwm !== undefined) console.log(`embedded service (its own process): VmHWM ${serviceHwm.toFixed(0)} MB`);
+  console.log(`embedded service (its own process): VmHWM ${serviceHwm.toFixed(0)} MB`);
   rmSync(dir, { recursive: true, force: true });
 
   const sorted = (k: Kind) => [...latencies[k]].sort((a, b) => a - b);
@@ -356,7 +316,7 @@ async function main(): Promise<void> {
   const ok = errors.length === 0 && outcome.fail === 0 && outcome.missing === 0 && verifyProblems.length === 0 && exitCode === 0;
   console.log(
     `load: ${total} requests, ${errors.length} errors, ${(total / loadSeconds).toFixed(0)} req/s over ${loadSeconds.toFixed(0)} s with ${CLIENTS} clients, ` +
-      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB${serviceHwm === undefined ? '' : ` (+ service process VmHWM ${serviceHwm.toFixed(0)} MB)`}, ${outcome.found}/${acked.length} acknowledged events found, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
+      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB (+ service process VmHWM ${serviceHwm.toFixed(0)} MB), ${outcome.found}/${acked.length} acknowledged events found, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
   );
   if (!ok) process.exitCode = 1;
 }

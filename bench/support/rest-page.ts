@@ -36,8 +36,17 @@ export interface RestPageVerifier {
   search(query: string, limit: number): Promise<VerifiedRestPage>;
 }
 
-export function createRestPageVerifier(client: AuditClient): RestPageVerifier {
-  const roots = new Map<number, PublishedRoot>();
+export interface RestPageOptions {
+  /** Keep published roots across calls (default true); false fetches them on every call. */
+  cacheRoots?: boolean;
+  /** Memoise signature verdicts by exact inputs, as the gateway does (default true). */
+  memoiseSignatures?: boolean;
+}
+
+export function createRestPageVerifier(client: AuditClient, options: RestPageOptions = {}): RestPageVerifier {
+  const cacheRoots = options.cacheRoots ?? true;
+  const memoise = options.memoiseSignatures ?? true;
+  const cachedRoots = new Map<number, PublishedRoot>();
   const verdicts = new Map<string, Verification>();
   const memoisedSignature = (input: SignatureInput): Verification => {
     const key = createHash('sha256').update(JSON.stringify([input.signature, input.publicKey, canonicalJson(input.event)])).digest('base64');
@@ -56,6 +65,7 @@ export function createRestPageVerifier(client: AuditClient): RestPageVerifier {
     async search(query, limit) {
       const { result } = await client.search({ query, limit, verbose: true });
       const events = result.events as unknown as PageEvent[];
+      const roots = cacheRoots ? cachedRoots : new Map<number, PublishedRoot>();
       const sizes = rootSizesNeeded(events).filter((s) => !roots.has(s));
       await Promise.all(sizes.map(async (size) => roots.set(size, (await client.root({ tree_size: size })).result.data)));
       const verified = verifyPage(
@@ -64,7 +74,7 @@ export function createRestPageVerifier(client: AuditClient): RestPageVerifier {
         {
           publishedRoot: (size) => roots.get(size),
           oneEventPerLeaf: true,
-          verifySignature: memoisedSignature,
+          verifySignature: memoise ? memoisedSignature : verifySignatureNative,
           proofsRequested: true,
           pageRootTrust: pageRootTrust(result.root),
         },
