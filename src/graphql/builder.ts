@@ -50,6 +50,10 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   errors: {
     defaultTypes: [],
     directResult: true,
+    // The Query*Result / Mutation*Result unions; the plugin names them after their field.
+    defaultUnionOptions: {
+      description: 'What the field returns: its result, or the typed error it failed with (every error type implements Error, so `... on Error { message }` covers them all).',
+    },
   },
   relay: {
     cursorType: 'String',

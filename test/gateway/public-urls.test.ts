@@ -10,7 +10,7 @@ import { refusedPort, startTestGateway, type Json, type TestGateway } from '../s
 /** The address a remote client knows the gateway by; nothing listens there in the test. */
 const PUBLIC = 'http://audit-gateway.example.test:8080';
 
-const EXPORT = `mutation { export(format: JSON, order: "asc") { __typename ... on AcceptedRequest { requestId location } ... on Error { message } } }`;
+const EXPORT = `mutation { export(format: JSON, order: ASC) { __typename ... on AcceptedRequest { requestId location } ... on Error { message } } }`;
 const POLL = `query P($id: ID!) { pollResult(requestId: $id) { __typename ... on PollResult { done accepted { location } } ... on InputError { argument message } ... on Error { message } } }`;
 const DOWNLOAD = `mutation D($resultId: ID, $requestId: ID, $format: DownloadFormat) {
   downloadResults(resultId: $resultId, requestId: $requestId, format: $format) {

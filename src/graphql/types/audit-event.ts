@@ -37,6 +37,18 @@ function fieldText(node: AuditEventNode, key: string): string | null {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** The stored value itself, never parsed or re-serialised: the hash covers it as stored. */
+function storedValue(node: AuditEventNode, key: string): unknown {
+  return storedEvent(node)[key] ?? null;
+}
+
+/** What the output type adds to a standard field's description. */
+const OUTPUT_NOTES: Record<(typeof STANDARD_GRAPHQL_FIELDS)[number]['inputType'], string> = {
+  String: '',
+  JSON: ' Exactly as stored, never parsed: a value logged through this gateway comes back as that canonical JSON string.',
+  DateTime: ' Exactly as stored; null when absent or not a string (`event` shows it as stored).',
+};
+
 export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').implement({
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
   fields: (t) => ({
@@ -58,8 +70,14 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
       description: 'The whole stored envelope (what the hash covers); null only when the audit service returned none (verification then fails).',
       resolve: (n) => n.event.envelope ?? null,
     }),
+    // The standard fields have the types their inputs have (standard-fields.ts): old/new JSON, timestamp DateTime.
     ...Object.fromEntries(
-      STANDARD_GRAPHQL_FIELDS.map(({ name, key, description }) => [name, t.string({ nullable: true, description, resolve: (n: AuditEventNode) => fieldText(n, key) })]),
+      STANDARD_GRAPHQL_FIELDS.map(({ name, key, description, inputType }) => {
+        const options = { nullable: true, description: `${description}${OUTPUT_NOTES[inputType]}` } as const;
+        if (inputType === 'JSON') return [name, t.field({ ...options, type: 'JSON', resolve: (n: AuditEventNode) => storedValue(n, key) })];
+        if (inputType === 'DateTime') return [name, t.field({ ...options, type: 'DateTime', resolve: (n: AuditEventNode) => stringOrNull(storedEvent(n)[key]) })];
+        return [name, t.string({ ...options, resolve: (n: AuditEventNode) => fieldText(n, key) })];
+      }),
     ),
     signature: t.string({ nullable: true, description: 'Ed25519 signature (base64) over the canonical event, when signed.', resolve: (n) => stringOrNull(storedEnvelope(n).signature) }),
     publicKey: t.string({ nullable: true, description: 'The public key the event was signed with, as stored.', resolve: (n) => stringOrNull(storedEnvelope(n).public_key) }),

@@ -12,6 +12,7 @@ import { INPUT_ERRORS } from '../error-types.js';
 import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
 import type { LogBulkResult } from '../../wire/index.js';
 import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor } from './log.js';
+import { OrderEnum } from './search.js';
 
 const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({
   description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
@@ -156,7 +157,7 @@ builder.mutationFields((t) => ({
       format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
       start: t.arg.string({ description: 'Earliest received_at: RFC 3339 or relative (7d).' }),
       end: t.arg.string({ description: 'Latest received_at.' }),
-      order: t.arg.string({ description: 'asc or desc.' }),
+      order: t.arg({ type: OrderEnum, description: 'Sort direction (default oldest first, as the audit service has it).' }),
       orderBy: t.arg.string({ description: 'Sort field.' }),
       verbose: t.arg.boolean({ description: 'Include proofs.' }),
     },
@@ -167,11 +168,10 @@ builder.mutationFields((t) => ({
         ...(args.format ? { format: args.format } : {}),
         ...(args.start ? { start: args.start } : {}),
         ...(args.end ? { end: args.end } : {}),
-        ...(args.order === 'asc' || args.order === 'desc' ? { order: args.order } : {}),
+        ...(args.order ? { order: args.order } : {}),
         ...(args.orderBy ? { order_by: args.orderBy } : {}),
         ...(args.verbose != null ? { verbose: args.verbose } : {}),
       };
-      if (args.order && request.order === undefined) throw new InputError('order must be asc or desc', 'order');
       const accepted = asAccepted(await upstream(() => ctx.client.export(request, { signal: ctx.signal, poll: false })));
       ctx.jobs.record(accepted.requestId, { kind: 'export', callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
       return accepted;

@@ -34,7 +34,8 @@ interface ConnectionShape extends ConnectionExtras {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-const OrderEnum = builder.enumType('SortOrder', {
+/** Sort direction of search and export; the values are the wire's `order` (asc / desc). */
+export const OrderEnum = builder.enumType('SortOrder', {
   description: 'Sort direction.',
   values: { ASC: { value: 'asc', description: 'Oldest first.' }, DESC: { value: 'desc', description: 'Newest first.' } } as const,
 });
