@@ -46,6 +46,7 @@ import { join } from 'node:path';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { Agent, request } from 'undici';
 import { AuditClient } from '../src/audit-client/index.js';
+import { GatewayMetrics } from '../src/gateway/metrics.js';
 import { protectionPlugins } from '../src/gateway/protections.js';
 import { createGateway } from '../src/gateway/server.js';
 import { CursorCodec } from '../src/graphql/cursor.js';
@@ -121,7 +122,10 @@ async function main(): Promise<void> {
   const arweave = installArweaveStub();
   // The gateway exactly as start.ts wires it for the embedded service, but with its upstream
   // state in hand so the cold rows can empty the root cache.
-  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN });
+  // Metrics on as start.ts has them by default; METRICS=off measures without.
+  const metrics = process.env.METRICS === 'off' ? undefined : new GatewayMetrics();
+  console.log(`metrics: ${metrics ? 'on' : 'off'}`);
+  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...(metrics ? { onCall: metrics.upstreamObserver } : {}) });
   const upstream = createUpstreamState({ client: gatewayClient, oneEventPerLeaf: true, trustOnFirstUse: true });
   const gateway = createGateway({
     client: gatewayClient,
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
     plugins: protectionPlugins({ introspection: true, blockFieldSuggestions: false }),
     graphiql: false,
     logError: (err) => console.error('[gateway]', err),
+    metrics,
   });
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}/graphql`;

@@ -56,6 +56,11 @@ export interface AuditClientOptions {
   connections?: number;
   /** Largest response body accepted (default 64 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Told of every HTTP exchange (each retry and poll too): the endpoint (`request` for polls),
+   * `ok`, `accepted` or the error's class name, and its milliseconds. Must not throw.
+   */
+  onCall?: (endpoint: string, outcome: string, ms: number) => void;
 }
 
 export interface CallOptions {
@@ -122,6 +127,7 @@ export class AuditClient {
   private readonly pollingPolicy: PollingPolicy;
   private readonly redactor: Redactor;
   private readonly transport: Transport;
+  private readonly onCall: AuditClientOptions['onCall'];
 
   constructor(options: AuditClientOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new TypeError('AuditClient needs a token');
@@ -134,6 +140,7 @@ export class AuditClient {
     this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.pollingPolicy = { ...DEFAULT_POLLING_POLICY, ...options.polling };
     this.redactor = new Redactor([options.token]);
+    this.onCall = options.onCall;
     this.transport = new Transport({
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       redactor: this.redactor,
@@ -297,7 +304,7 @@ export class AuditClient {
     const retriedIds: string[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once<R>(exchange, retriedIds, signal);
+        return await (this.onCall ? this.observedOnce<R>(exchange, retriedIds, signal, this.onCall) : this.once<R>(exchange, retriedIds, signal));
       } catch (err) {
         const delay = retryDelay(err, kind, attempt, this.retryPolicy);
         if (delay === null) throw err;
@@ -305,6 +312,25 @@ export class AuditClient {
         if (typeof id === 'string') retriedIds.push(id);
         await this.pause(delay, signal, Transport.target(exchange.method, exchange.url));
       }
+    }
+  }
+
+  private async observedOnce<R>(
+    exchange: Exchange,
+    retriedIds: readonly string[],
+    signal: AbortSignal | undefined,
+    onCall: NonNullable<AuditClientOptions['onCall']>,
+  ): Promise<AuditResponse<R> | AcceptedRequest> {
+    // Poll endpoints carry a request id: one name for all of them keeps the set of names fixed.
+    const endpoint = exchange.method === 'GET' ? 'request' : exchange.endpoint;
+    const startedAt = performance.now();
+    try {
+      const outcome = await this.once<R>(exchange, retriedIds, signal);
+      onCall(endpoint, outcome.status === 'Success' ? 'ok' : 'accepted', performance.now() - startedAt);
+      return outcome;
+    } catch (err) {
+      onCall(endpoint, err instanceof AuditClientError ? err.name : 'error', performance.now() - startedAt);
+      throw err;
     }
   }
 

@@ -1,0 +1,150 @@
+// Prometheus metrics of one gateway (GET /metrics): GraphQL operations, upstream calls, the
+// integrity state and verification outcomes, plus Node's default process metrics, in a registry
+// of its own (two gateways in one process never mix their figures).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { IntegrityState, IntegrityWatch } from '../trust/integrity-status.js';
+
+export type OperationOutcome = 'ok' | 'graphql_error' | 'http_error';
+
+const INTEGRITY_STATES: readonly IntegrityState[] = ['OK', 'FAILED', 'UNKNOWN', 'UNANCHORED'];
+const VERIFICATION_CHECKS = ['hash', 'membership', 'consistency', 'signature', 'witness', 'verdict'] as const;
+const STATUSES = new Set(['PASS', 'FAIL', 'NONE', 'VERIFIED', 'PENDING', 'FAILED']);
+/** Operation names are chosen by callers: the label set stays bounded whatever they send. */
+const MAX_OPERATION_NAME_CHARS = 64;
+const MAX_OPERATION_NAMES = 200;
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly operations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
+  private readonly operationDuration: Histogram<'operation_name' | 'operation_type' | 'outcome'>;
+  private readonly upstreamCalls: Counter<'endpoint' | 'outcome'>;
+  private readonly upstreamDuration: Histogram<'endpoint'>;
+  private readonly verifications: Counter<'check' | 'status'>;
+  private readonly operationNames = new Set<string>();
+  private integrity: IntegrityWatch | undefined;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.operations = new Counter({
+      name: 'audit_gateway_graphql_requests_total',
+      help: 'GraphQL requests by operation name and type and outcome (ok, graphql_error, http_error).',
+      labelNames: ['operation_name', 'operation_type', 'outcome'],
+      registers: [this.registry],
+    });
+    this.operationDuration = new Histogram({
+      name: 'audit_gateway_graphql_request_duration_seconds',
+      help: 'Duration of GraphQL requests by operation name and type and outcome.',
+      labelNames: ['operation_name', 'operation_type', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.upstreamCalls = new Counter({
+      name: 'audit_gateway_upstream_requests_total',
+      help: 'HTTP exchanges with the audit service (retries and polls included) by endpoint and outcome (ok, accepted or the error class).',
+      labelNames: ['endpoint', 'outcome'],
+      registers: [this.registry],
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'audit_gateway_upstream_request_duration_seconds',
+      help: 'Duration of HTTP exchanges with the audit service, by endpoint.',
+      labelNames: ['endpoint'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.verifications = new Counter({
+      name: 'audit_gateway_verification_checks_total',
+      help: 'Event verification results sent to callers, by check (hash, membership, consistency, signature, witness, verdict) and status.',
+      labelNames: ['check', 'status'],
+      registers: [this.registry],
+    });
+    const currentState = (): IntegrityState | undefined => this.integrity?.status().state;
+    new Gauge({
+      name: 'audit_gateway_integrity_state',
+      help: "The integrity monitor's state of the upstream log: 1 for the current state, 0 for the others (absent when no monitor runs).",
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const current = currentState();
+        if (current === undefined) return;
+        for (const state of INTEGRITY_STATES) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
+  }
+
+  /** The monitor whose state the integrity gauge shows (it is made after the metrics). */
+  watchIntegrity(integrity: IntegrityWatch | undefined): void {
+    this.integrity = integrity;
+  }
+
+  /** For AuditClientOptions.onCall. */
+  readonly upstreamObserver = (endpoint: string, outcome: string, ms: number): void => {
+    this.upstreamCalls.inc({ endpoint, outcome });
+    this.upstreamDuration.observe({ endpoint }, ms / 1000);
+  };
+
+  observeOperation(name: string | undefined, type: string | undefined, outcome: OperationOutcome, seconds: number): void {
+    const labels = { operation_name: this.operationLabel(name), operation_type: type ?? 'unknown', outcome };
+    this.operations.inc(labels);
+    this.operationDuration.observe(labels, seconds);
+  }
+
+  /** Counts every `verification { … }` object in a result's data (the fields the caller selected). */
+  countVerifications(data: unknown): void {
+    walk(data, (verification) => {
+      for (const check of VERIFICATION_CHECKS) {
+        const status = verification[check];
+        if (typeof status === 'string' && STATUSES.has(status)) this.verifications.inc({ check, status });
+      }
+    });
+  }
+
+  /** GET /metrics: the text format; with a token, only for `Authorization: Bearer <token>`. */
+  async serve(req: IncomingMessage, res: ServerResponse, token: string | undefined): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    const text = await this.registry.metrics();
+    res.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+
+  private operationLabel(name: string | undefined): string {
+    if (!name) return 'anonymous';
+    if (name.length > MAX_OPERATION_NAME_CHARS || !GRAPHQL_NAME.test(name)) return 'other';
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.operationNames.add(name);
+    return name;
+  }
+}
+
+function walk(value: unknown, visit: (verification: Record<string, unknown>) => void): void {
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, visit);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'verification' && field !== null && typeof field === 'object' && !Array.isArray(field)) visit(field as Record<string, unknown>);
+    else walk(field, visit);
+  }
+}
+
+/** Compared as digests, in constant time: the length of the token is not revealed either. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
+}
