@@ -17,6 +17,9 @@ const config: CodegenConfig = {
         // The fragments here are shared selections, not component boundaries: no masking, so
         // operation result types carry the fragment fields directly.
         fragmentMasking: false,
+        // persisted-documents.json, {sha256: document}: the operations a production gateway
+        // accepts (PERSISTED_OPERATIONS_FILE); each document carries its hash in __meta__.hash.
+        persistedDocuments: { hashAlgorithm: 'sha256' },
       },
       // Every selection set asks for __typename, as Apollo Client's cache does anyway: union
       // results (`... on Error`) can then be narrowed on __typename with any client, and the

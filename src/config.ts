@@ -81,6 +81,19 @@ export interface GatewayConfig {
    * preflighted request nor read an answer.
    */
   corsOrigins?: string[];
+  /**
+   * Automatic Persisted Queries: how many registered documents are kept (APQ_MAX_ENTRIES, default
+   * 1000, least recently used dropped first; 0 turns APQ off). Unused with persistedOperationsFile.
+   */
+  apqMaxEntries?: number;
+  /** A JSON map {hash: document} (PERSISTED_OPERATIONS_FILE); when set, only those operations run. */
+  persistedOperationsFile?: string | undefined;
+  /** Serve GET /metrics (METRICS, default on); with caller auth only when metricsToken is set. */
+  metrics?: boolean;
+  /** The bearer token /metrics asks for (METRICS_TOKEN); required when callers authenticate. */
+  metricsToken?: string | undefined;
+  /** One JSON line per request on the log (ACCESS_LOG=json; default off). */
+  accessLog?: 'json' | 'off';
 }
 
 type Env = Record<string, string | undefined>;
@@ -193,7 +206,18 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rootWitness: witness(env, upstream),
     fullAuditIntervalMs: int(env, 'FULL_AUDIT_INTERVAL_MS', 24 * 60 * 60 * 1000),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    apqMaxEntries: int(env, 'APQ_MAX_ENTRIES', 1000, 0, 1_000_000),
+    persistedOperationsFile: env.PERSISTED_OPERATIONS_FILE || undefined,
+    metrics: bool(env, 'METRICS', true),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    accessLog: accessLog(env.ACCESS_LOG),
   };
+}
+
+function accessLog(raw: string | undefined): 'json' | 'off' {
+  const value = (raw || 'off').toLowerCase();
+  if (value === 'json' || value === 'off') return value;
+  throw new ConfigError(`ACCESS_LOG must be json or off, got "${raw}"`);
 }
 
 /**

@@ -18,6 +18,9 @@ import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
 import { createDownloads, listenerOrigin, type Downloads } from './download-route.js';
+import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
+import type { GatewayMetrics } from './metrics.js';
+import { createGraphiQLPage } from './graphiql.js';
 
 interface GatewayOptions {
   client: AuditClient;
@@ -50,6 +53,12 @@ interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** GET /downloads/<token> and the URLs and job ownership resolvers use (download-route.ts). */
   downloads?: Downloads;
+  /** Counted and served at GET /metrics (metrics.ts). */
+  metrics?: GatewayMetrics | undefined;
+  /** The bearer token GET /metrics asks for; unset: none asked. */
+  metricsToken?: string | undefined;
+  /** Receives one JSON line per request (access-log.ts); unset: no access log. */
+  accessLog?: ((line: string) => void) | undefined;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -59,6 +68,8 @@ interface ServerContext {
   req: IncomingMessage;
   /** Settled from the headers before the body is read (handleRequest), or else before parsing (authenticateFirst). */
   authentication?: Authentication;
+  /** Present when requests are observed (metrics or access log). */
+  observation?: RequestObservation;
 }
 
 type Authentication = { caller: Caller } | { failure: unknown };
@@ -87,7 +98,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
-    graphiql: options.graphiql === false ? false : { title: 'Audit Gateway', defaultQuery: DEFAULT_QUERY },
+    graphiql: options.graphiql === false ? false : GRAPHIQL_OPTIONS,
     renderGraphiQL,
     landingPage: false,
     batching: false,
@@ -104,6 +115,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       ...(options.plugins ?? []),
       deepDocumentsAreSyntaxErrors,
       compiledExecution(),
+      ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics)] : []),
     ],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
@@ -204,11 +216,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** /health, /ready, and everything else to yoga (with the body read under the size limit). */
 function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  // The page yoga would render, precompressed and cacheable (graphiql.ts); yoga keeps its own for yoga.fetch.
+  const graphiql = options.graphiql === false ? undefined : createGraphiQLPage('/graphql', GRAPHIQL_OPTIONS);
   return async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    const observation = options.metrics || options.accessLog ? observeRequest({ metrics: options.metrics, accessLog: options.accessLog }, req, res, path) : undefined;
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') return answerReady(res, options.ready);
+    if (path === '/metrics' && options.metrics) return options.metrics.serve(req, res, options.metricsToken);
     if (options.downloads && (await options.downloads.serve(req, res))) return;
+    if (graphiql?.matches(req)) return graphiql.serve(req, res);
     const signal = abortWhenClientLeaves(res);
     let body: Buffer | undefined;
     let authentication: Authentication | undefined;
@@ -228,9 +245,16 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
         }
       }
     }
-    const response = await yoga.fetch(toFetchRequest(yoga, req, body, signal), { req, ...(authentication ? { authentication } : {}) });
+    const serverContext: ServerContext = { req, ...(authentication ? { authentication } : {}), ...(observation ? { observation } : {}) };
+    const response = await yoga.fetch(toFetchRequest(yoga, req, body, signal), serverContext);
+    if (observation) observation.caller = callerIdOf(serverContext.authentication, options);
     await writeResponse(res, response);
   };
+}
+
+function callerIdOf(authentication: Authentication | undefined, options: GatewayOptions): string | undefined {
+  if (!options.authenticate) return LOCAL_CALLER.id;
+  return authentication && 'caller' in authentication ? authentication.caller.id : undefined;
 }
 
 async function answerReady(res: ServerResponse, ready: GatewayOptions['ready']): Promise<void> {
@@ -382,3 +406,5 @@ query RecentEvents {
   }
 }
 `;
+
+const GRAPHIQL_OPTIONS = { title: 'Audit Gateway', defaultQuery: DEFAULT_QUERY };

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { AuditClient, type EventSigner } from '../audit-client/index.js';
+import { AuditClient, type AuditClientOptions, type EventSigner } from '../audit-client/index.js';
 import type { AuthMode, GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner } from '../graphql/signing.js';
@@ -26,7 +26,9 @@ import { createDownloads } from './download-route.js';
 import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
 import { ClientPool } from './client-pool.js';
 import { protectionPlugins } from './protections.js';
+import { persistedOperationPlugins, persistedOperationsMode } from './persisted-operations.js';
 import { IntegrityMonitor } from './integrity-monitor.js';
+import { GatewayMetrics } from './metrics.js';
 import { createGateway, type Gateway } from './server.js';
 
 export interface RunningGateway {
@@ -116,7 +118,10 @@ interface ConnectedUpstream {
 type EmbeddedConfig = Extract<GatewayConfig['upstream'], { kind: 'embedded' }>;
 
 /** The embedded service in a process of its own; the gateway holds its token and hands it over. */
-async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void): Promise<ConnectedUpstream> {
+/** What every AuditClient of the gateway is made with besides its base and token (the metrics' observer). */
+type Observed = Pick<AuditClientOptions, 'onCall'>;
+
+async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void, observed: Observed): Promise<ConnectedUpstream> {
   const dataDir = resolve(upstream.dataDir);
   for (const warning of prepareDataDir(dataDir)) log(`audit-gateway: ${warning}`);
   // The token is generated once and kept in the data dir.
@@ -130,11 +135,11 @@ async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) 
     schemaFile: upstream.schemaFile,
     log,
   });
-  return { client: new AuditClient({ baseUrl: child.url, token }), local: undefined, child };
+  return { client: new AuditClient({ baseUrl: child.url, token, ...observed }), local: undefined, child };
 }
 
 /** The embedded service inside the gateway's process (LOCAL_AUDIT_IN_PROCESS). */
-async function startEmbeddedInProcess(upstream: EmbeddedConfig): Promise<ConnectedUpstream> {
+async function startEmbeddedInProcess(upstream: EmbeddedConfig, observed: Observed): Promise<ConnectedUpstream> {
   const local = await startLocalAudit({
     dataDir: upstream.dataDir,
     port: upstream.localPort,
@@ -144,15 +149,15 @@ async function startEmbeddedInProcess(upstream: EmbeddedConfig): Promise<Connect
     ...(upstream.schemaFile ? { schema: upstream.schemaFile } : {}),
     resultTtlMs: upstream.resultTtlMs,
   });
-  return { client: new AuditClient({ baseUrl: local.url, token: local.token }), local, child: undefined };
+  return { client: new AuditClient({ baseUrl: local.url, token: local.token, ...observed }), local, child: undefined };
 }
 
-async function connectUpstream(config: GatewayConfig, log: (line: string) => void): Promise<ConnectedUpstream> {
+async function connectUpstream(config: GatewayConfig, log: (line: string) => void, observed: Observed): Promise<ConnectedUpstream> {
   if (config.upstream.kind === 'embedded') {
-    return config.upstream.separateProcess ? startEmbeddedChild(config.upstream, log) : startEmbeddedInProcess(config.upstream);
+    return config.upstream.separateProcess ? startEmbeddedChild(config.upstream, log, observed) : startEmbeddedInProcess(config.upstream, observed);
   }
   // In pass-through mode the gateway holds no token: its own client only probes readiness.
-  const client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe' });
+  const client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe', ...observed });
   return { client, local: undefined, child: undefined };
 }
 
@@ -176,10 +181,10 @@ function createTrust(config: GatewayConfig, signer: EventSigner | undefined): Tr
 }
 
 /** Pass-through mode: a client, root cache and verified history per caller token. */
-function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: AuditClient, trust: Trust, log: (line: string) => void): ClientPool | undefined {
+function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: AuditClient, trust: Trust, log: (line: string) => void, observed: Observed): ClientPool | undefined {
   if (auth.kind !== 'passthrough') return undefined;
   const { oneEventPerLeaf, trustOnFirstUse, trustedKeys, witness } = trust;
-  return new ClientPool(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream), {
+  return new ClientPool({ ...(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream)), ...observed }, {
     oneEventPerLeaf,
     trustOnFirstUse,
     trustedKeys,
@@ -221,6 +226,19 @@ function createIntegrityMonitor(config: GatewayConfig, client: AuditClient, upst
     ...(config.fullAuditIntervalMs ? { fullAudit: { intervalMs: config.fullAuditIntervalMs, run: (signal: AbortSignal) => runFullAuditProcess(auditEnv, signal) } } : {}),
     log,
   });
+}
+
+/**
+ * Metrics unless METRICS=off. When callers authenticate, /metrics is no more open than GraphQL:
+ * it asks for METRICS_TOKEN, and without one it is off.
+ */
+function metricsFor(config: GatewayConfig, auth: AuthMode, log: (line: string) => void): GatewayMetrics | undefined {
+  if (config.metrics === false) return undefined;
+  if (auth.kind !== 'none' && !config.metricsToken) {
+    log(`audit-gateway: /metrics is off: GATEWAY_AUTH=${auth.kind} needs METRICS_TOKEN to serve it`);
+    return undefined;
+  }
+  return new GatewayMetrics();
 }
 
 function logUnexpectedError(err: unknown): void {
@@ -335,19 +353,23 @@ function announce(log: (line: string) => void, url: string, { local, child }: Co
 
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.log): Promise<RunningGateway> {
   const signer: EventSigner | undefined = config.signingKeyFile ? loadSigner(config.signingKeyFile) : undefined;
+  const persisted = persistedOperationsMode(config);
   // The callers are read before anything starts: a missing keys file is one line, nothing else.
   const auth = config.auth ?? { kind: 'none' };
   // Pass-through tokens are confirmed with the upstream through the pool made once it is connected.
   const passthrough: { pool?: ClientPool } = {};
   const authenticate = createAuthenticate(auth, (token) => confirmPassthroughToken(passthrough.pool!, token));
-  const connected = await connectUpstream(config, log);
+  const metrics = metricsFor(config, auth, log);
+  const observed: Observed = metrics ? { onCall: metrics.upstreamObserver } : {};
+  const connected = await connectUpstream(config, log, observed);
   const { client, local, child } = connected;
   const trust = createTrust(config, signer);
   const { oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness } = trust;
   const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
-  const pool = createPassthroughPool(config, auth, client, trust, log);
+  const pool = createPassthroughPool(config, auth, client, trust, log, observed);
   passthrough.pool = pool;
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
+  metrics?.watchIntegrity(integrity);
   const secret = cursorSecret(config);
   // Until the server listens (port 0 is chosen then), the public URL is not known; no URL is made before.
   let publicUrl = config.publicUrl;
@@ -367,13 +389,17 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     integrity,
     ...(authenticate ? { authenticate } : {}),
     ...(pool ? { clientFor: (caller: Caller) => pool.forToken(caller.upstreamToken!) } : {}),
-    plugins: protectionPlugins({ introspection: config.introspection ?? true, blockFieldSuggestions: config.production ?? false }),
+    plugins: [...protectionPlugins({ introspection: config.introspection ?? true, blockFieldSuggestions: config.production ?? false }), ...persistedOperationPlugins(persisted)],
     cursors: new CursorCodec(secret),
     signer,
     maxBodyBytes: config.maxBodyBytes,
-    graphiql: config.graphiql,
+    // GraphiQL sends query text, which trusted-documents mode refuses.
+    graphiql: config.graphiql && persisted.kind !== 'trusted',
     corsOrigins: config.corsOrigins ?? [],
     logError: logUnexpectedError,
+    metrics,
+    metricsToken: config.metricsToken,
+    accessLog: config.accessLog === 'json' ? log : undefined,
     ready: readinessCheck(client, integrity, auth, config.upstream.kind === 'embedded' ? `${client.baseUrl}/ready` : undefined),
   });
   const drain = trackConnectionsForDrain(gateway.server);
