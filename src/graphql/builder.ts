@@ -28,7 +28,8 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     ScopeAuthPlugin,
     // Errors next: it wraps resolvers so declared error classes become union members.
     ErrorsPlugin,
-    // Relay: connections (first/after, last/before, PageInfo) for search and results.
+    // Relay: connections (first/after, last/before, PageInfo) for search and results, the Node
+    // interface and its global ids.
     RelayPlugin,
     // Complexity limits need the final field list (connections counted by first/last).
     ComplexityPlugin,
@@ -57,9 +58,13 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   },
   relay: {
     cursorType: 'String',
+    // No node(id:) / nodes(ids:): neither the audit API nor the local service can fetch an event
+    // by its hash, so an AuditEvent id could never be resolved.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     clientMutationId: 'omit',
+    nodeTypeOptions: { description: 'An object with a global id (Relay): base64 of "<type>:<key>".' },
+    idFieldOptions: { description: 'Global id: base64 of "<type>:<key>"; an AuditEvent\'s key is its hash.' },
     pageInfoTypeOptions: { description: 'Where a page sits in its result set.' },
     firstArgOptions: { description: 'Page forward: at most this many events (0..1000, default 20).' },
     afterArgOptions: { description: 'Page forward: events after this cursor.' },

@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from './builder.js';
 import './scalars.js';
 import './error-types.js';
+import './types/node.js';
 import './types/verification.js';
 import './types/audit-event.js';
 import './types/roots.js';

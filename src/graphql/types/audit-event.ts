@@ -1,8 +1,10 @@
 // AuditEvent: one event of a search page, as stored, with the gateway's own verification.
+import { hashEnvelope } from '../../merkle/index.js';
 import type { SearchEvent } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { PageVerifier } from '../page-verifier.js';
 import { STANDARD_GRAPHQL_FIELDS } from '../standard-fields.js';
+import { NodeRef } from './node.js';
 import { EventVerificationRef } from './verification.js';
 
 /** An event plus the page it came in, so verification runs once per page. */
@@ -51,7 +53,12 @@ const OUTPUT_NOTES: Record<(typeof STANDARD_GRAPHQL_FIELDS)[number]['inputType']
 
 export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').implement({
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
+  interfaces: [NodeRef],
   fields: (t) => ({
+    id: t.globalID({
+      description: 'Global id: base64 of "AuditEvent:<hash>". When the audit service withheld the hash, the gateway\'s own hash of the stored envelope stands in, so the id stays stable and non-null.',
+      resolve: (n) => ({ type: 'AuditEvent', id: typeof n.event.hash === 'string' ? n.event.hash : hashEnvelope(n.event.envelope ?? null) }),
+    }),
     hash: t.string({
       nullable: true,
       description: 'The event hash: sha256 of the canonical envelope (hex); null only when the audit service withheld it (verification then fails).',

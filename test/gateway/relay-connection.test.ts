@@ -1,0 +1,86 @@
+// Query.auditEvents, the Relay-shaped twin of search, and AuditEvent's global id (Node): the same
+// verified events as search, failures as GraphQL errors with extension codes, search unchanged.
+import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+
+const TOTAL = 7;
+const MESSAGES = Array.from({ length: TOTAL }, (_, i) => `relay event ${i}`);
+
+const NODE_FIELDS = 'id hash message verification { verdict hash membership consistency failures }';
+const AUDIT_EVENTS = `
+  query Events($query: String!, $first: Int, $after: String) {
+    auditEvents(query: $query, order: ASC, first: $first, after: $after) {
+      totalCount
+      edges { cursor node { ${NODE_FIELDS} } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+const SEARCH = `
+  query Search($query: String!, $first: Int) {
+    search(query: $query, order: ASC, first: $first) {
+      __typename
+      ... on AuditEventConnection { edges { cursor node { ${NODE_FIELDS} } } }
+    }
+  }`;
+
+const globalId = (hash: string): string => Buffer.from(`AuditEvent:${hash}`).toString('base64');
+
+describe('Query.auditEvents and AuditEvent.id', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    const events = MESSAGES.map((message) => ({ message, actor: 'relay' }));
+    const logged = (await gw.runOk(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { count } } }`, { e: events })).logBulk;
+    expect(logged.count).toBe(TOTAL);
+    gw.publish();
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  test('pages every event once, verified, each id the global id of its hash', async () => {
+    const first = (await gw.runOk(AUDIT_EVENTS, { query: 'actor:relay', first: 4 })).auditEvents;
+    expect(first.totalCount).toBe(TOTAL);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await gw.runOk(AUDIT_EVENTS, { query: 'actor:relay', first: 4, after: first.pageInfo.endCursor })).auditEvents;
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    const nodes: Json[] = [...first.edges, ...second.edges].map((e: Json) => e.node);
+    expect(nodes.map((n) => n.message)).toEqual(MESSAGES);
+    for (const node of nodes) {
+      expect(node.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(node.id).toBe(globalId(node.hash));
+      expect(node.verification).toEqual({ verdict: 'VERIFIED', hash: 'PASS', membership: 'PASS', consistency: 'PASS', failures: [] });
+    }
+    expect(new Set(nodes.map((n) => n.id)).size).toBe(TOTAL);
+  });
+
+  test('search is unchanged and gives the same events and ids', async () => {
+    const viaRelay = (await gw.runOk(AUDIT_EVENTS, { query: 'actor:relay', first: TOTAL })).auditEvents;
+    const viaSearch = (await gw.runOk(SEARCH, { query: 'actor:relay', first: TOTAL })).search;
+    expect(viaSearch.__typename).toBe('AuditEventConnection');
+    expect(viaSearch.edges.map((e: Json) => e.node)).toEqual(viaRelay.edges.map((e: Json) => e.node));
+  });
+
+  test('failures are null plus a GraphQL error with the code of search\'s error type', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ query: 'actor:relay', first: 5000 }, 'INPUT'],
+      [{ query: 'actor:relay', first: 2, after: 'not-a-cursor' }, 'INVALID_CURSOR'],
+      [{ query: 'nosuchfield:x', first: 2 }, 'UPSTREAM_VALIDATION'],
+    ];
+    for (const [variables, code] of cases) {
+      const answer = await gw.graphql(AUDIT_EVENTS, variables);
+      expect(answer.body.data).toEqual({ auditEvents: null });
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors[0].path).toEqual(['auditEvents']);
+      expect(answer.body.errors[0].extensions.code).toBe(code);
+      expect(answer.body.errors[0].message).not.toBe('Unexpected error.');
+    }
+  });
+
+  test('a cursor of another search is refused as on search', async () => {
+    const other = (await gw.runOk(AUDIT_EVENTS, { query: 'actor:relay', first: 1 })).auditEvents;
+    const answer = await gw.graphql(AUDIT_EVENTS, { query: 'relay', first: 1, after: other.pageInfo.endCursor });
+    expect(answer.body.data).toEqual({ auditEvents: null });
+    expect(answer.body.errors[0].extensions.code).toBe('INVALID_CURSOR');
+  });
+});
