@@ -27,24 +27,96 @@ const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest')
   }),
 });
 
-interface PollOutcome {
+interface PollState {
   requestId: string;
   done: boolean;
   result: unknown;
   accepted: AcceptedRequest | null;
+  /** The kind of job, when this gateway started it. */
+  kind: JobOwner['kind'] | undefined;
 }
 
-const PollResultRef = builder.objectRef<PollOutcome>('PollResult').implement({
+/** A finished request's result, by what the gateway knows the request to be. */
+type FinishedRequest =
+  | { kind: 'logBulk'; requestId: string; result: LogBulkResult }
+  | { kind: 'export'; requestId: string; result: Record<string, unknown> }
+  | { kind: 'other'; requestId: string; result: unknown };
+
+const LogBulkPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: 'logBulk' }>>('LogBulkPollResult').implement({
+  description: 'A finished logBulkAsync.',
+  fields: (t) => ({
+    requestId: t.exposeID('requestId', { description: 'The polled request.' }),
+    logBulk: t.field({
+      type: LogBulkResultRef,
+      description: "The events as logBulk returns them, each with the gateway's own hash and signature checks.",
+      resolve: (r) => r.result,
+    }),
+  }),
+});
+
+const ExportPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: 'export' }>>('ExportPollResult').implement({
+  description: 'A finished export: its file is ready to download.',
+  fields: (t) => ({
+    requestId: t.exposeID('requestId', { description: 'The polled request (downloadResults takes it as requestId).' }),
+    status: t.string({ nullable: true, description: "The audit service's status of the export, when it gives one.", resolve: (r) => (typeof r.result.status === 'string' ? r.result.status : null) }),
+    count: t.int({ nullable: true, description: 'How many events the file holds, when the audit service says.', resolve: (r) => (Number.isSafeInteger(r.result.count) ? (r.result.count as number) : null) }),
+    download: t.field({
+      type: DownloadLinkRef,
+      description: 'A download link for the file, as downloadResults(requestId) gives it.',
+      args: { format: t.arg({ type: DownloadFormatEnum, description: 'File format (default: the format the export was made in).' }) },
+      resolve: (r, { format }, ctx) => {
+        if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
+        return downloadLink(ctx, { request_id: r.requestId, ...(format ? { format } : {}) });
+      },
+    }),
+  }),
+});
+
+const OtherPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: 'other' }>>('OtherPollResult').implement({
+  description: 'A finished request this gateway did not start (or no longer remembers), so cannot type: its result as the audit service sent it.',
+  fields: (t) => ({
+    requestId: t.exposeID('requestId', { description: 'The polled request.' }),
+    result: t.field({ type: 'JSON', nullable: true, description: "The request's result body.", resolve: (r) => r.result ?? null }),
+  }),
+});
+
+const PollOutcomeRef = builder.unionType('PollOutcome', {
+  description: 'The result of a finished request, typed by the kind of request.',
+  types: [LogBulkPollResultRef, ExportPollResultRef, OtherPollResultRef],
+  resolveType: (r) => ({ logBulk: LogBulkPollResultRef, export: ExportPollResultRef, other: OtherPollResultRef })[r.kind],
+});
+
+/**
+ * Types a finished request by the kind of job this gateway recorded; a request it did not start
+ * is a bulk log only if its result has that shape, since a 202 may come from any endpoint.
+ */
+function finished(p: PollState): FinishedRequest | null {
+  if (!p.done) return null;
+  const { requestId, result } = p;
+  if ((p.kind === 'logBulkAsync' || p.kind === undefined) && isLogBulkResult(result)) return { kind: 'logBulk', requestId, result };
+  if (p.kind === 'export' && result !== null && typeof result === 'object' && !Array.isArray(result)) return { kind: 'export', requestId, result: result as Record<string, unknown> };
+  return { kind: 'other', requestId, result };
+}
+
+const PollResultRef = builder.objectRef<PollState>('PollResult').implement({
   description: 'The state of an accepted request.',
   fields: (t) => ({
     requestId: t.exposeID('requestId', { description: 'The polled request.' }),
     done: t.exposeBoolean('done', { description: 'True when the result is ready.' }),
-    result: t.field({ type: 'JSON', nullable: true, description: "The finished request's result (its endpoint's result body).", resolve: (p) => p.result ?? null }),
+    outcome: t.field({ type: PollOutcomeRef, nullable: true, description: 'When done: the result, typed by the kind of request; null while running.', resolve: finished }),
+    result: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "The finished request's result (its endpoint's result body).",
+      deprecationReason: 'Untyped: use outcome.',
+      resolve: (p) => p.result ?? null,
+    }),
     accepted: t.field({ type: AcceptedRequestRef, nullable: true, description: 'While still running: the accepted request.', resolve: (p) => p.accepted }),
     logBulk: t.field({
       type: LogBulkResultRef,
       nullable: true,
       description: "A finished logBulkAsync's events as logBulk returns them, each with the gateway's own hash and signature checks; null for other requests and while running.",
+      deprecationReason: 'Use outcome { ... on LogBulkPollResult { logBulk } }.',
       resolve: (p) => (p.done && isLogBulkResult(p.result) ? p.result : null),
     }),
   }),
@@ -129,6 +201,12 @@ async function checkTenantResultSet(ctx: GraphQLContext, resultId: string): Prom
   }
 }
 
+/** Asks the upstream for the file and hands out this gateway's link to it. */
+async function downloadLink(ctx: GraphQLContext, request: DownloadRequest): Promise<DownloadLink> {
+  const result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
+  return ctx.urls.download({ upstreamUrl: result.dest_url, expiresAt: result.expires_at, format: request.format ?? '', caller: ctx.caller });
+}
+
 builder.mutationFields((t) => ({
   logBulkAsync: t.field({
     type: AcceptedRequestRef,
@@ -208,15 +286,13 @@ builder.mutationFields((t) => ({
       if (resultId != null) await checkTenantResultSet(ctx, id);
       const request = (resultId != null ? { result_id: id } : { request_id: id }) as DownloadRequest;
       if (format) request.format = format;
-      let result;
       try {
-        result = (await upstream(() => ctx.client.downloadResults(request, { signal: ctx.signal }))).result;
+        return await downloadLink(ctx, request);
       } catch (err) {
         // An unknown result set is the same answer search and results give for it.
         if (resultId != null && err instanceof NotFoundError) throw new ResultSetExpiredError(id);
         throw err;
       }
-      return ctx.urls.download({ upstreamUrl: result.dest_url, expiresAt: result.expires_at, format: request.format ?? '', caller: ctx.caller });
     },
   }),
 }));
@@ -237,9 +313,10 @@ builder.queryField('pollResult', (t) =>
         throw new ForbiddenError('you may only poll requests your tenant started through this gateway');
       }
       const response = await upstream(() => ctx.client.pollResult(requestId, { signal: ctx.signal }));
+      const kind = ctx.jobs.get(requestId)?.kind;
       return response.status === 'Accepted'
-        ? { requestId, done: false, result: null, accepted: response }
-        : { requestId, done: true, result: response.result, accepted: null };
+        ? { requestId, done: false, result: null, accepted: response, kind }
+        : { requestId, done: true, result: response.result, accepted: null, kind };
     },
   }),
 );

@@ -1,7 +1,9 @@
-// Query.search and Query.results: Relay connections over an upstream result set. Cursors carry
-// the result-set id and offset (see cursor.ts); `first/after` and `last/before` translate to
-// v1/results offsets, and every event gets the gateway's own verification.
+// Query.search, Query.auditEvents and Query.results: Relay connections over an upstream result
+// set. Cursors carry the result-set id and offset (see cursor.ts); `first/after` and
+// `last/before` translate to v1/results offsets, and every event gets the gateway's own
+// verification. auditEvents is search typed as the connection itself, for Relay's @connection.
 import { createHash } from 'node:crypto';
+import { GraphQLError } from 'graphql';
 import { BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
 import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../wire/index.js';
 import { builder } from '../builder.js';
@@ -66,7 +68,18 @@ const AuditEventConnectionRef = builder.connectionObject<typeof AuditEventRef, C
       unpublishedRoot: t.field({ type: UnpublishedRootRef, nullable: true, description: 'The current root at search time: unpublished events prove membership against it.', resolve: (c) => c.unpublishedRoot }),
     }),
   },
-  { name: 'AuditEventEdge', description: 'One event of a page and its cursor.' },
+  {
+    name: 'AuditEventEdge',
+    description: 'One event of a page and its cursor.',
+    fields: (t) => ({
+      fpeContext: t.string({
+        nullable: true,
+        description:
+          "The audit service's format-preserving-encryption context for this event (the fpe_context it answers when asked with returnContext), passed through as sent and not covered by the verification; null when not asked for or none was given.",
+        resolve: (edge) => (typeof edge.node.event.fpe_context === 'string' ? edge.node.event.fpe_context : null),
+      }),
+    }),
+  },
 );
 
 /**
@@ -83,6 +96,8 @@ interface PageArgs {
   after?: string | null;
   last?: number | null;
   before?: string | null;
+  /** results only: where the page starts, instead of a cursor. */
+  offset?: number | null;
 }
 
 /** Works out which [offset, offset+limit) slice of the result set the Relay arguments ask for. */
@@ -93,11 +108,13 @@ function pageWindow(args: PageArgs, total: number | undefined, decode: (c: strin
     }
   }
   if (args.first != null && args.last != null) throw new InputError('pass first or last, not both', 'last');
+  if (args.offset != null && (args.after || args.before)) throw new InputError('pass offset or a cursor (after/before), not both', 'offset');
+  if (args.offset != null && args.offset < 0) throw new InputError('offset must be between 0 and the size of the result set', 'offset');
   const after = args.after ? decode(args.after) : undefined;
   const before = args.before ? decode(args.before) : undefined;
   if (after && before && after.resultId !== before.resultId) throw new InvalidCursorError('after and before belong to different result sets');
   const cursorSet = after?.resultId ?? before?.resultId;
-  let start = after ? after.offset + 1 : 0;
+  let start = after ? after.offset + 1 : (args.offset ?? 0);
   let end = before ? before.offset : (total ?? Number.MAX_SAFE_INTEGER);
   if (end < start) end = start;
   if (args.last != null) {
@@ -194,7 +211,7 @@ function effectiveRestriction(ctx: GraphQLContext, asked: Record<string, string[
 }
 
 /** Reads a page of an existing result set; an expired/unknown set is ResultSetExpiredError. */
-async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number, limit: number, assert?: Record<string, string[]>): Promise<ResultsResult> {
+async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number, limit: number, assert?: Record<string, string[]>, returnContext?: boolean | null): Promise<ResultsResult> {
   if (limit === 0) {
     // Relay allows first: 0; ask for one event to learn the count, and show none.
     const probe = await resultsPage(ctx, resultId, 0, 1, assert);
@@ -203,7 +220,10 @@ async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number
   try {
     return (
       await upstream(() =>
-        ctx.client.results({ id: resultId, offset, limit, ...(assert ? { assert_search_restriction: assert } : {}) }, { signal: ctx.signal }),
+        ctx.client.results(
+          { id: resultId, offset, limit, ...(assert ? { assert_search_restriction: assert } : {}), ...(returnContext != null ? { return_context: returnContext } : {}) },
+          { signal: ctx.signal },
+        ),
       )
     ).result;
   } catch (err) {
@@ -225,7 +245,7 @@ async function resultsPage(ctx: GraphQLContext, resultId: string, offset: number
 async function pageFromSet(
   ctx: GraphQLContext,
   resultId: string,
-  args: PageArgs,
+  args: PageArgs & { returnContext?: boolean | null },
   decode: (c: string) => CursorPayload,
   assert: Record<string, string[]> | undefined,
   scope: string,
@@ -235,7 +255,7 @@ async function pageFromSet(
   let total = knownTotal;
   if (total === undefined && args.last != null && !args.before) total = (await resultsPage(ctx, resultId, 0, 1, assert)).count;
   const window = pageWindow(args, total, decode);
-  const page = await resultsPage(ctx, resultId, window.offset, window.limit, assert);
+  const page = await resultsPage(ctx, resultId, window.offset, window.limit, assert, args.returnContext);
   return toConnection(ctx, { ...page, events: page.events.slice(0, window.limit) }, resultId, expiresAt, window.offset, window.limit, scope, assert);
 }
 
@@ -256,6 +276,63 @@ function restrictionFromInput(input: ReadonlyArray<{ field: string; values: read
   return Object.fromEntries(out);
 }
 
+/** The arguments of search and auditEvents (besides first/after/last/before). */
+const SEARCH_ARGS = builder.args((t) => ({
+  query: t.string({ required: true, description: 'Search terms: field:value (contains), bare values, quotes, -negation, AND/OR, parentheses, field>n.' }),
+  start: t.string({ description: 'Earliest received_at: RFC 3339 or relative (7d, 120min).' }),
+  end: t.string({ description: 'Latest received_at: RFC 3339 or relative.' }),
+  order: t.field({ type: OrderEnum, description: 'Sort direction (default newest first).' }),
+  orderBy: t.string({ description: 'Sort field: received_at (default) or a schema field.' }),
+  maxResults: t.int({ description: 'Cap on the result set size (1..10000).' }),
+  searchRestriction: t.field({ type: [SearchRestrictionInput], description: 'Exact-match restrictions, e.g. [{field: "tenant_id", values: ["t1"]}].' }),
+  returnContext: t.boolean({ description: 'Ask for format-preserving-encryption context.' }),
+}));
+
+interface SearchArgs extends PageArgs {
+  query: string;
+  start?: string | null;
+  end?: string | null;
+  order?: 'asc' | 'desc' | null;
+  orderBy?: string | null;
+  maxResults?: number | null;
+  searchRestriction?: ReadonlyArray<{ field: string; values: readonly string[] }> | null;
+  returnContext?: boolean | null;
+}
+
+/** A page of a new search, or of the result set the cursor came from. */
+async function searchConnection(args: SearchArgs, ctx: GraphQLContext): Promise<ConnectionShape> {
+  const restriction = effectiveRestriction(ctx, restrictionFromInput(args.searchRestriction));
+  const request: SearchRequest = {
+    query: args.query,
+    verbose: true,
+    ...(args.start ? { start: args.start } : {}),
+    ...(args.end ? { end: args.end } : {}),
+    ...(args.order ? { order: args.order } : {}),
+    ...(args.orderBy ? { order_by: args.orderBy } : {}),
+    ...(args.maxResults != null ? { max_results: args.maxResults } : {}),
+    ...(restriction ? { search_restriction: restriction } : {}),
+    ...(args.returnContext != null ? { return_context: args.returnContext } : {}),
+  };
+  // The cursor scope ties a cursor to this search (its arguments and the caller's tenant).
+  const scope = 'search:' + createHash('sha256').update(JSON.stringify(request)).digest('base64url').slice(0, 16);
+  const decode = (c: string): CursorPayload => {
+    const payload = ctx.cursors.decode(c);
+    if (payload.scope !== scope) throw new InvalidCursorError('cursor belongs to another search; pass the same arguments as the search that issued it');
+    return payload;
+  };
+  if (args.after || args.before) {
+    // Continue the result set the cursor came from instead of searching again.
+    const resultId = decode((args.after ?? args.before)!).resultId;
+    return (await pageFromSet(ctx, resultId, args, decode, restriction, scope, null));
+  }
+  pageWindow(args, 0, decode); // checks first/last before calling upstream
+  const wantsFirstPage = args.last == null && args.first !== 0;
+  const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
+  const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
+  if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope, restriction);
+  return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count));
+}
+
 builder.queryFields((t) => ({
   search: t.connection(
     {
@@ -264,48 +341,8 @@ builder.queryFields((t) => ({
       complexity: connectionComplexity,
       authScopes: { 'audit:search': true },
       errors: { types: [...PAGING_ERRORS] },
-      args: {
-        query: t.arg.string({ required: true, description: 'Search terms: field:value (contains), bare values, quotes, -negation, AND/OR, parentheses, field>n.' }),
-        start: t.arg.string({ description: 'Earliest received_at: RFC 3339 or relative (7d, 120min).' }),
-        end: t.arg.string({ description: 'Latest received_at: RFC 3339 or relative.' }),
-        order: t.arg({ type: OrderEnum, description: 'Sort direction (default newest first).' }),
-        orderBy: t.arg.string({ description: 'Sort field: received_at (default) or a schema field.' }),
-        maxResults: t.arg.int({ description: 'Cap on the result set size (1..10000).' }),
-        searchRestriction: t.arg({ type: [SearchRestrictionInput], description: 'Exact-match restrictions, e.g. [{field: "tenant_id", values: ["t1"]}].' }),
-        returnContext: t.arg.boolean({ description: 'Ask for format-preserving-encryption context.' }),
-      },
-      resolve: async (_root, args, ctx) => {
-        const restriction = effectiveRestriction(ctx, restrictionFromInput(args.searchRestriction));
-        const request: SearchRequest = {
-          query: args.query,
-          verbose: true,
-          ...(args.start ? { start: args.start } : {}),
-          ...(args.end ? { end: args.end } : {}),
-          ...(args.order ? { order: args.order } : {}),
-          ...(args.orderBy ? { order_by: args.orderBy } : {}),
-          ...(args.maxResults != null ? { max_results: args.maxResults } : {}),
-          ...(restriction ? { search_restriction: restriction } : {}),
-          ...(args.returnContext != null ? { return_context: args.returnContext } : {}),
-        };
-        // The cursor scope ties a cursor to this search (its arguments and the caller's tenant).
-        const scope = 'search:' + createHash('sha256').update(JSON.stringify(request)).digest('base64url').slice(0, 16);
-        const decode = (c: string): CursorPayload => {
-          const payload = ctx.cursors.decode(c);
-          if (payload.scope !== scope) throw new InvalidCursorError('cursor belongs to another search; pass the same arguments as the search that issued it');
-          return payload;
-        };
-        if (args.after || args.before) {
-          // Continue the result set the cursor came from instead of searching again.
-          const resultId = decode((args.after ?? args.before)!).resultId;
-          return (await pageFromSet(ctx, resultId, args, decode, restriction, scope, null));
-        }
-        pageWindow(args, 0, decode); // checks first/last before calling upstream
-        const wantsFirstPage = args.last == null && args.first !== 0;
-        const limit = wantsFirstPage ? (args.first ?? DEFAULT_PAGE_SIZE) : 1;
-        const found = (await upstream(() => ctx.client.search({ ...request, limit }, { signal: ctx.signal }))).result;
-        if (wantsFirstPage) return toConnection(ctx, found, found.id, found.expires_at, 0, limit, scope, restriction);
-        return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count));
-      },
+      args: SEARCH_ARGS,
+      resolve: (_root, args, ctx) => searchConnection(args, ctx),
     },
     AuditEventConnectionRef,
   ),
@@ -320,6 +357,10 @@ builder.queryFields((t) => ({
         resultId: t.arg.id({ required: true, description: 'The resultId of a search.' }),
         assertSearchRestriction: t.arg({ type: [SearchRestrictionInput], description: 'Fail unless the result set was made with this restriction.' }),
         returnContext: t.arg.boolean({ description: 'Ask for format-preserving-encryption context.' }),
+        offset: t.arg.int({
+          description:
+            'Start the page at this position of the result set (0..totalCount; totalCount gives an empty page) instead of at a cursor: not with after or before. The cursors of the page continue from there.',
+        }),
       },
       resolve: async (_root, args, ctx) => {
         const resultId = String(args.resultId);
@@ -330,9 +371,46 @@ builder.queryFields((t) => ({
           if (payload.resultId !== resultId) throw new InvalidCursorError('cursor belongs to another result set');
           return { ...payload, scope };
         };
-        return (await pageFromSet(ctx, resultId, args, decode, assert, scope, null));
+        const connection = await pageFromSet(ctx, resultId, args, decode, assert, scope, null);
+        if (args.offset != null && args.offset > connection.totalCount) {
+          throw new InputError(`offset must be between 0 and the size of the result set (${connection.totalCount})`, 'offset');
+        }
+        return connection;
+      },
+    },
+    AuditEventConnectionRef,
+  ),
+  auditEvents: t.connection(
+    {
+      type: AuditEventRef,
+      nullable: true,
+      description:
+        'search for Relay: the same arguments, result set and verified events, but the type is the connection itself (what @connection needs). A failure is null plus a GraphQL error whose extensions.code names it (INPUT, INVALID_CURSOR, RESULT_SET_EXPIRED, UPSTREAM_VALIDATION, FORBIDDEN, …: the error type search would return, without its Error suffix).',
+      complexity: connectionComplexity,
+      authScopes: { 'audit:search': true },
+      args: SEARCH_ARGS,
+      resolve: async (_root, args, ctx) => {
+        try {
+          return await searchConnection(args, ctx);
+        } catch (err) {
+          throw err instanceof Error ? pagingFailure(err) : err;
+        }
       },
     },
     AuditEventConnectionRef,
   ),
 }));
+
+/**
+ * A failure search returns as a typed error, as the GraphQL error auditEvents gives instead:
+ * its code is the error type's name without "Error" in SCREAMING_SNAKE_CASE. Anything else stays
+ * as it is (yoga masks it as unexpected).
+ */
+function pagingFailure(err: Error): Error {
+  const cls = PAGING_ERRORS.find((c) => err instanceof c);
+  if (!cls) return err;
+  const typeName = builder.configStore.getTypeConfig(cls).name;
+  const code = typeName.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  const summary = (err as Partial<{ summary: unknown }>).summary;
+  return new GraphQLError(typeof summary === 'string' ? summary : err.message, { extensions: { code } });
+}
