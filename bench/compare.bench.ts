@@ -29,7 +29,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditService, PangeaConfig } from 'pangea-node-sdk';
-import { Pool } from 'undici';
+import { GraphQLClient } from './support/graphql-client.js';
 import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
 import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
 import { signEvent, verifyConsistency, verifyEnvelopeHash, verifyMembership } from '../src/merkle/index.js';
@@ -83,39 +83,14 @@ function check(condition: unknown, what: () => string): asserts condition {
   if (!condition) throw new WrongAnswer(what());
 }
 
-class GraphQLClient {
-  private readonly pool: Pool;
-  private readonly path: string;
-
-  constructor(url: URL, connections: number) {
-    this.pool = new Pool(url.origin, { connections, keepAliveTimeout: 30_000 });
-    this.path = url.pathname;
-  }
-
-  /** The field's value when the answer is HTTP 200, has no errors and the field is `typename`; else WrongAnswer. */
-  async field(query: string, variables: Record<string, unknown>, field: string, typename: string): Promise<Json> {
-    const res = await this.pool.request({
-      method: 'POST',
-      path: this.path,
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await res.body.text();
-    let body: Json;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new WrongAnswer(`HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`);
-    }
-    check(res.statusCode === 200 && !body.errors, () => `HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
-    const value = body.data?.[field];
-    check(value?.__typename === typename, () => `${field} answered ${value?.__typename ?? 'nothing'}: ${text.slice(0, 300)}`);
-    return value;
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
+/** The field's value when the answer is HTTP 200, has no errors and the field is `typename`; else WrongAnswer. */
+async function answerField(client: GraphQLClient, query: string, variables: Record<string, unknown>, field: string, typename: string): Promise<Json> {
+  const { status, body, text, json } = await client.run(query, variables);
+  check(json, () => `HTTP ${status}, not JSON: ${text.slice(0, 200)}`);
+  check(status === 200 && !body.errors, () => `HTTP ${status}: ${text.slice(0, 300)}`);
+  const value = body.data?.[field];
+  check(value?.__typename === typename, () => `${field} answered ${value?.__typename ?? 'nothing'}: ${text.slice(0, 300)}`);
+  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +266,7 @@ async function main(): Promise<void> {
 
     // ---- search: a verified page
     const gatewaySearch = async (): Promise<void> => {
-      const page = await graphql.field(SEARCH, { q: QUERY }, 'search', 'AuditEventConnection');
+      const page = await answerField(graphql, SEARCH, { q: QUERY }, 'search', 'AuditEventConnection');
       const nodes: Json[] = page.edges.map((e: Json) => e.node);
       check(nodes.length === PAGE && nodes.every((n, i) => n.hash === expectedHashes[i]), () => `gateway page: ${nodes.map((n) => n.hash).join(',')}`);
       for (const n of nodes) {
@@ -322,7 +297,7 @@ async function main(): Promise<void> {
     const rootIsExpected = (size: unknown, hash: unknown, who: string): void =>
       check(size === expectedRoot.size && hash === expectedRoot.root_hash, () => `${who} root: size ${String(size)} ${String(hash)}, expected ${expectedRoot.size} ${expectedRoot.root_hash}`);
     const gatewayRoot = async (): Promise<void> => {
-      const root = await graphql.field(ROOT, {}, 'root', 'PublishedRoot');
+      const root = await answerField(graphql, ROOT, {}, 'root', 'PublishedRoot');
       rootIsExpected(root.size, root.rootHash, 'gateway');
     };
     const restRoot = async (): Promise<void> => {
@@ -336,7 +311,7 @@ async function main(): Promise<void> {
 
     // ---- log
     const gatewayLog = async (w: number, n: number): Promise<void> => {
-      const log = await graphql.field(LOG, { e: event('gw', w, n) }, 'log', 'LogResult');
+      const log = await answerField(graphql, LOG, { e: event('gw', w, n) }, 'log', 'LogResult');
       check(hashesOk([log.hash], 1), () => `gateway log hash ${String(log.hash)}`);
     };
     const restLog = async (w: number, n: number): Promise<void> => {
@@ -350,7 +325,7 @@ async function main(): Promise<void> {
 
     // ---- log with verify
     const gatewayLogVerify = async (w: number, n: number): Promise<void> => {
-      const log = await graphql.field(LOG_VERIFY, { e: event('gwv', w, n) }, 'log', 'LogResult');
+      const log = await answerField(graphql, LOG_VERIFY, { e: event('gwv', w, n) }, 'log', 'LogResult');
       const v = log.verification;
       check(
         hashesOk([log.hash], 1) && v.hash === 'PASS' && v.membership === 'PASS' && v.consistency === 'PASS' && v.signature === 'NONE' && v.verdict === 'VERIFIED',
@@ -391,7 +366,7 @@ async function main(): Promise<void> {
     // ---- logBulk
     const bulkOf = (path: string, w: number, n: number) => Array.from({ length: BULK }, (_, i) => event(path, w, n, i));
     const gatewayBulk = async (w: number, n: number): Promise<void> => {
-      const bulk = await graphql.field(LOG_BULK, { e: bulkOf('gwb', w, n) }, 'logBulk', 'LogBulkResult');
+      const bulk = await answerField(graphql, LOG_BULK, { e: bulkOf('gwb', w, n) }, 'logBulk', 'LogBulkResult');
       check(bulk.count === BULK && hashesOk(bulk.results.map((r: Json) => r.hash), BULK), () => `gateway logBulk: count ${bulk.count}`);
     };
     const restBulk = async (w: number, n: number): Promise<void> => {

@@ -28,8 +28,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
 import { startGatewayProcess } from './support/gateway-process.js';
+import { GraphQLClient } from './support/graphql-client.js';
 import { measure } from './support/measure.js';
 import { percentile } from './support/stats.js';
 
@@ -68,39 +68,6 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
 // Requests
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class GraphQLClient {
-  private readonly pool: Pool;
-  private readonly path: string;
-
-  constructor(url: URL, connections: number) {
-    this.pool = new Pool(url.origin, { connections, keepAliveTimeout: 30_000 });
-    this.path = url.pathname;
-  }
-
-  async run(query: string, variables: Record<string, unknown>): Promise<{ status: number; body: Json }> {
-    const res = await this.pool.request({
-      method: 'POST',
-      path: this.path,
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
-      body: JSON.stringify({ query, variables }),
-      headersTimeout: 60_000,
-      bodyTimeout: 60_000,
-    });
-    const text = await res.body.text();
-    let body: Json;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { unparsable: text.slice(0, 200) };
-    }
-    return { status: res.statusCode, body };
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-}
 
 /** What went wrong with an answer, or undefined when it is a success. */
 function problem(status: number, body: Json, field: string, success: string): string | undefined {
