@@ -15,7 +15,9 @@ import { DownloadLinks } from '../auth/download-links.js';
 import { JobOwners } from '../auth/job-owners.js';
 import type { GatewayUrls } from '../graphql/context.js';
 
-const PREFIX = '/downloads/';
+/** Every download link's path starts here (the server routes on it before anything else runs). */
+export const DOWNLOADS_PREFIX = '/downloads/';
+const PREFIX = DOWNLOADS_PREFIX;
 /** A link never outlives this, even when the upstream keeps its file longer. */
 const MAX_LINK_LIFETIME_MS = 60 * 60 * 1000;
 

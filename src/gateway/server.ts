@@ -17,7 +17,7 @@ import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
-import { createDownloads, listenerOrigin, type Downloads } from './download-route.js';
+import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } from './download-route.js';
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage } from './graphiql.js';
@@ -224,7 +224,8 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') return answerReady(res, options.ready);
     if (path === '/metrics' && options.metrics) return options.metrics.serve(req, res, options.metricsToken);
-    if (options.downloads && (await options.downloads.serve(req, res))) return;
+    // Only download paths wait on the download route; every other request goes straight on.
+    if (options.downloads && path.startsWith(DOWNLOADS_PREFIX) && (await options.downloads.serve(req, res))) return;
     if (graphiql?.matches(req)) return graphiql.serve(req, res);
     const signal = abortWhenClientLeaves(res);
     let body: Buffer | undefined;
