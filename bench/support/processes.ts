@@ -31,10 +31,16 @@ export function spawnReplayServer(file: string): Promise<ServerProcess> {
   return spawnServer([REPLAY_SERVER, file], {});
 }
 
+/** BENCH_PROFILE_DIR: the servers write V8 CPU profiles there when they exit (for `--cpu-prof` analysis). */
+export function profileFlags(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts a tsx script and resolves once it prints " listening on <url> ". */
 function spawnServer(args: string[], env: Record<string, string>): Promise<ServerProcess> {
   const started = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });

@@ -94,12 +94,22 @@ export class GatewayMetrics {
 
   /** Counts every `verification { … }` object in a result's data (the fields the caller selected). */
   countVerifications(data: unknown): void {
+    // Tallied first: a page of events has a handful of distinct (check, status) pairs, and each
+    // prom-client increment hashes its labels.
+    const tally = new Map<string, number>();
     walk(data, (verification) => {
       for (const check of VERIFICATION_CHECKS) {
         const status = verification[check];
-        if (typeof status === 'string' && STATUSES.has(status)) this.verifications.inc({ check, status });
+        if (typeof status === 'string' && STATUSES.has(status)) {
+          const key = `${check} ${status}`;
+          tally.set(key, (tally.get(key) ?? 0) + 1);
+        }
       }
     });
+    for (const [key, count] of tally) {
+      const [check, status] = key.split(' ') as [string, string];
+      this.verifications.inc({ check, status }, count);
+    }
   }
 
   /** GET /metrics: the text format; with a token, only for `Authorization: Bearer <token>`. */
@@ -135,8 +145,11 @@ function walk(value: unknown, visit: (verification: Record<string, unknown>) => 
     return;
   }
   if (value === null || typeof value !== 'object') return;
-  for (const [key, field] of Object.entries(value)) {
-    if (key === 'verification' && field !== null && typeof field === 'object' && !Array.isArray(field)) visit(field as Record<string, unknown>);
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const field = record[key];
+    if (field === null || typeof field !== 'object') continue;
+    if (key === 'verification' && !Array.isArray(field)) visit(field as Record<string, unknown>);
     else walk(field, visit);
   }
 }
