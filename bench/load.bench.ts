@@ -200,6 +200,7 @@ async function main(): Promise<void> {
   console.log(`events acknowledged: ${acked.length} (${(acked.length / loadSeconds).toFixed(0)}/s)`);
   console.log(`gateway RSS: peak ${loadPeakRss.toFixed(0)} MB during the load (sampled), VmHWM ${memoryOf(gateway.pid).hwm.toFixed(0)} MB`);
   console.log(`gateway RSS (MB) every 10 s: ${rssTrail.join(', ')}`);
+  console.log(`upstream calls during the load (the gateway's /metrics): ${await upstreamSummary(gateway.url)}`);
   if (errors.length > 0) {
     const byMessage = new Map<string, number>();
     for (const e of errors) byMessage.set(`${e.kind}: ${e.message}`, (byMessage.get(`${e.kind}: ${e.message}`) ?? 0) + 1);
@@ -292,3 +293,16 @@ main().catch((err: unknown) => {
   console.error('load bench failed:', err);
   process.exitCode = 1;
 });
+
+/** Calls and mean duration per upstream endpoint, from the gateway's Prometheus text (where a page's time goes). */
+async function upstreamSummary(graphqlUrl: URL): Promise<string> {
+  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
+  const sums = new Map<string, { count: number; seconds: number }>();
+  for (const m of text.matchAll(/^audit_gateway_upstream_request_duration_seconds_(sum|count)\{endpoint="([^"]+)"\} (\S+)$/gm)) {
+    const entry = sums.get(m[2]!) ?? { count: 0, seconds: 0 };
+    if (m[1] === 'sum') entry.seconds = Number(m[3]);
+    else entry.count = Number(m[3]);
+    sums.set(m[2]!, entry);
+  }
+  return [...sums].map(([endpoint, e]) => `${endpoint} ${e.count} (mean ${((e.seconds * 1000) / Math.max(1, e.count)).toFixed(1)} ms)`).join(', ');
+}
