@@ -55,6 +55,25 @@ export function checkSchema(parsed: unknown, origin = 'schema'): AuditSchema {
   return parsed as AuditSchema;
 }
 
+interface FieldCheck {
+  field: SchemaField;
+  spec: FieldSpec;
+  /** The field's JSON pointer under the event. */
+  suffix: string;
+}
+
+/** Per schema, made once: every event of a batch is checked against the same specs and pointers. */
+const schemaChecks = new WeakMap<AuditSchema, { known: Set<string>; checks: FieldCheck[] }>();
+
+function checksOf(schema: AuditSchema): { known: Set<string>; checks: FieldCheck[] } {
+  let out = schemaChecks.get(schema);
+  if (!out) {
+    out = { known: new Set(schema.fields.map((f) => f.id)), checks: schema.fields.map((field) => ({ field, spec: specFor(field), suffix: pointer(field.id) })) };
+    schemaChecks.set(schema, out);
+  }
+  return out;
+}
+
 function specFor(field: SchemaField): FieldSpec {
   switch (field.type) {
     case 'integer':
@@ -79,16 +98,16 @@ export function validateEvent(schema: AuditSchema, event: unknown, base: string,
     return;
   }
   const record = event as Record<string, unknown>;
-  const known = new Map(schema.fields.map((f) => [f.id, f]));
-  for (const field of schema.fields) {
+  const { known, checks } = checksOf(schema);
+  for (const { field, spec, suffix } of checks) {
     const value = record[field.id];
-    const source = base + pointer(field.id);
+    const source = base + suffix;
     if (value === undefined) {
       if (field.required) errors.push({ code: 'FieldRequired', detail: `'${field.id}' is required`, source });
       continue;
     }
     const before = errors.length;
-    checkField(value, specFor(field), source, field.id, errors);
+    checkField(value, spec, source, field.id, errors);
     // A datetime is valid when it normalises (core/timestamp.ts): the store keeps the normalised
     // form for search and order, so a value that cannot be normalised is refused here.
     if (errors.length === before && field.type === 'datetime' && normalizeTimestamp(value as string) === null) {

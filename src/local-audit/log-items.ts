@@ -43,7 +43,8 @@ export function checkSignaturePair(item: LogItem, base: string, errors: FieldErr
 export function validateBulkItems(schema: AuditSchema, events: unknown[]): LogItem[] {
   const errors: FieldError[] = [];
   events.forEach((raw, i) => {
-    const base = pointer('events', i);
+    // pointer('events', i) without its escaping: neither part can hold '~' or '/'.
+    const base = `/events/${i}`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       errors.push({ code: 'BadFormat', detail: 'each item must be an object {event, signature?, public_key?}', source: base });
       return;
@@ -55,7 +56,7 @@ export function validateBulkItems(schema: AuditSchema, events: unknown[]): LogIt
       }
     }
     if (item.event === undefined) errors.push({ code: 'FieldRequired', detail: "'event' is required", source: base + pointer('event') });
-    else validateEvent(schema, item.event, base + pointer('event'), errors);
+    else validateEvent(schema, item.event, base + '/event', errors);
     for (const key of ['signature', 'public_key'] as const) {
       if (item[key] !== undefined && typeof item[key] !== 'string') {
         errors.push({ code: 'BadFormat', detail: `'${key}' must be a string`, source: base + pointer(key) });
