@@ -84,8 +84,13 @@ export function createExecutor(url: string, options: ExecutorOptions = {}): Exec
   };
 }
 
-/** The member of a union result with the wanted __typename, or a GatewayError for any other. */
-export function expectType<T extends { __typename: string }, N extends T['__typename']>(value: T, typename: N): Extract<T, { __typename: N }> {
+/**
+ * The member of a union result with the wanted __typename, or a GatewayError for any other. Root
+ * fields are nullable (a field that failed unexpectedly is null, its error in `errors`, and the
+ * other root fields keep their data); `execute` already throws on errors, so null is refused here too.
+ */
+export function expectType<T extends { __typename: string }, N extends T['__typename']>(value: T | null | undefined, typename: N): Extract<T, { __typename: N }> {
+  if (value == null) throw new GatewayError('null', `no ${typename}: the field is null (its error is in the response's errors)`);
   if (value.__typename !== typename) {
     const message = 'message' in value && typeof value.message === 'string' ? value.message : 'unexpected result';
     throw new GatewayError(value.__typename, message);
@@ -98,7 +103,7 @@ export type LoggedEvent = Extract<LogEventMutation['log'], { __typename: 'LogRes
 /** Logs one event and has the gateway verify what was stored (the document's default options). */
 export async function logEvent(execute: Execute, event: AuditEventInput): Promise<LoggedEvent> {
   const { log } = await execute(LogEventDocument, { event });
-  if (log.__typename === 'UpstreamValidationError') {
+  if (log?.__typename === 'UpstreamValidationError') {
     const fields = log.fieldErrors.map((f) => `${f.path ?? f.source}: ${f.detail}`).join('; ');
     throw new GatewayError(log.__typename, `${log.message} (${fields})`);
   }
@@ -128,7 +133,7 @@ export type Root = Extract<RootQuery['root'], { __typename: 'PublishedRoot' }>;
 /** The latest published root, or undefined while nothing has been published. */
 export async function latestRoot(execute: Execute): Promise<Root | undefined> {
   const { root } = await execute(RootDocument, {});
-  if (root.__typename === 'TreeNotFoundError') return undefined;
+  if (root?.__typename === 'TreeNotFoundError') return undefined;
   return expectType(root, 'PublishedRoot');
 }
 

@@ -75,12 +75,12 @@ function watch<TData, TVariables extends OperationVariables>(query: ObservableQu
   };
 }
 
-function connection<T extends { __typename: string }>(value: T | undefined): Extract<T, { __typename: 'AuditEventConnection' }> {
+function connection<T extends { __typename: string }>(value: T | null | undefined): Extract<T, { __typename: 'AuditEventConnection' }> {
   if (value?.__typename !== 'AuditEventConnection') throw new Error(`expected a connection, got ${JSON.stringify(value)}`);
   return value as Extract<T, { __typename: 'AuditEventConnection' }>;
 }
 
-const edgeCount = (page: { __typename: string } | undefined): number => (page?.__typename === 'AuditEventConnection' ? (page as AuditEventPageFragment).edges.length : -1);
+const edgeCount = (page: { __typename: string } | null | undefined): number => (page?.__typename === 'AuditEventConnection' ? (page as AuditEventPageFragment).edges.length : -1);
 
 /** What the gateway must have verified about the event logged i-th. */
 function expectVerified(event: AuditEventFieldsFragment, i: number): void {
@@ -211,7 +211,7 @@ test('an error page: plain relayStylePagination replaces the loaded pages with i
     const bad = await plainQuery.fetchMore({ variables: { after: 'not-a-cursor' } });
     expect(bad.data?.search).toMatchObject({ __typename: 'InvalidCursorError' });
     const after = plain.readQuery({ query: SearchEventsDocument, variables });
-    expect(after?.search.__typename).toBe('InvalidCursorError');
+    expect(after?.search?.__typename).toBe('InvalidCursorError');
   } finally {
     plainWatcher.stop();
     plain.stop();

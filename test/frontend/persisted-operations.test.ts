@@ -61,7 +61,7 @@ describe('Automatic Persisted Queries (Apollo PersistedQueryLink)', () => {
     const first = apollo(gw.url, sent);
     try {
       const { data } = await first.query({ query: RootDocument, variables: {} });
-      expect(data?.root.__typename).toBeDefined();
+      expect(data?.root?.__typename).toBeDefined();
     } finally {
       first.stop();
     }
@@ -76,7 +76,7 @@ describe('Automatic Persisted Queries (Apollo PersistedQueryLink)', () => {
     const second = apollo(gw.url, again);
     try {
       const { data } = await second.query({ query: RootDocument, variables: {} });
-      expect(data?.root.__typename).toBeDefined();
+      expect(data?.root?.__typename).toBeDefined();
     } finally {
       second.stop();
     }
@@ -90,7 +90,7 @@ describe('Automatic Persisted Queries (Apollo PersistedQueryLink)', () => {
       const client = apollo(gw.url, sent, true);
       try {
         const { data } = await client.query({ query: SearchEventsDocument, variables });
-        expect(data?.search.__typename).toBe('AuditEventConnection');
+        expect(data?.search?.__typename).toBe('AuditEventConnection');
       } finally {
         client.stop();
       }

@@ -49,7 +49,8 @@ describe('API keys', () => {
   test('scopes are enforced per field: a reader can search but not log; a logger can log but not search', async () => {
     const denied = await gw.call(LOG, READER);
     expect(denied.status).toBe(200);
-    expect(denied.body.data).toBeNull();
+    // Root fields are nullable: the refused field is null, its error says why.
+    expect(denied.body.data).toEqual({ log: null });
     expect(denied.body.errors[0].extensions.code).toBe('FORBIDDEN');
     expect(denied.body.errors[0].message).toMatch(/Mutation\.log/);
     expect(gw.running.local!.log.size).toBe(0);
@@ -59,6 +60,25 @@ describe('API keys', () => {
     expect((await gw.call(SEARCH, LOGGER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
     expect((await gw.call(SEARCH, READER)).body.data.search.__typename).toBe('AuditEventConnection');
     expect((await gw.call(ROOT, READER)).body.errors[0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  test('a refused root field is null on its own: the other root fields of the request keep their data', async () => {
+    const both = `{ search(query: "", first: 5) { __typename ... on AuditEventConnection { totalCount } } root { __typename } }`;
+    const r = await gw.call(both, READER);
+    expect(r.status).toBe(200);
+    expect(r.body.data.search.__typename).toBe('AuditEventConnection');
+    expect(r.body.data.root).toBeNull();
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors[0]).toMatchObject({ path: ['root'], extensions: { code: 'FORBIDDEN' } });
+
+    // Two mutations: the second is refused, the first still reports the hash of what it logged.
+    const twice = `mutation { first: log(event: {message: "kept", actor: "a"}) { __typename ... on LogResult { hash } } second: export { __typename } }`;
+    const before = gw.running.local!.log.size;
+    const m = await gw.call(twice, LOGGER);
+    expect(m.body.data.first.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.body.data.second).toBeNull();
+    expect(m.body.errors[0]).toMatchObject({ path: ['second'], extensions: { code: 'FORBIDDEN' } });
+    expect(gw.running.local!.log.size).toBe(before + 1);
   });
 
   test('export needs audit:export; polling an export needs audit:export too', async () => {

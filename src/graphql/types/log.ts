@@ -206,6 +206,7 @@ builder.mutationFields((t) => ({
     description: 'Logs one event of the standard schema.',
     authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: {
       event: t.arg({ type: AuditEventInput, required: true, description: 'The event.' }),
       options: t.arg({ type: LogOptionsInput, description: 'verbose / verify / signLocal.' }),
@@ -217,6 +218,7 @@ builder.mutationFields((t) => ({
     description: 'Logs one event of any schema (for custom schemas): fields as a JSON object.',
     authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: {
       event: t.arg({ type: 'JSON', required: true, description: 'The event object.' }),
       options: t.arg({ type: LogOptionsInput, description: 'verbose / verify / signLocal.' }),
@@ -234,6 +236,7 @@ builder.mutationFields((t) => ({
     description: 'Logs up to 1000 events of the standard schema in one request.',
     authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
       options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal (verify applies to single logs).' }),

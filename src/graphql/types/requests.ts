@@ -213,6 +213,7 @@ builder.mutationFields((t) => ({
     description: 'Queues up to 1000 events; poll the returned request for their hashes.',
     authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
       options: t.arg({ type: LogOptionsInput, description: 'verbose / signLocal.' }),
@@ -231,6 +232,7 @@ builder.mutationFields((t) => ({
     description: 'Exports events in a time range to a file; when done, downloadResults(requestId).',
     authScopes: { 'audit:export': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: {
       format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
       start: t.arg.string({ description: 'Earliest received_at: RFC 3339 or relative (7d).' }),
@@ -260,6 +262,7 @@ builder.mutationFields((t) => ({
     description: 'Logs a vendor log stream (e.g. Auth0 {logs: [...]}); each record becomes one event.',
     authScopes: { 'audit:log': true },
     errors: { types: [...INPUT_ERRORS] },
+    nullable: true,
     args: { data: t.arg({ type: 'JSON', required: true, description: 'The vendor payload.' }) },
     resolve: async (_root, { data }, ctx) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('data must be a JSON object', 'data');
@@ -274,6 +277,7 @@ builder.mutationFields((t) => ({
     // An export's file holds every tenant's events: the export scope, not the search scope.
     authScopes: (_root, args) => (args.requestId != null ? { 'audit:export': true } : { 'audit:search': true }),
     errors: { types: [...INPUT_ERRORS, ResultSetExpiredError, NotFoundError] },
+    nullable: true,
     args: {
       resultId: t.arg.id({ description: 'A search resultId.' }),
       requestId: t.arg.id({ description: 'The requestId of a finished export.' }),
@@ -305,6 +309,7 @@ builder.queryField('pollResult', (t) =>
     // The scope of the job's kind: polling an export hands out every tenant's export summary.
     authScopes: (_root, args, ctx) => pollScopes(ctx.jobs.get(String(args.requestId))),
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
+    nullable: true,
     args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
     resolve: async (_root, args, ctx) => {
       const requestId = upstreamId(args.requestId, 'requestId');

@@ -75,6 +75,7 @@ builder.queryField('root', (t) =>
     description: 'A published root: the latest, or the one of `treeSize` leaves.',
     authScopes: { 'audit:root': true },
     errors: { types: [...INPUT_ERRORS, TreeNotFoundError] },
+    nullable: true,
     args: { treeSize: t.arg.int({ required: false, description: 'Tree size; default the latest published.' }) },
     resolve: async (_root, { treeSize }, ctx) => {
       if (treeSize !== null && treeSize !== undefined && treeSize < 1) throw new InputError('treeSize must be at least 1', 'treeSize');

@@ -341,6 +341,7 @@ builder.queryFields((t) => ({
       complexity: connectionComplexity,
       authScopes: { 'audit:search': true },
       errors: { types: [...PAGING_ERRORS] },
+      nullable: true,
       args: SEARCH_ARGS,
       resolve: (_root, args, ctx) => searchConnection(args, ctx),
     },
@@ -353,6 +354,7 @@ builder.queryFields((t) => ({
       complexity: connectionComplexity,
       authScopes: { 'audit:search': true },
       errors: { types: [...PAGING_ERRORS] },
+      nullable: true,
       args: {
         resultId: t.arg.id({ required: true, description: 'The resultId of a search.' }),
         assertSearchRestriction: t.arg({ type: [SearchRestrictionInput], description: 'Fail unless the result set was made with this restriction.' }),
