@@ -58,13 +58,13 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   },
   relay: {
     cursorType: 'String',
-    // No node(id:) / nodes(ids:): neither the audit API nor the local service can fetch an event
-    // by its hash, so an AuditEvent id could never be resolved.
+    // node(id:) / nodes(ids:) are types/node-query.ts's own fields: the plugin's fields decode every id
+    // before the resolver, so one malformed id would fail a whole nodes(ids:) list.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     clientMutationId: 'omit',
     nodeTypeOptions: { description: 'An object with a global id (Relay): base64 of "<type>:<key>".' },
-    idFieldOptions: { description: 'Global id: base64 of "<type>:<key>"; an AuditEvent\'s key is its hash.' },
+    idFieldOptions: { description: 'Global id: base64 of "<type>:<key>"; an AuditEvent\'s key is "<received_at>|<hash>".' },
     pageInfoTypeOptions: { description: 'Where a page sits in its result set.' },
     firstArgOptions: { description: 'Page forward: at most this many events (0..1000, default 20).' },
     afterArgOptions: { description: 'Page forward: events after this cursor.' },

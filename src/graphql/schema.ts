@@ -8,6 +8,7 @@ import './types/verification.js';
 import './types/audit-event.js';
 import './types/roots.js';
 import './types/search.js';
+import './types/node-query.js';
 import './types/log.js';
 import './types/requests.js';
 import './types/integrity.js';

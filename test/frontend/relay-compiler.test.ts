@@ -1,5 +1,6 @@
 // relay-compiler against the printed schema: the example in examples/relay (a @refetchable
-// fragment on Query with @connection on auditEvents) compiles, and the same fragment on search
+// fragment on Query with @connection on auditEvents, and a @refetchable fragment on AuditEvent,
+// which needs Query.node) compiles, and the same fragment on search
 // (a union-typed field) is refused. Each run compiles a copy in a temp dir, so the repo holds no
 // generated artifacts.
 import { execFile } from 'node:child_process';
@@ -53,6 +54,17 @@ test('the example compiles: @connection and @refetchable on Query.auditEvents', 
   expect(pagination).toContain('auditEvents(query: $query, first: $count, after: $cursor)');
   expect(pagination).toMatch(/pageInfo \{\\n\s*endCursor\\n\s*hasNextPage/);
   expect(readFileSync(join(generated, 'AuditEventList_query.graphql.ts'), 'utf8')).toContain('"__AuditEventList_auditEvents_connection"');
+});
+
+test('@refetchable on an AuditEvent fragment compiles to a refetch through Query.node(id:)', async () => {
+  const result = await compile();
+  expect(result.ok).toBe(true);
+  const generated = join(work, 'src', '__generated__');
+  expect(existsSync(join(generated, 'AuditEventDetails_event.graphql.ts'))).toBe(true);
+  const refetch = readFileSync(join(generated, 'AuditEventDetailsRefetchQuery.graphql.ts'), 'utf8');
+  expect(refetch).toContain('query AuditEventDetailsRefetchQuery(\\n  $id: ID!\\n) {\\n  node(id: $id) {');
+  // The list spreads the event's fragment, so a refetched event updates the same store record.
+  expect(readFileSync(join(generated, 'AuditEventList_query.graphql.ts'), 'utf8')).toContain('"AuditEventDetails_event"');
 });
 
 test('the same fragment with @connection on search is refused', async () => {

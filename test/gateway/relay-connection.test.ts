@@ -5,7 +5,7 @@ import { startTestGateway, type Json, type TestGateway } from '../support/gatewa
 const TOTAL = 7;
 const MESSAGES = Array.from({ length: TOTAL }, (_, i) => `relay event ${i}`);
 
-const NODE_FIELDS = 'id hash message verification { verdict hash membership consistency failures }';
+const NODE_FIELDS = 'id hash receivedAt message verification { verdict hash membership consistency failures }';
 const AUDIT_EVENTS = `
   query Events($query: String!, $first: Int, $after: String) {
     auditEvents(query: $query, order: ASC, first: $first, after: $after) {
@@ -22,7 +22,7 @@ const SEARCH = `
     }
   }`;
 
-const globalId = (hash: string): string => Buffer.from(`AuditEvent:${hash}`).toString('base64');
+const globalId = (receivedAt: string, hash: string): string => Buffer.from(`AuditEvent:${receivedAt}|${hash}`).toString('base64');
 
 describe('Query.auditEvents and AuditEvent.id', () => {
   let gw: TestGateway;
@@ -38,7 +38,7 @@ describe('Query.auditEvents and AuditEvent.id', () => {
     await gw?.close();
   });
 
-  test('pages every event once, verified, each id the global id of its hash', async () => {
+  test('pages every event once, verified, each id the global id of its received_at and hash', async () => {
     const first = (await gw.runOk(AUDIT_EVENTS, { query: 'actor:relay', first: 4 })).auditEvents;
     expect(first.totalCount).toBe(TOTAL);
     expect(first.pageInfo.hasNextPage).toBe(true);
@@ -48,7 +48,7 @@ describe('Query.auditEvents and AuditEvent.id', () => {
     expect(nodes.map((n) => n.message)).toEqual(MESSAGES);
     for (const node of nodes) {
       expect(node.hash).toMatch(/^[0-9a-f]{64}$/);
-      expect(node.id).toBe(globalId(node.hash));
+      expect(node.id).toBe(globalId(node.receivedAt, node.hash));
       expect(node.verification).toEqual({ verdict: 'VERIFIED', hash: 'PASS', membership: 'PASS', consistency: 'PASS', failures: [] });
     }
     expect(new Set(nodes.map((n) => n.id)).size).toBe(TOTAL);

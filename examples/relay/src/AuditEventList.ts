@@ -33,6 +33,7 @@ export const auditEventListFragment = graphql`
             verdict
             failures
           }
+          ...AuditEventDetails_event
         }
       }
     }

@@ -1,7 +1,7 @@
 // AuditEvent: one event of a search page, as stored, with the gateway's own verification.
-import { hashEnvelope } from '../../merkle/index.js';
 import type { SearchEvent } from '../../wire/index.js';
 import { builder } from '../builder.js';
+import { auditEventKey } from '../event-id.js';
 import type { PageVerifier } from '../page-verifier.js';
 import { STANDARD_GRAPHQL_FIELDS } from '../standard-fields.js';
 import { NodeRef } from './node.js';
@@ -56,8 +56,9 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
   interfaces: [NodeRef],
   fields: (t) => ({
     id: t.globalID({
-      description: 'Global id: base64 of "AuditEvent:<hash>". When the audit service withheld the hash, the gateway\'s own hash of the stored envelope stands in, so the id stays stable and non-null.',
-      resolve: (n) => ({ type: 'AuditEvent', id: typeof n.event.hash === 'string' ? n.event.hash : hashEnvelope(n.event.envelope ?? null) }),
+      description:
+        'Global id (opaque): base64 of "AuditEvent:<received_at>|<hash>", what Query.node needs to find the event again. When the audit service withheld the hash, the gateway\'s own hash of the stored envelope stands in, so the id stays stable and non-null.',
+      resolve: (n) => ({ type: 'AuditEvent', id: auditEventKey(n.event) }),
     }),
     hash: t.string({
       nullable: true,

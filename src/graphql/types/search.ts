@@ -333,6 +333,28 @@ async function searchConnection(args: SearchArgs, ctx: GraphQLContext): Promise<
   return (await pageFromSet(ctx, found.id, args, decode, restriction, scope, found.expires_at, found.count));
 }
 
+/**
+ * Every event the caller may see that the audit service received at exactly `receivedAt` (an
+ * inclusive [t, t] search, the narrowest range the API takes), each verified and restricted as
+ * any search page is: what Query.node looks an event up by. Usually one page; several events may
+ * share the instant, so it pages on until the result set ends. Failures are auditEvents' GraphQL
+ * errors.
+ */
+export async function eventsReceivedAt(ctx: GraphQLContext, receivedAt: string): Promise<AuditEventNode[]> {
+  const args: SearchArgs = { query: '', start: receivedAt, end: receivedAt, order: 'asc', first: MAX_PAGE_SIZE };
+  const nodes: AuditEventNode[] = [];
+  try {
+    for (let after: string | null = null; ; ) {
+      const page = await searchConnection(after === null ? args : { ...args, after }, ctx);
+      nodes.push(...page.edges.map((edge) => edge.node));
+      if (!page.pageInfo.hasNextPage || page.pageInfo.endCursor === null) return nodes;
+      after = page.pageInfo.endCursor;
+    }
+  } catch (err) {
+    throw err instanceof Error ? pagingFailure(err) : err;
+  }
+}
+
 builder.queryFields((t) => ({
   search: t.connection(
     {
@@ -408,7 +430,7 @@ builder.queryFields((t) => ({
  * its code is the error type's name without "Error" in SCREAMING_SNAKE_CASE. Anything else stays
  * as it is (yoga masks it as unexpected).
  */
-function pagingFailure(err: Error): Error {
+export function pagingFailure(err: Error): Error {
   const cls = PAGING_ERRORS.find((c) => err instanceof c);
   if (!cls) return err;
   const typeName = builder.configStore.getTypeConfig(cls).name;
