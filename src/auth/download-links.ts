@@ -8,7 +8,7 @@
 // The key is derived (HKDF) from a secret the gateway keeps across restarts when it can (the
 // cursor secret: CURSOR_SECRET, or <DATA_DIR>/cursor-secret), so links outlive a restart; with a
 // per-process secret they stop working when the gateway restarts.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { SealedBox } from './sealed.js';
 
 export interface DownloadClaims {
   /** The upstream's file URL (dest_url). */
@@ -25,43 +25,21 @@ export interface DownloadClaims {
 
 export type OpenedLink = { ok: true; claims: DownloadClaims } | { ok: false; reason: 'invalid' | 'expired' };
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-/** Far above a token holding a long presigned URL; anything longer is refused unread. */
-const MAX_TOKEN_CHARS = 8192;
-const AAD = Buffer.from('audit-gateway download link v1');
-
 export class DownloadLinks {
-  private readonly key: Buffer;
+  private readonly box: SealedBox;
 
   constructor(secret: Buffer) {
-    // A key of its own: a cursor HMAC and a link never share key material.
-    this.key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'audit-gateway download links', 32));
+    // A key of its own: a cursor HMAC, a request handle and a link never share key material.
+    this.box = new SealedBox(secret, 'audit-gateway download links', 'audit-gateway download link v1');
   }
 
   seal(claims: DownloadClaims): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(AAD);
-    const body = JSON.stringify({ u: claims.upstreamUrl, c: claims.callerId, t: claims.tenantId ?? null, f: claims.format, e: claims.expiresAtMs });
-    const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+    return this.box.seal({ u: claims.upstreamUrl, c: claims.callerId, t: claims.tenantId ?? null, f: claims.format, e: claims.expiresAtMs });
   }
 
   open(token: string, nowMs: number = Date.now()): OpenedLink {
-    if (token.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) return { ok: false, reason: 'invalid' };
-    const raw = Buffer.from(token, 'base64url');
-    if (raw.length <= IV_BYTES + TAG_BYTES) return { ok: false, reason: 'invalid' };
-    let text: string;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(AAD);
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-    } catch {
-      return { ok: false, reason: 'invalid' };
-    }
-    const body = JSON.parse(text) as { u: string; c: string; t: string | null; f: string; e: number };
+    const body = this.box.open(token) as { u: string; c: string; t: string | null; f: string; e: number } | undefined;
+    if (body === undefined) return { ok: false, reason: 'invalid' };
     if (!(nowMs < body.e)) return { ok: false, reason: 'expired' };
     return { ok: true, claims: { upstreamUrl: body.u, callerId: body.c, tenantId: body.t ?? undefined, format: body.f, expiresAtMs: body.e } };
   }

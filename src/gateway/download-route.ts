@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { AuditClient } from '../audit-client/index.js';
 import type { Caller } from '../auth/caller.js';
 import { DownloadLinks } from '../auth/download-links.js';
-import { JobOwners } from '../auth/job-owners.js';
+import { JobHandles } from '../auth/job-handles.js';
 import type { GatewayUrls } from '../graphql/context.js';
 
 /** Every download link's path starts here (the server routes on it before anything else runs). */
@@ -30,23 +30,23 @@ export interface DownloadsOptions {
   publicUrl: () => string;
   /** Sealing key material for links (see auth/download-links.ts); default: per process. */
   secret?: Buffer;
-  /** Default: kept in memory only. */
-  jobs?: JobOwners;
   /** The gateway's caller authentication, to check credentials sent along with a download. */
   authenticate?: ((req: Request) => Caller | Promise<Caller>) | undefined;
   logError?: ((err: unknown) => void) | undefined;
 }
 
 export interface Downloads {
-  jobs: JobOwners;
+  /** Seals and opens the request handles of accepted jobs (same secret as the links). */
+  jobs: JobHandles;
   urls: GatewayUrls;
   /** Answers a request under /downloads/; false (nothing written) for any other path. */
   serve(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
 export function createDownloads(options: DownloadsOptions): Downloads {
-  const links = new DownloadLinks(options.secret ?? randomBytes(32));
-  const jobs = options.jobs ?? new JobOwners(undefined);
+  const secret = options.secret ?? randomBytes(32);
+  const links = new DownloadLinks(secret);
+  const jobs = new JobHandles(secret);
   const urls: GatewayUrls = {
     download: ({ upstreamUrl, expiresAt, format, caller }) => {
       const upstreamExpiry = Date.parse(expiresAt);

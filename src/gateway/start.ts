@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AuditClient, type AuditClientOptions, type EventSigner } from '../audit-client/index.js';
 import type { AuthMode, GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
@@ -20,7 +20,6 @@ import { createRootWitness, type RootWitness } from '../trust/witness.js';
 import { loadOrCreateToken } from '../local-audit/token.js';
 import { prepareDataDir } from '../local-audit/data-dir.js';
 import type { Caller } from '../auth/caller.js';
-import { JobOwners } from '../auth/job-owners.js';
 import { createAuthenticate } from './authentication.js';
 import { createDownloads } from './download-route.js';
 import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
@@ -58,15 +57,6 @@ function cursorSecret(config: GatewayConfig): Buffer {
   const secret = randomBytes(32);
   writeFileSync(path, secret.toString('hex') + '\n', { mode: 0o600 });
   return secret;
-}
-
-/**
- * Where job ownership is kept: next to the integrity state file (by default in DATA_DIR). With a
- * remote upstream and no INTEGRITY_STATE_FILE there is no such place: it is kept in memory.
- */
-function jobOwnersFile(config: GatewayConfig): string | undefined {
-  const stateFile = config.integrityStateFile ?? (config.upstream.kind === 'embedded' ? join(resolve(config.upstream.dataDir), 'integrity-state.json') : undefined);
-  return stateFile ? join(dirname(stateFile), 'request-owners.jsonl') : undefined;
 }
 
 function remoteClientOptions(upstream: Extract<GatewayConfig['upstream'], { kind: 'remote' }>) {
@@ -371,6 +361,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   metrics?.watchIntegrity(integrity);
   const secret = cursorSecret(config);
+  if (!config.cursorSecret && config.upstream.kind !== 'embedded') {
+    log('audit-gateway: CURSOR_SECRET is not set: cursors, download links and request handles of this process die with it, and replicas need one shared CURSOR_SECRET');
+  }
   // Until the server listens (port 0 is chosen then), the public URL is not known; no URL is made before.
   let publicUrl = config.publicUrl;
   const downloads = createDownloads({
@@ -378,7 +371,6 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     publicUrl: () => publicUrl!,
     // Links survive a restart exactly when cursors do: both keys come from the cursor secret.
     secret,
-    jobs: new JobOwners(jobOwnersFile(config)),
     authenticate,
     logError: logUnexpectedError,
   });

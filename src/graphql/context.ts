@@ -6,7 +6,7 @@ import type { UpstreamState } from './upstream-state.js';
 import type { Caller } from '../auth/caller.js';
 import type { CursorCodec } from './cursor.js';
 import type { IntegrityWatch } from '../trust/integrity-status.js';
-import type { JobOwners } from '../auth/job-owners.js';
+import type { JobHandles } from '../auth/job-handles.js';
 
 /** The URLs the gateway hands out, all under its public address (PUBLIC_URL), never the upstream's. */
 export interface GatewayUrls {
@@ -33,8 +33,8 @@ export interface GraphQLContext {
   signal: AbortSignal;
   /** The gateway's watch over the upstream log (absent when no monitor runs, e.g. pass-through). */
   integrity?: IntegrityWatch | undefined;
-  /** Who started each accepted request and its kind (persisted across restarts). */
-  jobs: JobOwners;
+  /** Seals and opens the handles of accepted requests (who started them, and their kind). */
+  jobs: JobHandles;
   /** Download and poll URLs under the gateway's public address. */
   urls: GatewayUrls;
 }

@@ -9,6 +9,7 @@ import { CursorCodec } from '../../src/graphql/cursor.js';
 import { printedSchema } from '../../src/graphql/schema.js';
 import { createUpstreamState } from '../../src/graphql/upstream-state.js';
 import { LOCAL_CALLER } from '../../src/auth/caller.js';
+import { JobHandles } from '../../src/auth/job-handles.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { startLocalAudit } from '../../src/local-audit/index.js';
 import { refusedPort, startTestGateway, tempDir, type Json, type TestGateway } from '../support/gateway.js';
@@ -150,7 +151,7 @@ describe('HTTP: remote upstream that refuses connections', () => {
       [`query { search(query: "", first: 5) { ${fields} } }`],
       [`query { results(resultId: "pas_x", first: 5) { ${fields} } }`],
       [`query { root { ${fields} } }`],
-      [`query { pollResult(requestId: "prq_x") { ${fields} } }`],
+      [`query { pollResult(requestId: "${new JobHandles(Buffer.from('test', 'utf8')).seal({ upstreamId: 'prq_x', kind: 'logBulkAsync', callerId: 'local', tenantId: undefined })}") { ${fields} } }`],
       [`mutation { downloadResults(resultId: "pas_x") { ${fields} } }`],
     ];
     for (const [query, variables] of cases) {

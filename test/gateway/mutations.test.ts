@@ -3,6 +3,7 @@
 import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { JobHandles } from '../../src/auth/job-handles.js';
 import { canonicalJson, hashEnvelope } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
@@ -274,10 +275,16 @@ describe('gateway mutations and queries (embedded service, signing key configure
   });
 
   test('pollResult of an unknown request is a typed error', async () => {
-    const { pollResult } = await gw.runOk(POLL, { id: 'prq_doesnotexist' });
+    // A valid handle (sealed with the test gateway's cursor secret) of a job the upstream does not know.
+    const handle = new JobHandles(Buffer.from('test', 'utf8')).seal({ upstreamId: 'prq_doesnotexist', kind: 'logBulkAsync', callerId: 'local', tenantId: undefined });
+    const { pollResult } = await gw.runOk(POLL, { id: handle });
     expect(pollResult.__typename).toBe('NotFoundError');
     // The audit service's own summary, not the client's diagnostic line (endpoint, HTTP status).
     expect(pollResult.message).toBe('request prq_doesnotexist was not found or has expired');
+    // A bare upstream id is not a handle: the same typed error, without asking the upstream.
+    const bare = (await gw.runOk(POLL, { id: 'prq_doesnotexist' })).pollResult;
+    expect(bare.__typename).toBe('NotFoundError');
+    expect(bare.message).toMatch(/no such request/);
   });
 
   test('export + pollResult + downloadResults(requestId): the gzip JSON file holds every event', async () => {
@@ -321,8 +328,10 @@ describe('gateway mutations and queries (embedded service, signing key configure
     // An unknown result set is ResultSetExpiredError, as in search/results; an unknown export is NotFoundError.
     const unknown = await gw.runError(`mutation { downloadResults(resultId: "pas_doesnotexist") { __typename ... on ResultSetExpiredError { resultId } } }`, undefined, 'ResultSetExpiredError');
     expect(unknown.resultId).toBe('pas_doesnotexist');
-    const unknownExport = await gw.runError(DOWNLOAD, { requestId: 'prq_doesnotexist' }, 'NotFoundError');
+    const unknownExport = await gw.runError(DOWNLOAD, { requestId: new JobHandles(Buffer.from('test', 'utf8')).seal({ upstreamId: 'prq_doesnotexist', kind: 'export', callerId: 'local', tenantId: undefined }) }, 'NotFoundError');
     expect(unknownExport.message).toMatch(/prq_doesnotexist/);
+    const bareExport = await gw.runError(DOWNLOAD, { requestId: 'prq_doesnotexist' }, 'NotFoundError');
+    expect(bareExport.message).toMatch(/no such request/);
   });
 
   test('logStream with an Auth0 payload stores one mapped event per log', async () => {

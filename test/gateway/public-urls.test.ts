@@ -4,6 +4,7 @@
 // service's internal address.
 import { gunzipSync } from 'node:zlib';
 import { DownloadLinks } from '../../src/auth/download-links.js';
+import { JobHandles } from '../../src/auth/job-handles.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { refusedPort, startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
@@ -73,7 +74,9 @@ describe('a gateway with PUBLIC_URL set, called from a remote client', () => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="audit_events.json.gz"');
     expect(res.headers.get('content-length')).toBe(String(body.length));
     // The same file straight from the upstream (the gzip of one snapshot is the same bytes).
-    const direct = await gw.running.client.downloadResults({ request_id: requestId, format: 'json' });
+    // The upstream's id is inside the handle (the test gateway's cursor secret is 'test').
+    const upstreamId = new JobHandles(Buffer.from('test', 'utf8')).open(requestId)!.upstreamId;
+    const direct = await gw.running.client.downloadResults({ request_id: upstreamId, format: 'json' });
     const upstreamBytes = Buffer.from(await (await fetch(direct.result.dest_url)).arrayBuffer());
     expect(body.equals(upstreamBytes)).toBe(true);
     const file = JSON.parse(gunzipSync(body).toString('utf8'));
@@ -126,7 +129,7 @@ describe('a gateway with PUBLIC_URL set, called from a remote client', () => {
 
   test('an over-long or ill-formed request id is an InputError that does not echo it', async () => {
     const huge = 'prq_' + 'a'.repeat(900 * 1024);
-    for (const id of [huge, 'x'.repeat(129), 'prq_with space', 'prq_\u00e9t\u00e9', '']) {
+    for (const id of [huge, 'x'.repeat(1025), 'prq_with space', 'prq_\u00e9t\u00e9', '']) {
       const poll = await run(POLL, { id });
       expect(poll.__typename).toBe('InputError');
       expect(poll.argument).toBe('requestId');
@@ -136,8 +139,8 @@ describe('a gateway with PUBLIC_URL set, called from a remote client', () => {
       expect(download.argument).toBe('requestId');
     }
     expect((await run(DOWNLOAD, { resultId: 'pas_' + 'b'.repeat(200) })).argument).toBe('resultId');
-    // 128 printable characters is an id the upstream may have issued: it is asked, and does not know it.
-    expect((await run(POLL, { id: 'prq_' + 'z'.repeat(124) })).__typename).toBe('NotFoundError');
+    // 1024 printable characters may be a handle: it does not open, so it is an unknown request.
+    expect((await run(POLL, { id: 'z'.repeat(1024) })).__typename).toBe('NotFoundError');
   });
 
   afterAll(() => {
@@ -153,7 +156,7 @@ test('an unreachable upstream is reported without its address or the URL asked f
   const port = await refusedPort();
   const gw = await startTestGateway({ remoteBaseUrl: `http://127.0.0.1:${port}` });
   try {
-    const poll = await gw.runError(POLL, { id: 'prq_' + 'q'.repeat(32) }, 'UpstreamUnavailableError');
+    const poll = await gw.runError(POLL, { id: new JobHandles(Buffer.from('test', 'utf8')).seal({ upstreamId: 'prq_' + 'q'.repeat(32), kind: 'export', callerId: 'local', tenantId: undefined }) }, 'UpstreamUnavailableError');
     expect(poll.message).toMatch(/could not be reached/);
     expect(poll.message).not.toContain(String(port));
     expect(poll.message).not.toContain('127.0.0.1');

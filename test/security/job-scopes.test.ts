@@ -1,7 +1,7 @@
 // Accepted requests in keys mode: pollResult asks the scope of the job's kind, downloading an
 // export asks the export scope, ownership survives a restart of the gateway, and a download link
 // is bound to the caller it was issued to.
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthMode, GatewayConfig } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
@@ -96,10 +96,18 @@ test('pollResult asks the scope of the job kind: audit:log for logBulkAsync, aud
   expect((await gw.field(POLL(exp), EXPORTER)).__typename).toBe('PollResult');
   expect(await gw.field(POLL(exp), LOGGER)).toBe('FORBIDDEN');
   expect(await gw.field(POLL(exp), SEARCHER)).toBe('FORBIDDEN');
-  // A request this gateway did not start may be of any kind: only a caller with every scope polls it.
-  const unknown = 'prq_' + 'x'.repeat(32);
-  for (const single of [LOGGER, EXPORTER, SEARCHER]) expect(await gw.field(POLL(unknown), single)).toBe('FORBIDDEN');
-  expect((await gw.field(POLL(unknown), ADMIN)).__typename).toBe('NotFoundError');
+  // The handle is not the upstream's id: a bare upstream id, a forged or an altered handle opens as
+  // nothing, which takes every scope to be told, as an unknown request.
+  expect(bulk).not.toMatch(/^prq_/);
+  const altered = bulk.slice(0, 20) + (bulk[20] === 'A' ? 'B' : 'A') + bulk.slice(21);
+  for (const unknown of ['prq_' + 'x'.repeat(32), 'A'.repeat(80), altered]) {
+    for (const single of [LOGGER, EXPORTER, SEARCHER]) expect(await gw.field(POLL(unknown), single)).toBe('FORBIDDEN');
+    const answer = await gw.field(POLL(unknown), ADMIN);
+    expect(answer.__typename).toBe('NotFoundError');
+    expect(answer.message).toMatch(/no such request/);
+  }
+  // An export's download takes its export handle, not a bulk log's.
+  expect((await gw.field(DOWNLOAD_EXPORT(bulk), ADMIN)).__typename).toBe('NotFoundError');
 });
 
 test('downloadResults of an export asks audit:export; of a search result set, audit:search', async () => {
@@ -136,6 +144,6 @@ test('after a restart on the same state, a tenant still polls its own job and an
   // The kind survives too: the export still asks the export scope.
   expect((await gw.field(POLL(exp), EXPORTER)).__typename).toBe('PollResult');
   expect(await gw.field(POLL(exp), LOGGER)).toBe('FORBIDDEN');
-  const file = join(dir, 'data', 'request-owners.jsonl');
-  expect(statSync(file).mode & 0o777).toBe(0o600);
+  // Nothing is kept on disk for it: the handle itself carries the ownership.
+  expect(existsSync(join(dir, 'data', 'request-owners.jsonl'))).toBe(false);
 });

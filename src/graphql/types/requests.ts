@@ -6,7 +6,7 @@ import type { DownloadRequest, ExportRequest } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
-import type { JobOwner } from '../../auth/job-owners.js';
+import type { JobHandle, JobKind } from '../../auth/job-handles.js';
 import type { Scope } from '../../auth/scopes.js';
 import { INPUT_ERRORS } from '../error-types.js';
 import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
@@ -17,7 +17,9 @@ import { OrderEnum } from './search.js';
 const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest').implement({
   description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
   fields: (t) => ({
-    requestId: t.exposeID('requestId', { description: 'Pass to pollResult (and to downloadResults for an export).' }),
+    requestId: t.exposeID('requestId', {
+      description: "The gateway's handle of the request (not the audit service's id): opaque and sealed, it names the job, its kind and who started it. Pass it to pollResult (and to downloadResults for an export) on any replica of this gateway.",
+    }),
     ttlMins: t.exposeInt('ttlMins', { description: 'Minutes the result is kept once ready.' }),
     retryCounter: t.exposeInt('retryCounter', { description: 'How many times it has been polled.' }),
     location: t.string({
@@ -28,18 +30,20 @@ const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest')
 });
 
 interface PollState {
+  /** The gateway's handle, as the client passed it. */
   requestId: string;
+  /** The audit service's id of the request. */
+  upstreamId: string;
   done: boolean;
   result: unknown;
   accepted: AcceptedRequest | null;
-  /** The kind of job, when this gateway started it. */
-  kind: JobOwner['kind'] | undefined;
+  kind: JobKind;
 }
 
 /** A finished request's result, by what the gateway knows the request to be. */
 type FinishedRequest =
   | { kind: 'logBulk'; requestId: string; result: LogBulkResult }
-  | { kind: 'export'; requestId: string; result: Record<string, unknown> }
+  | { kind: 'export'; requestId: string; upstreamId: string; result: Record<string, unknown> }
   | { kind: 'other'; requestId: string; result: unknown };
 
 const LogBulkPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: 'logBulk' }>>('LogBulkPollResult').implement({
@@ -66,7 +70,7 @@ const ExportPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: '
       args: { format: t.arg({ type: DownloadFormatEnum, description: 'File format (default: the format the export was made in).' }) },
       resolve: (r, { format }, ctx) => {
         if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
-        return downloadLink(ctx, { request_id: r.requestId, ...(format ? { format } : {}) });
+        return downloadLink(ctx, { request_id: r.upstreamId, ...(format ? { format } : {}) });
       },
     }),
   }),
@@ -93,8 +97,8 @@ const PollOutcomeRef = builder.unionType('PollOutcome', {
 function finished(p: PollState): FinishedRequest | null {
   if (!p.done) return null;
   const { requestId, result } = p;
-  if ((p.kind === 'logBulkAsync' || p.kind === undefined) && isLogBulkResult(result)) return { kind: 'logBulk', requestId, result };
-  if (p.kind === 'export' && result !== null && typeof result === 'object' && !Array.isArray(result)) return { kind: 'export', requestId, result: result as Record<string, unknown> };
+  if (p.kind === 'logBulkAsync' && isLogBulkResult(result)) return { kind: 'logBulk', requestId, result };
+  if (p.kind === 'export' && result !== null && typeof result === 'object' && !Array.isArray(result)) return { kind: 'export', requestId, upstreamId: p.upstreamId, result: result as Record<string, unknown> };
   return { kind: 'other', requestId, result };
 }
 
@@ -171,16 +175,37 @@ function upstreamId(value: string | number, argument: string): string {
   return id;
 }
 
+/** A handle is longer than an upstream id (it seals one) but still bounded and printable ASCII. */
+const HANDLE = /^[\x21-\x7e]{1,1024}$/;
+
+/** The handle as passed, if it is shaped like one: an ill-formed one is refused, never echoed. */
+function handleArg(value: string | number, argument: string): string {
+  const handle = String(value);
+  if (!HANDLE.test(handle)) throw new InputError(`${argument} must be a requestId this gateway returned: 1 to 1024 printable ASCII characters without spaces`, argument);
+  return handle;
+}
+
 /** The scope that may see a job's result: the scope of the field that started it. */
-const JOB_SCOPE: Record<JobOwner['kind'], Scope> = { logBulkAsync: 'audit:log', export: 'audit:export' };
+const JOB_SCOPE: Record<JobKind, Scope> = { logBulkAsync: 'audit:log', export: 'audit:export' };
 
 /**
- * A request the gateway did not start (or no longer remembers) may be of any kind (a log, an
- * export, a search the upstream answered 202): only a caller holding every such scope may poll it.
+ * A handle that does not open (forged, altered, expired, sealed under another secret) could be
+ * any request: it takes every scope to be told it is unknown, as before handles existed.
  */
-function pollScopes(owner: JobOwner | undefined) {
-  if (owner) return { [JOB_SCOPE[owner.kind]]: true };
+function pollScopes(job: JobHandle | undefined) {
+  if (job) return { [JOB_SCOPE[job.kind]]: true };
   return { $all: { 'audit:log': true, 'audit:export': true, 'audit:search': true } } as const;
+}
+
+/** The answer to a handle that does not open: the upstream's answer to a request it does not know. */
+function unknownRequest(argument: string): NotFoundError {
+  return new NotFoundError({ status: 'NotFound', summary: `no such request (${argument} is not a live handle issued by this gateway)`, requestId: '', httpStatus: 404, endpoint: 'request' });
+}
+
+/** The gateway's handle for a job it started: the id clients see in place of the upstream's. */
+function handOut(ctx: GraphQLContext, accepted: AcceptedRequest, kind: JobKind): AcceptedRequest {
+  const requestId = ctx.jobs.seal({ upstreamId: accepted.requestId, kind, callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
+  return { ...accepted, requestId };
 }
 
 function asAccepted(response: AuditResponse<unknown> | AcceptedRequest): AcceptedRequest {
@@ -199,6 +224,13 @@ async function checkTenantResultSet(ctx: GraphQLContext, resultId: string): Prom
     if (err instanceof NotFoundError) throw new ResultSetExpiredError(resultId);
     throw new ForbiddenError('that result set was not made for your tenant');
   }
+}
+
+/** The upstream id of an export from its handle; any other handle is an unknown request. */
+function exportId(ctx: GraphQLContext, handle: string): string {
+  const job = ctx.jobs.open(handleArg(handle, 'requestId'));
+  if (job === undefined || job.kind !== 'export') throw unknownRequest('requestId');
+  return job.upstreamId;
 }
 
 /** Asks the upstream for the file and hands out this gateway's link to it. */
@@ -223,8 +255,7 @@ builder.mutationFields((t) => ({
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
       const accepted = asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
-      ctx.jobs.record(accepted.requestId, { kind: 'logBulkAsync', callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
-      return accepted;
+      return handOut(ctx, accepted, 'logBulkAsync');
     },
   }),
   export: t.field({
@@ -253,8 +284,7 @@ builder.mutationFields((t) => ({
         ...(args.verbose != null ? { verbose: args.verbose } : {}),
       };
       const accepted = asAccepted(await upstream(() => ctx.client.export(request, { signal: ctx.signal, poll: false })));
-      ctx.jobs.record(accepted.requestId, { kind: 'export', callerId: ctx.caller.id, tenantId: ctx.caller.tenantId });
-      return accepted;
+      return handOut(ctx, accepted, 'export');
     },
   }),
   logStream: t.field({
@@ -280,13 +310,13 @@ builder.mutationFields((t) => ({
     nullable: true,
     args: {
       resultId: t.arg.id({ description: 'A search resultId.' }),
-      requestId: t.arg.id({ description: 'The requestId of a finished export.' }),
+      requestId: t.arg.id({ description: 'The requestId (handle) export returned, once the export is done.' }),
       format: t.arg({ type: DownloadFormatEnum, description: 'File format (default CSV).' }),
     },
     resolve: async (_root, { resultId, requestId, format }, ctx) => {
       if ((resultId == null) === (requestId == null)) throw new InputError('pass exactly one of resultId and requestId', resultId == null ? 'resultId' : 'requestId');
-      const id = resultId != null ? upstreamId(resultId, 'resultId') : upstreamId(requestId!, 'requestId');
       if (requestId != null && ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
+      const id = resultId != null ? upstreamId(resultId, 'resultId') : exportId(ctx, String(requestId));
       if (resultId != null) await checkTenantResultSet(ctx, id);
       const request = (resultId != null ? { result_id: id } : { request_id: id }) as DownloadRequest;
       if (format) request.format = format;
@@ -305,23 +335,25 @@ builder.queryField('pollResult', (t) =>
   t.field({
     type: PollResultRef,
     description:
-      'The state (and, when done, the result) of a request accepted by logBulkAsync (needs audit:log) or export (needs audit:export); a request this gateway did not start needs audit:log, audit:export and audit:search.',
+      'The state (and, when done, the result) of a request accepted by logBulkAsync (needs audit:log) or export (needs audit:export), by the handle they returned as requestId. Any replica sharing the cursor secret opens it; a handle that does not open (forged, altered, expired) is answered as an unknown request, and needs audit:log, audit:export and audit:search.',
     // The scope of the job's kind: polling an export hands out every tenant's export summary.
-    authScopes: (_root, args, ctx) => pollScopes(ctx.jobs.get(String(args.requestId))),
+    authScopes: (_root, args, ctx) => pollScopes(ctx.jobs.open(String(args.requestId))),
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
     nullable: true,
-    args: { requestId: t.arg.id({ required: true, description: 'The AcceptedRequest.requestId.' }) },
+    args: { requestId: t.arg.id({ required: true, description: "The AcceptedRequest.requestId: the gateway's handle of the request." }) },
     resolve: async (_root, args, ctx) => {
-      const requestId = upstreamId(args.requestId, 'requestId');
-      // A tenant-bound caller may only poll requests it started (their results hold its events).
-      if (ctx.caller.tenantId !== undefined && ctx.jobs.get(requestId)?.tenantId !== ctx.caller.tenantId) {
+      const requestId = handleArg(args.requestId, 'requestId');
+      const job = ctx.jobs.open(requestId);
+      if (job === undefined) throw unknownRequest('requestId');
+      // A tenant-bound caller may only poll requests its tenant started (their results hold its events).
+      if (ctx.caller.tenantId !== undefined && job.tenantId !== ctx.caller.tenantId) {
         throw new ForbiddenError('you may only poll requests your tenant started through this gateway');
       }
-      const response = await upstream(() => ctx.client.pollResult(requestId, { signal: ctx.signal }));
-      const kind = ctx.jobs.get(requestId)?.kind;
+      const response = await upstream(() => ctx.client.pollResult(job.upstreamId, { signal: ctx.signal }));
+      const base = { requestId, upstreamId: job.upstreamId, kind: job.kind };
       return response.status === 'Accepted'
-        ? { requestId, done: false, result: null, accepted: response, kind }
-        : { requestId, done: true, result: response.result, accepted: null, kind };
+        ? { ...base, done: false, result: null, accepted: { ...response, requestId } }
+        : { ...base, done: true, result: response.result, accepted: null };
     },
   }),
 );
