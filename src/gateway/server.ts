@@ -21,6 +21,7 @@ import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } fro
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage } from './graphiql.js';
+import { operationSpans, withRequestSpan } from './otel.js';
 
 interface GatewayOptions {
   client: AuditClient;
@@ -59,6 +60,8 @@ interface GatewayOptions {
   metricsToken?: string | undefined;
   /** Receives one JSON line per request (access-log.ts); unset: no access log. */
   accessLog?: ((line: string) => void) | undefined;
+  /** A span per GraphQL request (otel.ts): set when tracing is on. */
+  traced?: boolean;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -116,6 +119,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       deepDocumentsAreSyntaxErrors,
       compiledExecution(),
       ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics)] : []),
+      ...(options.traced ? [operationSpans] : []),
     ],
     maskedErrors: {
       // Unexpected errors reach the log in full and the client as "Unexpected error.".
@@ -247,7 +251,8 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
       }
     }
     const serverContext: ServerContext = { req, ...(authentication ? { authentication } : {}), ...(observation ? { observation } : {}) };
-    const response = await yoga.fetch(toFetchRequest(yoga, req, body, signal), serverContext);
+    const request = toFetchRequest(yoga, req, body, signal);
+    const response = await (options.traced ? withRequestSpan(req.headers, req.method ?? 'GET', path, async () => yoga.fetch(request, serverContext)) : yoga.fetch(request, serverContext));
     if (observation) observation.caller = callerIdOf(serverContext.authentication, options);
     await writeResponse(res, response);
   };

@@ -28,6 +28,7 @@ import { protectionPlugins } from './protections.js';
 import { persistedOperationPlugins, persistedOperationsMode } from './persisted-operations.js';
 import { IntegrityMonitor } from './integrity-monitor.js';
 import { GatewayMetrics } from './metrics.js';
+import { startTracing, upstreamSpan, type Tracing } from './otel.js';
 import { createGateway, type Gateway } from './server.js';
 
 export interface RunningGateway {
@@ -231,6 +232,20 @@ function metricsFor(config: GatewayConfig, auth: AuthMode, log: (line: string) =
   return new GatewayMetrics();
 }
 
+/** Each upstream exchange counted (metrics) and traced (a span under the request's), as configured. */
+function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): Observed {
+  if (metrics && tracing) {
+    return {
+      onCall: (endpoint, outcome, ms) => {
+        metrics.upstreamObserver(endpoint, outcome, ms);
+        upstreamSpan(endpoint, outcome, ms);
+      },
+    };
+  }
+  if (metrics) return { onCall: metrics.upstreamObserver };
+  return tracing ? { onCall: upstreamSpan } : {};
+}
+
 function logUnexpectedError(err: unknown): void {
   // A client that went away mid-request (or was cut at the end of a drain) is not news.
   const e = err as NodeJS.ErrnoException | undefined;
@@ -350,7 +365,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const passthrough: { pool?: ClientPool } = {};
   const authenticate = createAuthenticate(auth, (token) => confirmPassthroughToken(passthrough.pool!, token));
   const metrics = metricsFor(config, auth, log);
-  const observed: Observed = metrics ? { onCall: metrics.upstreamObserver } : {};
+  // Configured by the standard OTEL_* variables, which the OpenTelemetry SDK reads itself.
+  const tracing = startTracing(process.env);
+  const observed: Observed = upstreamObserver(metrics, tracing);
   const connected = await connectUpstream(config, log, observed);
   const { client, local, child } = connected;
   const trust = createTrust(config, signer);
@@ -392,6 +409,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     metrics,
     metricsToken: config.metricsToken,
     accessLog: config.accessLog === 'json' ? log : undefined,
+    traced: tracing !== undefined,
     ready: readinessCheck(client, integrity, auth, config.upstream.kind === 'embedded' ? `${client.baseUrl}/ready` : undefined),
   });
   const drain = trackConnectionsForDrain(gateway.server);
@@ -420,6 +438,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         await pool?.close();
         await local?.close();
         await child?.close();
+        await tracing?.shutdown();
       })()),
   };
 }

@@ -26,6 +26,7 @@ import {
 import { applyKeyTrust } from '../trust/trusted-keys.js';
 import type { GraphQLContext } from './context.js';
 import { rootKey } from './loaders.js';
+import { inSpan, verdictCounts } from './spans.js';
 
 const SIGNATURE_VERDICTS = 10_000;
 const signatureVerdicts = new Map<string, Verification>();
@@ -88,7 +89,7 @@ export class PageVerifier {
    * on a promise, and GraphQL completes the page's objects without a promise per object.
    */
   verification(index: number): GatewayEventVerification | Promise<GatewayEventVerification> {
-    this.result ??= this.verifyAll();
+    this.result ??= inSpan('audit.verify_page', { 'audit.events': this.events.length }, () => this.verifyAll(), (all) => verdictCounts(all.map((v) => v.verdict)));
     const result = this.result;
     return Array.isArray(result) ? result[index]! : result.then((all) => all[index]!);
   }

@@ -13,6 +13,7 @@ import { STANDARD_GRAPHQL_FIELDS, wireKey } from '../standard-fields.js';
 import type { ChainedRoot } from '../upstream-state.js';
 import { applyTenant } from '../../auth/tenancy.js';
 import { failureReasons, VerdictEnum, VerificationStatusEnum } from './verification.js';
+import { inSpan, verdictCounts } from '../spans.js';
 
 export const AuditEventInput = builder.inputType('AuditEventInput', {
   description: 'An event of the standard audit schema. JSON values of old/new are sent as canonical JSON strings.',
@@ -151,7 +152,7 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
     ),
   );
   const verbose = verify || (options?.verbose ?? false);
-  const verification = verifyLogged(ctx, response.result, { proofs: verbose, prevRoot });
+  const verification = inSpan('audit.verify_log', { 'audit.events': 1 }, () => verifyLogged(ctx, response.result, { proofs: verbose, prevRoot }), (v) => verdictCounts([v.verdict])) as LogVerification;
   // Only a new root proven from the chain moves it, never on a withheld or failed proof; the very
   // first verified log (nothing to chain from) starts an unanchored chain.
   const proven = [verification.hash, verification.membership].every((v) => v.status === 'PASS');
