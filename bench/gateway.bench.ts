@@ -31,6 +31,9 @@
 // one more REST row does the same. That row and the gateway's warm row are like with like (the
 // same signature memo, roots cached on both sides), so the target compares those two.
 //
+// METRICS=off measures without /metrics' counting (on by default, as `npm start` runs); TRACING=on
+// adds OpenTelemetry traces exported over OTLP/HTTP to a sink in this process (issue 15's on/off figure).
+//
 // Rows at 1 request in flight give latency (p50/p99); rows at BENCH_CONCURRENCY (default 8) in
 // flight give throughput. BENCH_SECONDS (default 3) per row. Targets: gateway warm p50 <= 1.5x the
 // p50 of REST + verify with the same memo and cached roots, and below the SDK's p50. Everything
@@ -39,6 +42,7 @@
 // PASS except consistency of unpublished and signature of unsigned events (NONE), so a page
 // whose checks were all NONE counts as wrong, not as fast.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +51,7 @@ import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { Agent, request } from 'undici';
 import { AuditClient } from '../src/audit-client/index.js';
 import { GatewayMetrics } from '../src/gateway/metrics.js';
+import { startTracing, upstreamSpan } from '../src/gateway/otel.js';
 import { protectionPlugins } from '../src/gateway/protections.js';
 import { createGateway } from '../src/gateway/server.js';
 import { CursorCodec } from '../src/graphql/cursor.js';
@@ -122,10 +127,17 @@ async function main(): Promise<void> {
   const arweave = installArweaveStub();
   // The gateway exactly as start.ts wires it for the embedded service, but with its upstream
   // state in hand so the cold rows can empty the root cache.
-  // Metrics on as start.ts has them by default; METRICS=off measures without.
+  // Metrics on as start.ts has them by default; METRICS=off measures without. TRACING=on adds traces.
   const metrics = process.env.METRICS === 'off' ? undefined : new GatewayMetrics();
-  console.log(`metrics: ${metrics ? 'on' : 'off'}`);
-  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...(metrics ? { onCall: metrics.upstreamObserver } : {}) });
+  // TRACING=on: spans exported over OTLP/HTTP to a sink in this process that answers and forgets.
+  const sink = process.env.TRACING === 'on' ? await startOtlpSink() : undefined;
+  const tracing = sink ? startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }) : undefined;
+  console.log(`metrics: ${metrics ? 'on' : 'off'}; tracing: ${tracing ? `on (OTLP/HTTP to ${sink!.url})` : 'off'}`);
+  const onCall = (endpoint: string, outcome: string, ms: number): void => {
+    metrics?.upstreamObserver(endpoint, outcome, ms);
+    if (tracing) upstreamSpan(endpoint, outcome, ms);
+  };
+  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...(metrics || tracing ? { onCall } : {}) });
   const upstream = createUpstreamState({ client: gatewayClient, oneEventPerLeaf: true, trustOnFirstUse: true });
   const gateway = createGateway({
     client: gatewayClient,
@@ -135,6 +147,7 @@ async function main(): Promise<void> {
     graphiql: false,
     logError: (err) => console.error('[gateway]', err),
     metrics,
+    traced: tracing !== undefined,
   });
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', () => resolve()));
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}/graphql`;
@@ -264,6 +277,7 @@ async function main(): Promise<void> {
     await gatewayClient.close();
     await restClient.close();
     await local.close();
+    await tracing?.shutdown();
     rmSync(dataDir, { recursive: true, force: true });
   }
   if (wrong > 0) process.exitCode = 1;
@@ -273,3 +287,14 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+
+/** An OTLP/HTTP endpoint that reads each export and answers 200, keeping nothing. */
+async function startOtlpSink(): Promise<{ url: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
