@@ -47,10 +47,20 @@ export function startTracing(env: NodeJS.ProcessEnv): Tracing | undefined {
     resource: defaultResource()
       .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'audit-gateway' }))
       .merge(detectResources({ detectors: [envDetector] })),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(tracesUrl(env)))],
   });
   provider.register();
   return { shutdown: () => provider.shutdown() };
+}
+
+/**
+ * The exporter reads OTEL_EXPORTER_OTLP_* from process.env by itself; the endpoint is taken from
+ * `env` so that a caller passing its own variables (the bench) is heard.
+ */
+function tracesUrl(env: NodeJS.ProcessEnv): { url?: string } {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return { url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT };
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return { url: `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` };
+  return {};
 }
 
 /** The context a request runs in: the caller's trace when it sent a traceparent, else a new one. */

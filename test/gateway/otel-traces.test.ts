@@ -96,7 +96,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   receiver.server.closeAllConnections();
-  receiver.server.closeAllConnections();
   receiver.server.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -170,7 +169,6 @@ test('OTEL_SDK_DISABLED=true turns tracing off even with an endpoint set: nothin
     await new Promise((resolve) => setTimeout(resolve, 600));
   } finally {
     expect(await quiet.stop()).toBe(0);
-    off.server.closeAllConnections();
     off.server.closeAllConnections();
     off.server.close();
     rmSync(dir, { recursive: true, force: true });
