@@ -57,6 +57,8 @@ export interface GatewayConfig {
    * default 30 000; 0 turns the monitor off). Absent in a programmatic config: no monitor.
    */
   integrityCheckIntervalMs?: number;
+  /** Milliseconds between a live-tail watcher's polls of the upstream (LIVE_TAIL_INTERVAL_MS, 100..60 000, default 1000). */
+  liveTailIntervalMs?: number;
   /** Where the monitor keeps the verified history's anchor (INTEGRITY_STATE_FILE; default <DATA_DIR>/integrity-state.json when embedded). */
   integrityStateFile?: string | undefined;
   /**
@@ -199,6 +201,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     introspection: bool(env, 'INTROSPECTION', !production),
     production,
     integrityCheckIntervalMs: int(env, 'INTEGRITY_CHECK_INTERVAL_MS', 30_000),
+    liveTailIntervalMs: int(env, 'LIVE_TAIL_INTERVAL_MS', 1000, 100, 60_000),
     integrityStateFile: env.INTEGRITY_STATE_FILE || undefined,
     integrityKeyFile: env.INTEGRITY_KEY_FILE || undefined,
     integrityTrustOnFirstUse: bool(env, 'INTEGRITY_TRUST_ON_FIRST_USE', false),

@@ -13,7 +13,7 @@
 // keeps parsed documents (up to 8 KiB, gateway/server.ts), so a repeated operation is the same
 // DocumentNode and is compiled on its second run.
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, getNamedType, GraphQLError, isScalarType, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, getNamedType, GraphQLError, isScalarType, Kind, OperationTypeNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const LITERALS = new Set<string>([Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
@@ -73,6 +73,10 @@ const variableErrorsKeepTheirReason: Plugin = {
   },
 };
 
+function isSubscription(document: DocumentNode): boolean {
+  return document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.SUBSCRIPTION);
+}
+
 function jitWhenRepeated(): Plugin {
   /** Per document: runs so far, then (from the second) whether it may be compiled. */
   const seen = new WeakMap<DocumentNode, number | boolean>();
@@ -86,7 +90,9 @@ function jitWhenRepeated(): Plugin {
           return false;
         }
         if (typeof state === 'boolean') return state;
-        const ok = !hasVariableDependentLiteral(schema, document);
+        // graphql-jit's subscribe drops the request's variables (Subscription.auditEvents saw none):
+        // subscriptions run on the standard executor.
+        const ok = !isSubscription(document) && !hasVariableDependentLiteral(schema, document);
         seen.set(document, ok);
         return ok;
       },

@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IntegrityState, IntegrityWatch } from '../trust/integrity-status.js';
+import { liveTailTotals } from '../graphql/live-tail/hub.js';
 
 export type OperationOutcome = 'ok' | 'graphql_error' | 'http_error';
 
@@ -59,6 +60,17 @@ export class GatewayMetrics {
       help: 'Event verification results sent to callers, by check (hash, membership, consistency, signature, witness, verdict) and status.',
       labelNames: ['check', 'status'],
       registers: [this.registry],
+    });
+    new Gauge({
+      name: 'audit_gateway_live_tail',
+      help: 'Live-tail subscriptions open (kind="subscribers") and upstream watchers serving them (kind="watchers").',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const now = liveTailTotals();
+        this.set({ kind: 'subscribers' }, now.subscribers);
+        this.set({ kind: 'watchers' }, now.watchers);
+      },
     });
     const currentState = (): IntegrityState | undefined => this.integrity?.status().state;
     new Gauge({

@@ -52,6 +52,8 @@ interface GatewayOptions {
   integrity?: IntegrityWatch | undefined;
   /** Browser origins allowed cross-origin access (exact, as sent in Origin); default none. */
   corsOrigins?: readonly string[];
+  /** Milliseconds between a live-tail watcher's polls. */
+  liveTailIntervalMs?: number | undefined;
   /** GET /downloads/<token> and the URLs and job ownership resolvers use (download-route.ts). */
   downloads?: Downloads;
   /** Counted and served at GET /metrics (metrics.ts). */
@@ -154,6 +156,7 @@ async function buildContext(request: Request, authentication: Authentication | u
     integrity: options.integrity,
     jobs: options.downloads!.jobs,
     urls: options.downloads!.urls,
+    liveTailIntervalMs: options.liveTailIntervalMs,
   };
 }
 

@@ -30,6 +30,7 @@ import { IntegrityMonitor } from './integrity-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { startTracing, upstreamSpan, type Tracing } from './otel.js';
 import { createGateway, type Gateway } from './server.js';
+import { closeLiveTails } from '../graphql/live-tail/hub.js';
 
 export interface RunningGateway {
   url: string;
@@ -405,6 +406,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // GraphiQL sends query text, which trusted-documents mode refuses.
     graphiql: config.graphiql && persisted.kind !== 'trusted',
     corsOrigins: config.corsOrigins ?? [],
+    liveTailIntervalMs: config.liveTailIntervalMs,
     logError: logUnexpectedError,
     metrics,
     metricsToken: config.metricsToken,
@@ -428,6 +430,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     close: (options) =>
       (closing ??= (async () => {
         const drainMs = options?.drainMs ?? 10_000;
+        // Live tails never finish on their own: end them so the drain does not wait its bound.
+        closeLiveTails(client);
         if (!(await drain(drainMs))) {
           log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);
           gateway.server.closeAllConnections();

@@ -37,4 +37,6 @@ export interface GraphQLContext {
   jobs: JobHandles;
   /** Download and poll URLs under the gateway's public address. */
   urls: GatewayUrls;
+  /** Milliseconds between a live-tail watcher's polls (LIVE_TAIL_INTERVAL_MS). */
+  liveTailIntervalMs?: number | undefined;
 }

@@ -12,6 +12,7 @@ import './types/node-query.js';
 import './types/log.js';
 import './types/requests.js';
 import './types/integrity.js';
+import './types/live-tail.js';
 
 builder.queryType({ description: 'Reads: search, results, roots and accepted requests.' });
 builder.mutationType({ description: 'Writes: log events, queue work, get download links.' });

@@ -127,7 +127,7 @@ function pageWindow(args: PageArgs, total: number | undefined, decode: (c: strin
 }
 
 /** Does the stored event itself (not the upstream's index of it) hold one of the values for every field? */
-function matchesRestriction(event: SearchEvent, restriction: Record<string, string[]>): boolean {
+export function matchesRestriction(event: SearchEvent, restriction: Record<string, string[]>): boolean {
   const stored: unknown = event?.envelope?.event;
   if (stored === null || typeof stored !== 'object') return false;
   for (const [field, values] of Object.entries(restriction)) {
@@ -202,7 +202,7 @@ function toConnection(
 }
 
 /** A tenant-bound caller's restriction, merged over what the caller asked for. */
-function effectiveRestriction(ctx: GraphQLContext, asked: Record<string, string[]> | undefined): Record<string, string[]> | undefined {
+export function effectiveRestriction(ctx: GraphQLContext, asked: Record<string, string[]> | undefined): Record<string, string[]> | undefined {
   const tenant = ctx.caller.tenantId;
   if (tenant === undefined) return asked;
   const askedTenants = asked?.tenant_id;

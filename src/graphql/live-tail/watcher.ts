@@ -1,0 +1,122 @@
+// Watches one upstream query for newly received events. The audit API has no push, so this polls
+// v1/search from the last delivered received_at (inclusive, ascending) and drops the events already
+// delivered at that instant by hash: a failed poll retried, or a watcher restarted from a position,
+// neither skips nor repeats an event.
+import type { AuditClient } from '../../audit-client/index.js';
+import { normalizeTimestamp } from '../../wire/timestamp.js';
+import type { PublishedRoot, SearchEvent, SearchRequest, SearchRestriction, UnpublishedRoot } from '../../wire/index.js';
+
+/** Where a watcher stands: the last delivered instant and the hashes delivered at it. */
+export interface TailPosition {
+  receivedAt: string;
+  hashes: string[];
+}
+
+/** One delivered event, with the roots of the page it came on (its proofs lead to them). */
+export interface TailEvent {
+  event: SearchEvent;
+  position: TailPosition;
+  root: PublishedRoot | undefined;
+  unpublishedRoot: UnpublishedRoot | undefined;
+}
+
+export interface WatcherOptions {
+  query: string;
+  restriction?: SearchRestriction;
+  intervalMs: number;
+  /** Resume after this position; without it the watcher starts at the current time. */
+  from?: TailPosition;
+  /** Events delivered in received_at order, each once, with the position just after it. */
+  onEvents: (events: TailEvent[]) => void;
+  /** A poll that failed; the next poll retries from the same position. */
+  onError?: (err: unknown) => void;
+}
+
+/** The service's page and result-set bounds. */
+const PAGE = 1000;
+const MAX_RESULTS = 10000;
+/** Hashes kept for one instant: more events than this in one microsecond would be delivered twice. */
+const MAX_HASHES = 10000;
+
+export class LiveTailWatcher {
+  #since: string;
+  #seen: Set<string>;
+  #timer: NodeJS.Timeout | undefined;
+  #abort = new AbortController();
+  #stopped = false;
+
+  constructor(
+    private readonly client: AuditClient,
+    private readonly options: WatcherOptions,
+  ) {
+    // Fixed-width microseconds like the service's received_at, so text order is time order.
+    this.#since = options.from?.receivedAt ?? normalizeTimestamp(new Date().toISOString())!;
+    this.#seen = new Set(options.from?.hashes ?? []);
+  }
+
+  get position(): TailPosition {
+    return { receivedAt: this.#since, hashes: [...this.#seen] };
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.poll().then(
+        (more) => this.#schedule(more ? 0 : this.options.intervalMs),
+        (err: unknown) => {
+          if (!this.#stopped) this.options.onError?.(err);
+          this.#schedule(this.options.intervalMs);
+        },
+      );
+    }, delay);
+  }
+
+  /** One poll: delivers what is new; true when the result set was capped and more may follow at once. */
+  async poll(): Promise<boolean> {
+    const request: SearchRequest = {
+      query: this.options.query,
+      start: this.#since,
+      order: 'asc',
+      order_by: 'received_at',
+      verbose: true,
+      limit: PAGE,
+      max_results: MAX_RESULTS,
+      ...(this.options.restriction ? { search_restriction: this.options.restriction } : {}),
+    };
+    const signal = this.#abort.signal;
+    const first = (await this.client.search(request, { signal })).result;
+    this.#deliver(first.events, first.root, first.unpublished_root);
+    for (let offset = first.events.length; offset < first.count && !this.#stopped; ) {
+      const page = (await this.client.results({ id: first.id, offset, limit: PAGE }, { signal })).result;
+      if (page.events.length === 0) break;
+      this.#deliver(page.events, page.root, page.unpublished_root);
+      offset += page.events.length;
+    }
+    return first.count >= MAX_RESULTS;
+  }
+
+  #deliver(events: SearchEvent[], root: PublishedRoot | undefined, unpublishedRoot: UnpublishedRoot | undefined): void {
+    const fresh: TailEvent[] = [];
+    for (const event of events) {
+      const at = event.envelope.received_at;
+      if (at < this.#since || (at === this.#since && this.#seen.has(event.hash))) continue;
+      if (at > this.#since) {
+        this.#since = at;
+        this.#seen.clear();
+      }
+      if (this.#seen.size < MAX_HASHES) this.#seen.add(event.hash);
+      fresh.push({ event, position: { receivedAt: at, hashes: [...this.#seen] }, root, unpublishedRoot });
+    }
+    if (fresh.length > 0 && !this.#stopped) this.options.onEvents(fresh);
+  }
+}

@@ -1,0 +1,168 @@
+// Subscription.auditEvents: live tail. Each newly logged matching event is pushed once with the
+// gateway's verification and a resume cursor; an event pushed PENDING (not yet published) is pushed
+// again, with verdictUpdate: true, once it is published, for a bounded time.
+import { createHash } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import type { GraphQLContext } from '../context.js';
+import { ForbiddenError } from '../../auth/errors.js';
+import { builder } from '../builder.js';
+import { InvalidCursorError } from '../cursor.js';
+import { hubFor, SlowSubscriberError, type TailItem } from '../live-tail/hub.js';
+import type { TailPosition } from '../live-tail/watcher.js';
+import { PageVerifier } from '../page-verifier.js';
+import { AuditEventRef, type AuditEventNode } from './audit-event.js';
+import { effectiveRestriction, eventsReceivedAt, matchesRestriction } from './search.js';
+
+/** Default and test-overridable poll interval when the context carries none. */
+const DEFAULT_INTERVAL_MS = 1000;
+/** How long, and for how many events at once, a PENDING event is re-checked for publication. */
+const RECHECK_FOR_MS = 10 * 60 * 1000;
+const MAX_RECHECKED = 1000;
+/** Hashes a resume cursor may carry (events sharing one received_at). */
+const MAX_CURSOR_HASHES = 100;
+
+interface LiveTailPush {
+  node: AuditEventNode;
+  cursor: string;
+  verdictUpdate: boolean;
+}
+
+const LiveTailEventRef = builder.objectRef<LiveTailPush>('LiveTailEvent').implement({
+  description: 'One push of a live tail: a newly logged event, or a later verdict for an event first pushed PENDING.',
+  fields: (t) => ({
+    event: t.field({ type: AuditEventRef, description: 'The event, with the gateway’s verification.', resolve: (p) => p.node }),
+    cursor: t.exposeString('cursor', { description: 'Pass as after: to resume right after this event.' }),
+    verdictUpdate: t.exposeBoolean('verdictUpdate', {
+      description: 'False on the first push of the event; true on a later push of an event first pushed PENDING, now that it is published.',
+    }),
+  }),
+});
+
+function restrictionFromJson(value: unknown): Record<string, string[]> | undefined {
+  if (value == null) return undefined;
+  const bad = (): GraphQLError =>
+    new GraphQLError('searchRestriction must be an object of field name to a list of strings, e.g. {"tenant_id": ["t1"]}', {
+      extensions: { code: 'BAD_USER_INPUT', argument: 'searchRestriction' },
+    });
+  if (typeof value !== 'object' || Array.isArray(value)) throw bad();
+  const out = new Map<string, string[]>();
+  for (const [field, values] of Object.entries(value)) {
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) throw bad();
+    out.set(field, values);
+  }
+  return out.size === 0 ? undefined : Object.fromEntries(out);
+}
+
+function encodeCursor(ctx: GraphQLContext, scope: string, position: TailPosition): string {
+  return ctx.cursors.encode({ resultId: [position.receivedAt, ...position.hashes.slice(-MAX_CURSOR_HASHES)].join('|'), offset: 0, scope });
+}
+
+function decodeCursor(ctx: GraphQLContext, scope: string, cursor: string): TailPosition {
+  let payload;
+  try {
+    payload = ctx.cursors.decode(cursor);
+  } catch (err) {
+    throw new GraphQLError(err instanceof Error ? err.message : 'invalid cursor', { extensions: { code: 'INVALID_CURSOR', argument: 'after' } });
+  }
+  if (payload.scope !== scope) {
+    throw new GraphQLError(new InvalidCursorError('cursor belongs to another live tail; pass the same query and searchRestriction').message, {
+      extensions: { code: 'INVALID_CURSOR', argument: 'after' },
+    });
+  }
+  const [receivedAt, ...hashes] = payload.resultId.split('|');
+  return { receivedAt: receivedAt!, hashes };
+}
+
+function nodeOf(ctx: GraphQLContext, item: TailItem): AuditEventNode {
+  return { event: item.event, page: new PageVerifier([item.event], item.root, item.unpublishedRoot, ctx), index: 0 };
+}
+
+type TailArgs = { query?: string | null; searchRestriction?: unknown; after?: string | null };
+
+/** Checks the caller before any watching starts; refusals are typed FORBIDDEN errors. */
+function startTail(ctx: GraphQLContext, args: TailArgs): AsyncGenerator<LiveTailPush> {
+  // The scope plugin guards resolve, not subscribe: the event stream itself is checked here.
+  if (!ctx.caller.scopes.has('audit:search')) {
+    throw new GraphQLError('not authorized: Subscription.auditEvents needs the audit:search scope', { extensions: { code: 'FORBIDDEN' } });
+  }
+  let restriction;
+  try {
+    restriction = effectiveRestriction(ctx, restrictionFromJson(args.searchRestriction));
+  } catch (err) {
+    if (err instanceof ForbiddenError) throw new GraphQLError(err.message, { extensions: { code: 'FORBIDDEN' } });
+    throw err;
+  }
+  return liveTail(ctx, args, restriction);
+}
+
+async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Record<string, string[]> | undefined): AsyncGenerator<LiveTailPush> {
+  const query = args.query ?? '';
+  // The scope ties cursors to this query and restriction (the caller's tenant included).
+  const scope = 'tail:' + createHash('sha256').update(JSON.stringify([query, restriction ?? null])).digest('base64url').slice(0, 16);
+  const from = args.after ? decodeCursor(ctx, scope, args.after) : undefined;
+  const intervalMs = ctx.liveTailIntervalMs ?? DEFAULT_INTERVAL_MS;
+  const key = JSON.stringify([query, restriction ?? null, from ?? null]);
+  const events = hubFor(ctx.client).subscribe({ key, query, intervalMs, ...(restriction ? { restriction } : {}), ...(from ? { from } : {}) }, ctx.signal);
+  const pending = new Map<string, { receivedAt: string; cursor: string; until: number }>();
+  let next = events.next();
+  try {
+    while (!ctx.signal.aborted) {
+      const tick = new Promise<'tick'>((resolve) => setTimeout(() => resolve('tick'), intervalMs).unref());
+      const got = await Promise.race([next, pending.size > 0 ? tick : new Promise<never>(() => {})]);
+      if (got === 'tick') {
+        yield* recheck(ctx, pending);
+        continue;
+      }
+      if (got.done) return;
+      next = events.next();
+      const item = got.value;
+      // Checked on the envelope too: an upstream that ignores the restriction must not leak events.
+      if (restriction && !matchesRestriction(item.event, restriction)) {
+        ctx.integrity?.reportTampering(`the audit service returned an event outside the restriction ${JSON.stringify(restriction)} to a live tail`);
+        continue;
+      }
+      const cursor = encodeCursor(ctx, scope, item.position);
+      if (!item.event.published && pending.size < MAX_RECHECKED) {
+        pending.set(item.event.hash, { receivedAt: item.event.envelope.received_at, cursor, until: Date.now() + RECHECK_FOR_MS });
+      }
+      yield { node: nodeOf(ctx, item), cursor, verdictUpdate: false };
+    }
+  } catch (err) {
+    if (err instanceof SlowSubscriberError) throw new GraphQLError(err.message, { extensions: { code: 'SLOW_SUBSCRIBER' } });
+    throw err;
+  } finally {
+    await events.return(undefined);
+  }
+}
+
+/** Pushes again the pending events that are now published; forgets those past their time. */
+async function* recheck(ctx: GraphQLContext, pending: Map<string, { receivedAt: string; cursor: string; until: number }>): AsyncGenerator<LiveTailPush> {
+  const oldest = [...pending.values()][0]!;
+  const nodes = await eventsReceivedAt(ctx, oldest.receivedAt).catch(() => []);
+  for (const [hash, p] of pending) {
+    if (p.receivedAt !== oldest.receivedAt) continue;
+    const node = nodes.find((n) => n.event.hash === hash);
+    if (node?.event.published) {
+      pending.delete(hash);
+      yield { node, cursor: p.cursor, verdictUpdate: true };
+    } else if (Date.now() > p.until) pending.delete(hash);
+  }
+}
+
+builder.subscriptionType({ description: 'Live pushes: newly logged events as they arrive.' });
+
+builder.subscriptionField('auditEvents', (t) =>
+  t.field({
+    type: LiveTailEventRef,
+    description:
+      'Live tail: pushes each newly logged event matching query and searchRestriction, with its verification, in received_at order. An event first pushed PENDING is pushed again (verdictUpdate: true) once published. Resume with after: set to the last cursor received.',
+    authScopes: { 'audit:search': true },
+    args: {
+      query: t.arg.string({ description: 'Search terms, as for Query.search (default: every event).' }),
+      searchRestriction: t.arg({ type: 'JSON', description: 'Exact-match restrictions: {"field": ["value", …]}; a tenant-bound caller is held to its tenant.' }),
+      after: t.arg.string({ description: 'Resume right after the event that carried this cursor.' }),
+    },
+    subscribe: (_root, args, ctx) => startTail(ctx, args),
+    resolve: (push) => push,
+  }),
+);

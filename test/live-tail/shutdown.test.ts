@@ -1,0 +1,20 @@
+// Graceful shutdown ends open live tails at once instead of holding the drain to its bound.
+import { createClient } from 'graphql-sse';
+import { startTestGateway } from '../support/gateway.js';
+
+test('close() ends an open SSE live tail promptly and the client sees it complete', async () => {
+  const gateway = await startTestGateway({ config: { liveTailIntervalMs: 50 } });
+  const client = createClient({ url: gateway.url, retryAttempts: 0 });
+  let completed = false;
+  const ended = new Promise<void>((resolve) =>
+    client.subscribe({ query: 'subscription { auditEvents { cursor } }' }, { next: () => {}, error: () => resolve(), complete: () => ((completed = true), resolve()) }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  await gateway.running.close({ drainMs: 5000 });
+  await ended;
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(completed).toBe(true);
+  client.dispose();
+  await gateway.close();
+});

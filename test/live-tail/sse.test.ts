@@ -1,0 +1,108 @@
+// Subscription.auditEvents over GraphQL over SSE with the real graphql-sse client against a real
+// gateway and its embedded local service: 1,000 events logged by another client arrive once each,
+// in order; a resumed subscription continues without gap or duplicate; PENDING becomes VERIFIED.
+import { createClient, type Client } from 'graphql-sse';
+import { AuditClient } from '../../src/audit-client/index.js';
+import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+
+let gateway: TestGateway;
+let logger: AuditClient;
+let sse: Client;
+
+beforeAll(async () => {
+  gateway = await startTestGateway({ config: { liveTailIntervalMs: 50 } });
+  logger = new AuditClient({ baseUrl: gateway.local!.url, token: gateway.local!.token });
+  sse = createClient({ url: gateway.url });
+});
+afterAll(async () => {
+  sse.dispose();
+  await logger.close();
+  await gateway.close();
+});
+
+const TAIL = `subscription ($q: String, $after: String) {
+  auditEvents(query: $q, after: $after) { cursor verdictUpdate event { hash receivedAt verification { verdict } } }
+}`;
+
+interface Push {
+  cursor: string;
+  verdictUpdate: boolean;
+  event: { hash: string; receivedAt: string; verification: { verdict: string } };
+}
+
+/** Subscribes and collects pushes; resolves `ready` once the watcher has had time to start. */
+function tail(variables: Record<string, unknown>): { pushes: Push[]; errors: unknown[]; stop: () => void } {
+  const pushes: Push[] = [];
+  const errors: unknown[] = [];
+  const stop = sse.subscribe<Json>(
+    { query: TAIL, variables },
+    {
+      next: (r) => {
+        if (r.errors) errors.push(...r.errors);
+        if (r.data?.auditEvents) pushes.push(r.data.auditEvents as Push);
+      },
+      error: (e) => errors.push(e),
+      complete: () => {},
+    },
+  );
+  return { pushes, errors, stop };
+}
+
+async function until(check: () => boolean, ms = 20000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('1,000 events arrive once each, in order; after: resumes with no gap and no duplicate', async () => {
+  const a = tail({ q: 'actor:sse' });
+  await pause(300);
+  const logged: string[] = [];
+  for (let i = 0; i < 1000; i += 100) {
+    const batch = await Promise.all(Array.from({ length: 100 }, (_, j) => logger.log({ event: { actor: 'sse', message: `m${i + j}` } })));
+    logged.push(...batch.map((b) => b.result.hash));
+  }
+  await until(() => a.pushes.filter((p) => !p.verdictUpdate).length >= 1000);
+  await pause(200);
+  a.stop();
+  const first = a.pushes.filter((p) => !p.verdictUpdate);
+  expect(a.errors).toEqual([]);
+  expect(first).toHaveLength(1000);
+  expect(new Set(first.map((p) => p.event.hash))).toEqual(new Set(logged));
+  const times = first.map((p) => p.event.receivedAt);
+  expect([...times].sort()).toEqual(times);
+
+  const b = tail({ q: 'actor:sse', after: first[599]!.cursor });
+  const late = await logger.log({ event: { actor: 'sse', message: 'late' } });
+  await until(() => b.pushes.filter((p) => !p.verdictUpdate).length >= 401);
+  await pause(200);
+  b.stop();
+  expect(b.pushes.filter((p) => !p.verdictUpdate).map((p) => p.event.hash)).toEqual([...first.slice(600).map((p) => p.event.hash), late.result.hash]);
+}, 60000);
+
+test('an event pushed PENDING is pushed again VERIFIED once published', async () => {
+  const t = tail({ q: 'actor:verdict' });
+  await pause(300);
+  const logged = await logger.log({ event: { actor: 'verdict', message: 'v' } });
+  await until(() => t.pushes.length >= 1);
+  expect(t.pushes[0]!.event.verification.verdict).toBe('PENDING');
+  const metrics = await (await fetch(`${gateway.origin}/metrics`)).text();
+  expect(metrics).toMatch(/audit_gateway_live_tail\{kind="subscribers"\} 1\n/);
+  expect(metrics).toMatch(/audit_gateway_live_tail\{kind="watchers"\} 1\n/);
+  gateway.publish();
+  await until(() => t.pushes.length >= 2);
+  t.stop();
+  expect(t.pushes[1]).toMatchObject({ verdictUpdate: true, event: { hash: logged.result.hash, verification: { verdict: 'VERIFIED' } } });
+});
+
+test('a bad searchRestriction is a typed error', async () => {
+  const errors: Json[] = [];
+  await new Promise<void>((resolve) =>
+    sse.subscribe({ query: 'subscription { auditEvents(searchRestriction: 5) { cursor } }' }, { next: (r) => errors.push(...(r.errors ?? [])), error: (e) => (errors.push(e), resolve()), complete: resolve }),
+  );
+  expect(JSON.stringify(errors)).toMatch(/searchRestriction must be an object/);
+});
