@@ -22,6 +22,7 @@ import { observationPlugin, observeRequest, type RequestObservation } from './ac
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage } from './graphiql.js';
 import { operationSpans, withRequestSpan } from './otel.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.js';
 
 interface GatewayOptions {
   client: AuditClient;
@@ -64,6 +65,8 @@ interface GatewayOptions {
   accessLog?: ((line: string) => void) | undefined;
   /** A span per GraphQL request (otel.ts): set when tracing is on. */
   traced?: boolean;
+  /** GraphQL over WebSocket on the GraphQL path (websocket.ts); default true. */
+  webSocket?: boolean;
 }
 
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
@@ -82,6 +85,8 @@ type Authentication = { caller: Caller } | { failure: unknown };
 export interface Gateway {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   server: Server;
+  /** GraphQL over WebSocket, unless turned off. */
+  webSocket: GraphQLWebSocket | undefined;
 }
 
 export function createGateway(given: GatewayOptions): Gateway {
@@ -93,7 +98,17 @@ export function createGateway(given: GatewayOptions): Gateway {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => answerInternalError(res, err, options.logError));
   });
-  return { yoga, server };
+  const webSocket =
+    options.webSocket === false
+      ? undefined
+      : attachGraphQLWebSocket(server, {
+          path: '/graphql',
+          allowedOrigins: options.corsOrigins ?? [],
+          authenticate: options.authenticate,
+          toRequest: (url, headers, signal) => new yoga.fetchAPI.Request(url, { headers, signal }),
+          getEnveloped: (initial) => yoga.getEnveloped(initial as never),
+        });
+  return { yoga, server, webSocket };
 }
 
 type Yoga = Gateway['yoga'];

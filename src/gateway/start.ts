@@ -412,6 +412,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     metricsToken: config.metricsToken,
     accessLog: config.accessLog === 'json' ? log : undefined,
     traced: tracing !== undefined,
+    // Operations over a WebSocket carry query text, which trusted-documents mode refuses.
+    webSocket: persisted.kind !== 'trusted',
     ready: readinessCheck(client, integrity, auth, config.upstream.kind === 'embedded' ? `${client.baseUrl}/ready` : undefined),
   });
   const drain = trackConnectionsForDrain(gateway.server);
@@ -432,6 +434,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         const drainMs = options?.drainMs ?? 10_000;
         // Live tails never finish on their own: end them so the drain does not wait its bound.
         closeLiveTails(client);
+        await gateway.webSocket?.close();
         if (!(await drain(drainMs))) {
           log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);
           gateway.server.closeAllConnections();

@@ -1,0 +1,158 @@
+// GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`) on the GraphQL path, for
+// subscriptions (live tail) and any other operation. Every operation runs through yoga's envelop:
+// the same protection plugins (tokens, depth, aliases, directives), masking, complexity and
+// context as over HTTP. Callers authenticate as over HTTP, from the upgrade request's
+// Authorization header or, for browsers (which cannot set headers on a WebSocket), from
+// `connectionParams.authorization`; a connection without valid credentials is closed (4403) before
+// any operation. A browser upgrade from another origin is refused unless that origin is listed
+// (CORS_ORIGINS): a WebSocket is not covered by CORS, so this check stands in for it.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ExecutionArgs, GraphQLError, GraphQLSchema, DocumentNode } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Caller } from '../auth/caller.js';
+
+/** What yoga's getEnveloped gives for one operation (the parts used here). */
+interface Enveloped {
+  schema: GraphQLSchema;
+  parse(source: string): DocumentNode;
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+  contextFactory(): unknown;
+  execute(args: ExecutionArgs): unknown;
+  subscribe(args: ExecutionArgs): unknown;
+}
+
+export interface WebSocketOptions {
+  /** The GraphQL path; upgrades elsewhere are refused. */
+  path: string;
+  /** Browser origins allowed besides the gateway's own. */
+  allowedOrigins: readonly string[];
+  /** The HTTP path's caller authentication; unset: everyone is the local caller. */
+  authenticate?: ((request: Request) => Caller | Promise<Caller>) | undefined;
+  /** A fetch Request for an operation (what the context builder reads: headers, signal). */
+  toRequest(url: string, headers: Record<string, string>, signal: AbortSignal): Request;
+  /** yoga.getEnveloped: the plugins' parse, validate, context and executors for one operation. */
+  getEnveloped(initialContext: Record<string, unknown>): Enveloped;
+}
+
+export interface GraphQLWebSocket {
+  /** Closes every connection (1001, going away); their subscriptions end. */
+  close(): Promise<void>;
+}
+
+type Authentication = { caller: Caller } | { failure: unknown };
+
+interface Connection {
+  headers: Record<string, string>;
+  authentication: Authentication | undefined;
+  /** One per running operation: aborted when it completes or the socket closes. */
+  operations: Map<string, AbortController>;
+}
+
+
+export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions): GraphQLWebSocket {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const connections = new WeakMap<WebSocket, Connection>();
+  const allowed = new Set(options.allowedOrigins);
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== options.path) return refuse(socket, 404, 'Not Found');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, req.headers.host) && !allowed.has(origin)) return refuse(socket, 403, 'Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const connectionOf = (socket: WebSocket): Connection => {
+    let connection = connections.get(socket);
+    if (!connection) {
+      connection = { headers: {}, authentication: undefined, operations: new Map() };
+      connections.set(socket, connection);
+      socket.once('close', () => {
+        for (const controller of connection!.operations.values()) controller.abort();
+      });
+    }
+    return connection;
+  };
+
+  const disposable = useServer(
+    {
+      onConnect: async (ctx) => {
+        const connection = connectionOf(ctx.extra.socket);
+        connection.headers = headersOf(ctx.extra.request, ctx.connectionParams);
+        if (!options.authenticate) return true;
+        try {
+          connection.authentication = { caller: await options.authenticate(options.toRequest(urlOf(ctx.extra.request), connection.headers, AbortSignal.timeout(10_000))) };
+          return true;
+        } catch (failure) {
+          connection.authentication = { failure };
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const connection = connectionOf(ctx.extra.socket);
+        const controller = new AbortController();
+        connection.operations.set(id, controller);
+        const request = options.toRequest(urlOf(ctx.extra.request), connection.headers, controller.signal);
+        const enveloped = options.getEnveloped({ request, authentication: connection.authentication, req: ctx.extra.request, params: payload });
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: enveloped,
+        };
+      },
+      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      onComplete: (ctx, id) => {
+        const connection = connectionOf(ctx.extra.socket);
+        connection.operations.get(id)?.abort();
+        connection.operations.delete(id);
+      },
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      await disposable.dispose();
+    },
+  };
+}
+
+/** The upgrade request's headers, with connectionParams.authorization when it carries none. */
+function headersOf(req: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers[name] = value;
+    else if (Array.isArray(value)) headers[name] = value.join(', ');
+  }
+  const fromParams = params?.authorization ?? params?.Authorization;
+  if (headers.authorization === undefined && typeof fromParams === 'string') headers.authorization = fromParams;
+  return headers;
+}
+
+function urlOf(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+}
+
+/** Whether a browser's Origin is this gateway's own (same host and port, either scheme). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  return origin === `http://${host}` || origin === `https://${host}`;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
