@@ -11,7 +11,7 @@ import { hubFor, SlowSubscriberError, type TailItem } from '../live-tail/hub.js'
 import type { TailPosition } from '../live-tail/watcher.js';
 import { PageVerifier } from '../page-verifier.js';
 import { AuditEventRef, type AuditEventNode } from './audit-event.js';
-import { effectiveRestriction, eventsReceivedAt, matchesRestriction } from './search.js';
+import { effectiveRestriction, eventsBetween, matchesRestriction } from './search.js';
 
 /** Default and test-overridable poll interval when the context carries none. */
 const DEFAULT_INTERVAL_MS = 1000;
@@ -103,14 +103,22 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
   const intervalMs = ctx.liveTailIntervalMs ?? DEFAULT_INTERVAL_MS;
   const key = JSON.stringify([query, restriction ?? null, from ?? null]);
   const events = hubFor(ctx.client).subscribe({ key, query, intervalMs, ...(restriction ? { restriction } : {}), ...(from ? { from } : {}) }, ctx.signal);
-  const pending = new Map<string, { receivedAt: string; cursor: string; until: number }>();
+  const pending = new Map<string, Pending>();
+  // When the pending events are next re-checked: one interval after the last re-check, however
+  // many new events arrive meanwhile.
+  let recheckAt = 0;
   let next = events.next();
   try {
     while (!ctx.signal.aborted) {
-      const tick = new Promise<'tick'>((resolve) => setTimeout(() => resolve('tick'), intervalMs).unref());
-      const got = await Promise.race([next, pending.size > 0 ? tick : new Promise<never>(() => {})]);
+      if (pending.size === 0) recheckAt = 0;
+      else if (recheckAt === 0) recheckAt = Date.now() + intervalMs;
+      let timer: NodeJS.Timeout | undefined;
+      const tick = pending.size > 0 ? new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), Math.max(0, recheckAt - Date.now())))) : new Promise<never>(() => {});
+      const got = await Promise.race([next, tick]);
+      clearTimeout(timer);
       if (got === 'tick') {
-        yield* recheck(ctx, pending);
+        recheckAt = Date.now() + intervalMs;
+        yield* recheck(ctx, query, restriction, pending);
         continue;
       }
       if (got.done) return;
@@ -135,17 +143,32 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
   }
 }
 
-/** Pushes again the pending events that are now published; forgets those past their time. */
-async function* recheck(ctx: GraphQLContext, pending: Map<string, { receivedAt: string; cursor: string; until: number }>): AsyncGenerator<LiveTailPush> {
-  const oldest = [...pending.values()][0]!;
-  const nodes = await eventsReceivedAt(ctx, oldest.receivedAt).catch(() => []);
+interface Pending {
+  receivedAt: string;
+  cursor: string;
+  until: number;
+}
+
+/**
+ * Pushes again the pending events that are now published, from one search over the time they
+ * span (with the tail's own query and restriction), and forgets those past their time.
+ */
+async function* recheck(ctx: GraphQLContext, query: string, restriction: Record<string, string[]> | undefined, pending: Map<string, Pending>): AsyncGenerator<LiveTailPush> {
+  let start = '';
+  let end = '';
+  for (const p of pending.values()) {
+    if (start === '' || p.receivedAt < start) start = p.receivedAt;
+    if (p.receivedAt > end) end = p.receivedAt;
+  }
+  const nodes = await eventsBetween(ctx, { query, start, end, ...(restriction ? { restriction } : {}) }).catch(() => []);
+  const byHash = new Map(nodes.map((n) => [n.event.hash, n]));
+  const now = Date.now();
   for (const [hash, p] of pending) {
-    if (p.receivedAt !== oldest.receivedAt) continue;
-    const node = nodes.find((n) => n.event.hash === hash);
+    const node = byHash.get(hash);
     if (node?.event.published) {
       pending.delete(hash);
       yield { node, cursor: p.cursor, verdictUpdate: true };
-    } else if (Date.now() > p.until) pending.delete(hash);
+    } else if (now > p.until) pending.delete(hash);
   }
 }
 

@@ -341,7 +341,17 @@ async function searchConnection(args: SearchArgs, ctx: GraphQLContext): Promise<
  * errors.
  */
 export async function eventsReceivedAt(ctx: GraphQLContext, receivedAt: string): Promise<AuditEventNode[]> {
-  const args: SearchArgs = { query: '', start: receivedAt, end: receivedAt, order: 'asc', first: MAX_PAGE_SIZE };
+  return eventsBetween(ctx, { query: '', start: receivedAt, end: receivedAt });
+}
+
+/**
+ * Every event matching `query` and `restriction` (on top of the caller's forced one) received in
+ * [start, end], inclusive, oldest first, each verified and restricted as any search page is (the
+ * live tail re-checks its pending events with one such search).
+ */
+export async function eventsBetween(ctx: GraphQLContext, range: { query: string; start: string; end: string; restriction?: Record<string, string[]> }): Promise<AuditEventNode[]> {
+  const searchRestriction = range.restriction ? Object.entries(range.restriction).map(([field, values]) => ({ field, values })) : null;
+  const args: SearchArgs = { query: range.query, start: range.start, end: range.end, order: 'asc', first: MAX_PAGE_SIZE, searchRestriction };
   const nodes: AuditEventNode[] = [];
   try {
     for (let after: string | null = null; ; ) {
