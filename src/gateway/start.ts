@@ -434,11 +434,13 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         const drainMs = options?.drainMs ?? 10_000;
         // Live tails never finish on their own: end them so the drain does not wait its bound.
         closeLiveTails(client);
-        await gateway.webSocket?.close();
+        // WebSocket clients are told to go (1001) while the listener stops accepting at once.
+        const webSocketsClosed = gateway.webSocket?.close();
         if (!(await drain(drainMs))) {
           log(`audit-gateway: requests still running after ${drainMs} ms: closing their connections`);
           gateway.server.closeAllConnections();
         }
+        await webSocketsClosed;
         await integrity?.stop();
         await witness.close();
         await client.close();

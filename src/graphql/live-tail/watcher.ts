@@ -24,7 +24,7 @@ export interface WatcherOptions {
   query: string;
   restriction?: SearchRestriction;
   intervalMs: number;
-  /** Resume after this position; without it the watcher starts at the current time. */
+  /** Resume after this position; without it the watcher starts now (or after the upstream's newest matching event, when its clock is behind). */
   from?: TailPosition;
   /** Events delivered in received_at order, each once, with the position just after it. */
   onEvents: (events: TailEvent[]) => void;
@@ -44,14 +44,17 @@ export class LiveTailWatcher {
   #timer: NodeJS.Timeout | undefined;
   #abort = new AbortController();
   #stopped = false;
+  #positioned: boolean;
 
   constructor(
     private readonly client: AuditClient,
     private readonly options: WatcherOptions,
   ) {
-    // Fixed-width microseconds like the service's received_at, so text order is time order.
+    // Without a position: from now (fixed-width microseconds, like the service's received_at, so
+    // text order is time order), moved back by the first poll if the upstream's clock is behind.
     this.#since = options.from?.receivedAt ?? normalizeTimestamp(new Date().toISOString())!;
     this.#seen = new Set(options.from?.hashes ?? []);
+    this.#positioned = options.from !== undefined;
   }
 
   get position(): TailPosition {
@@ -81,8 +84,29 @@ export class LiveTailWatcher {
     }, delay);
   }
 
+  /**
+   * Starts no later than just after the newest matching event the upstream holds: an upstream
+   * whose clock is behind the gateway's stamps the next events before "now", and they must not
+   * be skipped. (Events newer than "now" by the gateway's clock are delivered as they are.)
+   */
+  async #startAtNewest(signal: AbortSignal): Promise<void> {
+    const newest = (
+      await this.client.search(
+        { query: this.options.query, order: 'desc', order_by: 'received_at', limit: 100, max_results: 100, ...(this.options.restriction ? { search_restriction: this.options.restriction } : {}) },
+        { signal },
+      )
+    ).result.events;
+    const at = newest[0]?.envelope.received_at;
+    if (at !== undefined && at < this.#since) {
+      this.#since = at;
+      this.#seen = new Set(newest.filter((e) => e.envelope.received_at === at).map((e) => e.hash));
+    }
+    this.#positioned = true;
+  }
+
   /** One poll: delivers what is new; true when the result set was capped and more may follow at once. */
   async poll(): Promise<boolean> {
+    if (!this.#positioned) await this.#startAtNewest(this.#abort.signal);
     const request: SearchRequest = {
       query: this.options.query,
       start: this.#since,
