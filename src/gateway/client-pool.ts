@@ -34,6 +34,11 @@ export class ClientPool {
     return entry;
   }
 
+  /** The clients kept now (graceful shutdown ends the live tails served through them). */
+  clientsInUse(): AuditClient[] {
+    return [...this.clients.values()].map((entry) => entry.client);
+  }
+
   async close(): Promise<void> {
     this.clients.clear();
     await this.agent.close();

@@ -433,7 +433,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       (closing ??= (async () => {
         const drainMs = options?.drainMs ?? 10_000;
         // Live tails never finish on their own: end them so the drain does not wait its bound.
-        closeLiveTails(client);
+        for (const upstreamClient of [client, ...(pool?.clientsInUse() ?? [])]) closeLiveTails(upstreamClient);
         // WebSocket clients are told to go (1001) while the listener stops accepting at once.
         const webSocketsClosed = gateway.webSocket?.close();
         if (!(await drain(drainMs))) {

@@ -1,6 +1,7 @@
 // Graceful shutdown ends open live tails at once instead of holding the drain to its bound.
 import { createClient } from 'graphql-sse';
 import { startTestGateway } from '../support/gateway.js';
+import { startSecureGateway } from '../security/support.js';
 
 test('close() ends an open SSE live tail promptly and the client sees it complete', async () => {
   const gateway = await startTestGateway({ config: { liveTailIntervalMs: 50 } });
@@ -17,4 +18,21 @@ test('close() ends an open SSE live tail promptly and the client sees it complet
   expect(completed).toBe(true);
   client.dispose();
   await gateway.close();
+});
+
+test('in pass-through mode too: the live tail of a caller’s own token ends at close()', async () => {
+  const gw = await startSecureGateway({ kind: 'passthrough' }, { liveTailIntervalMs: 50 });
+  const client = createClient({ url: gw.url, retryAttempts: 0, headers: { authorization: `Bearer ${gw.running.local!.token}` } });
+  let completed = false;
+  const ended = new Promise<void>((resolve) =>
+    client.subscribe({ query: 'subscription { auditEvents { cursor } }' }, { next: () => {}, error: () => resolve(), complete: () => ((completed = true), resolve()) }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  await gw.running.close({ drainMs: 5000 });
+  await ended;
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(completed).toBe(true);
+  client.dispose();
+  await gw.close();
 });
