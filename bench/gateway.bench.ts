@@ -51,7 +51,7 @@ import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { Agent, request } from 'undici';
 import { AuditClient } from '../src/audit-client/index.js';
 import { GatewayMetrics } from '../src/gateway/metrics.js';
-import { startTracing, upstreamSpan } from '../src/gateway/otel.js';
+import { startTracing, upstreamObserver } from '../src/gateway/otel.js';
 import { protectionPlugins } from '../src/gateway/protections.js';
 import { createGateway } from '../src/gateway/server.js';
 import { CursorCodec } from '../src/graphql/cursor.js';
@@ -133,11 +133,7 @@ async function main(): Promise<void> {
   const sink = process.env.TRACING === 'on' ? await startOtlpSink() : undefined;
   const tracing = sink ? startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }) : undefined;
   console.log(`metrics: ${metrics ? 'on' : 'off'}; tracing: ${tracing ? `on (OTLP/HTTP to ${sink!.url})` : 'off'}`);
-  const onCall = (endpoint: string, outcome: string, ms: number): void => {
-    metrics?.upstreamObserver(endpoint, outcome, ms);
-    if (tracing) upstreamSpan(endpoint, outcome, ms);
-  };
-  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...(metrics || tracing ? { onCall } : {}) });
+  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...upstreamObserver(metrics, tracing) });
   const upstream = createUpstreamState({ client: gatewayClient, oneEventPerLeaf: true, trustOnFirstUse: true });
   const gateway = createGateway({
     client: gatewayClient,

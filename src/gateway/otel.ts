@@ -15,6 +15,8 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Kind, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { AuditClientOptions } from '../audit-client/index.js';
+import type { GatewayMetrics } from './metrics.js';
 
 const TRACER = 'audit-gateway';
 
@@ -128,4 +130,18 @@ export function upstreamSpan(endpoint: string, outcome: string, ms: number): voi
   );
   if (outcome !== 'ok' && outcome !== 'accepted') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
   span.end(end);
+}
+
+/** Each upstream exchange counted (metrics) and traced (a span under the request's), as configured. */
+export function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): Pick<AuditClientOptions, 'onCall'> {
+  if (metrics && tracing) {
+    return {
+      onCall: (endpoint, outcome, ms) => {
+        metrics.upstreamObserver(endpoint, outcome, ms);
+        upstreamSpan(endpoint, outcome, ms);
+      },
+    };
+  }
+  if (metrics) return { onCall: metrics.upstreamObserver };
+  return tracing ? { onCall: upstreamSpan } : {};
 }

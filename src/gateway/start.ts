@@ -28,7 +28,7 @@ import { protectionPlugins } from './protections.js';
 import { persistedOperationPlugins, persistedOperationsMode } from './persisted-operations.js';
 import { IntegrityMonitor } from './integrity-monitor.js';
 import { GatewayMetrics } from './metrics.js';
-import { startTracing, upstreamSpan, type Tracing } from './otel.js';
+import { startTracing, upstreamObserver } from './otel.js';
 import { createGateway, type Gateway } from './server.js';
 import { closeLiveTails } from '../graphql/live-tail/hub.js';
 
@@ -231,20 +231,6 @@ function metricsFor(config: GatewayConfig, auth: AuthMode, log: (line: string) =
     return undefined;
   }
   return new GatewayMetrics();
-}
-
-/** Each upstream exchange counted (metrics) and traced (a span under the request's), as configured. */
-function upstreamObserver(metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): Observed {
-  if (metrics && tracing) {
-    return {
-      onCall: (endpoint, outcome, ms) => {
-        metrics.upstreamObserver(endpoint, outcome, ms);
-        upstreamSpan(endpoint, outcome, ms);
-      },
-    };
-  }
-  if (metrics) return { onCall: metrics.upstreamObserver };
-  return tracing ? { onCall: upstreamSpan } : {};
 }
 
 function logUnexpectedError(err: unknown): void {
