@@ -33,6 +33,7 @@
 //
 // METRICS=off measures without /metrics' counting (on by default, as `npm start` runs); TRACING=on
 // adds OpenTelemetry traces exported over OTLP/HTTP to a sink in this process (issue 15's on/off figure).
+// BENCH_PROFILE_DIR=dir writes CPU profiles of the two compared rows there (gateway-warm, rest-memo).
 //
 // Rows at 1 request in flight give latency (p50/p99); rows at BENCH_CONCURRENCY (default 8) in
 // flight give throughput. BENCH_SECONDS (default 3) per row. Targets: gateway warm p50 <= 1.5x the
@@ -60,6 +61,7 @@ import { startLocalAudit } from '../src/local-audit/index.js';
 import { rootSizesNeeded, signEvent, type PageEvent } from '../src/merkle/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
 import { createRestPageVerifier, pageChecksAre, type RestPageOptions } from './support/rest-page.js';
+import { profiled } from './support/in-process-profile.js';
 import { measure as measureLoop, verdict } from './support/measure.js';
 
 const TOKEN = 'bench-gateway-token';
@@ -245,10 +247,10 @@ async function main(): Promise<void> {
     };
     const rows: Row[] = [];
     rows.push(await measure('gateway, cold root cache', gatewaySearch, 1, SECONDS, emptyGatewayCache));
-    rows.push(await measure('gateway, warm root cache', gatewaySearch, 1, SECONDS));
+    rows.push(await profiled('gateway-warm', () => measure('gateway, warm root cache', gatewaySearch, 1, SECONDS)));
     rows.push(await measure('REST + verify, roots fetched per call', restFetchingRoots, 1, SECONDS));
     rows.push(await measure('REST + verify, roots cached', restCachedRoots, 1, SECONDS));
-    rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', restCachedMemo, 1, SECONDS));
+    rows.push(await profiled('rest-memo', () => measure('REST + verify, roots cached, sig. verdicts memoised', restCachedMemo, 1, SECONDS)));
     rows.push(await measure('REST v1/search only (no verification)', restOnly, 1, SECONDS));
     rows.push(await measure('SDK search, verifyConsistency', sdkSearch, 1, SECONDS));
     rows.push(await measure('gateway, warm root cache', gatewaySearch, CONCURRENCY, SECONDS));
