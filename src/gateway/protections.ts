@@ -1,8 +1,8 @@
 // Request-shape protections in front of execution: depth, aliases, directives and tokens
 // (graphql-armor), no "did you mean" suggestions outside development (they leak the schema), CSRF
 // prevention (a browser cannot send a "simple" cross-site GraphQL request), and introspection
-// that can be switched off. Query cost is limited by the Pothos complexity plugin (builder.ts),
-// which counts connection `first`/`last`.
+// that can be switched off. Query cost is limited by the Pothos complexity model, which counts
+// connection `first`/`last`, checked once per operation before execution (graphql/complexity.ts).
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';

@@ -10,6 +10,7 @@ import type { DocumentNode } from 'graphql';
 import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
+import { complexityLimit } from '../graphql/complexity.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema.js';
 import type { IntegrityWatch } from '../trust/integrity-status.js';
@@ -134,6 +135,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       ...(options.authenticate ? [authenticateFirst(options.authenticate)] : []),
       ...(options.plugins ?? []),
       deepDocumentsAreSyntaxErrors,
+      complexityLimit(),
       compiledExecution(),
       ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics)] : []),
       ...(options.traced ? [operationSpans] : []),
