@@ -3,7 +3,7 @@
 // second block is the constant padding (0x80, zeros, bit length 512), so its whole message
 // schedule — plus the round constants — is computed once at load time. The generic hasher also
 // allocates a hasher object, buffers and views per call; this allocates only the 32-byte output.
-// Tested bit-for-bit against @noble/hashes and node:crypto (test/merkle/sha256-pair.test.ts).
+// Tested bit-for-bit against @noble/hashes and node:crypto (test/merkle/primitives.test.ts).
 
 // prettier-ignore
 const K = Int32Array.from([
