@@ -75,13 +75,21 @@ const MAX_UPSTREAM_CALLS_PER_REQUEST = 2 * 1000 + 64;
 
 interface ServerContext {
   req: IncomingMessage;
-  /** Settled from the headers before the body is read (handleRequest), or else before parsing (authenticateFirst). */
-  authentication?: Authentication;
+  /**
+   * Settled from the headers before the body is read (handleRequest), or else before parsing
+   * (authenticateFirst). A slot of its own: yoga's server adapter gives plugins a copy of the
+   * server context, on which a property set in a hook would stay, unseen by handleRequest.
+   */
+  auth: AuthenticationSlot;
   /** Present when requests are observed (metrics or access log). */
   observation?: RequestObservation;
 }
 
 type Authentication = { caller: Caller } | { failure: unknown };
+
+interface AuthenticationSlot {
+  settled?: Authentication | undefined;
+}
 
 export interface Gateway {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
@@ -148,7 +156,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
         return masked;
       },
     },
-    context: async ({ request, authentication }) => buildContext(request, authentication, options),
+    context: async ({ request, auth }) => buildContext(request, auth.settled, options),
     logging: false,
   });
 }
@@ -201,10 +209,11 @@ async function settleAuthentication(authenticate: NonNullable<GatewayOptions['au
 function authenticateFirst(authenticate: NonNullable<GatewayOptions['authenticate']>): Plugin<object, ServerContext> {
   return {
     async onRequestParse({ request, serverContext }) {
-      serverContext.authentication ??= await settleAuthentication(authenticate, request);
+      const slot = serverContext.auth;
+      slot.settled ??= await settleAuthentication(authenticate, request);
       // Thrown here, it is answered as auth errors always were: a GraphQLError with its HTTP
       // status (401), anything else masked as an unexpected error.
-      if ('failure' in serverContext.authentication) throw serverContext.authentication.failure;
+      if ('failure' in slot.settled) throw slot.settled.failure;
     },
   };
 }
@@ -270,10 +279,10 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
         }
       }
     }
-    const serverContext: ServerContext = { req, ...(authentication ? { authentication } : {}), ...(observation ? { observation } : {}) };
+    const serverContext: ServerContext = { req, auth: { settled: authentication }, ...(observation ? { observation } : {}) };
     const request = toFetchRequest(yoga, req, body, signal);
     const response = await (options.traced ? withRequestSpan(req.headers, req.method ?? 'GET', path, async () => yoga.fetch(request, serverContext)) : yoga.fetch(request, serverContext));
-    if (observation) observation.caller = callerIdOf(serverContext.authentication, options);
+    if (observation) observation.caller = callerIdOf(serverContext.auth.settled, options);
     await writeResponse(res, response);
   };
 }

@@ -156,6 +156,12 @@ describe('metrics and access log with API keys', () => {
       const origin = new URL(gw.running.url).origin;
       expect((await post(gw.running.url, LOG, API_KEY)).body.data.log.__typename).toBe('LogResult');
       expect((await post(gw.running.url, LOG, 'not-a-valid-key-at-all')).status).toBe(401);
+      // A GET is authenticated in yoga's request parsing, not before: its caller is logged all the same.
+      const get = await fetch(`${gw.running.url}?query=${encodeURIComponent('query ViaGet { root { __typename } }')}`, {
+        headers: { authorization: `Bearer ${API_KEY}`, 'x-graphql-yoga-csrf': '1', accept: 'application/graphql-response+json' },
+      });
+      expect(get.status).toBe(200);
+      expect(((await get.json()) as Json).errors).toBeUndefined();
 
       expect((await scrape(origin)).status).toBe(401);
       expect((await scrape(origin, API_KEY)).status).toBe(401);
@@ -174,6 +180,7 @@ describe('metrics and access log with API keys', () => {
       expect(entries.map((e) => [e.path, e.status, e.caller])).toEqual([
         ['/graphql', 200, 'key:ops'],
         ['/graphql', 401, null],
+        ['/graphql', 200, 'key:ops'],
         ['/metrics', 401, null],
         ['/metrics', 401, null],
         ['/metrics', 200, null],
