@@ -7,7 +7,7 @@
 // `first`, a nodes(ids:) list). Here the cost is remembered per document, operation and the values
 // of exactly those variables.
 import { complexityFromQuery } from '@pothos/plugin-complexity';
-import { GraphQLError, Kind, type ExecutionArgs, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, GraphQLError, Kind, type ExecutionArgs, type VariableDefinitionNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_QUERY_DEPTH } from './limits.js';
 
@@ -24,6 +24,7 @@ interface Cost {
 interface OperationCosts {
   /** The operation alone with the document's fragments (what complexityFromQuery measures). */
   document: DocumentNode;
+  variableDefinitions: readonly VariableDefinitionNode[];
   /** Variables read by cost functions (arguments of fields whose complexity is a function). */
   costVariables: readonly string[];
   byValues: Map<string, Cost>;
@@ -53,9 +54,11 @@ export function complexityLimit(limit: Cost = COMPLEXITY_LIMIT): Plugin {
     let cost: Cost;
     try {
       cost = complexityFromQuery(operation.document, { schema, variables: variables ?? {}, ctx: context as object });
-    } catch {
-      // Variables that do not coerce, or an operation the document lacks: execution answers those.
-      return undefined;
+    } catch (err) {
+      // Variables that do not coerce: execution refuses them with its own errors, before any
+      // resolver. Anything else fails closed (a masked unexpected error), never unlimited.
+      if (getVariableValues(schema, operation.variableDefinitions, variables ?? {}).errors) return undefined;
+      throw err;
     }
     if (operation.byValues.size >= MAX_COSTS_PER_OPERATION) operation.byValues.clear();
     operation.byValues.set(key, cost);
@@ -112,5 +115,5 @@ function prepare(schema: GraphQLSchema, document: DocumentNode, operationName: s
       },
     }),
   );
-  return { document: alone, costVariables: [...costVariables].sort(), byValues: new Map() };
+  return { document: alone, variableDefinitions: operation.variableDefinitions ?? [], costVariables: [...costVariables].sort(), byValues: new Map() };
 }
