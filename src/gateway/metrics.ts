@@ -126,7 +126,9 @@ export class GatewayMetrics {
     walk(data, (verification) => {
       for (let c = 0; c < VERIFICATION_CHECKS.length; c++) {
         const status = STATUS_INDEX.get(verification[VERIFICATION_CHECKS[c]!]);
-        if (status !== undefined) counts[c * STATUSES.length + status] = counts[c * STATUSES.length + status]! + 1;
+        if (status === undefined) continue;
+        const at = c * STATUSES.length + status;
+        counts[at] = counts[at]! + 1;
       }
     });
   }

@@ -1,11 +1,11 @@
 // The query cost limit: the Pothos complexity model (builder.ts: every field costs 1, lists ×10,
 // connections by their first/last), checked once per operation before any resolver runs.
 //
-// The Pothos plugin checks it inside every root field's resolver and works the cost out from the
-// document again on every request: about 45 µs of a warm 20-event page in place, for a number that
-// only changes with the document and the few variables the cost functions read (a connection's
-// `first`, a nodes(ids:) list). Here the cost is remembered per document, operation and the values
-// of exactly those variables.
+// The Pothos plugin's own check (off in builder.ts) runs inside every root field's resolver and
+// works the cost out from the document on every request: about 45 µs of a warm 20-event page in
+// place, for a number that only changes with the document and the few variables the cost functions
+// read (a connection's `first`, a nodes(ids:) list). Here the cost is remembered per document,
+// operation and the values of exactly those variables.
 import { complexityFromQuery } from '@pothos/plugin-complexity';
 import { getVariableValues, GraphQLError, Kind, type ExecutionArgs, type VariableDefinitionNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
