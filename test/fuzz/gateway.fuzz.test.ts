@@ -387,9 +387,11 @@ describe(`gateway fuzz (seed ${SEED})`, () => {
       }),
       // Well-formed-looking cursors with a forged payload and the MAC of a real one.
       fc.tuple(fc.constantFrom(...issued), oddJson).map(([c, payload]) => {
-        const [v, , mac] = c.split('.');
-        return `${v}.${base64url(JSON.stringify(payload) ?? 'null')}.${mac}`;
+        const [v, , mac, position] = c.split('.');
+        return `${v}.${base64url(JSON.stringify(payload) ?? 'null')}.${mac}.${position}`;
       }),
+      // The same under the single-offset cursor format of earlier versions, which is still read.
+      fc.tuple(fc.constantFrom(...issued), oddJson).map(([c, payload]) => `c1.${base64url(JSON.stringify(payload) ?? 'null')}.${c.split('.')[2]}`),
       fc.tuple(fc.constantFrom(resultId, 'pas_x'), fc.oneof(fc.integer(), oddNumber), unicodeString(10)).map(([r, o, s]) => `c1.${base64url(JSON.stringify([r, o, s]))}.${'A'.repeat(22)}`),
       unicodeString(40),
       fc.integer({ min: 1000, max: 200_000 }).map((n) => 'c1.' + 'x'.repeat(n)),

@@ -1,19 +1,28 @@
-// Unit tests of the connection cursor codec (src/graphql/cursor.ts): round trips, every single
-// character changed, another gateway's secret, and bodies that carry a valid MAC but are not a
-// cursor payload (malformed base64 or JSON, wrong shapes, negative or unsafe offsets, oversized).
+// Unit tests of the connection cursor codec (src/graphql/cursor.ts): round trips, windows of
+// cursors under one MAC, every single character changed, another gateway's secret, and bodies
+// that carry a valid MAC but are not a cursor payload (malformed base64 or JSON, wrong shapes,
+// negative or unsafe offsets, positions outside the window, oversized). The single-offset `c1`
+// cursors of earlier versions are still read.
 import { createHmac } from 'node:crypto';
 import { CursorCodec, InvalidCursorError, type CursorPayload } from '../../src/graphql/cursor.js';
 
 const SECRET = Buffer.from('test-secret', 'utf8');
 const codec = new CursorCodec(SECRET);
 
-/** A cursor with a valid MAC around any body text (what only the secret's holder can make). */
+const macOf = (body: string, secret = SECRET): string => createHmac('sha256', secret).update(body).digest('base64url').slice(0, 22);
+
+/** A single-offset (c1) cursor with a valid MAC around any body text (what only the secret's holder can make). */
 function forge(body: string, secret = SECRET): string {
-  const mac = createHmac('sha256', secret).update(body).digest('base64url').slice(0, 22);
-  return `c1.${body}.${mac}`;
+  return `c1.${body}.${macOf(body, secret)}`;
 }
 
 const forgeJson = (value: unknown): string => forge(Buffer.from(JSON.stringify(value)).toString('base64url'));
+
+/** A window (c2) cursor with a valid MAC around any window payload, at any position text. */
+function forgeWindow(value: unknown, position: string): string {
+  const body = Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `c2.${body}.${macOf(body)}.${position}`;
+}
 
 function rejects(cursor: string, message?: RegExp): void {
   let thrown: unknown;
@@ -37,7 +46,7 @@ const PAYLOADS: CursorPayload[] = [
 describe('CursorCodec', () => {
   test.each(PAYLOADS)('round trips %j', (payload) => {
     const cursor = codec.encode(payload);
-    expect(cursor).toMatch(/^c1\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/);
+    expect(cursor).toMatch(/^c2\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}\.0$/);
     expect(codec.decode(cursor)).toEqual(payload);
     // Deterministic: the same payload always gives the same cursor.
     expect(codec.encode(payload)).toBe(cursor);
@@ -64,25 +73,28 @@ describe('CursorCodec', () => {
     }
   });
 
-  test('each part: version, body and MAC', () => {
+  test('each part: version, body, MAC and position', () => {
     const cursor = codec.encode(PAYLOADS[0]!);
-    const [, body, mac] = cursor.split('.') as [string, string, string];
+    const [, body, mac, position] = cursor.split('.') as [string, string, string, string];
+    rejects(`c3.${body}.${mac}.${position}`, /not one this gateway issued/);
+    rejects(`c1.${body}.${mac}.${position}`, /not one this gateway issued/);
     rejects(`c2.${body}.${mac}`, /not one this gateway issued/);
-    rejects(`.${body}.${mac}`, /not one this gateway issued/);
-    rejects(`c1.${body}`, /not one this gateway issued/);
-    rejects(`c1.${body}.${mac}.extra`, /not one this gateway issued/);
-    rejects(`${body}.${mac}`, /not one this gateway issued/);
+    rejects(`.${body}.${mac}.${position}`, /not one this gateway issued/);
+    rejects(`c2.${body}.${mac}.${position}.extra`, /not one this gateway issued/);
+    rejects(`${body}.${mac}.${position}`, /not one this gateway issued/);
     // The body of another cursor under this MAC, and this body under another MAC.
-    const other = codec.encode(PAYLOADS[1]!).split('.') as [string, string, string];
-    rejects(`c1.${other[1]}.${mac}`, /altered/);
-    rejects(`c1.${body}.${other[2]}`, /altered/);
+    const other = codec.encode(PAYLOADS[1]!).split('.') as [string, string, string, string];
+    rejects(`c2.${other[1]}.${mac}.${position}`, /altered/);
+    rejects(`c2.${body}.${other[2]}.${position}`, /altered/);
     // A MAC of the wrong length (shorter, longer, empty) is refused without throwing anything else.
-    rejects(`c1.${body}.${mac.slice(0, 21)}`, /altered/);
-    rejects(`c1.${body}.${mac}A`, /altered/);
-    rejects(`c1.${body}.`, /altered/);
+    rejects(`c2.${body}.${mac.slice(0, 21)}.${position}`, /altered/);
+    rejects(`c2.${body}.${mac}A.${position}`, /altered/);
+    rejects(`c2.${body}..${position}`, /altered/);
     // A body re-encoded as standard base64 (same bytes, other text) is not the signed text.
     const standard = Buffer.from(body, 'base64url').toString('base64');
-    if (standard !== body) rejects(`c1.${standard}.${mac}`, /altered/);
+    if (standard !== body) rejects(`c2.${standard}.${mac}.${position}`, /altered/);
+    // A position past the window (of one) is not one the gateway handed out.
+    rejects(`c2.${body}.${mac}.1`, /altered/);
   });
 
   test('a cursor made with another secret (another gateway) is refused', () => {
@@ -95,8 +107,10 @@ describe('CursorCodec', () => {
     rejects(new CursorCodec(Buffer.from('test-secret2')).encode(PAYLOADS[0]!));
   });
 
-  test('the forge helper matches the codec (so the malformed cases below test decoding, not the MAC)', () => {
-    expect(forgeJson(['pas_a', 3, 'scope'])).toBe(codec.encode({ resultId: 'pas_a', offset: 3, scope: 'scope' }));
+  test('the forge helpers match the codec (so the malformed cases below test decoding, not the MAC)', () => {
+    expect(forgeWindow(['pas_a', 3, 1, 'scope'], '0')).toBe(codec.encode({ resultId: 'pas_a', offset: 3, scope: 'scope' }));
+    expect(forgeWindow(['pas_a', 3, 5, 'scope'], '4')).toBe(codec.window({ resultId: 'pas_a', scope: 'scope', start: 3, count: 5 })(7));
+    // Single-offset cursors of earlier versions are still read.
     expect(codec.decode(forgeJson(['pas_a', 3, 'scope']))).toEqual({ resultId: 'pas_a', offset: 3, scope: 'scope' });
   });
 
@@ -132,11 +146,55 @@ describe('CursorCodec', () => {
     expect(codec.decode(forgeJson(['pas_a', 2, 's', 'extra']))).toEqual({ resultId: 'pas_a', offset: 2, scope: 's' });
   });
 
+  test.each([
+    ['an object instead of an array', { resultId: 'pas_a', start: 1, count: 2, scope: 's' }],
+    ['a missing scope', ['pas_a', 1, 2]],
+    ['a numeric result id', [12, 1, 2, 's']],
+    ['a string start', ['pas_a', '1', 2, 's']],
+    ['a negative start', ['pas_a', -1, 2, 's']],
+    ['a fractional count', ['pas_a', 1, 1.5, 's']],
+    ['an empty window', ['pas_a', 1, 0, 's']],
+    ['a window past the safe integers', ['pas_a', Number.MAX_SAFE_INTEGER, 2, 's']],
+    ['a window ending at the largest safe integer is fine only as an offset of one', ['pas_a', Number.MAX_SAFE_INTEGER - 1, 3, 's']],
+    ['a numeric scope', ['pas_a', 1, 2, 7]],
+  ])('a well-signed window with %s is refused as malformed', (_label, value) => {
+    rejects(forgeWindow(value, '0'), /malformed/);
+  });
+
+
+  test('a window: one MAC, every offset of the window and none other', () => {
+    const window = { resultId: 'pas_w', scope: 'search:w', start: 40, count: 20 };
+    const cursorAt = codec.window(window);
+    const cursors = Array.from({ length: 20 }, (_, i) => cursorAt(40 + i));
+    expect(new Set(cursors).size).toBe(20);
+    cursors.forEach((cursor, i) => {
+      expect(cursor).toMatch(new RegExp(`^c2\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{22}\\.${i}$`));
+      expect(codec.decode(cursor)).toEqual({ resultId: 'pas_w', offset: 40 + i, scope: 'search:w' });
+    });
+    // The same window always gives the same cursors; another window (even overlapping) other ones.
+    expect(codec.window(window)(45)).toBe(cursors[5]);
+    expect(codec.window({ ...window, start: 41, count: 19 })(45)).not.toBe(cursors[5]);
+    expect(codec.window({ ...window, start: 41, count: 19 })(45).split('.')[2]).not.toBe(cursors[5]!.split('.')[2]);
+    // Only the offsets of the window can be asked for.
+    expect(() => cursorAt(39)).toThrow(RangeError);
+    expect(() => cursorAt(60)).toThrow(RangeError);
+    expect(() => cursorAt(40.5)).toThrow(RangeError);
+    expect(() => codec.window({ ...window, count: 0 })).toThrow(RangeError);
+    expect(() => codec.window({ ...window, start: -1 })).toThrow(RangeError);
+    // A position beyond the window is refused; within it, it names an offset the holder was given.
+    const prefix = cursors[0]!.slice(0, cursors[0]!.lastIndexOf('.') + 1);
+    for (const position of ['20', '21', '100', '999999999']) rejects(prefix + position, /altered/);
+    expect(codec.decode(prefix + '19')).toEqual({ resultId: 'pas_w', offset: 59, scope: 'search:w' });
+    // Positions are canonical decimal numbers.
+    for (const position of ['', '01', '+1', '-1', '-0', '1e1', '0x1', ' 1', '1 ', '1.0', '٣', '1234567890']) rejects(prefix + position, /malformed|altered|not one this gateway issued/);
+  });
+
   test('oversized cursors are refused before any MAC or JSON work, even when well signed', () => {
     const big = forgeJson(['pas_a', 1, 'x'.repeat(2000)]);
     expect(big.length).toBeGreaterThan(1024);
     rejects(big, /not one this gateway issued/);
     rejects('c1.' + 'A'.repeat(5000) + '.' + 'B'.repeat(22), /not one this gateway issued/);
+    rejects(forgeWindow(['pas_a', 1, 1, 'x'.repeat(2000)], '0'), /not one this gateway issued/);
     // Just under the limit is fine.
     const scope = 'y'.repeat(700);
     const fits = codec.encode({ resultId: 'pas_a', offset: 1, scope });
@@ -145,7 +203,7 @@ describe('CursorCodec', () => {
   });
 
   test('garbage strings are refused with InvalidCursorError, never another error', () => {
-    for (const garbage of ['', '.', '..', '...', 'c1', 'c1..', 'c1...', '\u0000', 'c1.\u00ff.\u00ff', 'c1.🙂.🙂', ' c1.a.b', 'null', '{}']) {
+    for (const garbage of ['', '.', '..', '...', 'c1', 'c1..', 'c1...', 'c2...', 'c2....', '\u0000', 'c1.\u00ff.\u00ff', 'c1.🙂.🙂', 'c2.🙂.🙂.0', ' c1.a.b', ' c2.a.b.0', 'null', '{}']) {
       rejects(garbage);
     }
   });

@@ -197,13 +197,16 @@ describe('paging through 250 published events', () => {
   test('tampered cursors are InvalidCursorError', async () => {
     const page = await search({ first: 5 });
     const cursor: string = page.pageInfo.endCursor;
-    const [version, body, mac] = cursor.split('.') as [string, string, string];
+    const [version, body, mac, position] = cursor.split('.') as [string, string, string, string];
     const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
     const tampered = [
-      `${version}.${flip(body, Math.floor(body.length / 2))}.${mac}`,
-      `${version}.${body}.${flip(mac, 3)}`,
-      `c2.${body}.${mac}`,
-      `${body}.${mac}`,
+      `${version}.${flip(body, Math.floor(body.length / 2))}.${mac}.${position}`,
+      `${version}.${body}.${flip(mac, 3)}.${position}`,
+      // Past the page's window of five: not a position the gateway handed out.
+      `${version}.${body}.${mac}.5`,
+      `c1.${body}.${mac}`,
+      `${version}.${body}.${mac}`,
+      `${body}.${mac}.${position}`,
       'not a cursor',
     ];
     for (const bad of tampered) {

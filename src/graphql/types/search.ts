@@ -168,10 +168,6 @@ function toConnection(
     page.unpublished_root,
     ctx,
   );
-  const edges = kept.map(({ event, position }, index) => ({
-    cursor: ctx.cursors.encode({ resultId, offset: offset + position, scope }),
-    node: { event, page: verifier, index },
-  }));
   // A page shorter than the result set says it should be: events the set lists are gone from the
   // upstream's storage. Which positions are gone is unknown, so the page starts and ends at its
   // window's edges, not at its first and last events: paging on by endCursor (or back by
@@ -179,6 +175,12 @@ function toConnection(
   const expected = Math.max(0, Math.min(limit, page.count - offset));
   const missingEvents = Math.max(0, expected - page.events.length);
   const end = offset + Math.max(expected, page.events.length);
+  // Every cursor of the page, edges and page edges alike, comes from the window offset..end-1.
+  const cursorAt = end > offset ? ctx.cursors.window({ resultId, scope, start: offset, count: end - offset }) : undefined;
+  const edges = kept.map(({ event, position }, index) => ({
+    cursor: cursorAt!(offset + position),
+    node: { event, page: verifier, index },
+  }));
   if (missingEvents > 0) {
     ctx.integrity?.reportTampering(`${missingEvents} event(s) that result set ${resultId} lists at offsets ${offset}..${end - 1} are gone from the audit service's storage`);
   }
@@ -188,8 +190,8 @@ function toConnection(
     pageInfo: {
       hasPreviousPage: offset > 0,
       hasNextPage: end < page.count,
-      startCursor: atEdges ? ctx.cursors.encode({ resultId, offset, scope }) : (edges[0]?.cursor ?? null),
-      endCursor: atEdges ? ctx.cursors.encode({ resultId, offset: end - 1, scope }) : (edges.at(-1)?.cursor ?? null),
+      startCursor: atEdges ? cursorAt!(offset) : (edges[0]?.cursor ?? null),
+      endCursor: atEdges ? cursorAt!(end - 1) : (edges.at(-1)?.cursor ?? null),
     },
     totalCount: page.count,
     missingEvents,
