@@ -70,26 +70,23 @@ function loggedPath(path: string): string {
   return path.length > 128 ? `${path.slice(0, 128)}…` : path;
 }
 
-interface ObservedContext {
-  observation?: RequestObservation;
-}
-
 /** Records the operation and the errors of GraphQL requests on their observation, and counts verifications. */
-export function observationPlugin(metrics: GatewayMetrics | undefined): Plugin<ObservedContext> {
+export function observationPlugin(metrics: GatewayMetrics | undefined, observationOf: (request: Request) => RequestObservation | undefined): Plugin {
   return {
-    onParams({ params, context }) {
-      const observation = (context as ObservedContext).observation;
+    onParams({ params, request }) {
+      const observation = observationOf(request);
       if (observation && typeof params.operationName === 'string') observation.operationName = params.operationName;
     },
     onValidate({ params, context }) {
-      const observation = context.observation;
+      const request = (context as { request?: Request }).request;
+      const observation = request ? observationOf(request) : undefined;
       if (observation) describeOperation(observation, params.documentAST as DocumentNode, observation.operationName);
     },
     onExecutionResult({ result }) {
       if (metrics && !isAsyncIterable(result) && result) metrics.countVerifications(result.data);
     },
-    onResultProcess({ result, serverContext }) {
-      const observation = (serverContext as ObservedContext).observation;
+    onResultProcess({ result, request }) {
+      const observation = observationOf(request);
       if (observation && !isAsyncIterable(result)) {
         const results = Array.isArray(result) ? result : [result];
         observation.errors = results.some((r) => (r?.errors?.length ?? 0) > 0);

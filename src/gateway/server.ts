@@ -73,16 +73,33 @@ interface GatewayOptions {
 /** Concurrent upstream calls one GraphQL request may make (roots for a 1000-event page, plus a few). */
 const MAX_UPSTREAM_CALLS_PER_REQUEST = 2 * 1000 + 64;
 
-interface ServerContext {
-  req: IncomingMessage;
-  /**
-   * Settled from the headers before the body is read (handleRequest), or else before parsing
-   * (authenticateFirst). A slot of its own: yoga's server adapter gives plugins a copy of the
-   * server context, on which a property set in a hook would stay, unseen by handleRequest.
-   */
+/**
+ * What the HTTP handler settled about a request before yoga sees it, kept by the request itself:
+ * yoga's server adapter copies a server context into a new object for every request, property by
+ * property with their descriptors (about 20 µs a request), and skips that for a request handed
+ * over without one. Requests that reach yoga another way get an empty state on first use.
+ */
+interface RequestState {
+  /** Settled from the headers before the body is read (handleRequest), or else before parsing (authenticateFirst). */
   auth: AuthenticationSlot;
   /** Present when requests are observed (metrics or access log). */
   observation?: RequestObservation;
+}
+
+const requestStates = new WeakMap<Request, RequestState>();
+
+function stateOf(request: Request): RequestState {
+  let state = requestStates.get(request);
+  if (!state) {
+    state = { auth: {} };
+    requestStates.set(request, state);
+  }
+  return state;
+}
+
+/** GraphQL over WebSocket passes its connection's authentication in the initial context. */
+interface ServerContext {
+  auth?: AuthenticationSlot;
 }
 
 type Authentication = { caller: Caller } | { failure: unknown };
@@ -145,7 +162,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       deepDocumentsAreSyntaxErrors,
       complexityLimit(),
       compiledExecution(),
-      ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics)] : []),
+      ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics, (request) => requestStates.get(request)?.observation)] : []),
       ...(options.traced ? [operationSpans] : []),
     ],
     maskedErrors: {
@@ -156,7 +173,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
         return masked;
       },
     },
-    context: async ({ request, auth }) => buildContext(request, auth.settled, options),
+    context: async ({ request, auth }) => buildContext(request, (auth ?? stateOf(request).auth).settled, options),
     logging: false,
   });
 }
@@ -208,8 +225,8 @@ async function settleAuthentication(authenticate: NonNullable<GatewayOptions['au
  */
 function authenticateFirst(authenticate: NonNullable<GatewayOptions['authenticate']>): Plugin<object, ServerContext> {
   return {
-    async onRequestParse({ request, serverContext }) {
-      const slot = serverContext.auth;
+    async onRequestParse({ request }) {
+      const slot = stateOf(request).auth;
       slot.settled ??= await settleAuthentication(authenticate, request);
       // Thrown here, it is answered as auth errors always were: a GraphQLError with its HTTP
       // status (401), anything else masked as an unexpected error.
@@ -279,10 +296,13 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
         }
       }
     }
-    const serverContext: ServerContext = { req, auth: { settled: authentication }, ...(observation ? { observation } : {}) };
     const request = toFetchRequest(yoga, req, body, signal);
-    const response = await (options.traced ? withRequestSpan(req.headers, req.method ?? 'GET', path, async () => yoga.fetch(request, serverContext)) : yoga.fetch(request, serverContext));
-    if (observation) observation.caller = callerIdOf(serverContext.auth.settled, options);
+    const state: RequestState = { auth: { settled: authentication }, ...(observation ? { observation } : {}) };
+    requestStates.set(request, state);
+    // Without a server context (see RequestState). The request's signal still stops its upstream calls.
+    const handle = () => yoga.handleRequest(request, undefined as unknown as ServerContext);
+    const response = await (options.traced ? withRequestSpan(req.headers, req.method ?? 'GET', path, async () => handle()) : handle());
+    if (observation) observation.caller = callerIdOf(state.auth.settled, options);
     await writeResponse(res, response);
   };
 }
