@@ -159,7 +159,7 @@ export class PageVerifier {
       const witness = published ? facts.witness : facts.witnessRequired ? NOT_PUBLISHED : NO_WITNESS;
       const required = published && facts.witnessRequired ? REQUIRED_WITH_WITNESS : REQUIRED;
       const outcome = overallVerdict({ hash: c.hash, membership: c.membership, consistency: c.consistency, signature: c.signature, witness }, required);
-      return { ...c, witness, verdict: outcome.verdict, verdictReason: outcome.reason };
+      return { hash: c.hash, membership: c.membership, consistency: c.consistency, signature: c.signature, witness, verdict: outcome.verdict, verdictReason: outcome.reason };
     });
   }
 }

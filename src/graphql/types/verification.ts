@@ -32,10 +32,12 @@ const CHECKS = ['hash', 'membership', 'consistency', 'signature', 'witness'] as 
 
 /** "membership: proof does not lead to the root" for each failed check. */
 export function failureReasons(v: Partial<Record<(typeof CHECKS)[number], Verification>>): string[] {
-  return CHECKS.flatMap((name) => {
+  const reasons: string[] = [];
+  for (const name of CHECKS) {
     const check = v[name];
-    return check?.status === 'FAIL' ? [`${name}: ${check.reason ?? 'failed'}`] : [];
-  });
+    if (check?.status === 'FAIL') reasons.push(`${name}: ${check.reason ?? 'failed'}`);
+  }
+  return reasons;
 }
 
 export const EventVerificationRef = builder.objectRef<GatewayEventVerification>('EventVerification').implement({
