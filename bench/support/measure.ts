@@ -81,6 +81,56 @@ export async function measure(call: (worker: number, n: number) => Promise<unkno
   };
 }
 
+export interface PairedMeasure {
+  first: Measured;
+  second: Measured;
+}
+
+/**
+ * Two calls compared at one in flight, measured in alternating slices (first, second, second,
+ * first, first, second, …) rather than one row after the other: whatever the machine does in the
+ * meantime (other processes, frequency, the heap) falls on both alike, so their ratio reflects
+ * the calls, not the minute each was measured in. `seconds` is each side's total.
+ */
+export async function measurePaired(first: () => Promise<unknown>, second: () => Promise<unknown>, options: { seconds: number; slices?: number; warmupCalls?: number }): Promise<PairedMeasure> {
+  const slices = options.slices ?? 10;
+  const sliceMs = (options.seconds * 1000) / slices;
+  for (let i = 0; i < (options.warmupCalls ?? 20); i++) {
+    await first();
+    await second();
+  }
+  const sides = [first, second].map((call) => ({ call, latencies: [] as number[], elapsedMs: 0 }));
+  for (let slice = 0; slice < slices; slice++) {
+    // ABBA order: a drift during a pair of slices favours neither side.
+    const order = slice % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) {
+      const side = sides[index]!;
+      const started = performance.now();
+      const stopAt = started + sliceMs;
+      while (performance.now() < stopAt) {
+        const t0 = performance.now();
+        await side.call();
+        side.latencies.push(performance.now() - t0);
+      }
+      side.elapsedMs += performance.now() - started;
+    }
+  }
+  const [a, b] = sides.map(({ latencies, elapsedMs }): Measured => {
+    latencies.sort((x, y) => x - y);
+    return {
+      inFlight: 1,
+      requests: latencies.length,
+      perSecond: (latencies.length / elapsedMs) * 1000,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      elapsedMs,
+      latencies,
+      units: 0,
+    };
+  });
+  return { first: a!, second: b! };
+}
+
 /** Times `runs` sequential calls (after `warmup` untimed ones, numbered -1, -2, ...); returns the ms of each. */
 export async function timeEach(runs: number, fn: (i: number) => Promise<void>, warmup = 5): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(-1 - i);

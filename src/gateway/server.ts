@@ -372,9 +372,12 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   response.headers.forEach((value, name) => {
     if (name.toLowerCase() !== 'content-length') answerHeaders[name] = value;
   });
-  answerHeaders['content-length'] = String(Buffer.byteLength(text));
+  // Encoded once: its length is the header, and the bytes are what is written (Buffer.byteLength
+  // and then writing the string would each walk a 30 KB page answer).
+  const bytes = Buffer.from(text, 'utf8');
+  answerHeaders['content-length'] = String(bytes.length);
   res.writeHead(response.status, answerHeaders);
-  res.end(text);
+  res.end(bytes);
 }
 
 /**
