@@ -94,6 +94,37 @@ describe('implied MATCH expressions', () => {
     const custom = new FtsPrefilter({ fields: [{ id: 'who', type: 'string' }, { id: 'what', type: 'string' }, { id: 'note', type: 'string-unindexed' }] });
     expect(custom.derive(parseQuery('alice'), undefined)).toBe('{f_who f_what} : "alice"');
   });
+
+  describe('long values by their rarest trigrams, when their shares are known', () => {
+    // "bobby": bob, obb, bby. Shares per (column, trigram); anything not listed is common.
+    const shares: Record<string, number> = { 'f_actor bby': 0.01, 'f_actor obb': 0.02, 'f_target bby': 0.03, 'f_tenant_id t-α': 0.001, 'f_tenant_id "x"': 0 };
+    const rarest = (maxShare: number) => ({ share: (column: string, trigram: string) => shares[`${column} ${trigram}`] ?? 0.5, maxShare });
+
+    test('the rarest one, and the next when it is rare too', () => {
+      expect(prefilter.derive(parseQuery('actor:bobby'), undefined, rarest(0.015))).toBe('{f_actor} : "bby"');
+      expect(prefilter.derive(parseQuery('actor:bobby'), undefined, rarest(0.1))).toBe('{f_actor} : ("bby" AND "obb")');
+      // Each column is rated on its own.
+      expect(prefilter.derive(parseQuery('actor:bobby target:bobby'), undefined, rarest(0.1))).toBe('({f_actor} : ("bby" AND "obb")) AND ({f_target} : "bby")');
+    });
+
+    test('the phrase when even the rarest is too common, the shares are unknown, or the value has two trigrams or fewer', () => {
+      expect(prefilter.derive(parseQuery('actor:bobby'), undefined, rarest(0.005))).toBe('{f_actor} : "bobby"');
+      expect(prefilter.derive(parseQuery('actor:bobby'), undefined, { share: () => undefined, maxShare: 1 })).toBe('{f_actor} : "bobby"');
+      expect(prefilter.derive(parseQuery('actor:bobb'), undefined, rarest(1))).toBe('{f_actor} : "bobb"');
+      expect(prefilter.derive(parseQuery('actor:ab'), undefined, rarest(1))).toBeNull();
+    });
+
+    test('restriction values and bare values (rated over every column they search)', () => {
+      expect(prefilter.derive(parseQuery(''), { tenant_id: ['tenant-α', 'bob'] }, rarest(0.1))).toBe('{f_tenant_id} : ("t-α" OR "bob")');
+      const custom = new FtsPrefilter({ fields: [{ id: 'who', type: 'string' }, { id: 'what', type: 'string' }] });
+      const bare = (column: string, trigram: string) => ({ 'f_who xyz': 0.01, 'f_what xyz': 0.01, 'f_who wxy': 0.001, 'f_what wxy': 0.3 })[`${column} ${trigram}`] ?? 0.5;
+      expect(custom.derive(parseQuery('wxyzq'), undefined, { share: bare, maxShare: 0.1 })).toBe('{f_who f_what} : "xyz"');
+    });
+
+    test('quotes in a chosen trigram are doubled', () => {
+      expect(prefilter.derive(parseQuery('tenant_id:"a\\"xbc"'), undefined, { share: (_c, t) => (t === 'a"x' ? 0 : 0.5), maxShare: 0.1 })).toBe('{f_tenant_id} : "a""x"');
+    });
+  });
 });
 
 describe('searches are exactly what the compiler alone selects', () => {

@@ -7,8 +7,9 @@ import type Database from 'better-sqlite3';
 import type { AuditSchema } from '../audit-schema.js';
 import type { FieldResolver, QueryNode } from '../query/index.js';
 import type { SqlFragment } from './query-sql.js';
-import type { Db } from './database.js';
+import { fieldColumn, ftsFieldIds, type Db } from './database.js';
 import { FtsPrefilter } from './fts-prefilter.js';
+import { TrigramSample } from './trigram-sample.js';
 import { searchFields } from './search-fields.js';
 import { StatementCache } from './statement-cache.js';
 
@@ -59,6 +60,7 @@ export class SearchDeadlineError extends Error {
 export class SearchMatcher {
   private readonly fields: FieldResolver;
   private readonly prefilter: FtsPrefilter;
+  private readonly trigrams: TrigramSample;
   private readonly candidates: Database.Statement<[string, number], { rowid: number }> | undefined;
   // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
   private readonly statements: StatementCache;
@@ -73,6 +75,7 @@ export class SearchMatcher {
   ) {
     this.fields = searchFields(schema);
     this.prefilter = new FtsPrefilter(schema);
+    this.trigrams = new TrigramSample(db, ftsFieldIds(schema).map(fieldColumn));
     this.candidates = this.prefilter.enabled
       ? db.prepare<[string, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
       : undefined;
@@ -130,7 +133,11 @@ export class SearchMatcher {
   /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
   private narrow(q: MatchQuery): SqlFragment[] {
     if (q.treeSize < this.options.prefilterMinEvents) return [];
-    const match = this.candidates && this.prefilter.derive(q.ast, q.restriction?.values);
+    const treeSize = q.treeSize;
+    // A value's rarest trigrams are used when they are estimated to leave a good margin under the
+    // prefilter's cap: past it, the search would scan every event.
+    const rarest = { share: (column: string, trigram: string) => this.trigrams.share(column, trigram, treeSize), maxShare: (0.8 * PREFILTER_MAX_CANDIDATES) / treeSize };
+    const match = this.candidates && this.prefilter.derive(q.ast, q.restriction?.values, rarest);
     if (!match) return [];
     let leaves: number[];
     try {
