@@ -117,7 +117,8 @@ describe('implied MATCH expressions', () => {
     test('restriction values and bare values (rated over every column they search)', () => {
       expect(prefilter.derive(parseQuery(''), { tenant_id: ['tenant-α', 'bob'] }, rarest(0.1))).toBe('{f_tenant_id} : ("t-α" OR "bob")');
       const custom = new FtsPrefilter({ fields: [{ id: 'who', type: 'string' }, { id: 'what', type: 'string' }] });
-      const bare = (column: string, trigram: string) => ({ 'f_who xyz': 0.01, 'f_what xyz': 0.01, 'f_who wxy': 0.001, 'f_what wxy': 0.3 })[`${column} ${trigram}`] ?? 0.5;
+      const bareShares: Record<string, number> = { 'f_who xyz': 0.01, 'f_what xyz': 0.01, 'f_who wxy': 0.001, 'f_what wxy': 0.3 };
+      const bare = (column: string, trigram: string) => bareShares[`${column} ${trigram}`] ?? 0.5;
       expect(custom.derive(parseQuery('wxyzq'), undefined, { share: bare, maxShare: 0.1 })).toBe('{f_who f_what} : "xyz"');
     });
 

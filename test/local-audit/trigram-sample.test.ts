@@ -1,12 +1,19 @@
 // The trigram shares the prefilter picks a value's rarest trigrams by (store/trigram-sample.ts),
 // read from a real SQLite file written by the service's own event store: exact while the log is no
 // larger than the sample, unknown for an empty log, re-sampled as the log grows, and trigrams as
-// the FTS5 trigram tokenizer counts them (code points, not UTF-16 units).
+// the FTS5 trigram tokenizer counts them (code points, not UTF-16 units). Then the search matcher
+// with them: a long value is looked up by its rarest trigrams, and when a stale sample picks
+// trigrams that name more events than the prefilter takes, by its phrase; the matches are always
+// the ones the query's own SQL selects.
 import { join } from 'node:path';
 import { microTimestamp } from '../../src/local-audit/core/clock.js';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
 import { openDatabase, type Db } from '../../src/local-audit/store/database.js';
 import { EventStore } from '../../src/local-audit/store/event-store.js';
+import { compileQuery } from '../../src/local-audit/store/query-sql.js';
+import { searchFields } from '../../src/local-audit/store/search-fields.js';
+import { SearchMatcher } from '../../src/local-audit/store/search-matcher.js';
+import { parseQuery } from '../../src/local-audit/query/index.js';
 import { TrigramSample, trigramsOf } from '../../src/local-audit/store/trigram-sample.js';
 import { tempDir } from '../support/local-audit.js';
 
@@ -55,4 +62,44 @@ test('a sample of a larger log estimates the shares, and a grown log is sampled 
   expect(sample.share('f_actor', 'wco', store.size)!).toBeGreaterThan(0.75);
   // Asked about the size already sampled, it does not sample again (the same estimate).
   expect(sample.share('f_actor', 'wco', store.size)).toBe(sample.share('f_actor', 'wco', store.size));
+});
+
+describe('the search matcher with the sample', () => {
+  const fields = searchFields(STANDARD_SCHEMA);
+
+  function search(matcher: SearchMatcher, query: string): number[] {
+    return matcher.matches(
+      { query: compileQuery(query, fields), ast: parseQuery(query), orderBy: 'received_at', direction: 'desc', maxResults: 10_000, treeSize: store.size, receivedInLeafOrder: true },
+      10_000,
+    );
+  }
+
+  /** What the query's SQL alone selects, newest first. */
+  function oracle(actor: string): number[] {
+    return db.prepare('SELECT leaf_index FROM events WHERE instr(f_actor, ?) > 0 ORDER BY leaf_index DESC LIMIT 10000').pluck().all(actor) as number[];
+  }
+
+  test('a long value is looked up by its rarest trigrams', () => {
+    append(8000, (i) => `load-x1-client-${i % 16}`);
+    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, onError: (err) => { throw err; } });
+    const found = search(matcher, 'actor:load-x1-client-3');
+    expect(matcher.lastNarrowing).toBe('rarest trigrams');
+    expect(found).toHaveLength(500);
+    expect(found).toEqual(oracle('load-x1-client-3'));
+    // Two trigrams or fewer: the phrase.
+    expect(search(matcher, 'actor:t-3')).toEqual(oracle('t-3'));
+    expect(matcher.lastNarrowing).toBe('phrases');
+  });
+
+  test('trigrams a stale sample takes for rare that name more events than the prefilter takes: the phrase instead', () => {
+    append(50_000, (i) => `plain-${i}`);
+    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, onError: (err) => { throw err; } });
+    expect(search(matcher, 'actor:plain-4242')).toEqual(oracle('plain-4242')); // samples the 50,000
+    // 24% more events, all with trigrams the sample never saw: no new sample yet.
+    append(12_000, (i) => `zq-common-${i - 50_000}`);
+    const found = search(matcher, 'actor:zq-common-5');
+    expect(matcher.lastNarrowing).toBe('phrases');
+    expect(found).toHaveLength(1111); // 5, 50..59, 500..599, 5000..5999
+    expect(found).toEqual(oracle('zq-common-5'));
+  });
 });

@@ -64,6 +64,8 @@ export class SearchMatcher {
   private readonly candidates: Database.Statement<[string, number], { rowid: number }> | undefined;
   // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
   private readonly statements: StatementCache;
+  /** How the trigram index narrowed the last search (for diagnostics and tests). */
+  lastNarrowing: 'rarest trigrams' | 'phrases' | 'none' = 'none';
   /** performance.now() past which the running search stops. */
   private deadlineAt = Infinity;
   private readonly inTransaction: (q: MatchQuery) => number[];
@@ -132,22 +134,35 @@ export class SearchMatcher {
 
   /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
   private narrow(q: MatchQuery): SqlFragment[] {
-    if (q.treeSize < this.options.prefilterMinEvents) return [];
+    this.lastNarrowing = 'none';
+    if (q.treeSize < this.options.prefilterMinEvents || !this.candidates) return [];
     const treeSize = q.treeSize;
-    // A value's rarest trigrams are used when they are estimated to leave a good margin under the
-    // prefilter's cap: past it, the search would scan every event.
+    // A value's rarest trigrams are used when they are estimated to leave a margin under the
+    // prefilter's cap. The estimate comes from a sample: should those trigrams name more events
+    // than the cap after all, the phrases (exact, dearer to look up) are tried before a scan.
     const rarest = { share: (column: string, trigram: string) => this.trigrams.share(column, trigram, treeSize), maxShare: (0.8 * PREFILTER_MAX_CANDIDATES) / treeSize };
-    const match = this.candidates && this.prefilter.derive(q.ast, q.restriction?.values, rarest);
-    if (!match) return [];
-    let leaves: number[];
+    const quick = this.prefilter.derive(q.ast, q.restriction?.values, rarest);
+    if (!quick) return [];
+    const exact = this.prefilter.derive(q.ast, q.restriction?.values);
+    let leaves = this.candidatesOf(quick, treeSize);
+    let used: SearchMatcher['lastNarrowing'] = quick === exact ? 'phrases' : 'rarest trigrams';
+    if ((leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) && exact !== null && exact !== quick) {
+      leaves = this.candidatesOf(exact, treeSize);
+      used = 'phrases';
+    }
+    if (leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) return [];
+    this.lastNarrowing = used;
+    return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
+  }
+
+  /** The leaves the trigram index names for `match` (at most one past the cap); undefined if it fails. */
+  private candidatesOf(match: string, treeSize: number): number[] | undefined {
     try {
-      leaves = this.candidates.all(match, q.treeSize).map((r) => r.rowid);
+      return this.candidates!.all(match, treeSize).map((r) => r.rowid);
     } catch (err) {
       // Never expected (every value is quoted); the search is still right without the index.
       this.options.onError(err);
-      return [];
+      return undefined;
     }
-    if (leaves.length > PREFILTER_MAX_CANDIDATES) return [];
-    return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
   }
 }
