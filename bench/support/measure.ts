@@ -67,7 +67,11 @@ export async function measure(call: (worker: number, n: number) => Promise<unkno
     }
   };
   await Promise.all(Array.from({ length: inFlight }, (_, w) => worker(w)));
-  const elapsedMs = performance.now() - started;
+  return summarize(inFlight, latencies, performance.now() - started, units);
+}
+
+/** The figures of a loop's latencies (sorted here) over `elapsedMs` of measuring. */
+function summarize(inFlight: number, latencies: number[], elapsedMs: number, units: number): Measured {
   latencies.sort((a, b) => a - b);
   return {
     inFlight,
@@ -115,19 +119,7 @@ export async function measurePaired(first: () => Promise<unknown>, second: () =>
       side.elapsedMs += performance.now() - started;
     }
   }
-  const [a, b] = sides.map(({ latencies, elapsedMs }): Measured => {
-    latencies.sort((x, y) => x - y);
-    return {
-      inFlight: 1,
-      requests: latencies.length,
-      perSecond: (latencies.length / elapsedMs) * 1000,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      elapsedMs,
-      latencies,
-      units: 0,
-    };
-  });
+  const [a, b] = sides.map(({ latencies, elapsedMs }) => summarize(1, latencies, elapsedMs, 0));
   return { first: a!, second: b! };
 }
 
