@@ -5,6 +5,7 @@
 // with them: a long value is looked up by its rarest trigrams, and when a stale sample picks
 // trigrams that name more events than the prefilter takes, by its phrase; the matches are always
 // the ones the query's own SQL selects.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { microTimestamp } from '../../src/local-audit/core/clock.js';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
@@ -62,6 +63,14 @@ test('a sample of a larger log estimates the shares, and a grown log is sampled 
   expect(sample.share('f_actor', 'wco', store.size)!).toBeGreaterThan(0.75);
   // Asked about the size already sampled, it does not sample again (the same estimate).
   expect(sample.share('f_actor', 'wco', store.size)).toBe(sample.share('f_actor', 'wco', store.size));
+});
+
+test('the counts kept stay bounded whatever the values', () => {
+  // 2000 events of 200 random characters: far more distinct trigrams than the cap in the sample.
+  append(2000, () => randomBytes(150).toString('base64url'));
+  const sample = new TrigramSample(db, ['f_actor']);
+  expect(sample.share('f_actor', 'doc', store.size)).toBe(0);
+  expect(sample.kept).toBe(20_000);
 });
 
 describe('the search matcher with the sample', () => {

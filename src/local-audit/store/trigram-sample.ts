@@ -10,6 +10,12 @@ import type { Db } from './database.js';
 const SAMPLE_ROWS = 1024;
 /** Characters of a value whose trigrams are counted (indexed fields are short). */
 const SAMPLED_CHARS = 256;
+/**
+ * Distinct trigrams counted per column: a column of long random values would otherwise keep
+ * hundreds of thousands. One met after that counts as unseen, so it looks rare: the prefilter then
+ * tries it, and falls back to the phrase if it names too many events.
+ */
+const MAX_TRIGRAMS_PER_COLUMN = 20_000;
 /** A new sample once the log has grown by this fraction since the last one… */
 const GROWTH_BEFORE_RESAMPLE = 0.25;
 /** …or after this long, if it has grown at all. */
@@ -37,6 +43,13 @@ export class TrigramSample {
     return (this.counts.get(column)?.get(trigram) ?? 0) / this.rows;
   }
 
+  /** How many (column, trigram) counts the sample keeps. */
+  get kept(): number {
+    let total = 0;
+    for (const column of this.counts.values()) total += column.size;
+    return total;
+  }
+
   private refreshFor(treeSize: number): void {
     if (treeSize <= this.sampledSize) return;
     const grownEnough = treeSize >= this.sampledSize * (1 + GROWTH_BEFORE_RESAMPLE);
@@ -59,7 +72,11 @@ export class TrigramSample {
         const value = row[i];
         if (typeof value !== 'string') return;
         const seen = counts.get(column)!;
-        for (const trigram of new Set(trigramsOf(value.slice(0, SAMPLED_CHARS)))) seen.set(trigram, (seen.get(trigram) ?? 0) + 1);
+        for (const trigram of new Set(trigramsOf(value.slice(0, SAMPLED_CHARS)))) {
+          const count = seen.get(trigram);
+          if (count !== undefined) seen.set(trigram, count + 1);
+          else if (seen.size < MAX_TRIGRAMS_PER_COLUMN) seen.set(trigram, 1);
+        }
       });
     }
     this.counts = counts;
