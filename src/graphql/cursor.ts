@@ -63,8 +63,8 @@ export class CursorCodec {
 
   /** Decodes a cursor this gateway issued; anything else is an InvalidCursorError. */
   decode(cursor: string): CursorPayload {
-    const parts = cursor.split('.');
     if (cursor.length > MAX_CURSOR_CHARS) throw new InvalidCursorError('cursor is not one this gateway issued');
+    const parts = cursor.split('.');
     if (parts.length === 4 && parts[0] === VERSION) return this.decodeWindowed(parts[1]!, parts[2]!, parts[3]!);
     if (parts.length === 3 && parts[0] === SINGLE_VERSION) return this.decodeSingle(parts[1]!, parts[2]!);
     throw new InvalidCursorError('cursor is not one this gateway issued');
