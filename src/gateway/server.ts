@@ -81,7 +81,7 @@ const MAX_UPSTREAM_CALLS_PER_REQUEST = 2 * 1000 + 64;
  */
 interface RequestState {
   /** Settled from the headers before the body is read (handleRequest), or else before parsing (authenticateFirst). */
-  auth: AuthenticationSlot;
+  authentication?: Authentication | undefined;
   /** Present when requests are observed (metrics or access log). */
   observation?: RequestObservation;
 }
@@ -91,7 +91,7 @@ const requestStates = new WeakMap<Request, RequestState>();
 function stateOf(request: Request): RequestState {
   let state = requestStates.get(request);
   if (!state) {
-    state = { auth: {} };
+    state = {};
     requestStates.set(request, state);
   }
   return state;
@@ -99,14 +99,10 @@ function stateOf(request: Request): RequestState {
 
 /** GraphQL over WebSocket passes its connection's authentication in the initial context. */
 interface ServerContext {
-  auth?: AuthenticationSlot;
+  authentication?: Authentication | undefined;
 }
 
 type Authentication = { caller: Caller } | { failure: unknown };
-
-interface AuthenticationSlot {
-  settled?: Authentication | undefined;
-}
 
 export interface Gateway {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
@@ -173,7 +169,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
         return masked;
       },
     },
-    context: async ({ request, auth }) => buildContext(request, (auth ?? stateOf(request).auth).settled, options),
+    context: async ({ request, authentication }) => buildContext(request, authentication ?? requestStates.get(request)?.authentication, options),
     logging: false,
   });
 }
@@ -226,11 +222,11 @@ async function settleAuthentication(authenticate: NonNullable<GatewayOptions['au
 function authenticateFirst(authenticate: NonNullable<GatewayOptions['authenticate']>): Plugin<object, ServerContext> {
   return {
     async onRequestParse({ request }) {
-      const slot = stateOf(request).auth;
-      slot.settled ??= await settleAuthentication(authenticate, request);
+      const state = stateOf(request);
+      state.authentication ??= await settleAuthentication(authenticate, request);
       // Thrown here, it is answered as auth errors always were: a GraphQLError with its HTTP
       // status (401), anything else masked as an unexpected error.
-      if ('failure' in slot.settled) throw slot.settled.failure;
+      if ('failure' in state.authentication) throw state.authentication.failure;
     },
   };
 }
@@ -297,12 +293,12 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
       }
     }
     const request = toFetchRequest(yoga, req, body, signal);
-    const state: RequestState = { auth: { settled: authentication }, ...(observation ? { observation } : {}) };
+    const state: RequestState = { authentication, ...(observation ? { observation } : {}) };
     requestStates.set(request, state);
     // Without a server context (see RequestState). The request's signal still stops its upstream calls.
     const handle = () => yoga.handleRequest(request, undefined as unknown as ServerContext);
     const response = await (options.traced ? withRequestSpan(req.headers, req.method ?? 'GET', path, async () => handle()) : handle());
-    if (observation) observation.caller = callerIdOf(state.auth.settled, options);
+    if (observation) observation.caller = callerIdOf(state.authentication, options);
     await writeResponse(res, response);
   };
 }

@@ -95,7 +95,7 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
         const controller = new AbortController();
         connection.operations.set(id, controller);
         const request = options.toRequest(urlOf(ctx.extra.request), connection.headers, controller.signal);
-        const enveloped = options.getEnveloped({ request, auth: { settled: connection.authentication }, req: ctx.extra.request, params: payload });
+        const enveloped = options.getEnveloped({ request, authentication: connection.authentication, req: ctx.extra.request, params: payload });
         let document: DocumentNode;
         try {
           document = enveloped.parse(payload.query);
