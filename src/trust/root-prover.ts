@@ -113,7 +113,7 @@ export class RootProver {
    */
   async proveByPaths(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification> {
     const history = this.options.history;
-    const base = history.withLastLeafAtMost(size) ?? (await this.findLastLeafOfEarliest(signal));
+    const base = await this.baseFor(size, signal);
     if (!base?.lastLeaf) return none(`no verified root at or below size ${size} whose last leaf is known yet`);
     if (base.size > size) return none(`root(${size}) is older than the verified history's anchor at size ${base.size}`);
     const below = history.atMost(size);
@@ -181,12 +181,21 @@ export class RootProver {
     return PASS;
   }
 
-  /** A verified root that lacks its last leaf (an anchor from trust on first use) learns it. */
-  private async findLastLeafOfEarliest(signal?: AbortSignal): Promise<VerifiedRoot | undefined> {
-    const root = this.options.history.earliest();
-    if (!root || root.lastLeaf) return root;
-    await this.findLastLeaf(root, signal);
-    return this.options.history.get(root.size);
+  /**
+   * The verified root the proof of root(size) starts from: the largest at or below `size` whose
+   * last leaf is known (its arrival time is where the proof's search starts). When that one is too
+   * far back for one result set to reach `size`, the largest root at or below `size` learns its last
+   * leaf first: one recorded without it (the latest root of a results page that lay past the
+   * result set, or an anchor from trust on first use), which under a high write rate is the usual
+   * case. Below every verified root, the earliest one: the proof then says it is too old.
+   */
+  private async baseFor(size: number, signal?: AbortSignal): Promise<VerifiedRoot | undefined> {
+    const history = this.options.history;
+    const base = history.withLastLeafAtMost(size);
+    if (base && size - base.size <= MAX_RESULTS / 2) return base;
+    const nearest = history.atMost(size) ?? history.earliest();
+    if (nearest && !nearest.lastLeaf) await this.findLastLeaf(nearest, signal);
+    return history.withLastLeafAtMost(size) ?? history.earliest();
   }
 
   /**

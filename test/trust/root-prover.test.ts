@@ -106,6 +106,25 @@ describe('root prover against a real local service', () => {
     expect(await p.trust(far)).toEqual({ status: 'PASS' });
   });
 
+  test('a root just past a verified one recorded without its last leaf is proven from that one, however far the older ones lie', async () => {
+    const anchor = await publish(3);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    const p = prover(history);
+    const near = await publish(5);
+    const far = await publish(10_500);
+    // Proving `near` reads results pages whose root is `far`, past the result set's reach: `far`
+    // is verified (it is the tree the paths lead to) but its last leaf is not known yet.
+    expect(await p.trust(near)).toEqual({ status: 'PASS' });
+    expect(history.latest()).toMatchObject({ size: far.size, rootHash: far.root_hash });
+    expect(history.latest()!.lastLeaf).toBeUndefined();
+    // The next root is a few leaves past `far` and more than a result set past `near`.
+    const next = await publish(5);
+    expect(await p.trust(next)).toEqual({ status: 'PASS' });
+    expect(history.get(far.size)!.lastLeaf).toBeDefined();
+    expect(history.latest()).toMatchObject({ size: next.size, rootHash: next.root_hash, lastLeaf: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  });
+
   test('one-step chains prove small gaps where paths cannot be used; a large gap is PENDING', async () => {
     const anchor = await publish(2);
     const history = new VerifiedHistory();
