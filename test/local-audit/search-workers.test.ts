@@ -205,7 +205,7 @@ describe('the search deadline', () => {
 describe('the search workers', () => {
   const matchAll = (treeSize: number): MatchQuery => {
     const ast = parseQuery('');
-    return { ast, query: compileAst(ast, searchFields(STANDARD_SCHEMA)), orderBy: 'received_at', direction: 'desc', maxResults: 100, treeSize, receivedInLeafOrder: true };
+    return { ast, query: compileAst(ast, searchFields(STANDARD_SCHEMA)), orderBy: 'received_at', direction: 'desc', maxResults: 100, treeSize, receivedInLeafOrder: true, generation: 0 };
   };
 
   test('a worker that fails is replaced, and the search it ran fails with an InternalError instead of hanging', async () => {

@@ -78,7 +78,7 @@ describe('the search matcher with the sample', () => {
 
   function search(matcher: SearchMatcher, query: string): number[] {
     return matcher.matches(
-      { query: compileQuery(query, fields), ast: parseQuery(query), orderBy: 'received_at', direction: 'desc', maxResults: 10_000, treeSize: store.size, receivedInLeafOrder: true },
+      { query: compileQuery(query, fields), ast: parseQuery(query), orderBy: 'received_at', direction: 'desc', maxResults: 10_000, treeSize: store.size, receivedInLeafOrder: true, generation: 0 },
       10_000,
     );
   }

@@ -131,7 +131,7 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
    * leaves below that tree size; they were committed before it starts and never change, so what it
    * finds is what this snapshot holds, however many events arrive meanwhile.
    */
-  const prepare = (req: SearchRequest): { match: Omit<MatchQuery, 'receivedInLeafOrder'>; set: NewResultSet } => {
+  const prepare = (req: SearchRequest): { match: Omit<MatchQuery, 'receivedInLeafOrder' | 'generation'>; set: NewResultSet } => {
     const nowMs = Date.now();
     if (nowMs - lastPurge > PURGE_EVERY_MS) {
       sets.purgeExpired(nowMs);

@@ -47,6 +47,7 @@ export class EventStore {
   private readonly ftsPositions: number[];
   private readonly fields: SchemaField[];
   private readonly pageStatements: StatementCache;
+  private reloads = 0;
 
   constructor(
     private readonly db: Db,
@@ -99,8 +100,17 @@ export class EventStore {
     return run.immediate(envelopes);
   }
 
+  /**
+   * Rises each time the in-memory state is re-read from the file (another connection wrote, a
+   * transaction rolled back): what was derived from the events before may no longer hold.
+   */
+  get generation(): number {
+    return this.reloads;
+  }
+
   /** Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) from the file. */
   reload(): void {
+    this.reloads++;
     this.tree.reload();
     this.arrival.reload();
   }

@@ -9,6 +9,7 @@ import type { FieldResolver, QueryNode } from '../query/index.js';
 import type { SqlFragment } from './query-sql.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
 import { FtsPrefilter } from './fts-prefilter.js';
+import { MatchCache } from './match-cache.js';
 import { TrigramSample } from './trigram-sample.js';
 import { searchFields } from './search-fields.js';
 import { StatementCache } from './statement-cache.js';
@@ -25,6 +26,19 @@ const PREFILTER_MAX_CANDIDATES = 10_000;
  * milliseconds even when every event costs the most tests a query may make.
  */
 const DEADLINE_CHECK_EVERY = 1024;
+
+/**
+ * The searches whose matches a worker keeps (match-cache.ts), and how many leaf indexes it keeps
+ * in all: a few megabytes per worker.
+ */
+const CACHED_SEARCHES = 128;
+const CACHED_LEAVES = 500_000;
+
+/**
+ * A kept search is brought up to date by looking at the leaves added since, when there are at
+ * most this many; past that, it runs afresh (its cost then no longer depends on what was kept).
+ */
+const MAX_INCREMENT = 50_000;
 
 export interface SearchMatcherOptions {
   /** Below this many events a scan of the whole table is cheaper than the index lookup. */
@@ -50,6 +64,11 @@ export interface MatchQuery {
   treeSize: number;
   /** Whether received_at rises with the leaf index over those leaves (ArrivalOrder). */
   receivedInLeafOrder: boolean;
+  /**
+   * The store's generation (EventStore.generation): it rises when the file may have changed other
+   * than by appends, and matches found in another generation are not reused.
+   */
+  generation: number;
 }
 
 /** The search ran past its deadline; the worker reports it, the route answers 400. */
@@ -61,11 +80,14 @@ export class SearchMatcher {
   private readonly fields: FieldResolver;
   private readonly prefilter: FtsPrefilter;
   private readonly trigrams: TrigramSample;
-  private readonly candidates: Database.Statement<[string, number], { rowid: number }> | undefined;
+  private readonly candidates: Database.Statement<[string, number, number], { rowid: number }> | undefined;
   // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
   private readonly statements: StatementCache;
   /** How the trigram index narrowed the last search (for diagnostics and tests). */
   lastNarrowing: 'rarest trigrams' | 'phrases' | 'none' = 'none';
+  /** The leaves the last search looked at: all below its tree size, or those from a kept search's size on. */
+  lastRange: { from: number; to: number } = { from: 0, to: 0 };
+  private readonly cache = new MatchCache(CACHED_SEARCHES, CACHED_LEAVES);
   /** performance.now() past which the running search stops. */
   private deadlineAt = Infinity;
   private readonly inTransaction: (q: MatchQuery) => number[];
@@ -79,7 +101,7 @@ export class SearchMatcher {
     this.prefilter = new FtsPrefilter(schema);
     this.trigrams = new TrigramSample(db, ftsFieldIds(schema).map(fieldColumn));
     this.candidates = this.prefilter.enabled
-      ? db.prepare<[string, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
+      ? db.prepare<[string, number, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid >= ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
       : undefined;
     this.statements = new StatementCache(db, 128);
     // better-sqlite3 has no progress handler: the scan calls back into JS every
@@ -110,44 +132,77 @@ export class SearchMatcher {
     if (q.start !== undefined) where.push({ sql: 'e.received_at >= ?', params: [q.start] });
     if (q.end !== undefined) where.push({ sql: 'e.received_at <= ?', params: [q.end] });
     if (q.restriction) where.push(q.restriction.condition);
-    where.push(...this.narrow(q), { sql: 'e.leaf_index < ?', params: [q.treeSize] });
     const direction = q.direction === 'asc' ? 'ASC' : 'DESC';
-    // received_at order is leaf order while arrival times rise with the leaves: then walk the
-    // table by rowid instead of the received_at index plus a row lookup per match. A time
-    // range keeps the index, which narrows the walk to the range.
-    const byLeaf = q.orderBy === 'received_at' && q.receivedInLeafOrder && q.start === undefined && q.end === undefined;
-    const order = byLeaf ? `e.leaf_index ${direction}` : `${orderField.column} ${direction}, e.leaf_index ${direction}`;
     // The limit is written into the SQL, not bound: SQLite recompiles a statement with a bound
     // LIMIT every time it is bound (its value may change the plan). Most searches use the
     // default, so the statement cache keeps few variants.
     if (!Number.isSafeInteger(q.maxResults)) throw new Error('max_results is not an integer');
-    const matches = `SELECT e.leaf_index FROM events e WHERE ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${q.maxResults}`;
+    // received_at order is leaf order while arrival times rise with the leaves: then walk the
+    // table by rowid instead of the received_at index plus a row lookup per match. A time
+    // range keeps the index, which narrows the walk to the range.
+    const byLeaf = q.orderBy === 'received_at' && q.receivedInLeafOrder && q.start === undefined && q.end === undefined;
+    if (!byLeaf) {
+      const order = `${orderField.column} ${direction}, e.leaf_index ${direction}`;
+      return this.select(where, q, { from: 0, to: q.treeSize }, order);
+    }
+    // In leaf order, the matches below a larger size are the kept ones plus those among the new
+    // leaves, which all sort after (ascending) or before (descending) the kept ones.
+    const key = JSON.stringify([direction, q.maxResults, where.map((w) => w.sql), where.map((w) => w.params)]);
+    const kept = this.cache.get(key, q.generation);
+    const order = `e.leaf_index ${direction}`;
+    let leaves: number[];
+    if (kept && kept.treeSize <= q.treeSize && q.treeSize - kept.treeSize <= MAX_INCREMENT) {
+      if (direction === 'ASC' && kept.leaves.length >= q.maxResults) {
+        // The first max_results matches are all below the kept size already.
+        this.lastNarrowing = 'none';
+        this.lastRange = { from: q.treeSize, to: q.treeSize };
+        leaves = [...kept.leaves];
+      } else {
+        const added = this.select(where, q, { from: kept.treeSize, to: q.treeSize }, order);
+        leaves = direction === 'ASC' ? kept.leaves.concat(added) : added.concat(kept.leaves);
+        if (leaves.length > q.maxResults) leaves.length = q.maxResults;
+      }
+    } else {
+      leaves = this.select(where, q, { from: 0, to: q.treeSize }, order);
+    }
+    // A copy is kept: the array handed back is the caller's.
+    this.cache.set(key, q.generation, q.treeSize, leaves.slice());
+    return leaves;
+  }
+
+  /** The matches of `where` among the leaves in [range.from, range.to), in `order`, at most max_results. */
+  private select(where: SqlFragment[], q: MatchQuery, range: { from: number; to: number }, order: string): number[] {
+    this.lastRange = range;
+    const bounds: SqlFragment[] = [{ sql: 'e.leaf_index < ?', params: [range.to] }];
+    if (range.from > 0) bounds.push({ sql: 'e.leaf_index >= ?', params: [range.from] });
+    const all = [...where, ...this.narrow(q, range), ...bounds];
+    const matches = `SELECT e.leaf_index FROM events e WHERE ${all.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${order} LIMIT ${q.maxResults}`;
     // The matches come back as one JSON array rather than a row each: better-sqlite3 fills its
     // result array through the V8 API an element at a time, which costs about as much as the
     // scan itself, while one string is parsed at once. The ordered, limited subquery runs as a co-routine (a
     // subquery with LIMIT is never flattened into an aggregate), so the aggregate takes its rows
     // in result order.
     const sql = `SELECT json_group_array(leaf_index) FROM (${matches})`;
-    const params = where.flatMap((w) => w.params);
+    const params = all.flatMap((w) => w.params);
     return JSON.parse(this.statements.get(sql).pluck().get(...params) as string) as number[];
   }
 
-  /** `leaf_index IN (candidates)` when the trigram index narrows the search enough, else nothing. */
-  private narrow(q: MatchQuery): SqlFragment[] {
+  /** `leaf_index IN (candidates)` when the trigram index narrows the search of `range` enough, else nothing. */
+  private narrow(q: MatchQuery, range: { from: number; to: number }): SqlFragment[] {
     this.lastNarrowing = 'none';
-    if (q.treeSize < this.options.prefilterMinEvents || !this.candidates) return [];
-    const treeSize = q.treeSize;
+    const span = range.to - range.from;
+    if (span < this.options.prefilterMinEvents || !this.candidates) return [];
     // A value's rarest trigrams are used when they are estimated to leave a margin under the
     // prefilter's cap. The estimate comes from a sample: should those trigrams name more events
     // than the cap after all, the phrases (exact, dearer to look up) are tried before a scan.
-    const rarest = { share: (column: string, trigram: string) => this.trigrams.share(column, trigram, treeSize), maxShare: (0.8 * PREFILTER_MAX_CANDIDATES) / treeSize };
+    const rarest = { share: (column: string, trigram: string) => this.trigrams.share(column, trigram, q.treeSize), maxShare: (0.8 * PREFILTER_MAX_CANDIDATES) / span };
     const quick = this.prefilter.derive(q.ast, q.restriction?.values, rarest);
     if (!quick) return [];
     const exact = this.prefilter.derive(q.ast, q.restriction?.values);
-    let leaves = this.candidatesOf(quick, treeSize);
+    let leaves = this.candidatesOf(quick, range);
     let used: SearchMatcher['lastNarrowing'] = quick === exact ? 'phrases' : 'rarest trigrams';
     if ((leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) && exact !== null && exact !== quick) {
-      leaves = this.candidatesOf(exact, treeSize);
+      leaves = this.candidatesOf(exact, range);
       used = 'phrases';
     }
     if (leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) return [];
@@ -156,9 +211,9 @@ export class SearchMatcher {
   }
 
   /** The leaves the trigram index names for `match` (at most one past the cap); undefined if it fails. */
-  private candidatesOf(match: string, treeSize: number): number[] | undefined {
+  private candidatesOf(match: string, range: { from: number; to: number }): number[] | undefined {
     try {
-      return this.candidates!.all(match, treeSize).map((r) => r.rowid);
+      return this.candidates!.all(match, range.from, range.to).map((r) => r.rowid);
     } catch (err) {
       // Never expected (every value is quoted); the search is still right without the index.
       this.options.onError(err);

@@ -52,10 +52,12 @@ export class SearchStore {
   /**
    * The matching leaf indexes, in result order, at most `maxResults`, among the leaves below
    * `treeSize`: those were committed before this call, so the worker's snapshot, taken after it,
-   * holds every one of them. Rejects with "search too expensive" past the deadline.
+   * holds every one of them. Rejects with "search too expensive" past the deadline. The store's
+   * generation goes along, so a worker does not reuse matches it kept from before the file changed
+   * under the service.
    */
-  matches(q: Omit<MatchQuery, 'receivedInLeafOrder'>): Promise<number[]> {
-    return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder });
+  matches(q: Omit<MatchQuery, 'receivedInLeafOrder' | 'generation'>): Promise<number[]> {
+    return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
   }
 
   /** Terminates the search workers. */
