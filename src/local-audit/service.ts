@@ -21,6 +21,7 @@ import { ExportQuery } from './store/export-query.js';
 import { JobStore } from './store/job-store.js';
 import { ResultSetStore } from './store/result-sets.js';
 import { DEFAULT_SEARCH_DEADLINE_MS, SearchStore } from './store/search-store.js';
+import { WalCheckpointer } from './store/wal-checkpointer.js';
 import { sqliteTransactions } from './store/transactions.js';
 import { loadOrCreateToken } from './token.js';
 
@@ -102,6 +103,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   };
   const { token, generated } = loadOrCreateToken(dataDir, options.token);
   const db = openDatabase(join(dataDir, 'audit.sqlite'), schema);
+  const checkpointer = new WalCheckpointer(db, onError);
   const check = startIntegrityCheck(join(dataDir, 'audit.sqlite'));
   let integrity: IntegrityOutcome | undefined;
   // A check ended by close() is no finding.
@@ -213,6 +215,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
         jobs.stop();
         // An export being written stops at its next page; the database is closed after it.
         await jobs.settled();
+        await checkpointer.stop();
         db.close();
       })()),
   };

@@ -1,0 +1,108 @@
+// WAL checkpoints in a worker thread. SQLite's automatic checkpoint runs in the connection that
+// commits, right after the commit: on the service's one writing connection that is the main
+// thread, which then copies every page the last few commits wrote back into the database file and
+// fsyncs it while no request is served (about 4 µs per ingested event; in bursts of ten
+// milliseconds and more). Here a connection of the worker's own does it: it looks every
+// POLL_MS whether another connection has committed (PRAGMA data_version) and then runs a PASSIVE
+// checkpoint, which never blocks the writer or the readers. The main connection's own automatic
+// checkpoint stays on at a larger size, as a bound on the WAL should the worker fall behind or
+// stop; if the worker fails, it goes back to SQLite's default. Durability is the same either way:
+// a commit is acknowledged once it is in the WAL. The worker is plain JavaScript (eval): it needs
+// only the driver, so it runs the same from source (tsx, Jest) and compiled.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Db } from './database.js';
+
+const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
+
+/** How often the worker looks for new commits. */
+const POLL_MS = 20;
+/** SQLite's default automatic checkpoint, in pages: what the writer goes back to without the worker. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * The writer's own checkpoint while the worker runs: when the WAL reaches this many pages (16 MiB
+ * of 4 KiB pages). By then the worker has copied most of them, so it is short; and once it has
+ * caught up, the next commit starts the WAL over.
+ */
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 4000;
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+// A checkpoint that finds the checkpoint lock taken (the writer's backstop) waits for nothing.
+db.pragma('busy_timeout = 0');
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw();
+let seen = -1;
+const timer = setInterval(() => {
+  try {
+    const version = dataVersion.get();
+    if (version === seen) return;
+    const [busy, walFrames, checkpointed] = checkpoint.get();
+    // Done once every frame is back in the file; else (readers still on older frames) next time.
+    if (busy === 0 && checkpointed === walFrames) seen = version;
+    parentPort.postMessage({ walFrames, checkpointed });
+  } catch (err) {
+    if (err && err.code === 'SQLITE_BUSY') return;
+    clearInterval(timer);
+    db.close();
+    throw err;
+  }
+}, workerData.pollMs);
+parentPort.on('message', (message) => {
+  if (message === 'stop') {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  }
+});
+`;
+
+export interface CheckpointProgress {
+  /** Frames in the WAL when the worker last checkpointed, and how many of them are in the file. */
+  walFrames: number;
+  checkpointed: number;
+}
+
+export class WalCheckpointer {
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+  /** What the worker's last checkpoint found (for tests and diagnostics). */
+  last: CheckpointProgress | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, driver: DRIVER, pollMs: POLL_MS } });
+    // Checkpoints alone never keep a process alive.
+    this.worker.unref();
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.on('message', (progress: CheckpointProgress) => (this.last = progress));
+    this.worker.on('error', (err) => {
+      this.fallBack();
+      this.onError(new Error(`the WAL checkpoint worker failed; the writer checkpoints again: ${err.message}`, { cause: err }));
+    });
+    this.worker.on('exit', () => this.fallBack());
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+  }
+
+  /** The pages the writer's own automatic checkpoint waits for now. */
+  get writerAutocheckpoint(): number {
+    return this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  }
+
+  /** Ends the worker (before the database closes: closing checkpoints what is left). */
+  async stop(): Promise<void> {
+    // Held until it has exited: else a process with nothing else left would end here, exit code 0.
+    this.worker.ref();
+    this.worker.postMessage('stop');
+    await this.exited;
+  }
+
+  /** The worker is gone: the writer checkpoints as SQLite does by default. */
+  private fallBack(): void {
+    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+  }
+}
