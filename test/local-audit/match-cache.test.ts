@@ -18,6 +18,7 @@ import { MatchCache } from '../../src/local-audit/store/match-cache.js';
 import { compileQuery } from '../../src/local-audit/store/query-sql.js';
 import { searchFields } from '../../src/local-audit/store/search-fields.js';
 import { SearchMatcher } from '../../src/local-audit/store/search-matcher.js';
+import { SCHEMA } from '../support/custom-schema.js';
 import { startTestService, tempDir } from '../support/local-audit.js';
 
 type Json = Record<string, any>;
@@ -169,6 +170,29 @@ test('through the service, a row another connection rewrites is seen by the next
     other.prepare(`UPDATE events SET f_actor = 'bob' WHERE leaf_index = 2`).run();
     other.close();
     expect(await messages()).toEqual(['m1', 'm2']);
+  } finally {
+    await svc.destroy();
+  }
+});
+
+test('a query with integers past 2^53 (bigint parameters) is kept and brought up to date like any other', async () => {
+  const svc = await startTestService({ schema: SCHEMA, prefilterMinEvents: 1_000_000 });
+  try {
+    const log = async (count: number): Promise<void> => {
+      expect((await svc.post<Json>('v1/log', { event: { message: 'm', who: 'a', count } })).status).toBe('Success');
+    };
+    const count = async (query: string): Promise<number> => {
+      const r = await svc.post<Json>('v1/search', { query, limit: 1 });
+      expect(r.status).toBe('Success');
+      return r.result.count;
+    };
+    await log(7);
+    await log(8);
+    expect(await count('count<9223372036854775807')).toBe(2);
+    expect(await count('count>-9223372036854775808 count<9')).toBe(2);
+    await log(9);
+    expect(await count('count<9223372036854775807')).toBe(3);
+    expect(await count('count>-9223372036854775808 count<9')).toBe(2);
   } finally {
     await svc.destroy();
   }

@@ -76,6 +76,11 @@ export class SearchDeadlineError extends Error {
   override readonly name = 'SearchDeadlineError';
 }
 
+/** JSON.stringify replacer: an integer past 2^53 (a bigint parameter) as an object no string or number becomes. */
+function keepBigints(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { bigint: value.toString() } : value;
+}
+
 export class SearchMatcher {
   private readonly fields: FieldResolver;
   private readonly prefilter: FtsPrefilter;
@@ -147,7 +152,7 @@ export class SearchMatcher {
     }
     // In leaf order, the matches below a larger size are the kept ones plus those among the new
     // leaves, which all sort after (ascending) or before (descending) the kept ones.
-    const key = JSON.stringify([direction, q.maxResults, where.map((w) => w.sql), where.map((w) => w.params)]);
+    const key = JSON.stringify([direction, q.maxResults, where.map((w) => w.sql), where.map((w) => w.params)], keepBigints);
     const kept = this.cache.get(key, q.generation);
     const order = `e.leaf_index ${direction}`;
     let leaves: number[];
