@@ -69,7 +69,8 @@ test('the counts kept stay bounded whatever the values', () => {
   // 2000 events of 200 random characters: far more distinct trigrams than the cap in the sample.
   append(2000, () => randomBytes(150).toString('base64url'));
   const sample = new TrigramSample(db, ['f_actor']);
-  expect(sample.share('f_actor', 'doc', store.size)).toBe(0);
+  // A trigram no base64url value holds ('doc' was found in one now and then).
+  expect(sample.share('f_actor', 'd.c', store.size)).toBe(0);
   expect(sample.kept).toBe(20_000);
 });
 
