@@ -45,7 +45,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 /**
  * Events in the database file alone, as if its WAL were lost: a copy of the file without it
- * (-1 while not even the table is in the file).
+ * (-1 while not even the table is in the file, or when the copy was taken in the middle of a
+ * checkpoint writing the file, which leaves it torn).
  */
 function eventsInFileAlone(): number {
   const copy = join(tempDir(), 'copy.sqlite');
@@ -55,6 +56,9 @@ function eventsInFileAlone(): number {
   try {
     const table = other.prepare(`SELECT 1 FROM sqlite_schema WHERE name = 'events'`).get();
     return table ? (other.prepare('SELECT COUNT(*) FROM events').pluck().get() as number) : -1;
+  } catch (err) {
+    if (String((err as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) return -1;
+    throw err;
   } finally {
     other.close();
   }

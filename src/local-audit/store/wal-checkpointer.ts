@@ -3,8 +3,8 @@
 // thread, which then copies every page the last few commits wrote back into the database file and
 // fsyncs it while no request is served (about 4 µs per ingested event; in bursts of ten
 // milliseconds and more). Here a connection of the worker's own does it: it looks every
-// POLL_MS whether another connection has committed (PRAGMA data_version) and then runs a PASSIVE
-// checkpoint, which never blocks the writer or the readers. The main connection's own automatic
+// POLL_MS whether another connection has committed (PRAGMA data_version; less often while nothing
+// is) and then runs a PASSIVE checkpoint, which never blocks the writer or the readers. The main connection's own automatic
 // checkpoint stays on at a larger size, as a bound on the WAL should the worker fall behind or
 // stop; if the worker fails, it goes back to SQLite's default. Durability is the same either way:
 // a commit is acknowledged once it is in the WAL. The worker is plain JavaScript (eval): it needs
@@ -15,8 +15,10 @@ import type { Db } from './database.js';
 
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
-/** How often the worker looks for new commits. */
+/** How often the worker looks for new commits while there are some… */
 const POLL_MS = 20;
+/** …and at least how often while there are none (the interval doubles up to it). */
+const IDLE_POLL_MS = 1000;
 /** SQLite's default automatic checkpoint, in pages: what the writer goes back to without the worker. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 /**
@@ -35,24 +37,33 @@ db.pragma('busy_timeout = 0');
 const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw();
 let seen = -1;
-const timer = setInterval(() => {
+let delay = workerData.pollMs;
+let timer;
+const look = () => {
   try {
     const version = dataVersion.get();
-    if (version === seen) return;
-    const [busy, walFrames, checkpointed] = checkpoint.get();
-    // Done once every frame is back in the file; else (readers still on older frames) next time.
-    if (busy === 0 && checkpointed === walFrames) seen = version;
-    parentPort.postMessage({ walFrames, checkpointed });
+    if (version === seen) {
+      // Nothing committed: look less often, down to once a second, until something is.
+      delay = Math.min(delay * 2, workerData.idlePollMs);
+    } else {
+      delay = workerData.pollMs;
+      const [busy, walFrames, checkpointed] = checkpoint.get();
+      // Done once every frame is back in the file; else (readers still on older frames) next time.
+      if (busy === 0 && checkpointed === walFrames) seen = version;
+      parentPort.postMessage({ walFrames, checkpointed });
+    }
   } catch (err) {
-    if (err && err.code === 'SQLITE_BUSY') return;
-    clearInterval(timer);
-    db.close();
-    throw err;
+    if (!err || err.code !== 'SQLITE_BUSY') {
+      db.close();
+      throw err;
+    }
   }
-}, workerData.pollMs);
+  timer = setTimeout(look, delay);
+};
+timer = setTimeout(look, delay);
 parentPort.on('message', (message) => {
   if (message === 'stop') {
-    clearInterval(timer);
+    clearTimeout(timer);
     db.close();
     parentPort.close();
   }
@@ -75,7 +86,7 @@ export class WalCheckpointer {
     private readonly db: Db,
     private readonly onError: (err: unknown) => void,
   ) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, driver: DRIVER, pollMs: POLL_MS } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, driver: DRIVER, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS } });
     // Checkpoints alone never keep a process alive.
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
