@@ -44,6 +44,14 @@ describe('root prover against a real local service', () => {
       fetchRoot: async (size) => (await client.root({ tree_size: size })).result.data,
     });
 
+  /** A fresh history anchored (trust on first use) at a root published after `n` more events, and its prover. */
+  const anchored = async (n: number, oneEventPerLeaf = true): Promise<{ anchor: PublishedRoot; history: VerifiedHistory; p: RootProver }> => {
+    const anchor = await publish(n);
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+    return { anchor, history, p: prover(history, oneEventPerLeaf) };
+  };
+
   beforeAll(async () => {
     service = await startTestService();
     client = new AuditClient({ baseUrl: service.url, token: service.token });
@@ -63,10 +71,7 @@ describe('root prover against a real local service', () => {
   });
 
   test('paths prove newer roots in a few requests, and older ones between verified roots', async () => {
-    const anchor = await publish(7);
-    const history = new VerifiedHistory();
-    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
-    const p = prover(history);
+    const { anchor, history, p } = await anchored(7);
     const middle = await publish(40);
     const newer = await publish(300);
     expect(await p.trust(newer)).toEqual({ status: 'PASS' });
@@ -93,10 +98,7 @@ describe('root prover against a real local service', () => {
   });
 
   test('a root more than one result set past the history is PENDING for a request, and proven in steps', async () => {
-    const anchor = await publish(3);
-    const history = new VerifiedHistory();
-    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
-    const p = prover(history);
+    const { anchor, history, p } = await anchored(3);
     const far = await publish(10_500);
     const pending = await p.trust(far);
     expect(pending.status).toBe('NONE');
@@ -107,10 +109,7 @@ describe('root prover against a real local service', () => {
   });
 
   test('a root just past a verified one recorded without its last leaf is proven from that one, however far the older ones lie', async () => {
-    const anchor = await publish(3);
-    const history = new VerifiedHistory();
-    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
-    const p = prover(history);
+    const { history, p } = await anchored(3);
     const near = await publish(5);
     const far = await publish(10_500);
     // Proving `near` reads results pages whose root is `far`, past the result set's reach: `far`
@@ -126,10 +125,7 @@ describe('root prover against a real local service', () => {
   });
 
   test('one-step chains prove small gaps where paths cannot be used; a large gap is PENDING', async () => {
-    const anchor = await publish(2);
-    const history = new VerifiedHistory();
-    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
-    const p = prover(history, false);
+    const { p } = await anchored(2, false);
     const steps: PublishedRoot[] = [];
     for (let i = 0; i < 3; i++) steps.push(await publish(1));
     expect(await p.trust(steps[2]!)).toEqual({ status: 'PASS' });
@@ -141,10 +137,7 @@ describe('root prover against a real local service', () => {
   });
 
   test('a consistently rewritten history is a FAIL and a sticky contradiction, for paths and for held sizes', async () => {
-    const anchor = await publish(20);
-    const history = new VerifiedHistory();
-    history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
-    const p = prover(history);
+    const { anchor, history, p } = await anchored(20);
     const verified = await publish(15);
     expect(await p.trust(verified)).toEqual({ status: 'PASS' });
     // An insider rewrites an event below the verified size and recomputes the tree and roots.
