@@ -34,12 +34,6 @@ const DEADLINE_CHECK_EVERY = 1024;
 const CACHED_SEARCHES = 128;
 const CACHED_LEAVES = 500_000;
 
-/**
- * A kept search is brought up to date by looking at the leaves added since, when there are at
- * most this many; past that, it runs afresh (its cost then no longer depends on what was kept).
- */
-const MAX_INCREMENT = 50_000;
-
 export interface SearchMatcherOptions {
   /** Below this many events a scan of the whole table is cheaper than the index lookup. */
   prefilterMinEvents: number;
@@ -156,7 +150,9 @@ export class SearchMatcher {
     const kept = this.cache.get(key, q.generation);
     const order = `e.leaf_index ${direction}`;
     let leaves: number[];
-    if (kept && kept.treeSize <= q.treeSize && q.treeSize - kept.treeSize <= MAX_INCREMENT) {
+    // However many leaves were added since, looking at them alone never costs more than looking
+    // at all of them (the trigram prefilter narrows that range as it would the whole log).
+    if (kept && kept.treeSize <= q.treeSize) {
       if (direction === 'ASC' && kept.leaves.length >= q.maxResults) {
         // The first max_results matches are all below the kept size already.
         this.lastNarrowing = 'none';
