@@ -91,9 +91,10 @@ describe('searches on a busy log', () => {
 
   test('v1/log answers while expensive searches run, before they end; each event is stored exactly once', async () => {
     const order: string[] = [];
-    // More searches than workers: some wait in the queue.
-    const searches = Array.from({ length: 8 }, async () => {
-      const r = await svc.post<Json>('v1/search', { query: WORST });
+    // More searches than workers: some wait in the queue. Each asks for its own max_results, so
+    // none reuses the matches a worker kept from an earlier one: every one scans the whole log.
+    const searches = Array.from({ length: 8 }, async (_, i) => {
+      const r = await svc.post<Json>('v1/search', { query: WORST, max_results: 9_000 + i });
       order.push('search');
       return r;
     });
