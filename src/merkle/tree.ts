@@ -48,13 +48,27 @@ function log2(n: number): number {
   return Math.round(Math.log2(n));
 }
 
-/** Root of the leaves [lo, hi), which must be a subtree of the left-balanced tree. */
-export function subtreeRoot(source: NodeSource, lo: number, hi: number): Uint8Array {
+/** Subtree roots already worked out, by range (`lo:hi`): for callers that ask for many overlapping ones. */
+export type KnownRoots = Map<string, Uint8Array>;
+
+/**
+ * Root of the leaves [lo, hi), which must be a subtree of the left-balanced tree. With `known`,
+ * each range is worked out (and each node read) once across calls that share it.
+ */
+export function subtreeRoot(source: NodeSource, lo: number, hi: number, known?: KnownRoots): Uint8Array {
   const size = hi - lo;
   if (size < 1) throw new RangeError(`empty range [${lo}, ${hi})`);
-  if (isPerfectRange(lo, hi)) return source.node(log2(size), lo / size);
-  const k = splitPoint(size);
-  return hashPair(subtreeRoot(source, lo, lo + k), subtreeRoot(source, lo + k, hi));
+  const key = known === undefined ? undefined : `${lo}:${hi}`;
+  const kept = key === undefined ? undefined : known!.get(key);
+  if (kept !== undefined) return kept;
+  let hash: Uint8Array;
+  if (isPerfectRange(lo, hi)) hash = source.node(log2(size), lo / size);
+  else {
+    const k = splitPoint(size);
+    hash = hashPair(subtreeRoot(source, lo, lo + k, known), subtreeRoot(source, lo + k, hi, known));
+  }
+  if (key !== undefined) known!.set(key, hash);
+  return hash;
 }
 
 /** Root hash of the first `size` leaves. */
@@ -133,8 +147,8 @@ export function perfectNode(lo: number, hi: number): NodeId {
  * Path (bottom-up) from the subtree [lo, lo + width) — a node of the tree — to the root of the tree
  * of `size` leaves. Width 1 gives a leaf's membership path.
  */
-export function nodePath(source: NodeSource, lo: number, width: number, size: number): ProofStep[] {
-  return siblingRanges(lo, width, size).map((s) => ({ side: s.side, hash: subtreeRoot(source, s.lo, s.hi) }));
+export function nodePath(source: NodeSource, lo: number, width: number, size: number, known?: KnownRoots): ProofStep[] {
+  return siblingRanges(lo, width, size).map((s) => ({ side: s.side, hash: subtreeRoot(source, s.lo, s.hi, known) }));
 }
 
 /** Membership path of leaf `index` in the tree of `size` leaves. */
@@ -167,34 +181,13 @@ export function consistencyProof(source: NodeSource, oldSize: number, newSize: n
   }
   // The paths of the old tree's blocks climb to the same root: most of their sibling subtrees are
   // shared, so each is worked out once (n-1 to n over 130,000 leaves: about 75 node reads became 10).
-  const rootOf = rangeRoots(source);
+  const known: KnownRoots = new Map();
   return perfectBlocks(oldSize)
     .reverse()
     .map(([lo, width]) => ({
-      subtree: rootOf(lo, lo + width),
-      path: siblingRanges(lo, width, newSize).map((s) => ({ side: s.side, hash: rootOf(s.lo, s.hi) })),
+      subtree: subtreeRoot(source, lo, lo + width, known),
+      path: nodePath(source, lo, width, newSize, known),
     }));
-}
-
-/** subtreeRoot over one source, each range [lo, hi) worked out (and each node read) once. */
-function rangeRoots(source: NodeSource): (lo: number, hi: number) => Uint8Array {
-  const known = new Map<string, Uint8Array>();
-  const rootOf = (lo: number, hi: number): Uint8Array => {
-    const key = `${lo}:${hi}`;
-    let hash = known.get(key);
-    if (hash === undefined) {
-      const size = hi - lo;
-      if (size < 1) throw new RangeError(`empty range [${lo}, ${hi})`);
-      if (isPerfectRange(lo, hi)) hash = source.node(log2(size), lo / size);
-      else {
-        const k = splitPoint(size);
-        hash = hashPair(rootOf(lo, lo + k), rootOf(lo + k, hi));
-      }
-      known.set(key, hash);
-    }
-    return hash;
-  };
-  return rootOf;
 }
 
 /** Expected side letters (bottom-up) of the path of [lo, lo+width) in a tree of `size` leaves. */
