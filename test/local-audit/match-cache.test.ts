@@ -77,7 +77,7 @@ describe('searches over a growing log', () => {
     store.appendBatch(actors.map((actor, i) => ({ event: { message: `m ${actor} ${i}`, actor, target: `doc-${store.size + i}` }, received_at: microTimestamp() })));
   }
 
-  function search(matcher: SearchMatcher, query: string, direction: 'asc' | 'desc', maxResults: number, generation = store.generation): number[] {
+  function search(matcher: SearchMatcher, query: string, direction: 'asc' | 'desc', maxResults: number, generation = store.generation): readonly number[] {
     return matcher.matches(
       { query: compileQuery(query, fields), ast: parseQuery(query), orderBy: 'received_at', direction, maxResults, treeSize: store.size, receivedInLeafOrder: true, generation },
       10_000,

@@ -77,7 +77,7 @@ test('the counts kept stay bounded whatever the values', () => {
 describe('the search matcher with the sample', () => {
   const fields = searchFields(STANDARD_SCHEMA);
 
-  function search(matcher: SearchMatcher, query: string): number[] {
+  function search(matcher: SearchMatcher, query: string): readonly number[] {
     return matcher.matches(
       { query: compileQuery(query, fields), ast: parseQuery(query), orderBy: 'received_at', direction: 'desc', maxResults: 10_000, treeSize: store.size, receivedInLeafOrder: true, generation: 0 },
       10_000,

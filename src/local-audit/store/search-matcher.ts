@@ -89,7 +89,7 @@ export class SearchMatcher {
   private readonly cache = new MatchCache(CACHED_SEARCHES, CACHED_LEAVES);
   /** performance.now() past which the running search stops. */
   private deadlineAt = Infinity;
-  private readonly inTransaction: (q: MatchQuery) => number[];
+  private readonly inTransaction: (q: MatchQuery) => readonly number[];
 
   constructor(
     db: Db,
@@ -114,7 +114,7 @@ export class SearchMatcher {
   }
 
   /** The matching leaf indexes, in result order, at most `maxResults`; SearchDeadlineError past `deadlineMs`. */
-  matches(q: MatchQuery, deadlineMs: number): number[] {
+  matches(q: MatchQuery, deadlineMs: number): readonly number[] {
     this.deadlineAt = performance.now() + deadlineMs;
     try {
       return this.inTransaction(q);
@@ -123,7 +123,7 @@ export class SearchMatcher {
     }
   }
 
-  private run(q: MatchQuery): number[] {
+  private run(q: MatchQuery): readonly number[] {
     const orderField = this.fields.get(q.orderBy);
     if (!orderField) throw new Error(`order_by "${q.orderBy}" is not a search field`);
     // First, so that SQLite tests it on every row it visits, before the query's own tests.
@@ -149,7 +149,7 @@ export class SearchMatcher {
     const key = JSON.stringify([direction, q.maxResults, where.map((w) => w.sql), where.map((w) => w.params)], keepBigints);
     const kept = this.cache.get(key, q.generation);
     const order = `e.leaf_index ${direction}`;
-    let leaves: number[];
+    let leaves: readonly number[];
     // However many leaves were added since, looking at them alone never costs more than looking
     // at all of them (the trigram prefilter narrows that range as it would the whole log).
     if (kept && kept.treeSize <= q.treeSize) {
@@ -157,17 +157,19 @@ export class SearchMatcher {
         // The first max_results matches are all below the kept size already.
         this.lastNarrowing = 'none';
         this.lastRange = { from: q.treeSize, to: q.treeSize };
-        leaves = [...kept.leaves];
+        leaves = kept.leaves;
       } else {
         const added = this.select(where, q, { from: kept.treeSize, to: q.treeSize }, order);
-        leaves = direction === 'ASC' ? kept.leaves.concat(added) : added.concat(kept.leaves);
-        if (leaves.length > q.maxResults) leaves.length = q.maxResults;
+        const merged = direction === 'ASC' ? kept.leaves.concat(added) : added.concat(kept.leaves);
+        if (merged.length > q.maxResults) merged.length = q.maxResults;
+        leaves = merged;
       }
     } else {
       leaves = this.select(where, q, { from: 0, to: q.treeSize }, order);
     }
-    // A copy is kept: the array handed back is the caller's.
-    this.cache.set(key, q.generation, q.treeSize, leaves.slice());
+    // Kept as it is handed back: neither the cache nor its callers change a list of matches (the
+    // worker posts it, which copies it).
+    this.cache.set(key, q.generation, q.treeSize, leaves);
     return leaves;
   }
 

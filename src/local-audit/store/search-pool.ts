@@ -29,7 +29,7 @@ export interface SearchRequest {
 
 /** Worker to main thread. */
 export type SearchReply =
-  | { type: 'matches'; id: number; leaves: number[] }
+  | { type: 'matches'; id: number; leaves: readonly number[] }
   | { type: 'deadline'; id: number }
   | { type: 'failed'; id: number; message: string }
   /** Something the worker got past but the service's onError should hear of. */
@@ -79,7 +79,7 @@ export function searchTooExpensive(deadlineMs: number): ServiceError {
 
 interface Job {
   query: MatchQuery;
-  resolve: (leaves: number[]) => void;
+  resolve: (leaves: readonly number[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -100,12 +100,12 @@ export class SearchPool {
   }
 
   /** The matching leaf indexes of `query`, found by a worker. */
-  run(query: MatchQuery): Promise<number[]> {
+  run(query: MatchQuery): Promise<readonly number[]> {
     if (this.closed) return Promise.reject(new ServiceError('ServiceNotAvailable', 'the service is shutting down'));
     if (this.queue.length >= this.options.maxQueued) {
       return Promise.reject(new ServiceError('TooManyRequests', `too many searches are waiting (${this.options.maxQueued}); retry later`));
     }
-    return new Promise<number[]>((resolve, reject) => {
+    return new Promise<readonly number[]>((resolve, reject) => {
       this.queue.push({ query, resolve, reject });
       this.dispatch();
     });

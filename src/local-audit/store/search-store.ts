@@ -56,7 +56,7 @@ export class SearchStore {
    * generation goes along, so a worker does not reuse matches it kept from before the file changed
    * under the service.
    */
-  matches(q: Omit<MatchQuery, 'receivedInLeafOrder' | 'generation'>): Promise<number[]> {
+  matches(q: Omit<MatchQuery, 'receivedInLeafOrder' | 'generation'>): Promise<readonly number[]> {
     return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
   }
 
