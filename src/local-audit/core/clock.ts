@@ -5,8 +5,21 @@
 export function microTimestamp(epochMicros: bigint = nowMicros()): string {
   const millis = Number(epochMicros / 1000n);
   const micros = Number(epochMicros % 1000n);
-  const iso = new Date(millis).toISOString(); // ...HH:MM:SS.mmmZ
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  return `${millisecondPrefix(millis)}${String(micros).padStart(3, '0')}Z`;
+}
+
+// A batch of a thousand events is stamped within a millisecond or two: the date part is formatted
+// once per millisecond rather than once per event.
+let prefixMillis = Number.NaN;
+let prefix = '';
+
+/** `YYYY-MM-DDTHH:MM:SS.mmm` of `millis`. */
+function millisecondPrefix(millis: number): string {
+  if (millis !== prefixMillis) {
+    prefix = new Date(millis).toISOString().slice(0, 23);
+    prefixMillis = millis;
+  }
+  return prefix;
 }
 
 let lastMicros = 0n;

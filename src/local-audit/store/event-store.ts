@@ -2,7 +2,7 @@
 // for search. Appends go through `appendBatch`, one transaction per request, so a batch is never
 // interleaved with another and an acknowledged batch is durable.
 import type Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
@@ -84,9 +84,10 @@ export class EventStore {
       const out: AppendedEvent[] = [];
       batch.forEach((envelope, i) => {
         // The stored text is the canonical JSON, and the event hash is its sha256 (the same bytes
-        // hashEnvelope in src/merkle computes; node:crypto is simply faster on the ingest path).
+        // hashEnvelope in src/merkle computes; node:crypto's one-shot digest is simply faster on
+        // the ingest path: no Hash object per event).
         const json = canonicalJson(envelope);
-        const hash = new Uint8Array(createHash('sha256').update(json, 'utf8').digest());
+        const hash = new Uint8Array(digestOf('sha256', json, 'buffer'));
         const values = this.fields.map((f) => searchColumnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
         this.insertFts?.run(first + i, ...this.ftsPositions.map((p) => values[p]));
