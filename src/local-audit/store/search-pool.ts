@@ -4,13 +4,11 @@
 // deadline, checked by the worker as it scans; should the worker not answer by a little after it
 // (a statement that never reaches a check), it is terminated and replaced. A worker that fails is
 // replaced too, and the search it was running fails with an InternalError.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AuditSchema } from '../audit-schema.js';
 import { ServiceError } from '../core/errors.js';
 import type { MatchQuery } from './search-matcher.js';
+import { startModuleWorker, workerModule } from './module-worker.js';
 
 /** What every worker is started with. */
 export interface SearchWorkerData {
@@ -56,21 +54,7 @@ export interface SearchPoolOptions {
  */
 const TERMINATE_AFTER_DEADLINE_MS = 1000;
 
-// From source (tsx, Jest) the worker is TypeScript; compiled (dist/) it is JavaScript next to
-// this module, which node runs as it is.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const ENTRY = new URL(`./search-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-
-function startWorker(data: SearchWorkerData): Worker {
-  if (!FROM_SOURCE) return new Worker(ENTRY, { workerData: data });
-  // On Node 20 the loader hooks of the main thread (tsx's `--import`) do not reach a worker, and
-  // Jest's transform never does: the worker registers tsx itself, then loads the TypeScript entry.
-  // tsx's ESM API is index.mjs beside the index.cjs that require.resolve finds.
-  const api = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  if (!existsSync(api)) throw new Error(`the search worker needs tsx's ESM API, not found at ${api}`);
-  const boot = `import { register } from ${JSON.stringify(pathToFileURL(api).href)};\nregister();\nawait import(${JSON.stringify(ENTRY.href)});\n`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
-}
+const ENTRY = workerModule(import.meta.url, 'search-worker');
 
 export function searchTooExpensive(deadlineMs: number): ServiceError {
   const detail = `search too expensive: narrow it (it ran past the ${deadlineMs} ms search deadline)`;
@@ -135,7 +119,7 @@ export class SearchPool {
 
   private spawn(): Slot {
     const { path, schema, prefilterMinEvents } = this.options;
-    const worker = startWorker({ path, schema, prefilterMinEvents, busyTimeoutMs: 5000 });
+    const worker = startModuleWorker(ENTRY, { path, schema, prefilterMinEvents, busyTimeoutMs: 5000 } satisfies SearchWorkerData);
     const slot: Slot = { worker };
     worker.on('message', (reply: SearchReply) => this.onReply(slot, reply));
     worker.on('error', (err) => {
