@@ -14,7 +14,7 @@ import { JobRunner } from './jobs.js';
 import { Publisher } from './publisher.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import type { RouteModule, ServiceParts } from './routes/module.js';
-import { openDatabase } from './store/database.js';
+import { fieldColumn, ftsFieldIds, openDatabase } from './store/database.js';
 import { startIntegrityCheck, type IntegrityOutcome } from './store/integrity-check.js';
 import { DownloadStore } from './store/download-store.js';
 import { ExportQuery } from './store/export-query.js';
@@ -22,6 +22,7 @@ import { JobStore } from './store/job-store.js';
 import { ResultSetStore } from './store/result-sets.js';
 import { DEFAULT_SEARCH_DEADLINE_MS, SearchStore } from './store/search-store.js';
 import { WalCheckpointer } from './store/wal-checkpointer.js';
+import { TrigramIndexer } from './store/trigram-indexer.js';
 import { sqliteTransactions } from './store/transactions.js';
 import { loadOrCreateToken } from './token.js';
 
@@ -72,6 +73,11 @@ export interface LocalAudit {
   /** Publishes the current size now (tests use it instead of waiting for the timer). */
   publishNow(): void;
   /**
+   * Resolves once the trigram index covers the first `size` leaves (default: the log's size now).
+   * Searches find the same events before that, by looking at the ones not indexed yet.
+   */
+  trigramsIndexed(size?: number): Promise<void>;
+  /**
    * The integrity check of the database (PRAGMA quick_check, in a worker from the start on): not
    * ready until it passed; a failure is reported to onError and /ready says it.
    */
@@ -104,6 +110,9 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   const { token, generated } = loadOrCreateToken(dataDir, options.token);
   const db = openDatabase(join(dataDir, 'audit.sqlite'), schema);
   const checkpointer = new WalCheckpointer(db, onError);
+  // The index only speeds searches up: its failures are reported, and do not make the service unready.
+  const ftsColumns = ftsFieldIds(schema).map(fieldColumn);
+  const trigrams = ftsColumns.length > 0 ? new TrigramIndexer(db, ftsColumns, reportError) : undefined;
   const check = startIntegrityCheck(join(dataDir, 'audit.sqlite'));
   let integrity: IntegrityOutcome | undefined;
   // A check ended by close() is no finding.
@@ -123,6 +132,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     resultSets: new ResultSetStore(db),
     search: new SearchStore(db, schema, log.events, {
       prefilterMinEvents: options.prefilterMinEvents ?? 4096,
+      indexPath: trigrams?.path,
       onError,
       deadlineMs: searchDeadlineMs,
       workers: options.searchWorkers,
@@ -201,6 +211,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     log,
     jobs,
     publishNow: () => publisher.publishNow(),
+    trigramsIndexed: (size = log.size) => trigrams?.whenIndexed(size) ?? Promise.resolve(),
     integrity: integrityOutcome,
     close: () =>
       (closed ??= (async () => {
@@ -215,6 +226,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
         jobs.stop();
         // An export being written stops at its next page; the database is closed after it.
         await jobs.settled();
+        await trigrams?.stop();
         await checkpointer.stop();
         db.close();
       })()),

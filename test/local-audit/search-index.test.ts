@@ -1,9 +1,10 @@
-// The trigram index (events_fts) only narrows searches: v1/search must return exactly what the
+// The trigram index (its own file, store/trigram-index-file.ts) only narrows searches: v1/search must return exactly what the
 // query compiler's SQL returns without it — same events, same order — for random queries over
 // values chosen to trip a substring index (case variants, quotes, short values, non-ASCII,
 // multi-code-point emoji, SQL and FTS5 syntax characters). The implied MATCH expressions are
 // also pinned down, so the index is known to be in play for the queries that should use it.
 import fc from 'fast-check';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
 import { parseQuery } from '../../src/local-audit/query/index.js';
@@ -44,6 +45,8 @@ beforeAll(async () => {
   const r = await svc.post<Json>('v2/log', { events });
   expect(r.status).toBe('Success');
   svc.publishNow();
+  // Searched through the index itself, not as events it has not indexed yet.
+  await svc.trigramsIndexed();
 });
 afterAll(async () => {
   await svc.destroy();
@@ -177,21 +180,32 @@ describe('searches are exactly what the compiler alone selects', () => {
   });
 });
 
-describe('a data directory from before the index', () => {
-  test('is indexed once on open, and searches through the index find its events', async () => {
+describe('a data directory from before the index had a file of its own', () => {
+  test('loses the index table in audit.sqlite; the new file is built from the events, and searches use it', async () => {
     const { default: Database } = await import('better-sqlite3');
     const dataDir = tempDir('audit-fts-upgrade-');
     const first = await startTestService({ dataDir });
     await first.post('v2/log', { events: ACTORS.map((actor, i) => ({ event: { message: `old ${i}`, actor } })) });
     await first.close();
-    // Make it look like a directory written before events_fts existed.
+    // The layout before: the trigram index as events_fts inside audit.sqlite, and no index file.
     const raw = new Database(join(dataDir, 'audit.sqlite'));
-    raw.exec(`DROP TABLE events_fts; DELETE FROM meta WHERE key = 'events_fts';`);
+    raw.exec(`CREATE VIRTUAL TABLE events_fts USING fts5(f_actor, content='', tokenize='trigram case_sensitive 1');
+      INSERT INTO events_fts (rowid, f_actor) SELECT leaf_index, f_actor FROM events;
+      INSERT INTO meta (key, value) VALUES ('events_fts', 'trigram-v1');`);
     raw.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `audit-trigrams.sqlite${suffix}`), { force: true });
     const again = await startTestService({ dataDir, prefilterMinEvents: 0 });
     try {
-      const rows = again.log.db.prepare(`SELECT rowid FROM events_fts WHERE events_fts MATCH '{f_actor} : "bob"' ORDER BY rowid`).all() as Array<{ rowid: number }>;
-      expect(rows.map((r) => r.rowid)).toEqual([0, 1, 2, 3].filter((i) => ACTORS[i]!.includes('bob'))); // "Bob Smith" has no "bob"
+      expect(again.log.db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'events_fts'`).pluck().get()).toBe(0);
+      expect(again.log.db.prepare(`SELECT count(*) FROM meta WHERE key = 'events_fts'`).pluck().get()).toBe(0);
+      await again.trigramsIndexed();
+      const index = new Database(join(dataDir, 'audit-trigrams.sqlite'), { readonly: true });
+      try {
+        const rows = index.prepare(`SELECT rowid FROM events_fts WHERE events_fts MATCH '{f_actor} : "bob"' ORDER BY rowid`).pluck().all();
+        expect(rows).toEqual([0, 1, 2, 3].filter((i) => ACTORS[i]!.includes('bob'))); // "Bob Smith" has no "bob"
+      } finally {
+        index.close();
+      }
       const found = await again.post<Json>('v1/search', { query: 'actor:bob', order: 'asc' });
       expect(found.result.events.map((e: Json) => e.envelope.event.actor)).toEqual(['bob', 'bobby']);
     } finally {

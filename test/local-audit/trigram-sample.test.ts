@@ -17,15 +17,21 @@ import { SearchMatcher } from '../../src/local-audit/store/search-matcher.js';
 import { parseQuery } from '../../src/local-audit/query/index.js';
 import { TrigramSample, trigramsOf } from '../../src/local-audit/store/trigram-sample.js';
 import { tempDir } from '../support/local-audit.js';
+import { trigramIndexOf, type TestTrigramIndex } from '../support/trigram-index.js';
 
 let db: Db;
 let store: EventStore;
+let index: TestTrigramIndex | undefined;
 
 beforeEach(() => {
   db = openDatabase(join(tempDir(), 'audit.sqlite'), STANDARD_SCHEMA);
   store = new EventStore(db, STANDARD_SCHEMA);
 });
-afterEach(() => db.close());
+afterEach(() => {
+  index?.close();
+  index = undefined;
+  db.close();
+});
 
 function append(count: number, actor: (i: number) => string): void {
   const first = store.size;
@@ -91,7 +97,8 @@ describe('the search matcher with the sample', () => {
 
   test('a long value is looked up by its rarest trigrams', () => {
     append(8000, (i) => `load-x1-client-${i % 16}`);
-    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, onError: (err) => { throw err; } });
+    index = trigramIndexOf(db, STANDARD_SCHEMA);
+    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, index: index.reader, onError: (err) => { throw err; } });
     const found = search(matcher, 'actor:load-x1-client-3');
     expect(matcher.lastNarrowing).toBe('rarest trigrams');
     expect(found).toHaveLength(500);
@@ -103,10 +110,12 @@ describe('the search matcher with the sample', () => {
 
   test('trigrams a stale sample takes for rare that name more events than the prefilter takes: the phrase instead', () => {
     append(50_000, (i) => `plain-${i}`);
-    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, onError: (err) => { throw err; } });
+    index = trigramIndexOf(db, STANDARD_SCHEMA);
+    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, index: index.reader, onError: (err) => { throw err; } });
     expect(search(matcher, 'actor:plain-4242')).toEqual(oracle('plain-4242')); // samples the 50,000
     // 24% more events, all with trigrams the sample never saw: no new sample yet.
     append(12_000, (i) => `zq-common-${i - 50_000}`);
+    index.catchUp();
     const found = search(matcher, 'actor:zq-common-5');
     expect(matcher.lastNarrowing).toBe('phrases');
     expect(found).toHaveLength(1111); // 5, 50..59, 500..599, 5000..5999

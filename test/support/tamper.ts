@@ -8,11 +8,12 @@
 // connection has committed (AuditLog.syncWithDisk), so the next request serves the tampered file.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, canonicalJson, consistencyProof, formatConsistencyItem, hashPair, treeRoot, type NodeSource } from '../../src/merkle/index.js';
 import type { AuditSchema } from '../../src/local-audit/index.js';
 import { fieldColumn, ftsFieldIds } from '../../src/local-audit/store/database.js';
+import { trigramIndexPath } from '../../src/local-audit/store/trigram-index-file.js';
 
 export type Db = Database.Database;
 
@@ -93,6 +94,7 @@ export function rewriteLeaves(db: Db, leaves: readonly number[], mutate: Envelop
   const updateNode = db.prepare('UPDATE nodes SET hash = ? WHERE level = ? AND idx = ?');
   const nodeExists = db.prepare('SELECT 1 FROM nodes WHERE level = ? AND idx = ?');
   const rewritten: RewrittenLeaf[] = [];
+  const reindex: IndexRowChange[] = [];
   db.transaction(() => {
     for (const leaf of leaves) {
       const row = readEvent.get(leaf) as { envelope: string; hash: Buffer } | undefined;
@@ -104,7 +106,8 @@ export function rewriteLeaves(db: Db, leaves: readonly number[], mutate: Envelop
       const hash = createHash('sha256').update(text, 'utf8').digest();
       if (writeEvent.run(text, hash, leaf).changes !== 1) throw new Error(`leaf ${leaf} was not rewritten`);
       if (updateNode.run(hash, 0, leaf).changes !== 1) throw new Error(`leaf node ${leaf} was not rewritten`);
-      updateFieldColumns(db, schema, leaf, before, envelope.event);
+      const change = updateFieldColumns(db, schema, leaf, before, envelope.event);
+      if (change) reindex.push(change);
       rewritten.push({ leaf, oldHash: bytesToHex(new Uint8Array(row.hash)), newHash: hash.toString('hex') });
     }
     // Every stored node above a changed leaf; a node is stored only once its subtree is complete,
@@ -133,33 +136,64 @@ export function rewriteLeaves(db: Db, leaves: readonly number[], mutate: Envelop
       remember.run(rootHash, size);
     }
   })();
+  // After the events' commit: the indexer thread reads events only while it holds the index's
+  // write lock, so a batch that read the old values has committed before this runs.
+  updateTrigramIndex(db, schema, reindex);
   return rewritten;
 }
 
-/** Keeps the searchable copy of changed fields (and the trigram index over string fields) in step. */
-function updateFieldColumns(db: Db, schema: AuditSchema, leaf: number, before: Record<string, unknown>, after: Record<string, unknown>): void {
+/** A leaf whose indexed (string) fields changed: the values its trigram index row has, and the new ones. */
+interface IndexRowChange {
+  leaf: number;
+  before: unknown[];
+  after: unknown[];
+}
+
+/**
+ * Keeps the searchable copy of changed fields in step; returns the change to the leaf's trigram
+ * index row when an indexed field changed.
+ */
+function updateFieldColumns(db: Db, schema: AuditSchema, leaf: number, before: Record<string, unknown>, after: Record<string, unknown>): IndexRowChange | undefined {
   const changed = schema.fields.filter((f) => canonicalOrNull(before[f.id]) !== canonicalOrNull(after[f.id]));
-  if (changed.length === 0) return;
+  if (changed.length === 0) return undefined;
   const fts = ftsFieldIds(schema);
+  const ftsValues = (): unknown[] => db.prepare(`SELECT ${fts.map((id) => `"${fieldColumn(id)}"`).join(', ')} FROM events WHERE leaf_index = ?`).raw().get(leaf) as unknown[];
   const ftsTouched = changed.some((f) => fts.includes(f.id));
-  const ftsCols = fts.map((id) => `"${fieldColumn(id)}"`).join(', ');
-  const ftsValues = (): unknown[] => {
-    const row = db.prepare(`SELECT ${ftsCols} FROM events WHERE leaf_index = ?`).raw().get(leaf) as unknown[];
-    return row;
-  };
-  if (ftsTouched) {
-    // A contentless FTS5 row is removed by naming the values it was indexed with.
-    const old = ftsValues();
-    db.prepare(`INSERT INTO events_fts (events_fts, rowid, ${ftsCols}) VALUES ('delete', ?, ${fts.map(() => '?').join(', ')})`).run(leaf, ...old);
-  }
+  const old = ftsTouched ? ftsValues() : [];
   for (const field of changed) {
     const value = after[field.id];
     if (field.type === 'datetime' && value !== undefined) throw new Error(`tamper.ts does not rewrite datetime field ${field.id}`);
     const stored = value === undefined || value === null ? null : typeof value === 'boolean' ? (value ? 1 : 0) : typeof value === 'object' ? canonicalJson(value) : (value as string | number);
     db.prepare(`UPDATE events SET "${fieldColumn(field.id)}" = ? WHERE leaf_index = ?`).run(stored, leaf);
   }
-  if (ftsTouched) {
-    db.prepare(`INSERT INTO events_fts (rowid, ${ftsCols}) VALUES (?, ${fts.map(() => '?').join(', ')})`).run(leaf, ...ftsValues());
+  return ftsTouched ? { leaf, before: old, after: ftsValues() } : undefined;
+}
+
+/** Rewrites the trigram index rows of changed leaves the index covers (the indexer takes the others from the events). */
+function updateTrigramIndex(db: Db, schema: AuditSchema, changes: readonly IndexRowChange[]): void {
+  const path = trigramIndexPath(db.name);
+  if (changes.length === 0 || !existsSync(path)) return;
+  const index = new Database(path);
+  try {
+    index.pragma('busy_timeout = 5000');
+    const fts = ftsFieldIds(schema);
+    const cols = fts.map((id) => `"${fieldColumn(id)}"`).join(', ');
+    const marks = fts.map(() => '?').join(', ');
+    // A contentless FTS5 row is removed by naming the values it was indexed with.
+    const remove = index.prepare(`INSERT INTO events_fts (events_fts, rowid, ${cols}) VALUES ('delete', ?, ${marks})`);
+    const insert = index.prepare(`INSERT INTO events_fts (rowid, ${cols}) VALUES (?, ${marks})`);
+    index
+      .transaction(() => {
+        const indexed = Number(index.prepare(`SELECT value FROM meta WHERE key = 'indexed_size'`).pluck().get() ?? 0);
+        for (const { leaf, before, after } of changes) {
+          if (leaf >= indexed) continue;
+          remove.run(leaf, ...before);
+          insert.run(leaf, ...after);
+        }
+      })
+      .immediate();
+  } finally {
+    index.close();
   }
 }
 

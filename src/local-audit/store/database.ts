@@ -15,7 +15,7 @@ export function fieldColumn(id: string): string {
 }
 
 /**
- * Fields with a trigram full-text index (`events_fts`, rowid = leaf index): every `string` field.
+ * Fields with a trigram full-text index (trigram-index-file.ts): every `string` field.
  * Those are short (the standard ones are at most 128 characters) and the ones people search by
  * value (actor, target, tenant_id, ...); `text` fields (message, old, new: up to 32 KiB each) would
  * make every insert much dearer, and `string-unindexed` says what it is. The index only narrows
@@ -57,7 +57,7 @@ export function openDatabase(path: string, schema: AuditSchema): Db {
  * to 0600) before SQLite opens it, whatever the umask, because SQLite creates the -wal and -shm
  * files with the main file's permissions. Existing -wal, -shm and -journal files are set too.
  */
-function restrictFileModes(path: string): void {
+export function restrictFileModes(path: string): void {
   if (!existsSync(path)) {
     const fd = openSync(path, 'wx', 0o600);
     try {
@@ -182,20 +182,16 @@ function createEventsTable(db: Db, schema: AuditSchema): void {
     }
   }
   if (!stored) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(wanted);
-  createFtsTable(db, schema);
+  dropInFileTrigramIndex(db);
 }
 
-function createFtsTable(db: Db, schema: AuditSchema): void {
-  const columns = ftsFieldIds(schema).map((id) => `"${fieldColumn(id)}"`);
-  if (columns.length === 0) return;
-  // Contentless (the text lives in events), trigram tokens with case kept: a phrase query finds
-  // every row whose column contains the phrase as a substring, case-sensitively.
+/**
+ * The trigram index lives in a file of its own (trigram-index-file.ts). A data directory from
+ * before keeps it in this file as `events_fts`: it is dropped, and the indexer builds the new file
+ * from the events.
+ */
+function dropInFileTrigramIndex(db: Db): void {
   db.transaction(() => {
-    db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(${columns.join(', ')}, content='', tokenize='trigram case_sensitive 1')`);
-    // A data directory from before the index: fill it once from the events table.
-    if (!db.prepare(`SELECT 1 FROM meta WHERE key = 'events_fts'`).get()) {
-      db.exec(`INSERT INTO events_fts (rowid, ${columns.join(', ')}) SELECT leaf_index, ${columns.join(', ')} FROM events`);
-      db.prepare(`INSERT INTO meta (key, value) VALUES ('events_fts', 'trigram-v1')`).run();
-    }
+    db.exec(`DROP TABLE IF EXISTS events_fts; DELETE FROM meta WHERE key = 'events_fts'`);
   }).immediate();
 }

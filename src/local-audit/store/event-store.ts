@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { hash as digestOf } from 'node:crypto';
 import { bytesToHex, canonicalJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
-import { fieldColumn, ftsFieldIds, type Db } from './database.js';
+import { fieldColumn, type Db } from './database.js';
 import { ArrivalOrder } from './arrival-order.js';
 import { searchColumnValue } from './search-columns.js';
 import { StatementCache } from './statement-cache.js';
@@ -41,10 +41,6 @@ export class EventStore {
   /** Whether received_at rises with leaf index (lets searches walk the table in leaf order). */
   readonly arrival: ArrivalOrder;
   private readonly insertEvent: Database.Statement<unknown[]>;
-  /** Row of the trigram index (store/database.ts), when the schema has `string` fields. */
-  private readonly insertFts: Database.Statement<unknown[]> | undefined;
-  /** Positions in `fields` of the indexed ones. */
-  private readonly ftsPositions: number[];
   private readonly fields: SchemaField[];
   private readonly pageStatements: StatementCache;
   private reloads = 0;
@@ -60,12 +56,6 @@ export class EventStore {
     const cols = this.fields.map((f) => `"${fieldColumn(f.id)}"`).join(', ');
     const marks = this.fields.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT INTO events (leaf_index, received_at, hash, envelope, ${cols}) VALUES (?, ?, ?, ?, ${marks})`);
-    const ftsIds = ftsFieldIds(schema);
-    this.ftsPositions = ftsIds.map((id) => this.fields.findIndex((f) => f.id === id));
-    this.insertFts =
-      ftsIds.length === 0
-        ? undefined
-        : db.prepare(`INSERT INTO events_fts (rowid, ${ftsIds.map((id) => `"${fieldColumn(id)}"`).join(', ')}) VALUES (?, ${ftsIds.map(() => '?').join(', ')})`);
   }
 
   get size(): number {
@@ -90,7 +80,6 @@ export class EventStore {
         const hash = new Uint8Array(digestOf('sha256', json, 'buffer'));
         const values = this.fields.map((f) => searchColumnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
-        this.insertFts?.run(first + i, ...this.ftsPositions.map((p) => values[p]));
         leaves.push(hash);
         out.push({ leafIndex: first + i, hash: bytesToHex(hash), envelope });
       });

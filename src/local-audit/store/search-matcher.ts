@@ -3,12 +3,12 @@
 // (search-worker.ts) on a read-only connection of its own; the route builds the conditions with
 // the query compiler (query/) against `searchFields`, this module adds the bounds, the order, the
 // limit and the deadline.
-import type Database from 'better-sqlite3';
 import type { AuditSchema } from '../audit-schema.js';
 import type { FieldResolver, QueryNode } from '../query/index.js';
 import type { SqlFragment } from './query-sql.js';
 import { fieldColumn, ftsFieldIds, type Db } from './database.js';
 import { FtsPrefilter } from './fts-prefilter.js';
+import { IndexedCandidates, type Candidates } from './indexed-candidates.js';
 import { MatchCache } from './match-cache.js';
 import { TrigramSample } from './trigram-sample.js';
 import { searchFields } from './search-fields.js';
@@ -37,6 +37,8 @@ const CACHED_LEAVES = 500_000;
 export interface SearchMatcherOptions {
   /** Below this many events a scan of the whole table is cheaper than the index lookup. */
   prefilterMinEvents: number;
+  /** A connection to the trigram index file (trigram-index-file.ts); without it, searches scan. */
+  index?: Db;
   onError: (err: unknown) => void;
 }
 
@@ -79,11 +81,13 @@ export class SearchMatcher {
   private readonly fields: FieldResolver;
   private readonly prefilter: FtsPrefilter;
   private readonly trigrams: TrigramSample;
-  private readonly candidates: Database.Statement<[string, number, number], { rowid: number }> | undefined;
+  private readonly candidates: IndexedCandidates | undefined;
   // Compiled searches by SQL text: the same query shapes recur (values travel as parameters).
   private readonly statements: StatementCache;
   /** How the trigram index narrowed the last search (for diagnostics and tests). */
   lastNarrowing: 'rarest trigrams' | 'phrases' | 'none' = 'none';
+  /** How many leaves of the last narrowed search the index did not cover yet (each was looked at). */
+  lastUnindexed = 0;
   /** The leaves the last search looked at: all below its tree size, or those from a kept search's size on. */
   lastRange: { from: number; to: number } = { from: 0, to: 0 };
   private readonly cache = new MatchCache(CACHED_SEARCHES, CACHED_LEAVES);
@@ -99,9 +103,7 @@ export class SearchMatcher {
     this.fields = searchFields(schema);
     this.prefilter = new FtsPrefilter(schema);
     this.trigrams = new TrigramSample(db, ftsFieldIds(schema).map(fieldColumn));
-    this.candidates = this.prefilter.enabled
-      ? db.prepare<[string, number, number], { rowid: number }>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid >= ? AND rowid < ? LIMIT ${PREFILTER_MAX_CANDIDATES + 1}`)
-      : undefined;
+    this.candidates = this.prefilter.enabled && options.index ? new IndexedCandidates(options.index, PREFILTER_MAX_CANDIDATES) : undefined;
     this.statements = new StatementCache(db, 128);
     // better-sqlite3 has no progress handler: the scan calls back into JS every
     // DEADLINE_CHECK_EVERY events instead, and an exception thrown there ends the statement.
@@ -190,9 +192,14 @@ export class SearchMatcher {
     return JSON.parse(this.statements.get(sql).pluck().get(...params) as string) as number[];
   }
 
-  /** `leaf_index IN (candidates)` when the trigram index narrows the search of `range` enough, else nothing. */
+  /**
+   * `leaf_index IN (candidates)` when the trigram index narrows the search of `range` enough, else
+   * nothing. The candidates are the leaves the index names below where it ends, and every leaf
+   * from there on, which it does not cover yet.
+   */
   private narrow(q: MatchQuery, range: { from: number; to: number }): SqlFragment[] {
     this.lastNarrowing = 'none';
+    this.lastUnindexed = 0;
     const span = range.to - range.from;
     if (span < this.options.prefilterMinEvents || !this.candidates) return [];
     // A value's rarest trigrams are used when they are estimated to leave a margin under the
@@ -202,25 +209,33 @@ export class SearchMatcher {
     const quick = this.prefilter.derive(q.ast, q.restriction?.values, rarest);
     if (!quick) return [];
     const exact = this.prefilter.derive(q.ast, q.restriction?.values);
-    let leaves = this.candidatesOf(quick, range);
+    let found = this.candidatesOf(quick, range);
     let used: SearchMatcher['lastNarrowing'] = quick === exact ? 'phrases' : 'rarest trigrams';
-    if ((leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) && exact !== null && exact !== quick) {
-      leaves = this.candidatesOf(exact, range);
+    if ((found === undefined || tooMany(found, range)) && exact !== null && exact !== quick) {
+      found = this.candidatesOf(exact, range);
       used = 'phrases';
     }
-    if (leaves === undefined || leaves.length > PREFILTER_MAX_CANDIDATES) return [];
+    if (found === undefined || tooMany(found, range)) return [];
     this.lastNarrowing = used;
+    this.lastUnindexed = range.to - found.indexedTo;
+    const leaves = found.leaves;
+    for (let leaf = found.indexedTo; leaf < range.to; leaf++) leaves.push(leaf);
     return [{ sql: 'e.leaf_index IN (SELECT value FROM json_each(?))', params: [JSON.stringify(leaves)] }];
   }
 
-  /** The leaves the trigram index names for `match` (at most one past the cap); undefined if it fails. */
-  private candidatesOf(match: string, range: { from: number; to: number }): number[] | undefined {
+  /** The leaves the trigram index names for `match` (at most one past the cap) and where it ends; undefined if it fails. */
+  private candidatesOf(match: string, range: { from: number; to: number }): Candidates | undefined {
     try {
-      return this.candidates!.all(match, range.from, range.to).map((r) => r.rowid);
+      return this.candidates!.find(match, range.from, range.to);
     } catch (err) {
       // Never expected (every value is quoted); the search is still right without the index.
       this.options.onError(err);
       return undefined;
     }
   }
+}
+
+/** Whether the candidates, with the leaves the index does not cover yet, are more than a narrowed search takes. */
+function tooMany(found: Candidates, range: { from: number; to: number }): boolean {
+  return found.leaves.length + (range.to - found.indexedTo) > PREFILTER_MAX_CANDIDATES;
 }

@@ -13,6 +13,8 @@ import { startModuleWorker, workerModule } from './module-worker.js';
 /** What every worker is started with. */
 export interface SearchWorkerData {
   path: string;
+  /** The trigram index file (trigram-index-file.ts), when the schema has indexed fields. */
+  indexPath?: string;
   schema: AuditSchema;
   prefilterMinEvents: number;
   busyTimeoutMs: number;
@@ -36,6 +38,8 @@ export type SearchReply =
 export interface SearchPoolOptions {
   /** The SQLite file of the service. */
   path: string;
+  /** The trigram index file, when the schema has indexed fields. */
+  indexPath?: string;
   schema: AuditSchema;
   prefilterMinEvents: number;
   /** Worker threads, started on the first searches that need them. */
@@ -118,8 +122,8 @@ export class SearchPool {
   }
 
   private spawn(): Slot {
-    const { path, schema, prefilterMinEvents } = this.options;
-    const worker = startModuleWorker(ENTRY, { path, schema, prefilterMinEvents, busyTimeoutMs: 5000 } satisfies SearchWorkerData);
+    const { path, indexPath, schema, prefilterMinEvents } = this.options;
+    const worker = startModuleWorker(ENTRY, { path, indexPath, schema, prefilterMinEvents, busyTimeoutMs: 5000 } satisfies SearchWorkerData);
     const slot: Slot = { worker };
     worker.on('message', (reply: SearchReply) => this.onReply(slot, reply));
     worker.on('error', (err) => {

@@ -21,6 +21,8 @@ const MAX_QUEUED_SEARCHES = 64;
 interface SearchStoreOptions {
   /** Below this many events a scan of the whole table is cheaper than the index lookup. */
   prefilterMinEvents: number;
+  /** The trigram index file (TrigramIndexer.path), when the schema has indexed fields. */
+  indexPath?: string;
   onError: (err: unknown) => void;
   deadlineMs?: number;
   workers?: number;
@@ -40,6 +42,7 @@ export class SearchStore {
     this.fields = searchFields(schema);
     this.pool = new SearchPool({
       path: db.name,
+      indexPath: options.indexPath,
       schema,
       prefilterMinEvents: options.prefilterMinEvents,
       workers: options.workers ?? DEFAULT_SEARCH_WORKERS,

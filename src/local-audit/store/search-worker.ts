@@ -28,8 +28,11 @@ try {
 
 const db = new Database(data.path, { readonly: true, fileMustExist: true });
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+const index = data.indexPath === undefined ? undefined : new Database(data.indexPath, { readonly: true, fileMustExist: true });
+index?.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
 const matcher = new SearchMatcher(db, data.schema, {
   prefilterMinEvents: data.prefilterMinEvents,
+  index,
   onError: (err) => port.postMessage({ type: 'error-report', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies SearchReply),
 });
 
