@@ -8,45 +8,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditSource } from '../../src/full-audit/core.js';
 import { ExportEventScanner, ExportFormatError } from '../../src/full-audit/export-scanner.js';
-import { canonicalParsedJson, envelopeHash } from '../../src/full-audit/leaf-hash.js';
+import { envelopeHash } from '../../src/full-audit/leaf-hash.js';
 import { StreamingTree } from '../../src/full-audit/stream-tree.js';
 import type { AuditSource, FullAuditReport, LeafRecord, RootRecord } from '../../src/full-audit/types.js';
 import { readVerifiedRoots } from '../../src/full-audit/verified-roots.js';
 import { MemoryTree, bytesToHex, canonicalJson, hashEnvelope } from '../../src/merkle/index.js';
 import { writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 
-describe('canonicalParsedJson / envelopeHash', () => {
-  test('equal to src/merkle canonicalJson and hashEnvelope on any JSON text', () => {
+describe('envelopeHash', () => {
+  test('equal to src/merkle hashEnvelope on any JSON text, parsed as it comes and from canonical text', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const parsed = JSON.parse(JSON.stringify(value)) as unknown;
-        expect(canonicalParsedJson(parsed)).toBe(canonicalJson(parsed));
         expect(bytesToHex(envelopeHash(parsed))).toBe(hashEnvelope(parsed));
-        // Parsed back from canonical text, as stored envelopes are: members already in order.
         const stored = JSON.parse(canonicalJson(parsed)) as unknown;
-        expect(canonicalParsedJson(stored)).toBe(canonicalJson(parsed));
+        expect(bytesToHex(envelopeHash(stored))).toBe(hashEnvelope(parsed));
       }),
-      { numRuns: 2000 },
+      { numRuns: 500 },
     );
-  });
-
-  test('the awkward cases: key order by UTF-16 units, escapes, numbers, __proto__ and toJSON members', () => {
-    const texts = [
-      '{"b":1,"a":2,"\u00e9":3,"\ud83d\ude00":4,"\uff61":5,"A":6}',
-      '{"s":"line\\nbreak \\"quoted\\" \\u0001 \\u2028 \\ud800 tab\\t","n":[1e21,1E-7,-0,0.1,100,2.5e-300]}',
-      '{"__proto__":{"x":1},"constructor":"c"}',
-      '{"event":{"toJSON":"not a function","z":1,"a":2}}',
-      '[[],{},null,true,false,""]',
-      // Already in canonical order (the fast path), integer-like member names (which objects list first), nesting.
-      '{"10":1,"9":2,"a":{"b":[{"c":1,"d":2}]},"\u00e9":"x","\ud83d\ude00":"y"}',
-      '{"a":{"d":1,"c":2},"b":1}',
-      '{"a":[{"y":1,"x":2}]}',
-    ];
-    for (const text of texts) {
-      const parsed = JSON.parse(text) as unknown;
-      expect(canonicalParsedJson(parsed)).toBe(canonicalJson(parsed));
-      expect(bytesToHex(envelopeHash(parsed))).toBe(hashEnvelope(parsed));
-    }
   });
 });
 
