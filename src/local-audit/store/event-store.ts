@@ -3,7 +3,7 @@
 // interleaved with another and an acknowledged batch is durable.
 import type Database from 'better-sqlite3';
 import { hash as digestOf } from 'node:crypto';
-import { bytesToHex, canonicalJson } from '../../merkle/index.js';
+import { bytesToHex, canonicalParsedJson } from '../../merkle/index.js';
 import type { AuditSchema, SchemaField } from '../audit-schema.js';
 import { fieldColumn, type Db } from './database.js';
 import { ArrivalOrder } from './arrival-order.js';
@@ -74,9 +74,10 @@ export class EventStore {
       const out: AppendedEvent[] = [];
       batch.forEach((envelope, i) => {
         // The stored text is the canonical JSON, and the event hash is its sha256 (the same bytes
-        // hashEnvelope in src/merkle computes; node:crypto's one-shot digest is simply faster on
-        // the ingest path: no Hash object per event).
-        const json = canonicalJson(envelope);
+        // hashEnvelope in src/merkle computes). On the ingest path, the canonical JSON of values
+        // JSON.parse made (the events of a request, around them strings) and node:crypto's
+        // one-shot digest (no Hash object per event) are simply faster.
+        const json = canonicalParsedJson(envelope);
         const hash = new Uint8Array(digestOf('sha256', json, 'buffer'));
         const values = this.fields.map((f) => searchColumnValue(f, envelope.event[f.id]));
         this.insertEvent.run(first + i, envelope.received_at, hash, json, ...values);
