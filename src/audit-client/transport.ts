@@ -7,7 +7,7 @@
 // aborts the request through an AbortSignal (undici's own timeouts stay set as a backstop).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, util as undiciUtil, type Dispatcher } from 'undici';
 import { AuditTransportError, type AuditAbortError, type TimeoutPhase } from './errors.js';
 import { abortError, headerValue, networkError, tooLargeError } from './error-mapping.js';
 import type { Redactor } from './redact.js';
@@ -86,27 +86,113 @@ export class Transport {
     return `${method} ${url.origin}${url.pathname}`;
   }
 
-  /** Sends the request and reads the whole body as UTF-8 text. */
-  async send(req: HttpRequest): Promise<HttpResponse> {
-    const opened = await this.open(req);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
-        opened.touch();
-        size += chunk.length;
-        if (size > this.options.maxResponseBytes) {
-          throw tooLargeError(Transport.target(req.method, req.url), this.options.maxResponseBytes, opened.statusCode, opened.headers);
-        }
-        chunks.push(chunk);
-      }
-    } catch (err) {
-      opened.body.destroy();
-      throw err instanceof AuditTransportError ? err : opened.fail(err, size);
-    } finally {
-      opened.finish();
+  /**
+   * Sends the request and reads the whole body as UTF-8 text. It talks to the dispatcher's handler
+   * interface directly: the chunks go straight into one buffer, where `open()`'s readable stream
+   * and its async iterator cost a gateway about 20 µs of CPU on every upstream call.
+   */
+  send(req: HttpRequest): Promise<HttpResponse> {
+    const { timeouts, redactor, maxResponseBytes } = this.options;
+    const target = Transport.target(req.method, req.url);
+    if (req.signal?.aborted) {
+      // Never dispatched: say so without touching the network.
+      return Promise.reject(abortError(target, req.signal.reason, redactor));
     }
-    return { statusCode: opened.statusCode, headers: opened.headers, text: Buffer.concat(chunks, size).toString('utf8') };
+    const watch = new Watch(req.signal);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let statusCode = 0;
+      let headers: IncomingHttpHeaders = {};
+      let phase: 'headers' | 'body' = 'headers';
+      let abortExchange: ((reason: Error) => void) | undefined;
+      let settled = false;
+      // The watch's signal (the caller's signal, or one of our timers) ends the exchange.
+      const onAbort = (): void => abortExchange?.(watch.signal.reason as Error);
+      watch.signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        watch.signal.removeEventListener('abort', onAbort);
+        watch.dispose();
+        return true;
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onConnect: (abort) => {
+          abortExchange = abort;
+          if (watch.signal.aborted) abort(watch.signal.reason as Error);
+        },
+        onHeaders: (status, rawHeaders) => {
+          // An informational answer (1xx): the final one follows.
+          if (status < 200) return true;
+          statusCode = status;
+          headers = undiciUtil.parseHeaders(rawHeaders);
+          phase = 'body';
+          watch.arm('body', timeouts.bodyMs);
+          return true;
+        },
+        onData: (chunk) => {
+          watch.touch();
+          size += chunk.length;
+          if (size > maxResponseBytes) {
+            abortExchange?.(tooLargeError(target, maxResponseBytes, statusCode, headers));
+            return false;
+          }
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: () => {
+          if (settle()) resolve({ statusCode, headers, text: Buffer.concat(chunks, size).toString('utf8') });
+        },
+        onError: (err) => {
+          if (!settle()) return;
+          if (err instanceof AuditTransportError) reject(err);
+          else if (phase === 'headers') reject(this.failure(err, target, watch, req.signal, 'headers'));
+          else reject(this.failure(err, target, watch, req.signal, 'body', { httpStatus: statusCode, receivedBytes: size, requestId: headerValue(headers, 'x-request-id') }));
+        },
+      };
+      watch.arm('headers', timeouts.headersMs);
+      try {
+        this.dispatcher.dispatch(
+          {
+            origin: req.url.origin,
+            path: `${req.url.pathname}${req.url.search}`,
+            method: req.method,
+            headers: req.headers,
+            body: req.body ?? null,
+            headersTimeout: timeouts.headersMs,
+            bodyTimeout: timeouts.bodyMs,
+          },
+          handler,
+        );
+      } catch (err) {
+        // Refused by undici's argument checks before dispatch.
+        if (settle()) reject(this.failure(err, target, watch, req.signal, 'headers'));
+      }
+    });
+  }
+
+  /** A failure of an exchange as the client's transport error (or AuditAbortError). */
+  private failure(
+    err: unknown,
+    target: string,
+    watch: Watch,
+    callerSignal: AbortSignal | undefined,
+    phase: 'headers' | 'body',
+    extra: { httpStatus?: number; requestId?: string; receivedBytes?: number } = {},
+  ): AuditTransportError | AuditAbortError {
+    const { timeouts, redactor } = this.options;
+    return networkError(err, {
+      redactor,
+      target,
+      phase,
+      timedOut: watch.timedOut,
+      callerSignal,
+      connectTimeoutMs: timeouts.connectMs,
+      headersTimeoutMs: timeouts.headersMs,
+      bodyTimeoutMs: timeouts.bodyMs,
+      ...extra,
+    });
   }
 
   /**
@@ -122,17 +208,7 @@ export class Transport {
     }
     const watch = new Watch(req.signal);
     const fail = (err: unknown, phase: 'headers' | 'body', extra: { httpStatus?: number; requestId?: string; receivedBytes?: number } = {}) =>
-      networkError(err, {
-        redactor,
-        target,
-        phase,
-        timedOut: watch.timedOut,
-        callerSignal: req.signal,
-        connectTimeoutMs: timeouts.connectMs,
-        headersTimeoutMs: timeouts.headersMs,
-        bodyTimeoutMs: timeouts.bodyMs,
-        ...extra,
-      });
+      this.failure(err, target, watch, req.signal, phase, extra);
 
     watch.arm('headers', timeouts.headersMs);
     let response: Dispatcher.ResponseData;
