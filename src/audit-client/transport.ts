@@ -11,7 +11,6 @@ import { Agent, request, util as undiciUtil, type Dispatcher } from 'undici';
 import { AuditTransportError, type AuditAbortError, type TimeoutPhase } from './errors.js';
 import { abortError, headerValue, networkError, tooLargeError } from './error-mapping.js';
 import type { Redactor } from './redact.js';
-import { linkedController, type LinkedController } from './signals.js';
 
 export interface Timeouts {
   /** TCP (and TLS) connect. Applies to the client's own Agent, not to an injected dispatcher. */
@@ -98,7 +97,6 @@ export class Transport {
       // Never dispatched: say so without touching the network.
       return Promise.reject(abortError(target, req.signal.reason, redactor));
     }
-    const watch = new Watch(req.signal);
     return new Promise<HttpResponse>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -106,21 +104,25 @@ export class Transport {
       let headers: IncomingHttpHeaders = {};
       let phase: 'headers' | 'body' = 'headers';
       let abortExchange: ((reason: Error) => void) | undefined;
+      // Why the exchange was stopped before undici handed over its abort (see onConnect).
+      let stoppedEarly: Error | undefined;
       let settled = false;
-      // The watch's signal (the caller's signal, or one of our timers) ends the exchange.
-      const onAbort = (): void => abortExchange?.(watch.signal.reason as Error);
-      watch.signal.addEventListener('abort', onAbort, { once: true });
+      // The caller's signal, or one of our timers, ends the exchange.
+      const watch = new Watch(req.signal, (reason) => {
+        const error = reason instanceof Error ? reason : new Error(String(reason));
+        if (abortExchange) abortExchange(error);
+        else stoppedEarly = error;
+      });
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        watch.signal.removeEventListener('abort', onAbort);
         watch.dispose();
         return true;
       };
       const handler: Dispatcher.DispatchHandler = {
         onConnect: (abort) => {
           abortExchange = abort;
-          if (watch.signal.aborted) abort(watch.signal.reason as Error);
+          if (stoppedEarly) abort(stoppedEarly);
         },
         onHeaders: (status, rawHeaders) => {
           // An informational answer (1xx): the final one follows.
@@ -206,7 +208,8 @@ export class Transport {
       // Never dispatched: say so without touching the network.
       throw abortError(target, req.signal.reason, redactor);
     }
-    const watch = new Watch(req.signal);
+    const controller = new AbortController();
+    const watch = new Watch(req.signal, (reason) => controller.abort(reason));
     const fail = (err: unknown, phase: 'headers' | 'body', extra: { httpStatus?: number; requestId?: string; receivedBytes?: number } = {}) =>
       this.failure(err, target, watch, req.signal, phase, extra);
 
@@ -218,7 +221,7 @@ export class Transport {
         method: req.method,
         headers: req.headers,
         body: req.body ?? null,
-        signal: watch.signal,
+        signal: controller.signal,
         headersTimeout: timeouts.headersMs,
         bodyTimeout: timeouts.bodyMs,
       });
@@ -247,18 +250,22 @@ export class Transport {
 }
 
 /**
- * The per-exchange timer and signal: undici gets a signal that aborts when the caller's does or
- * when the current phase's timer fires.
+ * The per-exchange timers and the caller's signal: `stop` is called with the reason when the
+ * caller's signal aborts or the current phase's timer fires, at most once.
  */
 class Watch {
-  private readonly link: LinkedController;
-  readonly signal: AbortSignal;
   timedOut: { phase: TimeoutPhase; ms: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly onCallerAbort = (): void => this.stopWith(this.callerSignal!.reason);
 
-  constructor(callerSignal: AbortSignal | undefined) {
-    this.link = linkedController(callerSignal);
-    this.signal = this.link.controller.signal;
+  constructor(
+    private readonly callerSignal: AbortSignal | undefined,
+    private readonly stop: (reason: unknown) => void,
+  ) {
+    if (!callerSignal) return;
+    if (callerSignal.aborted) this.stopWith(callerSignal.reason);
+    else callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
   arm(phase: TimeoutPhase, ms: number): void {
@@ -266,7 +273,7 @@ class Watch {
     if (ms <= 0) return;
     this.timer = setTimeout(() => {
       this.timedOut = { phase, ms };
-      this.link.controller.abort(new Error(`${phase} timeout after ${ms} ms`));
+      this.stopWith(new Error(`${phase} timeout after ${ms} ms`));
     }, ms);
   }
 
@@ -277,7 +284,13 @@ class Watch {
   /** The exchange is over: no more timer, no more listening to the caller's signal. */
   dispose(): void {
     this.clearTimer();
-    this.link.unlink();
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+  }
+
+  private stopWith(reason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stop(reason);
   }
 
   private clearTimer(): void {
