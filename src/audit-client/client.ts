@@ -114,6 +114,9 @@ interface Exchange {
   body?: string;
 }
 
+/** Endpoint URLs a client keeps parsed (see url()). */
+const MAX_CACHED_URLS = 32;
+
 export class AuditClient {
   /** The service base, without a trailing slash. */
   readonly baseUrl: string;
@@ -128,6 +131,7 @@ export class AuditClient {
   private readonly redactor: Redactor;
   private readonly transport: Transport;
   private readonly onCall: AuditClientOptions['onCall'];
+  private readonly urls = new Map<string, URL>();
 
   constructor(options: AuditClientOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new TypeError('AuditClient needs a token');
@@ -375,7 +379,15 @@ export class AuditClient {
   }
 
   private url(endpoint: string): URL {
-    return new URL(`${this.baseUrl}/${endpoint}`);
+    // Parsed once per endpoint: a client calls a handful of them, over and over. Polling paths
+    // carry a request id, so the cache stops growing at a bound and those are parsed each time.
+    // The URL objects are only read (transport.ts), never changed.
+    let url = this.urls.get(endpoint);
+    if (url === undefined) {
+      url = new URL(`${this.baseUrl}/${endpoint}`);
+      if (this.urls.size < MAX_CACHED_URLS) this.urls.set(endpoint, url);
+    }
+    return url;
   }
 
   /**
