@@ -47,7 +47,7 @@ function indexed(dataDir: string, phrase: string): { leaves: number[]; size: num
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-test('appends commit while another writer holds the index; searches find the events it has not indexed, and it catches up', async () => {
+test('appends commit while another writer holds the index; searches find the events it has not indexed; the indexer waits, then catches up', async () => {
   const errors: unknown[] = [];
   const svc = await startTestService({ prefilterMinEvents: 0, onError: (err) => errors.push(err) });
   try {
@@ -63,6 +63,9 @@ test('appends commit while another writer holds the index; searches find the eve
       expect(await found(svc, 'actor:late-1')).toEqual([51, ...range(60, 70)]);
       expect(await found(svc, 'actor:early-4')).toEqual([4, ...range(40, 50)]);
       expect(await found(svc, 'actor:-')).toEqual(range(0, 100));
+      // Longer than the indexer waits for the lock: it tries again later, and reports nothing.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(indexed(svc.dataDir, 'late-').size).toBe(50);
     } finally {
       blocker.exec('COMMIT');
       blocker.close();

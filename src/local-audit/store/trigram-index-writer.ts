@@ -5,6 +5,9 @@ import Database from 'better-sqlite3';
 import type { Db } from './database.js';
 import { clearTrigramIndex, indexedPrefix, indexMatchesEvents, openTrigramIndex, setIndexedPrefix, type IndexedPrefix } from './trigram-index-file.js';
 
+/** How long a batch waits for another writer of the index file before it fails with SQLITE_BUSY. */
+const INDEX_BUSY_TIMEOUT_MS = 100;
+
 /** What one batch did. */
 export interface IndexedBatch {
   /** Events indexed by it. */
@@ -32,6 +35,9 @@ export class TrigramIndexWriter {
     private readonly batchRows: number,
   ) {
     this.index = openTrigramIndex(indexPath, columns);
+    // Another writer of the index (an operator's tool, a test) is waited for briefly only: the
+    // caller tries the batch again later, and meanwhile stays free to stop.
+    this.index.pragma(`busy_timeout = ${INDEX_BUSY_TIMEOUT_MS}`);
     try {
       this.events = new Database(databasePath, { readonly: true, fileMustExist: true });
     } catch (err) {
@@ -57,7 +63,8 @@ export class TrigramIndexWriter {
   }
 
   /**
-   * Indexes the next batch in one transaction of the index file. The index's write lock is taken
+   * Indexes the next batch in one transaction of the index file (SQLITE_BUSY when another
+   * connection holds its write lock for long; nothing is written then). The index's write lock is taken
    * before the events are read: whoever rewrites an indexed event in place and then its index row,
    * in that order (test/support/tamper.ts), is never undone by a batch read before the rewrite and
    * committed after it.

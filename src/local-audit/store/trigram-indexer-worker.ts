@@ -41,7 +41,16 @@ function look(): void {
     delay = Math.min(delay * 2, data.idlePollMs);
   } else {
     delay = data.pollMs;
-    const batch = writer.indexBatch();
+    let batch;
+    try {
+      batch = writer.indexBatch();
+    } catch (err) {
+      // Another connection held the index's write lock past the busy timeout (an operator's tool,
+      // a test): try again at the next look. Anything else ends the thread, to be reported.
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+      timer = setTimeout(look, delay);
+      return;
+    }
     if (batch.indexed > 0 || batch.rebuilt) port!.postMessage({ indexedSize: batch.indexedSize } satisfies TrigramIndexerReport);
     // A full batch: more may be waiting. The next one runs after the messages queued meanwhile
     // (a stop among them).
