@@ -17,7 +17,7 @@ const BATCH_ROWS = 5000;
 /** How often the thread looks for new commits while there are some, and at least how often while there are none. */
 const POLL_MS = 10;
 const IDLE_POLL_MS = 200;
-/** The pause before a failed thread is replaced, doubling up to the second. */
+/** The pause before a failed thread is replaced, doubling after each failure up to a minute. */
 const FIRST_RESTART_MS = 1000;
 const MAX_RESTART_MS = 60_000;
 
@@ -70,11 +70,6 @@ export class TrigramIndexer {
       throw err;
     }
     this.start();
-  }
-
-  /** The leaves the index covered at the thread's last report. */
-  get indexedSize(): number {
-    return this.indexed;
   }
 
   /** Resolves once the index covers the first `size` leaves (tests and benchmarks wait with it). */
