@@ -3,8 +3,8 @@
 // larger than the sample, unknown for an empty log, re-sampled as the log grows, and trigrams as
 // the FTS5 trigram tokenizer counts them (code points, not UTF-16 units). Then the search matcher
 // with them: a long value is looked up by its rarest trigrams, and when a stale sample picks
-// trigrams that name more events than the prefilter takes, by its phrase; the matches are always
-// the ones the query's own SQL selects.
+// trigrams that name more events than the prefilter takes, by its phrase; with an index far
+// behind the log, by a scan; the matches are always the ones the query's own SQL selects.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { microTimestamp } from '../../src/local-audit/core/clock.js';
@@ -120,5 +120,24 @@ describe('the search matcher with the sample', () => {
     expect(matcher.lastNarrowing).toBe('phrases');
     expect(found).toHaveLength(1111); // 5, 50..59, 500..599, 5000..5999
     expect(found).toEqual(oracle('zq-common-5'));
+  });
+
+  test('an index far behind the log: more unindexed events than the prefilter takes are scanned, a few are added to the candidates', () => {
+    append(1000, (i) => `early-${i}`);
+    index = trigramIndexOf(db, STANDARD_SCHEMA);
+    const matcher = new SearchMatcher(db, STANDARD_SCHEMA, { prefilterMinEvents: 0, index: index.reader, onError: (err) => { throw err; } });
+    // 10,500 events the index does not cover yet (its thread behind, or not running).
+    append(10_500, (i) => `late-${i}`);
+    expect(search(matcher, 'actor:late-7777')).toEqual(oracle('late-7777'));
+    expect(matcher.lastNarrowing).toBe('none');
+    expect(search(matcher, 'actor:early-99')).toEqual(oracle('early-99'));
+    expect(matcher.lastNarrowing).toBe('none');
+    // Caught up but for the last 300: the index narrows, and those 300 are candidates.
+    index.catchUp();
+    append(300, (i) => `tail-${i}`);
+    expect(search(matcher, 'actor:tail-29')).toEqual(oracle('tail-29'));
+    expect(search(matcher, 'actor:late-7777')).toEqual(oracle('late-7777'));
+    expect(matcher.lastNarrowing).not.toBe('none');
+    expect(matcher.lastUnindexed).toBe(300);
   });
 });
