@@ -4,7 +4,8 @@
 // Why our own timers: undici's headersTimeout/bodyTimeout run on its coarse "fast timers" and may
 // fire up to a second late, and they only apply to its own dispatchers. The client promises that
 // a silent server is abandoned within `headersMs`, so each exchange arms a native timer that
-// aborts the request through an AbortSignal (undici's own timeouts stay set as a backstop).
+// aborts the request (send(): through the abort undici hands its handler; open(): through an
+// AbortSignal), and undici's own timeouts stay set as a backstop.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request, util as undiciUtil, type Dispatcher } from 'undici';
