@@ -4,6 +4,7 @@
 // match; the leaves from it on are not indexed yet, and the caller looks at each of them.
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+import { indexedPrefix } from './trigram-index-file.js';
 
 export interface Candidates {
   /** The leaves in [from, indexedTo) that the index names, in leaf order, at most `limit` + 1. */
@@ -14,18 +15,15 @@ export interface Candidates {
 
 export class IndexedCandidates {
   private readonly lookup: Database.Statement<[string, number, number], number>;
-  private readonly indexedSize: Database.Statement<[], string>;
   private readonly inSnapshot: (match: string, from: number, to: number) => Candidates;
 
   constructor(index: Db, limit: number) {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`the candidate limit must be a non-negative integer, not ${limit}`);
     this.lookup = index.prepare<[string, number, number], number>(`SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ${limit + 1}`).pluck();
-    this.indexedSize = index.prepare<[], string>(`SELECT value FROM meta WHERE key = 'indexed_size'`).pluck();
     // indexed_size and the lookup in one read transaction: the indexer commits both together, and
     // a rebuild empties the table and resets the size together.
     this.inSnapshot = index.transaction((match: string, from: number, to: number) => {
-      const indexed = Number(this.indexedSize.get() ?? 0);
-      const indexedTo = Math.max(from, Math.min(to, Number.isSafeInteger(indexed) ? indexed : 0));
+      const indexedTo = Math.max(from, Math.min(to, indexedPrefix(index).size));
       const leaves = indexedTo > from ? this.lookup.all(match, from, indexedTo) : [];
       return { leaves, indexedTo };
     });

@@ -60,8 +60,16 @@ export function openTrigramIndex(path: string, columns: readonly string[]): Db {
   return db;
 }
 
+/** The statement indexedPrefix reads with, prepared once per connection (searches read it each time). */
+const prefixStatements = new WeakMap<Db, Database.Statement<[], [string, string]>>();
+
 export function indexedPrefix(db: Db): IndexedPrefix {
-  const rows = db.prepare(`SELECT key, value FROM meta WHERE key IN ('indexed_size', 'last_hash')`).raw().all() as Array<[string, string]>;
+  let statement = prefixStatements.get(db);
+  if (!statement) {
+    statement = db.prepare<[], [string, string]>(`SELECT key, value FROM meta WHERE key IN ('indexed_size', 'last_hash')`).raw();
+    prefixStatements.set(db, statement);
+  }
+  const rows = statement.all();
   const values = new Map(rows);
   const size = Number(values.get('indexed_size') ?? 0);
   return { size: Number.isSafeInteger(size) && size >= 0 ? size : 0, lastHash: values.get('last_hash') ?? null };
