@@ -31,6 +31,12 @@ function sqlType(type: SchemaFieldType): string {
   return 'TEXT';
 }
 
+/** Whether SQLite refused a file as no database, or as damaged where it read it. */
+export function isUnreadableDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+}
+
 export function openDatabase(path: string, schema: AuditSchema): Db {
   // Field ids become SQL column names: check every schema, not only those read from a file.
   checkSchema(schema);
@@ -43,8 +49,7 @@ export function openDatabase(path: string, schema: AuditSchema): Db {
     db.close();
     // The pages read on open are damaged, or it is no database: say which file, and what to do.
     // Damage elsewhere is found by the integrity check (store/integrity-check.ts).
-    const code = (err as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+    if (isUnreadableDatabase(err)) {
       throw new Error(`the audit database ${path} cannot be read (${(err as Error).message}); restore it from a backup or move it away`, { cause: err });
     }
     throw err;

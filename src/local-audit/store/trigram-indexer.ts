@@ -5,7 +5,7 @@
 // not cover yet one by one (search-matcher.ts), so they find the same events, only slower.
 import { rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import type { Db } from './database.js';
+import { isUnreadableDatabase, type Db } from './database.js';
 import { forgetForeignIndex, openTrigramIndex, trigramIndexPath } from './trigram-index-file.js';
 import type { TrigramIndexerData, TrigramIndexerReport } from './trigram-indexer-worker.js';
 import { startModuleWorker, workerModule } from './module-worker.js';
@@ -29,8 +29,7 @@ function openOrReplace(path: string, columns: readonly string[], onError: (err: 
   try {
     return openTrigramIndex(path, columns);
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code !== 'SQLITE_NOTADB' && !(typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) throw err;
+    if (!isUnreadableDatabase(err)) throw err;
     onError(new Error(`the trigram index ${path} cannot be read (${(err as Error).message}); it is built again from the events`, { cause: err }));
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     return openTrigramIndex(path, columns);
