@@ -23,6 +23,7 @@ export class TrigramIndexWriter {
   private readonly events: Db;
   private readonly rowsFrom: Database.Statement<[number, number], unknown[]>;
   private readonly hashAt: Database.Statement<[number], string>;
+  private readonly dataVersion: Database.Statement<[], number>;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly readAfter: (prefix: IndexedPrefix) => { matches: boolean; rows: unknown[][] };
   private readonly inTransaction: Database.Transaction<() => IndexedBatch>;
@@ -48,6 +49,7 @@ export class TrigramIndexWriter {
     const columnList = columns.map((c) => `"${c}"`).join(', ');
     this.rowsFrom = this.events.prepare<[number, number], unknown[]>(`SELECT leaf_index, lower(hex(hash)), ${columnList} FROM events WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?`).raw();
     this.hashAt = this.events.prepare<[number], string>('SELECT lower(hex(hash)) FROM events WHERE leaf_index = ?').pluck();
+    this.dataVersion = this.events.prepare<[], number>('PRAGMA data_version').pluck();
     this.insert = this.index.prepare(`INSERT INTO events_fts (rowid, ${columnList}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
     // The events after the indexed ones, up to a batch, in one snapshot of the audit database.
     this.readAfter = this.events.transaction((prefix: IndexedPrefix) => {
@@ -55,6 +57,11 @@ export class TrigramIndexWriter {
       return { matches: true, rows: this.rowsFrom.all(prefix.size, this.batchRows) };
     });
     this.inTransaction = this.index.transaction(() => this.batch());
+  }
+
+  /** Changes whenever another connection commits to the audit database (PRAGMA data_version). */
+  get eventsVersion(): number {
+    return this.dataVersion.get()!;
   }
 
   /** The leaves the index covers now. */

@@ -1,7 +1,6 @@
 // The trigram indexer thread (trigram-indexer.ts starts it): it runs a TrigramIndexWriter, looking
 // for new commits in the audit database every few milliseconds (PRAGMA data_version), less often
 // while there are none.
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TrigramIndexWriter } from './trigram-index-writer.js';
 
@@ -28,15 +27,13 @@ if (!port) throw new Error('trigram-indexer-worker.ts runs as a worker thread (T
 const data = workerData as TrigramIndexerData;
 
 const writer = new TrigramIndexWriter(data.databasePath, data.indexPath, data.columns, data.batchRows);
-const watch = new Database(data.databasePath, { readonly: true, fileMustExist: true });
-const dataVersion = watch.prepare<[], number>('PRAGMA data_version').pluck();
 
 let seen = -1;
 let delay = data.pollMs;
 let timer: NodeJS.Timeout | undefined;
 
 function look(): void {
-  const version = dataVersion.get()!;
+  const version = writer.eventsVersion;
   if (version === seen) {
     delay = Math.min(delay * 2, data.idlePollMs);
   } else {
@@ -67,7 +64,6 @@ function look(): void {
 port.on('message', (message: unknown) => {
   if (message !== 'stop') return;
   clearTimeout(timer);
-  watch.close();
   writer.close();
   port.close();
 });
