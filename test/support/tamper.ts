@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { bytesToHex, canonicalJson, consistencyProof, formatConsistencyItem, hashPair, treeRoot, type NodeSource } from '../../src/merkle/index.js';
 import type { AuditSchema } from '../../src/local-audit/index.js';
 import { fieldColumn, ftsFieldIds } from '../../src/local-audit/store/database.js';
-import { trigramIndexPath } from '../../src/local-audit/store/trigram-index-file.js';
+import { indexedPrefix, trigramIndexPath } from '../../src/local-audit/store/trigram-index-file.js';
 
 export type Db = Database.Database;
 
@@ -184,7 +184,7 @@ function updateTrigramIndex(db: Db, schema: AuditSchema, changes: readonly Index
     const insert = index.prepare(`INSERT INTO events_fts (rowid, ${cols}) VALUES (?, ${marks})`);
     index
       .transaction(() => {
-        const indexed = Number(index.prepare(`SELECT value FROM meta WHERE key = 'indexed_size'`).pluck().get() ?? 0);
+        const indexed = indexedPrefix(index).size;
         for (const { leaf, before, after } of changes) {
           if (leaf >= indexed) continue;
           remove.run(leaf, ...before);
