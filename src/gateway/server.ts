@@ -18,6 +18,7 @@ import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
+import { validationCache } from './validation-cache.js';
 import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } from './download-route.js';
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -148,10 +149,12 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
     // The body reaches yoga already read under MAX_BODY_BYTES (handleRequest); yoga's own limit
     // would pipe that string back through a web TransformStream on every request just to count it.
     maxRequestBodySize: false,
-    parserAndValidationCache: { documentCache: documentCache(), errorCache: documentCache() },
+    // Validation results are kept by validationCache() (validation-cache.ts), in yoga's place.
+    parserAndValidationCache: { documentCache: documentCache(), errorCache: documentCache(), validationCache: false },
     // The two guards wrap what yoga and the protection plugins install: the request parser (set
     // by yoga's own plugins, which run first) and the parse function (set by the token limit).
     plugins: [
+      validationCache(),
       malformedParamsAreBadRequests,
       ...(options.authenticate ? [authenticateFirst(options.authenticate)] : []),
       ...(options.plugins ?? []),
@@ -352,7 +355,8 @@ function toFetchRequest(yoga: Yoga, req: IncomingMessage, body: Buffer | undefin
 
 async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   const type = response.headers.get('content-type') ?? '';
-  if (response.body && (type.startsWith('text/event-stream') || type.startsWith('multipart/'))) {
+  // The type first: reading `body` of a string answer makes @whatwg-node build a stream of it.
+  if ((type.startsWith('text/event-stream') || type.startsWith('multipart/')) && response.body) {
     // Incremental answers are written as they come.
     res.writeHead(response.status, Object.fromEntries(response.headers));
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
