@@ -37,8 +37,11 @@ export function normalizeEventInput(event: EventInput): WireEvent {
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     if (value === null || value === undefined) continue;
-    // defineProperty, not assignment: a field named __proto__ must stay a field.
-    Object.defineProperty(plain, key, { value: value instanceof Date ? value.toISOString() : value, enumerable: true, writable: true, configurable: true });
+    const field = value instanceof Date ? value.toISOString() : value;
+    // A field named __proto__ must stay a field: assigning it would set the prototype instead.
+    // Every other name is assigned (defineProperty per field cost about as much as the rest).
+    if (key === '__proto__') Object.defineProperty(plain, key, { value: field, enumerable: true, writable: true, configurable: true });
+    else plain[key] = field;
   }
   const normalized = normalizeEvent(plain);
   for (const [key, value] of Object.entries(normalized)) {

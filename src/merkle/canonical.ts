@@ -21,9 +21,11 @@ export function normalizeEvent(event: Record<string, unknown>): Record<string, u
   for (const [key, value] of Object.entries(event)) {
     if (value === undefined) continue;
     const normalized = value !== null && typeof value === 'object' ? canonicalJson(value) : value;
-    // Defined, not assigned: "__proto__" is a legal JSON member name and must stay an own member
-    // (assignment would hit the prototype setter and silently drop it from the signed event).
-    Object.defineProperty(out, key, { value: normalized, enumerable: true, writable: true, configurable: true });
+    // "__proto__" is a legal JSON member name and must stay an own member: assignment would hit
+    // the prototype setter and silently drop it from the signed event. It is the only name on
+    // Object.prototype with a setter, so every other member is assigned (cheaper than defining).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: normalized, enumerable: true, writable: true, configurable: true });
+    else out[key] = normalized;
   }
   return out;
 }

@@ -101,12 +101,16 @@ interface Asked {
   prevRoot: ChainedRoot | undefined;
 }
 
+/** Something the answer lacks: withheld when the request asked for it, else not verbose. */
+function absent(asked: Asked, what: string): Verification {
+  return asked.proofs ? fail(`${what} was asked for and withheld`) : none(`not verbose: no ${what} returned`);
+}
+
 function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
-  const withheld = (what: string): Verification => (asked.proofs ? fail(`${what} was asked for and withheld`) : none(`not verbose: no ${what} returned`));
   const checks = {
-    hash: envelope ? verifyEnvelopeHash(envelope, result.hash) : withheld('envelope'),
-    membership: result.membership_proof === undefined || result.membership_proof === null ? withheld('membership proof') : !result.unpublished_root ? withheld('unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
+    hash: envelope ? verifyEnvelopeHash(envelope, result.hash) : absent(asked, 'envelope'),
+    membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
     consistency:
       asked.prevRoot === undefined
         ? none(asked.proofs ? 'the gateway has no verified root to chain this log to yet (nothing published and proven)' : 'not verified: pass options.verify')
@@ -115,7 +119,7 @@ function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): Log
           : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root, proof: result.consistency_proof }),
     signature: envelope
       ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
-      : withheld('envelope'),
+      : absent(asked, 'envelope'),
   };
   const outcome = overallVerdict(checks, ['hash', 'membership', 'consistency']);
   if (outcome.verdict === 'VERIFIED' && !asked.prevRoot?.anchored) {
