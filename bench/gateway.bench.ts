@@ -36,8 +36,9 @@
 // BENCH_PROFILE_DIR=dir writes CPU profiles of the two compared rows there (gateway-warm, rest-memo).
 //
 // Rows at 1 request in flight give latency (p50/p99); rows at BENCH_CONCURRENCY (default 8) in
-// flight give throughput. BENCH_SECONDS (default 3) per row. Targets: gateway warm p50 <= 1.5x the
-// p50 of REST + verify with the same memo and cached roots, and below the SDK's p50. The first
+// flight give throughput. BENCH_SECONDS (default 3) per row. Targets: gateway warm p50 <= 1.3x the
+// p50 of REST + verify with the same memo and cached roots (the performance issue's; the earlier
+// 1.5x is printed beside it), and below the SDK's p50. The first
 // target's two sides are measured once more after the rows, in alternating slices (ABBA, 2 x
 // BENCH_SECONDS each; bench/support/measure.ts measurePaired), and the target is read from that
 // pair: measured one row after the other, the ratio of the same code ranged from 1.38 to 1.52 over
@@ -271,7 +272,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log('summary (1 in flight, p50):');
     console.log(
-      `  target: gateway warm / REST + verify with the same memo, roots cached = ${paired.first.p50.toFixed(2)} / ${paired.second.p50.toFixed(2)} ms = ${ratio.toFixed(2)}x  (target <= 1.50x: ${verdict(ratio <= 1.5)}; the gateway's own overhead: ${(paired.first.p50 - paired.second.p50).toFixed(2)} ms)`,
+      `  target: gateway warm / REST + verify with the same memo, roots cached = ${paired.first.p50.toFixed(2)} / ${paired.second.p50.toFixed(2)} ms = ${ratio.toFixed(2)}x  (target <= 1.30x: ${verdict(ratio <= 1.3)}; the earlier target <= 1.50x: ${verdict(ratio <= 1.5)}; the gateway's own overhead: ${(paired.first.p50 - paired.second.p50).toFixed(2)} ms)`,
     );
     console.log(
       `          measured in alternating slices, ${paired.first.requests} and ${paired.second.requests} calls over ${(paired.first.elapsedMs / 1000).toFixed(1)} s each; the rows of the table above, one after the other: ${warm.p50.toFixed(2)} / ${restMemo.p50.toFixed(2)} ms = ${(warm.p50 / restMemo.p50).toFixed(2)}x`,
