@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, ParseOptions, Source } from 'graphql';
 import type { AuditClient, EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
@@ -414,8 +414,10 @@ function documentCache<T>(): { get(key: string): T | undefined; set(key: string,
  * that says so, like a malformed JSON body. Yoga's own parsers run first, so `requestParser` is the chosen one.
  */
 const malformedParamsAreBadRequests: Plugin = {
-  onRequestParse({ requestParser, setRequestParser }) {
-    if (!requestParser) return;
+  onRequestParse({ request, requestParser, setRequestParser }) {
+    // A JSON body (every POST of a GraphQL client) has a parser that answers malformed JSON with a
+    // 400 itself: no wrapper, and no promise of its own, for it.
+    if (!requestParser || isJsonPost(request)) return;
     setRequestParser(async (request) => {
       try {
         return await requestParser(request);
@@ -427,23 +429,43 @@ const malformedParamsAreBadRequests: Plugin = {
   },
 };
 
+/** As yoga chooses its JSON body parser: POST with the first listed content type application/json. */
+function isJsonPost(request: Request): boolean {
+  if (request.method !== 'POST') return false;
+  const type = request.headers.get('content-type')?.split(',')[0];
+  return type === 'application/json' || type?.startsWith('application/json;') === true;
+}
+
+type ParseFn = (source: string | Source, options?: ParseOptions) => DocumentNode;
+
 /**
  * The GraphQL parser is recursive: a value literal nested about two thousand levels deep (still
  * under the token limit) overflows the stack, which would be a masked 500. Make it a syntax
- * error. Listed after the protection plugins, so it wraps the token-limited parser.
+ * error. Listed after the protection plugins, so it wraps the token-limited parser. The parser
+ * it wraps is the same function on every request: wrapped once, not once per request.
  */
-const deepDocumentsAreSyntaxErrors: Plugin = {
-  onParse({ parseFn, setParseFn }) {
-    setParseFn((source, options) => {
-      try {
-        return parseFn(source, options) as DocumentNode;
-      } catch (err) {
-        if (err instanceof RangeError) throw createGraphQLError('Syntax Error: the document nests too deeply.');
-        throw err;
+const deepDocumentsAreSyntaxErrors: Plugin = (() => {
+  const wrapped = new WeakMap<ParseFn, ParseFn>();
+  const wrap = (parseFn: ParseFn): ParseFn => (source, options) => {
+    try {
+      return parseFn(source, options);
+    } catch (err) {
+      if (err instanceof RangeError) throw createGraphQLError('Syntax Error: the document nests too deeply.');
+      throw err;
+    }
+  };
+  return {
+    onParse({ parseFn, setParseFn }) {
+      const inner = parseFn as ParseFn;
+      let outer = wrapped.get(inner);
+      if (!outer) {
+        outer = wrap(inner);
+        wrapped.set(inner, outer);
       }
-    });
-  },
-};
+      setParseFn(outer);
+    },
+  };
+})();
 
 const DEFAULT_QUERY = `# Audit Gateway: search the audit log; every event is verified by the gateway itself.
 query RecentEvents {

@@ -121,6 +121,16 @@ describe('HTTP: embedded upstream', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors[0].message).toMatch(/nope/);
   });
+
+  test('malformed JSON is a 400 that says so: a POST body, and GET variables', async () => {
+    const post = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"query": "{ __typename }", ' });
+    expect(post.status).toBe(400);
+    expect(((await post.json()) as Json).errors[0].message).toBe('POST body sent invalid JSON.');
+    const csrf = { accept: 'application/json', 'x-graphql-yoga-csrf': '1' };
+    const get = await fetch(`${gw.url}?query=${encodeURIComponent('query Q($n: Int) { __typename }')}&variables=${encodeURIComponent('{"n": ')}`, { headers: csrf });
+    expect(get.status).toBe(400);
+    expect(((await get.json()) as Json).errors[0].message).toMatch(/^request parameters are not valid JSON: /);
+  });
 });
 
 describe('HTTP: remote upstream that refuses connections', () => {
