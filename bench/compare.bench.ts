@@ -33,6 +33,7 @@ import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { GraphQLClient } from './support/graphql-client.js';
 import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
 import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
+import { sha256HexNative } from '../src/crypto/native-sha256.js';
 import { signEvent, verifyConsistency, verifyEnvelopeHash, verifyMembership } from '../src/merkle/index.js';
 import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
@@ -343,7 +344,7 @@ async function main(): Promise<void> {
       const prevRoot = restChain;
       const { result } = await rest.log({ event: event('restv', w, n), verbose: true, prev_root: prevRoot });
       const envelope = result.envelope;
-      const hash = envelope ? verifyEnvelopeHash(envelope, result.hash) : { status: 'FAIL' as const, reason: 'envelope withheld' };
+      const hash = envelope ? verifyEnvelopeHash(envelope, result.hash, sha256HexNative) : { status: 'FAIL' as const, reason: 'envelope withheld' };
       const membership = result.membership_proof == null || !result.unpublished_root ? { status: 'FAIL' as const } : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root });
       const consistency = result.consistency_proof === undefined ? { status: 'FAIL' as const } : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof });
       const signature = envelope ? verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }) : { status: 'FAIL' as const };

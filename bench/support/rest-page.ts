@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditClient } from '../../src/audit-client/index.js';
 import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
+import { sha256HexNative } from '../../src/crypto/native-sha256.js';
 import { canonicalJson, rootSizesNeeded, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../../src/merkle/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 
@@ -75,6 +76,7 @@ export function createRestPageVerifier(client: AuditClient, options: RestPageOpt
           publishedRoot: (size) => roots.get(size),
           oneEventPerLeaf: true,
           verifySignature: memoise ? memoisedSignature : verifySignatureNative,
+          sha256Hex: sha256HexNative,
           proofsRequested: true,
           pageRootTrust: pageRootTrust(result.root),
         },

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../wire/index.js';
 import { verifySignatureNative } from '../crypto/native-ed25519.js';
+import { sha256HexNative } from '../crypto/native-sha256.js';
 import {
   canonicalJson,
   fail,
@@ -150,6 +151,7 @@ export class PageVerifier {
         missingRoot: (size) => unavailable.get(size) ?? fail(`published root(${size}) was asked for and withheld`),
         oneEventPerLeaf: upstream.oneEventPerLeaf,
         verifySignature: trusted ? (input) => applyKeyTrust(verifySignatureCached(input), { event: input.event, publicKey: input.publicKey }, trusted) : verifySignatureCached,
+        sha256Hex: sha256HexNative,
         proofsRequested: true,
         pageRootTrust: facts.trust,
       },

@@ -52,6 +52,8 @@ export interface VerifyPageOptions {
   oneEventPerLeaf?: boolean;
   /** Replaces the pure-JS Ed25519 check (a server can pass a native one). */
   verifySignature?: (input: SignatureInput) => Verification;
+  /** Replaces the pure-JS SHA-256 of the event hash check (a server can pass a native one). */
+  sha256Hex?: (text: string) => string;
   /**
    * Every hash, proof, root, leaf index and published flag was asked for (a verbose search): one
    * that is absent was withheld, which is a FAIL naming it, not "nothing to verify".
@@ -223,7 +225,7 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     const root = event.published === true ? roots.root : event.published === false ? roots.unpublished_root : undefined;
     const envelope = event.envelope;
     return {
-      hash: event.hash ? verifyEnvelopeHash(envelope, event.hash) : absent('event hash'),
+      hash: event.hash ? verifyEnvelopeHash(envelope, event.hash, options.sha256Hex) : absent('event hash'),
       membership: guarded(() => membershipFor(event, root)),
       // The callbacks (publishedRoot, verifySignature) are the caller's code: a throw is a FAIL.
       consistency: guarded(() => consistencyFor(event, root)),

@@ -1,6 +1,6 @@
 // Verification of event hashes, membership proofs and consistency proofs. Each check returns
 // PASS / FAIL / NONE with a reason and never throws on malformed input.
-import { canonicalJson } from './canonical.js';
+import { canonicalParsedJson } from './canonical-parsed.js';
 import { sha256HexOfString, hashPair } from './hash.js';
 import { bytesEqual, digestFromHex } from './hex.js';
 import { parseConsistencyItem, parseMembershipProof, type ConsistencyItem, type ProofStep } from './proof-format.js';
@@ -17,13 +17,17 @@ export function foldPath(start: Uint8Array, steps: readonly ProofStep[], hashPai
   return h;
 }
 
-/** Does the stored hash match sha256(canonical(envelope))? An empty hash is NONE. */
-export function verifyEnvelopeHash(envelope: unknown, hash: string | null | undefined): Verification {
+/**
+ * Does the stored hash match sha256(canonical(envelope))? An empty hash is NONE. The envelope is
+ * what JSON.parse gave (an upstream answer), so its canonical JSON takes the parsed-value path;
+ * `sha256Hex` replaces the pure-JS SHA-256 (a server can pass a native one).
+ */
+export function verifyEnvelopeHash(envelope: unknown, hash: string | null | undefined, sha256Hex: (text: string) => string = sha256HexOfString): Verification {
   if (!hash) return none('no hash to verify');
   if (typeof hash !== 'string') return fail('stored hash is not a string');
   if (envelope === null || typeof envelope !== 'object') return fail('envelope is missing');
   return guarded(() => {
-    const computed = sha256HexOfString(canonicalJson(envelope));
+    const computed = sha256Hex(canonicalParsedJson(envelope));
     return computed === hash.toLowerCase()
       ? PASS
       : fail(`envelope hash ${computed} does not match the stored hash ${hash}`);
