@@ -1,5 +1,5 @@
 // Events as the client sends them: the SDK rules applied once, before sending and before signing.
-import { normalizeEvent } from '../merkle/index.js';
+import { normalizeEvent, setMember } from '../merkle/index.js';
 import type { EventFieldValue, WireEvent } from '../wire/index.js';
 
 /**
@@ -37,11 +37,8 @@ export function normalizeEventInput(event: EventInput): WireEvent {
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     if (value === null || value === undefined) continue;
-    const field = value instanceof Date ? value.toISOString() : value;
-    // A field named __proto__ must stay a field: assigning it would set the prototype instead.
-    // Every other name is assigned (defineProperty per field cost about as much as the rest).
-    if (key === '__proto__') Object.defineProperty(plain, key, { value: field, enumerable: true, writable: true, configurable: true });
-    else plain[key] = field;
+    // A field named __proto__ stays a field (setMember).
+    setMember(plain, key, value instanceof Date ? value.toISOString() : value);
   }
   const normalized = normalizeEvent(plain);
   for (const [key, value] of Object.entries(normalized)) {

@@ -12,6 +12,17 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * Sets an own, enumerable member of a plain object, whatever its name. "__proto__" is a legal
+ * JSON member name and must stay an own member (assignment would hit the prototype setter and
+ * silently drop it from the signed event); it is the only name on Object.prototype with a setter,
+ * so every other member is assigned, which is cheaper than defining it.
+ */
+export function setMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/**
  * The SDK rule applied before an event is sent or signed: every object- or array-valued field is
  * replaced by its canonical JSON string, so the service stores (and hashes) a string.
  * Strings, numbers and booleans are kept as they are; `undefined` fields are dropped.
@@ -21,11 +32,7 @@ export function normalizeEvent(event: Record<string, unknown>): Record<string, u
   for (const [key, value] of Object.entries(event)) {
     if (value === undefined) continue;
     const normalized = value !== null && typeof value === 'object' ? canonicalJson(value) : value;
-    // "__proto__" is a legal JSON member name and must stay an own member: assignment would hit
-    // the prototype setter and silently drop it from the signed event. It is the only name on
-    // Object.prototype with a setter, so every other member is assigned (cheaper than defining).
-    if (key === '__proto__') Object.defineProperty(out, key, { value: normalized, enumerable: true, writable: true, configurable: true });
-    else out[key] = normalized;
+    setMember(out, key, normalized);
   }
   return out;
 }

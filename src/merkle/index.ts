@@ -1,6 +1,6 @@
 // The Merkle module: pure, isomorphic (no node: imports) verification and tree maths for the
 // Secure Audit Log. A browser can import it and re-check everything the gateway reports.
-export { canonicalJson, canonicalEnvelope, normalizeEvent } from './canonical.js';
+export { canonicalJson, canonicalEnvelope, normalizeEvent, setMember } from './canonical.js';
 export { canonicalParsedJson } from './canonical-parsed.js';
 export { hashEnvelope, hashEnvelopeBytes, hashPair, sha256HexOfString } from './hash.js';
 export { bytesToHex, hexToBytesOrNull, digestFromHex, bytesEqual } from './hex.js';
