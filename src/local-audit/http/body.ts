@@ -30,7 +30,8 @@ function badFormat(detail: string, source: string): ServiceError {
  * no `context.source`): rounding is monotonic and 2^53 is a double, so a literal of magnitude
  * above 2^53 − 1 parses to at least 2^53. The same check refuses non-integer literals that large
  * (1e300): every double of that magnitude is an integer anyway, and no field takes fractions.
- * It runs in the walk the depth check already makes, so it costs one comparison per number.
+ * The checks walk the parsed value once without building anything; only a body that fails them is
+ * walked again, naming each member on the way, to say which value it was.
  */
 export function parseJson(raw: Buffer): unknown {
   let value: unknown;
@@ -39,6 +40,31 @@ export function parseJson(raw: Buffer): unknown {
   } catch (err) {
     throw badFormat(`request body is not valid JSON: ${(err as Error).message}`, '');
   }
+  if (!withinLimits(value, 0)) throwFirstViolation(value);
+  return value;
+}
+
+/**
+ * Whether no number in `value` is beyond ±(2^53 − 1) and no object or array in it sits
+ * MAX_JSON_DEPTH or more levels deep (`depth`: its own level). It recurses, but never below
+ * MAX_JSON_DEPTH levels: a deeper value is refused before it is entered.
+ */
+function withinLimits(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return Math.abs(value) <= Number.MAX_SAFE_INTEGER;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!withinLimits(value[i], depth + 1)) return false;
+    return true;
+  }
+  // A parsed object has only own, enumerable members (and no inherited enumerable ones).
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (!withinLimits(record[key], depth + 1)) return false;
+  return true;
+}
+
+/** Finds the value withinLimits refused, with the JSON pointer of where it is, and throws it. */
+function throwFirstViolation(value: unknown): never {
   // Iterative walk: the check itself must not recurse.
   const stack: Array<[unknown, number, string]> = [[value, 0, '']];
   while (stack.length > 0) {
@@ -51,5 +77,5 @@ export function parseJson(raw: Buffer): unknown {
     if (depth >= MAX_JSON_DEPTH) throw badFormat(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`, source);
     for (const [key, child] of Object.entries(v)) stack.push([child, depth + 1, `${source}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
   }
-  return value;
+  throw new Error('withinLimits refused a value the precise walk accepts');
 }
