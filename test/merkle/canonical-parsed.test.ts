@@ -30,6 +30,10 @@ test('the awkward cases: key order by UTF-16 units, escapes, numbers, __proto__ 
     '{"10":1,"9":2,"a":{"b":[{"c":1,"d":2}]},"\u00e9":"x","\ud83d\ude00":"y"}',
     '{"a":{"d":1,"c":2},"b":1}',
     '{"a":[{"y":1,"x":2}]}',
+    // Out of order with integer-like member names, at the top and nested; and a __proto__ member out of order.
+    '{"b":1,"10":2,"9":3,"a":4}',
+    '{"z":[{"b":1,"1":2}],"a":{"y":{"9":1,"10":2,"0":3}}}',
+    '{"z":1,"__proto__":{"b":1,"a":2},"a":[3,{"d":1,"c":{}}]}',
   ];
   for (const text of texts) {
     const parsed = JSON.parse(text) as unknown;
