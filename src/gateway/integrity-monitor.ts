@@ -96,6 +96,8 @@ export class IntegrityMonitor implements IntegrityWatch {
   private tamperingEvidence = 0;
   private lastTamperingEvidence: string | null = null;
   private fullAuditStatus: FullAuditStatus | null = null;
+  /** The last full audit was clean but could not anchor: nothing was published when it ran. */
+  private auditFoundNoRoot = false;
   private auditing: Promise<FullAuditStatus | null> | undefined;
   private auditTimer: NodeJS.Timeout | undefined;
   private running: Promise<IntegrityStatus> | undefined;
@@ -134,12 +136,16 @@ export class IntegrityMonitor implements IntegrityWatch {
     });
   }
 
-  /** Runs a check now and then one every interval (checks never overlap). */
-  start(): void {
-    if (this.stopped || this.started) return;
+  /**
+   * Runs a check now and then one every interval (checks never overlap); resolves with the status
+   * after that first check (a second call, with the current status).
+   */
+  start(): Promise<IntegrityStatus> {
+    if (this.stopped || this.started) return Promise.resolve(this.status());
     this.started = true;
-    void this.checkNow();
+    const first = this.checkNow();
     this.scheduleAudit(this.options.fullAudit?.intervalMs);
+    return first;
   }
 
   private scheduleAudit(delayMs: number | undefined): void {
@@ -173,6 +179,7 @@ export class IntegrityMonitor implements IntegrityWatch {
           error: null,
         };
         this.fullAuditStatus = status;
+        this.auditFoundNoRoot = report.ok && !report.publishedRoot;
         if (!report.ok) {
           this.history.contradict(`the full audit found ${status.findings} problem(s) in the stored log: ${status.firstFindings[0] ?? 'see audit:verify'}`);
         } else if (!this.history.anchored && report.publishedRoot) {
@@ -296,8 +303,11 @@ export class IntegrityMonitor implements IntegrityWatch {
     }
     await this.saving;
     const status = this.status();
-    // Unanchored: a clean full audit is what anchors the history; run one now rather than in a day.
-    if (status.state === 'UNANCHORED' && this.options.fullAudit && !this.fullAuditStatus && this.started) void this.auditNow();
+    // Unanchored: a clean full audit is what anchors the history; run one now rather than in a
+    // day. Again once a root is published, when the last one found none to anchor at (events
+    // were logged before the first check, but nothing was published yet).
+    const auditCouldAnchorNow = !this.fullAuditStatus || (this.auditFoundNoRoot && (this.latestPublishedSize ?? 0) > 0);
+    if (status.state === 'UNANCHORED' && this.options.fullAudit && auditCouldAnchorNow && this.started) void this.auditNow();
     const lag = (this.latestPublishedSize ?? 0) - (status.lastVerifiedSize ?? 0);
     if (status.state === 'OK' && lag > 0 && status.checkError === null) {
       this.log(`audit-gateway: integrity verified up to size ${status.lastVerifiedSize} of ${this.latestPublishedSize} (at most ${this.options.oneEventPerLeaf ? PATH_HOP * MAX_PATH_HOPS : this.maxSteps} ${this.options.oneEventPerLeaf ? 'sizes' : 'steps'} per check); continuing next check`);

@@ -403,10 +403,15 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     ready: readinessCheck(client, integrity, auth, config.upstream.kind === 'embedded' ? `${client.baseUrl}/ready` : undefined),
   });
   const drain = trackConnectionsForDrain(gateway.server);
+  // Over the embedded service, a gateway with no verified history yet checks before it listens:
+  // a fresh data directory is then anchored at its empty log before any request can log into it.
+  // Started after listening, a first event logged before the first check left the history
+  // unanchored (its events PENDING) until a full audit found a published root.
+  if (integrity && config.upstream.kind === 'embedded' && !integrity.history.anchored) await integrity.start();
   const url = await listen(gateway.server, config);
   publicUrl ??= new URL(url).origin;
   announce(log, url, connected, auth);
-  integrity?.start();
+  void integrity?.start();
   let closing: Promise<void> | undefined;
   return {
     url,

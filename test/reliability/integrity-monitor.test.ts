@@ -30,9 +30,8 @@ interface Gw {
   check(): Promise<IntegrityStatus>;
 }
 
-async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Promise<Gw> {
-  const lines: string[] = [];
-  const config: GatewayConfig = {
+function gatewayConfig(dataDir: string, extra: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
     host: '127.0.0.1',
     port: 0,
     upstream: { kind: 'embedded', dataDir, token: undefined, localPort: 0, publishIntervalMs: 0, schemaFile: undefined },
@@ -46,7 +45,12 @@ async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Pro
     integrityKeyFile: join(dataDir, '..', 'integrity-key'),
     ...extra,
   };
-  const running = await startGateway(config, (line) => lines.push(line));
+}
+
+/** `settle`: wait for the monitor's start-up check (default), so a later check() is not joined to it. */
+async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}, settle = true): Promise<Gw> {
+  const lines: string[] = [];
+  const running = await startGateway(gatewayConfig(dataDir, extra), (line) => lines.push(line));
   const origin = new URL(running.url).origin;
   const gql = async (query: string, variables?: Record<string, unknown>): Promise<Json> => {
     const res = await fetch(running.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -71,7 +75,7 @@ async function startGw(dataDir: string, extra: Partial<GatewayConfig> = {}): Pro
     check: () => running.integrity!.checkNow(),
   };
   // Settle the start-up check, so a later check() is not joined to one that began earlier.
-  await running.integrity?.checkNow();
+  if (settle) await running.integrity?.checkNow();
   return gw;
 }
 
@@ -95,8 +99,8 @@ describe('integrity monitor', () => {
     dirs.push(dir);
     return join(dir, 'data');
   };
-  const start = async (dataDir: string, extra?: Partial<GatewayConfig>): Promise<Gw> => {
-    const gw = await startGw(dataDir, extra);
+  const start = async (dataDir: string, extra?: Partial<GatewayConfig>, settle?: boolean): Promise<Gw> => {
+    const gw = await startGw(dataDir, extra, settle);
     open.push(gw);
     return gw;
   };
@@ -424,6 +428,42 @@ describe('integrity monitor', () => {
     expect(status.state).toBe('FAILED');
     expect(status.failure).toMatch(/^the full audit found \d+ problem\(s\) in the stored log: /);
     expect((await gw.ready()).status).toBe(503);
+  });
+
+  test('a fresh data directory is anchored at its empty log before the gateway listens: events logged at once are VERIFIED once published', async () => {
+    const dataDir = newDataDir();
+    // Not settled: the first request goes out the moment startGateway resolves.
+    const gw = await start(dataDir, {}, false);
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'UNKNOWN', anchor: 'empty-log', failure: null });
+    await gw.logAndPublish(6, 'at-once');
+    expect(await gw.check()).toMatchObject({ state: 'OK', anchor: 'empty-log', lastVerifiedSize: 6 });
+    const page = (await gw.gql(`{ search(query: "actor:integrity", first: 10) { ... on AuditEventConnection { edges { node { verification { verdict } } } } } }`)).search;
+    expect(page.edges.map((e: Json) => e.node.verification.verdict)).toEqual(Array(6).fill('VERIFIED'));
+  });
+
+  test('a clean full audit that found nothing published runs again once a root is, and anchors the history there', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    const events = Array.from({ length: 5 }, (_, i) => ({ message: `unpublished ${i}`, actor: 'integrity' }));
+    await gw.gql(`mutation L($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename } }`, { e: events });
+    await stop(gw);
+    rmSync(join(dataDir, 'integrity-state.json'));
+    // Events, no published root, no state: UNANCHORED; the audit that runs at once cannot anchor.
+    gw = await start(dataDir, { fullAuditIntervalMs: 600_000 });
+    const first = await gw.running.integrity!.auditNow();
+    expect(first).toMatchObject({ ok: true, events: 5, findings: 0, error: null });
+    expect((await gw.check()).state).toBe('UNANCHORED');
+    gw.running.local!.publishNow();
+    // The check sees the published root and starts the audit again by itself (nothing here asks
+    // for it); that audit anchors the history.
+    expect((await gw.check()).latestPublishedSize).toBe(5);
+    const monitor = gw.running.integrity!;
+    const deadline = Date.now() + 30_000;
+    while (monitor.status().anchor !== 'full-audit' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(monitor.status().fullAudit).toMatchObject({ ok: true, events: 5, treeSize: 5, findings: 0, error: null });
+    expect(monitor.status().fullAudit!.ranAt >= first!.ranAt).toBe(true);
+    expect(await gw.check()).toMatchObject({ state: 'OK', anchor: 'full-audit', lastVerifiedSize: 5 });
+    expect(gw.lines.some((l) => l.includes('a full audit of 5 events passed: verified history anchored at root(5)'))).toBe(true);
   });
 
   test('events deleted under a result set are tampering evidence in Query.integrity, with the page still paging past them', async () => {
