@@ -23,7 +23,7 @@
 // Afterwards (once the last events are published) every acknowledged event is searched for — by
 // client and by a bucket of at most 4000 events kept in `target`, so no result set reaches the
 // 10 000 cap — paged through 1000 at a time; none may be FAILED, hash and membership must PASS,
-// and the count of VERIFIED ones (all, once published and proven) is printed. Exit status 1 when there were errors or a check failed.
+// and every one must be VERIFIED (published and proven; a PENDING one fails the run). Exit status 1 when there were errors or a check failed.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -281,10 +281,12 @@ async function main(): Promise<void> {
 
   const sorted = (k: Kind) => [...latencies[k]].sort((a, b) => a - b);
   const p = (k: Kind) => `${k} p50/p99 ${percentile(sorted(k), 50).toFixed(0)}/${percentile(sorted(k), 99).toFixed(0)} ms`;
-  const ok = errors.length === 0 && outcome.fail === 0 && outcome.missing === 0 && verifyProblems.length === 0 && exitCode === 0;
+  // Every event is published by then, so each must be proven: one left PENDING is a failure too
+  // (an unanchored history leaves them all PENDING without a single FAILED).
+  const ok = errors.length === 0 && outcome.fail === 0 && outcome.none === 0 && outcome.missing === 0 && verifyProblems.length === 0 && exitCode === 0;
   console.log(
     `load: ${total} requests, ${errors.length} errors, ${(total / loadSeconds).toFixed(0)} req/s over ${loadSeconds.toFixed(0)} s with ${CLIENTS} clients, ` +
-      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB (+ service process VmHWM ${serviceHwm.toFixed(0)} MB), ${outcome.found}/${acked.length} acknowledged events found, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
+      `${KINDS.map(p).join(', ')}, peak RSS ${loadPeakRss.toFixed(0)} MB (+ service process VmHWM ${serviceHwm.toFixed(0)} MB), ${outcome.found}/${acked.length} acknowledged events found, ${outcome.pass} VERIFIED, ${outcome.none} PENDING, ${outcome.fail} verification failures${ok ? '' : ' — FAILED'}`,
   );
   if (!ok) process.exitCode = 1;
 }
