@@ -156,11 +156,21 @@ export class RootProver {
       proven.set(x, { rootHash: roots.prefix, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } });
       return undefined;
     };
-    // The latest root's own last leaf too, so the next proof can start from it.
-    for (const x of [...needed].sort((a, b) => a - b)) {
-      const problem = await read(x);
-      if (problem) return problem;
-    }
+    // The reads are independent (each checks its page against the first root seen), so they go
+    // out together: every search that meets a new root waits for its proof, and under load each
+    // upstream call queues for milliseconds. With them, the last leaf of the latest root the
+    // search answered with, so the next proof can start from it (the pages carry that root unless
+    // one was published meanwhile). The first problem of a needed size, in size order, is the
+    // answer, as when they were read in turn; the latest root's read only adds a FAIL.
+    const ordered = [...needed].sort((a, b) => a - b);
+    const latest = set.root?.size;
+    const extra = typeof latest === 'number' && Number.isSafeInteger(latest) && latest > start && latest <= reach && !needed.has(latest) ? [latest] : [];
+    const problems = await Promise.all([...ordered, ...extra].map((x) => read(x)));
+    const problem = problems.slice(0, ordered.length).find((p) => p !== undefined);
+    if (problem) return problem;
+    const latestProblem = extra.length > 0 ? problems[ordered.length] : undefined;
+    if (latestProblem?.status === 'FAIL') return latestProblem;
+    // The latest root's own last leaf, when it was published after the search.
     if (tree && tree.size <= reach && !proven.has(tree.size)) {
       const problem = await read(tree.size);
       if (problem && problem.status === 'FAIL') return problem;
