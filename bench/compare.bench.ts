@@ -33,8 +33,8 @@ import { AuditService, PangeaConfig } from 'pangea-node-sdk';
 import { GraphQLClient } from './support/graphql-client.js';
 import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
 import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
-import { sha256HexNative } from '../src/crypto/native-sha256.js';
-import { signEvent, verifyConsistency, verifyEnvelopeHash, verifyMembership } from '../src/merkle/index.js';
+import { verifyEnvelopeHashNative } from '../src/crypto/native-sha256.js';
+import { signEvent, verifyConsistency, verifyMembership } from '../src/merkle/index.js';
 import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
 import { startGatewayProcess, processCpuMs, type GatewayProcess } from './support/gateway-process.js';
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       'paths:',
       `  log        gateway: GraphQL log(event) (no options: the event's hash only) | REST: v1/log (not verbose) | SDK: AuditService.log(event) (not verbose). Check: a hex sha256 hash.`,
       `  log verify gateway: GraphQL log(event, options: {verify: true}): prev_root = the gateway's last proven root, hash/membership/consistency/signature checked by the gateway`,
-      `             REST + verify: v1/log verbose with prev_root = the last root this side proved (shared by all workers, as the gateway's), then src/merkle verifyEnvelopeHash,`,
+      `             REST + verify: v1/log verbose with prev_root = the last root this side proved (shared by all workers, as the gateway's), then src/merkle verifyEnvelopeHash (native SHA-256),`,
       `             verifyMembership, verifyConsistency and the node:crypto signature check | SDK: AuditService.log(event, {verify: true}), one AuditService per worker`,
       `             (the SDK keeps one prev_root per instance). Check: hash, membership, consistency PASS (the SDK's first call per instance: consistency none), signature NONE;`,
       `             the gateway's verdict VERIFIED.`,
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       const prevRoot = restChain;
       const { result } = await rest.log({ event: event('restv', w, n), verbose: true, prev_root: prevRoot });
       const envelope = result.envelope;
-      const hash = envelope ? verifyEnvelopeHash(envelope, result.hash, sha256HexNative) : { status: 'FAIL' as const, reason: 'envelope withheld' };
+      const hash = envelope ? verifyEnvelopeHashNative(envelope, result.hash) : { status: 'FAIL' as const, reason: 'envelope withheld' };
       const membership = result.membership_proof == null || !result.unpublished_root ? { status: 'FAIL' as const } : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root });
       const consistency = result.consistency_proof === undefined ? { status: 'FAIL' as const } : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof });
       const signature = envelope ? verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }) : { status: 'FAIL' as const };

@@ -14,8 +14,8 @@
 // offers, within a budget per call. Proofs of the same claim in flight at once are shared.
 import type { AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot, SearchEvent } from '../wire/index.js';
-import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, verifyEnvelopeHash, type Verification } from '../merkle/index.js';
-import { sha256HexNative } from '../crypto/native-sha256.js';
+import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, type Verification } from '../merkle/index.js';
+import { verifyEnvelopeHashNative } from '../crypto/native-sha256.js';
 import type { LastLeaf, VerifiedHistory, VerifiedRoot } from './verified-history.js';
 
 interface RootClaim {
@@ -145,7 +145,7 @@ export class RootProver {
       const root = page.root;
       if (!event || event.leaf_index !== x - 1 || event.published !== true) return fail(`the audit service did not return leaf ${x - 1} as published where its result set holds it`);
       // Its arrival time is where the next proof's search starts: it must be the hashed one.
-      if (verifyEnvelopeHash(event.envelope, event.hash, sha256HexNative).status !== 'PASS') return fail(`leaf ${x - 1}'s envelope does not hash to its event hash`);
+      if (verifyEnvelopeHashNative(event.envelope, event.hash).status !== 'PASS') return fail(`leaf ${x - 1}'s envelope does not hash to its event hash`);
       if (!root || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size)) return fail('the audit service withheld the root of a results page');
       if (root.tree_name !== treeName) return fail(`a results page is of tree "${root.tree_name}", not "${treeName}"`);
       if (tree && (tree.size !== root.size || tree.rootHash !== root.root_hash.toLowerCase())) return none('the latest root changed while the proof was read; it is proven on the next try');
@@ -222,7 +222,7 @@ export class RootProver {
       )
     ).result;
     const event = set.events.find((e) => e.leaf_index === root.size - 1 && e.published === true);
-    if (!event || !set.root || verifyEnvelopeHash(event.envelope, event.hash, sha256HexNative).status !== 'PASS') return;
+    if (!event || !set.root || verifyEnvelopeHashNative(event.envelope, event.hash).status !== 'PASS') return;
     const roots = leafRoots(event, root.size - 1, set.root.size);
     if (roots.ok && roots.root === set.root.root_hash.toLowerCase() && roots.prefix === root.rootHash) {
       this.options.history.record({ ...root, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } }, set.root.tree_name);

@@ -3,8 +3,8 @@
 // root it verified.
 import type { AuditEnvelope, LogBulkResult, LogResult } from '../../wire/index.js';
 import { verifySignatureNative } from '../../crypto/native-ed25519.js';
-import { sha256HexNative } from '../../crypto/native-sha256.js';
-import { fail, none, overallVerdict, verifyConsistency, verifyEnvelopeHash, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
+import { verifyEnvelopeHashNative } from '../../crypto/native-sha256.js';
+import { fail, none, overallVerdict, verifyConsistency, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
 import { applyKeyTrust } from '../../trust/trusted-keys.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -110,7 +110,7 @@ function absent(asked: Asked, what: string): Verification {
 function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
   const checks = {
-    hash: envelope ? verifyEnvelopeHash(envelope, result.hash, sha256HexNative) : absent(asked, 'envelope'),
+    hash: envelope ? verifyEnvelopeHashNative(envelope, result.hash) : absent(asked, 'envelope'),
     membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
     consistency:
       asked.prevRoot === undefined
@@ -180,7 +180,7 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
     hashVerification: t.field({
       type: VerificationStatusEnum,
       description: 'The envelope hashes to the hash (NONE unless verbose).',
-      resolve: (i) => (i.envelope ? verifyEnvelopeHash(i.envelope, i.hash, sha256HexNative).status : 'NONE'),
+      resolve: (i) => (i.envelope ? verifyEnvelopeHashNative(i.envelope, i.hash).status : 'NONE'),
     }),
     signatureVerification: t.field({
       type: VerificationStatusEnum,
