@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { BodyTooLargeError, readBoundedBody } from '../../node-http/bounded-body.js';
 import { ServiceError } from '../core/errors.js';
 import { MAX_JSON_DEPTH } from '../core/limits.js';
+import { pointer } from '../core/validate.js';
 
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   try {
@@ -75,7 +76,7 @@ function throwFirstViolation(value: unknown): never {
     }
     if (v === null || typeof v !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) throw badFormat(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`, source);
-    for (const [key, child] of Object.entries(v)) stack.push([child, depth + 1, `${source}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+    for (const [key, child] of Object.entries(v)) stack.push([child, depth + 1, source + pointer(key)]);
   }
   throw new Error('withinLimits refused a value the precise walk accepts');
 }
