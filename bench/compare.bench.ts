@@ -19,7 +19,16 @@
 //
 // CPU per request: /proc/<pid>/stat utime + stime of the gateway's process and of the service's
 // process, read when the timed part of a row starts and when it ends, divided by the row's
-// requests (clock ticks of 10 ms: a row of a few thousand requests reads to about 1 µs/req).
+// requests (clock ticks of 10 ms: a row of a few thousand requests reads to about 1 µs/req); and
+// this process's own (the load generator and its checks), which shares the machine's cores with
+// both, so a path that costs the client more leaves the servers less.
+//
+// The targets are read from a second measurement of their two paths in alternating slices
+// (bench/support/measure.ts measurePaired, ABBA, BENCH_PAIRED_SECONDS per side, default twice
+// BENCH_SECONDS): the page pair before anything is written, the log pair after the writes. Rows
+// measured one after the other put the minutes between them into the ratio (on this VM the same
+// code's log ratio read 30% in a full run and 37% in a run of the log rows alone); both ratios
+// are printed.
 //
 // BENCH_CONCURRENCY (default 16) requests in flight per row, BENCH_SECONDS (default 5) per row after
 // BENCH_WARMUP_SECONDS (default 2) of untimed calls of the same path;
@@ -38,7 +47,7 @@ import { signEvent, verifyConsistency, verifyMembership } from '../src/merkle/in
 import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
 import { startGatewayProcess, processCpuMs, type GatewayProcess } from './support/gateway-process.js';
-import { measure, verdict } from './support/measure.js';
+import { measure, measurePaired, verdict, type Measured } from './support/measure.js';
 import { createRestPageVerifier, expectedPageChecks, pageChecksAre } from './support/rest-page.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,6 +55,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SEED_EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 /** Untimed calls of each row's own path before its timed part (every path alike). */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+/** Each side's time in a target's paired measurement (alternating slices). */
+const PAIRED_SECONDS = Number(process.env.BENCH_PAIRED_SECONDS ?? 2 * SECONDS);
 const BULK = 100;
 const PAGE = 20;
 const QUERY = 'actor:bench-target';
@@ -129,11 +140,14 @@ interface Row {
   p99: number;
   gatewayCpuUs: number;
   serviceCpuUs: number;
+  /** This process: the load generator with its answer checks (it shares the machine's cores). */
+  clientCpuUs: number;
   wrong: number;
   firstWrong: string | undefined;
 }
 
-async function runRow(gateway: GatewayProcess, operation: string, path: string, inFlight: number, call: (worker: number, n: number) => Promise<void>): Promise<Row> {
+/** Counts the wrong answers of a path: a call that throws is one, and the first is kept to be printed. */
+function answerChecker(call: (worker: number, n: number) => Promise<void>): { checked: (worker: number, n: number) => Promise<void>; wrong: () => number; firstWrong: () => string | undefined } {
   let wrong = 0;
   let firstWrong: string | undefined;
   const checked = async (worker: number, n: number): Promise<void> => {
@@ -144,56 +158,93 @@ async function runRow(gateway: GatewayProcess, operation: string, path: string, 
       firstWrong ??= (err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)).slice(0, 400);
     }
   };
-  let gatewayBefore = 0;
-  let serviceBefore = 0;
-  const m = await measure(checked, {
+  return { checked, wrong: () => wrong, firstWrong: () => firstWrong };
+}
+
+/** CPU ms so far of the gateway's process, the service's process and this one. */
+function cpuSample(gateway: GatewayProcess): number[] {
+  const own = process.cpuUsage();
+  return [processCpuMs(gateway.pid), processCpuMs(gateway.servicePid), (own.user + own.system) / 1000];
+}
+
+function rowOf(operation: string, path: string, m: Measured, cpuMs: readonly number[], answers: ReturnType<typeof answerChecker>): Row {
+  const perRequestUs = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / m.requests;
+  return {
+    operation,
+    path,
+    inFlight: m.inFlight,
+    requests: m.requests,
+    perSecond: m.perSecond,
+    p50: m.p50,
+    p99: m.p99,
+    gatewayCpuUs: perRequestUs(cpuMs[0]),
+    serviceCpuUs: perRequestUs(cpuMs[1]),
+    clientCpuUs: perRequestUs(cpuMs[2]),
+    wrong: answers.wrong(),
+    firstWrong: answers.firstWrong(),
+  };
+}
+
+function printRow(row: Row): void {
+  console.log(
+    `  ${row.operation.padEnd(12)} ${row.path.padEnd(24)} ${String(row.inFlight).padStart(3)} in flight: ${row.perSecond.toFixed(0).padStart(5)} req/s, p50 ${row.p50.toFixed(2)} ms` +
+      (row.wrong ? `  — ${row.wrong} WRONG answers, first: ${row.firstWrong}` : ''),
+  );
+}
+
+async function runRow(gateway: GatewayProcess, operation: string, path: string, inFlight: number, call: (worker: number, n: number) => Promise<void>): Promise<Row> {
+  const answers = answerChecker(call);
+  let before: number[] = [];
+  const m = await measure(answers.checked, {
     inFlight,
     seconds: SECONDS,
     // Time, not a count of calls: V8 keeps compiling the hot paths for seconds after a process starts.
     warmupMs: WARMUP_SECONDS * 1000,
     onStart: () => {
-      gatewayBefore = processCpuMs(gateway.pid);
-      serviceBefore = processCpuMs(gateway.servicePid);
+      before = cpuSample(gateway);
     },
   });
-  const gatewayCpu = processCpuMs(gateway.pid) - gatewayBefore;
-  const serviceCpu = processCpuMs(gateway.servicePid) - serviceBefore;
-  const row: Row = {
-    operation,
-    path,
-    inFlight,
-    requests: m.requests,
-    perSecond: m.perSecond,
-    p50: m.p50,
-    p99: m.p99,
-    gatewayCpuUs: (gatewayCpu * 1000) / m.requests,
-    serviceCpuUs: (serviceCpu * 1000) / m.requests,
-    wrong,
-    firstWrong,
-  };
-  console.log(
-    `  ${operation.padEnd(12)} ${path.padEnd(24)} ${String(inFlight).padStart(3)} in flight: ${row.perSecond.toFixed(0).padStart(5)} req/s, p50 ${row.p50.toFixed(2)} ms` +
-      (wrong ? `  — ${wrong} WRONG answers, first: ${firstWrong}` : ''),
-  );
+  const row = rowOf(operation, path, m, cpuSample(gateway).map((v, k) => v - before[k]!), answers);
+  printRow(row);
   return row;
 }
 
-const HEADER = ['operation', 'path', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'gateway CPU µs/req', 'service CPU µs/req', 'answers'];
+/**
+ * A target's two paths again, in alternating slices (measurePaired) of PAIRED_SECONDS per side in
+ * all: rows measured one after the other put minutes of this machine's drift between the sides.
+ */
+async function runPair(gateway: GatewayProcess, operation: string, inFlight: number, sides: Array<[string, (worker: number, n: number) => Promise<void>]>): Promise<Row[]> {
+  const answers = sides.map(([, call]) => answerChecker(call));
+  const paired = await measurePaired(answers[0]!.checked, answers[1]!.checked, {
+    seconds: PAIRED_SECONDS,
+    inFlight,
+    // As the rows' warm-up: long enough for the paths' code to be compiled.
+    warmupCalls: Math.max(20, Math.ceil(200 / inFlight)),
+    sample: () => cpuSample(gateway),
+  });
+  const pairRows = [paired.first, paired.second].map((m, i) => rowOf(`${operation} (paired)`, sides[i]![0], m, paired.counted[i]!, answers[i]!));
+  pairRows.forEach(printRow);
+  return pairRows;
+}
+
+const HEADER = ['operation', 'path', 'in flight', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'gateway CPU µs/req', 'service CPU µs/req', 'client CPU µs/req', 'answers'];
+/** Columns aligned left: the names and the answers. */
+const TEXT_COLUMNS = new Set([0, 1, HEADER.length - 1]);
 
 function cells(r: Row): string[] {
   const us = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(0));
-  return [r.operation, r.path, String(r.inFlight), String(r.requests), r.perSecond.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), us(r.gatewayCpuUs), us(r.serviceCpuUs), r.wrong ? `FAILED (${r.wrong} wrong)` : 'all checked ok'];
+  return [r.operation, r.path, String(r.inFlight), String(r.requests), r.perSecond.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), us(r.gatewayCpuUs), us(r.serviceCpuUs), us(r.clientCpuUs), r.wrong ? `FAILED (${r.wrong} wrong)` : 'all checked ok'];
 }
 
 function textTable(rows: Row[]): string[] {
   const table = rows.map(cells);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i < 2 || i === 9 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (c: string[]) => c.map((x, i) => (TEXT_COLUMNS.has(i) ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...table.map(line)];
 }
 
 function markdownTable(rows: Row[]): string[] {
-  const align = HEADER.map((_, i) => (i < 2 || i === 9 ? '---' : '---:'));
+  const align = HEADER.map((_, i) => (TEXT_COLUMNS.has(i) ? '---' : '---:'));
   return [`| ${HEADER.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)];
 }
 
@@ -383,8 +434,11 @@ async function main(): Promise<void> {
       check(hashesOk(result.results.map((r) => r.hash), BULK), () => `SDK logBulk: ${result.results.length} results`);
     };
 
-    // ---- The rows. Reads first (nothing is written while they run), then the writes.
-    const plan: Array<[string, string, number, (w: number, n: number) => Promise<void>]> = [
+    // ---- The rows. Reads first (nothing is written while they run), then the writes. The page
+    // target's two paths are measured again in alternating slices before anything is written, the
+    // log target's after the writes.
+    type Plan = Array<[string, string, number, (w: number, n: number) => Promise<void>]>;
+    const reads: Plan = [
       ['search', 'gateway (warm)', 1, gatewaySearch],
       ['search', 'REST + verify', 1, restSearch],
       ['search', 'SDK verifyConsistency', 1, sdkSearch],
@@ -394,6 +448,8 @@ async function main(): Promise<void> {
       ['root', 'gateway', CONCURRENCY, gatewayRoot],
       ['root', 'REST v1/root', CONCURRENCY, restRoot],
       ['root', 'SDK', CONCURRENCY, sdkRoot],
+    ];
+    const writes: Plan = [
       ['log', 'gateway', CONCURRENCY, gatewayLog],
       ['log', 'REST v1/log', CONCURRENCY, restLog],
       ['log', 'SDK', CONCURRENCY, sdkLog],
@@ -405,25 +461,36 @@ async function main(): Promise<void> {
       [`logBulk ${BULK}`, 'SDK', CONCURRENCY, sdkBulk],
     ];
     console.log('rows:');
-    for (const [operation, path, inFlight, call] of plan) rows.push(await runRow(gateway, operation, path, inFlight, call));
+    for (const [operation, path, inFlight, call] of reads) rows.push(await runRow(gateway, operation, path, inFlight, call));
+    const pagePair = await runPair(gateway, 'search', 1, [
+      ['gateway (warm)', gatewaySearch],
+      ['REST + verify', restSearch],
+    ]);
+    for (const [operation, path, inFlight, call] of writes) rows.push(await runRow(gateway, operation, path, inFlight, call));
+    const logPair = await runPair(gateway, 'log', CONCURRENCY, [
+      ['gateway', gatewayLog],
+      ['REST v1/log', restLog],
+    ]);
+    rows.push(...pagePair, ...logPair);
 
     // ---- The table and the targets
     const find = (operation: string, path: string, inFlight: number): Row => rows.find((r) => r.operation === operation && r.path === path && r.inFlight === inFlight)!;
-    const gwLog = find('log', 'gateway', CONCURRENCY);
-    const restLogRow = find('log', 'REST v1/log', CONCURRENCY);
+    const [gwPage, restPageRow] = pagePair as [Row, Row];
+    const [gwLog, restLogRow] = logPair as [Row, Row];
     const gwLogV = find('log verify', 'gateway', CONCURRENCY);
     const restLogV = find('log verify', 'REST + verify', CONCURRENCY);
-    const gwPage = find('search', 'gateway (warm)', 1);
-    const restPageRow = find('search', 'REST + verify', 1);
     const share = gwLog.perSecond / restLogRow.perSecond;
     const shareV = gwLogV.perSecond / restLogV.perSecond;
     const pageRatio = gwPage.p50 / restPageRow.p50;
+    // The same ratios from the rows measured one after the other, for comparison with the pairs.
+    const rowShare = find('log', 'gateway', CONCURRENCY).perSecond / find('log', 'REST v1/log', CONCURRENCY).perSecond;
+    const rowPageRatio = find('search', 'gateway (warm)', 1).p50 / find('search', 'REST + verify', 1).p50;
     const targetLines = [
-      'targets:',
-      `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%  (target >= 50%: ${verdict(share >= 0.5)})`,
+      `targets (the "(paired)" rows: each target's two paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
+      `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${(rowShare * 100).toFixed(0)}%)`,
       `  gateway CPU per log request = ${(gwLog.gatewayCpuUs / 1000).toFixed(3)} ms  (target <= 0.2 ms: ${verdict(gwLog.gatewayCpuUs <= 200)})`,
-      `  warm verified ${PAGE}-event page, 1 in flight: gateway p50 / REST + verify p50 = ${gwPage.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${pageRatio.toFixed(2)}x  (target <= 1.3x: ${verdict(pageRatio <= 1.3)})`,
-      `  for information, log with verify on both sides: ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${(shareV * 100).toFixed(0)}% (${verdict(shareV >= 0.5)} against 50%); ` +
+      `  warm verified ${PAGE}-event page, 1 in flight: gateway p50 / REST + verify p50 = ${gwPage.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${pageRatio.toFixed(2)}x  (target <= 1.3x: ${verdict(pageRatio <= 1.3)}; the rows one after the other: ${rowPageRatio.toFixed(2)}x)`,
+      `  for information, log with verify on both sides (rows): ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${(shareV * 100).toFixed(0)}% (${verdict(shareV >= 0.5)} against 50%); ` +
         `gateway CPU ${(gwLogV.gatewayCpuUs / 1000).toFixed(3)} ms per request (${verdict(gwLogV.gatewayCpuUs <= 200)} against 0.2 ms)`,
     ];
     const failed = rows.filter((r) => r.wrong > 0);

@@ -88,39 +88,65 @@ function summarize(inFlight: number, latencies: number[], elapsedMs: number, uni
 export interface PairedMeasure {
   first: Measured;
   second: Measured;
+  /** Per side: how much each of `sample`'s counters grew while that side ran (empty without `sample`). */
+  counted: [number[], number[]];
+}
+
+export interface PairedOptions {
+  /** Each side's total. */
+  seconds: number;
+  slices?: number;
+  /** Untimed calls of each side first, per worker. */
+  warmupCalls?: number;
+  /** Calls kept going at once within a slice (default 1). */
+  inFlight?: number;
+  /**
+   * Counters read before and after every slice (CPU time of the processes involved, say): the
+   * growth during a side's slices is credited to that side.
+   */
+  sample?: () => number[];
 }
 
 /**
- * Two calls compared at one in flight, measured in alternating slices (first, second, second,
- * first, first, second, …) rather than one row after the other: whatever the machine does in the
- * meantime (other processes, frequency, the heap) falls on both alike, so their ratio reflects
- * the calls, not the minute each was measured in. `seconds` is each side's total.
+ * Two calls compared, measured in alternating slices (first, second, second, first, first,
+ * second, …) rather than one row after the other: whatever the machine does in the meantime
+ * (other processes, frequency, the heap) falls on both alike, so their ratio reflects the calls,
+ * not the minute each was measured in. A slice keeps `inFlight` calls going and ends when its
+ * time is up and its calls have returned. Calls get the worker's number and its call count.
  */
-export async function measurePaired(first: () => Promise<unknown>, second: () => Promise<unknown>, options: { seconds: number; slices?: number; warmupCalls?: number }): Promise<PairedMeasure> {
+export async function measurePaired(first: (worker: number, n: number) => Promise<unknown>, second: (worker: number, n: number) => Promise<unknown>, options: PairedOptions): Promise<PairedMeasure> {
   const slices = options.slices ?? 10;
+  const inFlight = options.inFlight ?? 1;
   const sliceMs = (options.seconds * 1000) / slices;
+  const sides = [first, second].map((call) => ({ call, counts: new Array<number>(inFlight).fill(0), latencies: [] as number[], elapsedMs: 0, counted: [] as number[] }));
+  const run = (side: (typeof sides)[number], w: number) => side.call(w, side.counts[w]!++);
   for (let i = 0; i < (options.warmupCalls ?? 20); i++) {
-    await first();
-    await second();
+    for (const side of sides) await Promise.all(Array.from({ length: inFlight }, (_, w) => run(side, w)));
   }
-  const sides = [first, second].map((call) => ({ call, latencies: [] as number[], elapsedMs: 0 }));
   for (let slice = 0; slice < slices; slice++) {
     // ABBA order: a drift during a pair of slices favours neither side.
     const order = slice % 2 === 0 ? [0, 1] : [1, 0];
     for (const index of order) {
       const side = sides[index]!;
+      const before = options.sample?.() ?? [];
       const started = performance.now();
       const stopAt = started + sliceMs;
-      while (performance.now() < stopAt) {
-        const t0 = performance.now();
-        await side.call();
-        side.latencies.push(performance.now() - t0);
-      }
+      await Promise.all(
+        Array.from({ length: inFlight }, async (_, w) => {
+          while (performance.now() < stopAt) {
+            const t0 = performance.now();
+            await run(side, w);
+            side.latencies.push(performance.now() - t0);
+          }
+        }),
+      );
       side.elapsedMs += performance.now() - started;
+      const after = options.sample?.() ?? [];
+      after.forEach((value, k) => (side.counted[k] = (side.counted[k] ?? 0) + value - before[k]!));
     }
   }
-  const [a, b] = sides.map(({ latencies, elapsedMs }) => summarize(1, latencies, elapsedMs, 0));
-  return { first: a!, second: b! };
+  const [a, b] = sides.map(({ latencies, elapsedMs }) => summarize(inFlight, latencies, elapsedMs, 0));
+  return { first: a!, second: b!, counted: [sides[0]!.counted, sides[1]!.counted] };
 }
 
 /** Times `runs` sequential calls (after `warmup` untimed ones, numbered -1, -2, ...); returns the ms of each. */
