@@ -137,6 +137,40 @@ test('an index left from before the database was restored from an older backup i
   }
 });
 
+test('an index file in the earlier format (column sizes kept, the column list alone in meta) is built again in the current one', async () => {
+  const first = await startTestService();
+  await logActors(first, range(0, 25).map((i) => `user-${i}`));
+  await first.trigramsIndexed();
+  await first.close();
+  // Rewritten as the earlier format was made: the same columns, with the column-size table.
+  const file = new Database(join(first.dataDir, INDEX_FILE));
+  const columns = (file.prepare(`SELECT value FROM meta WHERE key = 'columns'`).pluck().get() as string);
+  const list = (JSON.parse(columns) as { columns: string[] }).columns;
+  file.exec('DROP TABLE events_fts');
+  file.exec(`CREATE VIRTUAL TABLE events_fts USING fts5(${list.map((c) => `"${c}"`).join(', ')}, content='', tokenize='trigram case_sensitive 1')`);
+  file.prepare(`UPDATE meta SET value = ? WHERE key = 'columns'`).run(JSON.stringify(list));
+  file.close();
+  const hasColumnSizes = (): boolean => {
+    const db = new Database(join(first.dataDir, INDEX_FILE), { readonly: true });
+    try {
+      return db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'events_fts_docsize'`).get() !== undefined;
+    } finally {
+      db.close();
+    }
+  };
+  expect(hasColumnSizes()).toBe(true);
+  const again = await startTestService({ dataDir: first.dataDir, prefilterMinEvents: 0 });
+  try {
+    expect(await found(again, 'actor:user-2')).toEqual([2, ...range(20, 25)]);
+    await again.trigramsIndexed();
+    expect(hasColumnSizes()).toBe(false);
+    expect(indexed(first.dataDir, 'user-2')).toEqual({ leaves: [2, ...range(20, 25)], size: 25 });
+    expect(await found(again, 'actor:user-2')).toEqual([2, ...range(20, 25)]);
+  } finally {
+    await again.destroy();
+  }
+});
+
 test('a deleted index is built again on start, and the file is readable by its owner only', async () => {
   const first = await startTestService();
   await logActors(first, range(0, 25).map((i) => `user-${i}`));

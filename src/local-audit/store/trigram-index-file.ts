@@ -10,7 +10,8 @@
 //   last_hash     the hash (hex) of leaf indexed_size - 1: an index made for another history (a
 //                 database restored from an older backup, the file of another data directory)
 //                 does not match it and is rebuilt
-//   columns       the indexed columns (JSON): another list means a rebuild
+//   columns       the table's definition: its columns and options (JSON); another one means a
+//                 rebuild (files from before `columnsize=0` hold the column list alone)
 import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { restrictFileModes, type Db } from './database.js';
@@ -19,6 +20,14 @@ import { restrictFileModes, type Db } from './database.js';
 export function trigramIndexPath(databasePath: string): string {
   return join(dirname(databasePath), 'audit-trigrams.sqlite');
 }
+
+/**
+ * Contentless (the values stay in the audit database), case-sensitive trigrams, and no per-row
+ * column sizes: they serve only ranking (bm25), which the prefilter never asks for, and writing
+ * them cost about a tenth of the indexer's insert time (5.7 against 6.4 µs per event, 100,000
+ * events in 400-row transactions).
+ */
+const TABLE_OPTIONS = "content='', columnsize=0, tokenize='trigram case_sensitive 1'";
 
 /** Where the index stands: the leaves it covers, and the hash of the last of them. */
 export interface IndexedPrefix {
@@ -42,12 +51,12 @@ export function openTrigramIndex(path: string, columns: readonly string[]): Db {
     db.pragma('busy_timeout = 5000');
     db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     const stored = db.prepare(`SELECT value FROM meta WHERE key = 'columns'`).pluck().get() as string | undefined;
-    const wanted = JSON.stringify(columns);
+    const wanted = JSON.stringify({ columns, options: TABLE_OPTIONS });
     if (stored !== wanted) {
       db.transaction(() => {
         db.exec('DROP TABLE IF EXISTS events_fts');
         if (columns.length > 0) {
-          db.exec(`CREATE VIRTUAL TABLE events_fts USING fts5(${columns.map((c) => `"${c}"`).join(', ')}, content='', tokenize='trigram case_sensitive 1')`);
+          db.exec(`CREATE VIRTUAL TABLE events_fts USING fts5(${columns.map((c) => `"${c}"`).join(', ')}, ${TABLE_OPTIONS})`);
         }
         db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('columns', ?)`).run(wanted);
         setIndexedPrefix(db, { size: 0, lastHash: null });
