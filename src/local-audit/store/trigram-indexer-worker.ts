@@ -1,5 +1,5 @@
 // The trigram indexer thread (trigram-indexer.ts starts it): it runs a TrigramIndexWriter, looking
-// for new commits in the audit database every few milliseconds (PRAGMA data_version), less often
+// for new commits in the audit database every few tens of milliseconds (PRAGMA data_version), less often
 // while there are none.
 import { parentPort, workerData } from 'node:worker_threads';
 import { TrigramIndexWriter } from './trigram-index-writer.js';

@@ -14,8 +14,14 @@ const ENTRY = workerModule(import.meta.url, 'trigram-indexer-worker');
 
 /** Events indexed per transaction of the index file. */
 const BATCH_ROWS = 5000;
-/** How often the thread looks for new commits while there are some, and at least how often while there are none. */
-const POLL_MS = 10;
+/**
+ * How often the thread looks for new commits while there are some, and at least how often while
+ * there are none. Each batch is a transaction of the index file with an FTS5 segment flushed and
+ * merged: at moderate rates a look every 10 ms indexed a dozen events per batch. Every 30 ms took
+ * the service's CPU per single-event log at 1,600 logs/s from 221–229 to 204–213 µs; searches
+ * meanwhile scan the events not yet indexed, about 30 ms of them at most.
+ */
+const POLL_MS = 30;
 const IDLE_POLL_MS = 200;
 /** The pause before a failed thread is replaced, doubling after each failure up to a minute. */
 const FIRST_RESTART_MS = 1000;
