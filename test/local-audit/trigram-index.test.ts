@@ -144,8 +144,8 @@ test('an index file in the earlier format (column sizes kept, the column list al
   await first.close();
   // Rewritten as the earlier format was made: the same columns, with the column-size table.
   const file = new Database(join(first.dataDir, INDEX_FILE));
-  const columns = (file.prepare(`SELECT value FROM meta WHERE key = 'columns'`).pluck().get() as string);
-  const list = (JSON.parse(columns) as { columns: string[] }).columns;
+  const definition = file.prepare(`SELECT value FROM meta WHERE key = 'columns'`).pluck().get() as string;
+  const list = (JSON.parse(definition) as { columns: string[] }).columns;
   file.exec('DROP TABLE events_fts');
   file.exec(`CREATE VIRTUAL TABLE events_fts USING fts5(${list.map((c) => `"${c}"`).join(', ')}, content='', tokenize='trigram case_sensitive 1')`);
   file.prepare(`UPDATE meta SET value = ? WHERE key = 'columns'`).run(JSON.stringify(list));

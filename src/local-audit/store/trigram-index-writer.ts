@@ -60,15 +60,16 @@ export class TrigramIndexWriter {
     this.insert = this.index.prepare(`INSERT INTO events_fts (rowid, ${columnList}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
     // The events after the indexed ones, up to a batch, and the hash of the last of them, in one
     // snapshot of the audit database. Leaves are consecutive; a gap would be a damaged file, and
-    // the index never skips a leaf: the rows end before it. Only the last hash is kept, so it is
-    // the only one read (as hex, per row, it cost a sixth of the thread's time).
+    // the index never skips a leaf: the rows end before it. Only the last hash is needed, so only
+    // it is read.
     this.readAfter = this.events.transaction((prefix: IndexedPrefix): EventsAfter => {
       if (!indexMatchesEvents(prefix, (leaf) => this.hashAt.get(leaf))) return { matches: false, rows: [], lastHash: null };
       const rows = this.rowsFrom.all(prefix.size, this.batchRows);
       let consecutive = 0;
       while (consecutive < rows.length && rows[consecutive]![0] === prefix.size + consecutive) consecutive++;
-      if (consecutive === 0) return { matches: true, rows: [], lastHash: prefix.lastHash };
-      return { matches: true, rows: rows.slice(0, consecutive), lastHash: this.hashAt.get(prefix.size + consecutive - 1) ?? null };
+      if (consecutive < rows.length) rows.length = consecutive;
+      const lastHash = consecutive === 0 ? prefix.lastHash : (this.hashAt.get(prefix.size + consecutive - 1) ?? null);
+      return { matches: true, rows, lastHash };
     });
     this.inTransaction = this.index.transaction(() => this.batch());
   }
