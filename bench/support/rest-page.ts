@@ -1,15 +1,16 @@
 // A verified search page through the REST client, done the way bench:gateway's like-with-like row
 // does it ("REST + verify, roots cached, sig. verdicts memoised"): v1/search (verbose) through
 // src/audit-client, the published roots the page needs (src/merkle rootSizesNeeded) from v1/root,
-// cached across calls (a published root never changes), then src/merkle verifyPage with every
-// proof required, the node:crypto Ed25519 check the gateway uses behind the same memo the gateway
-// keeps (exact inputs -> verdict), and the page root held against the roots this side has seen
-// (the first one of each size trusted), as the gateway holds it against its verified history.
-import { createHash } from 'node:crypto';
+// cached across calls (a published root never changes) and frozen as the gateway keeps them, then
+// src/merkle verifyPage with every proof required, the node:crypto Ed25519 check the gateway uses
+// behind the same memo the gateway keeps (exact inputs -> verdict), and the page root held against
+// the roots this side has seen (the first one of each size trusted), as the gateway holds it
+// against its verified history.
+import { hash as digestOf } from 'node:crypto';
 import type { AuditClient } from '../../src/audit-client/index.js';
 import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
 import { sha256HexNative } from '../../src/crypto/native-sha256.js';
-import { canonicalJson, rootSizesNeeded, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../../src/merkle/index.js';
+import { canonicalParsedJson, rootSizesNeeded, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../../src/merkle/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 
 /**
@@ -50,11 +51,15 @@ export function createRestPageVerifier(client: AuditClient, options: RestPageOpt
   const cachedRoots = new Map<number, PublishedRoot>();
   const verdicts = new Map<string, Verification>();
   const memoisedSignature = (input: SignatureInput): Verification => {
-    const key = createHash('sha256').update(JSON.stringify([input.signature, input.publicKey, canonicalJson(input.event)])).digest('base64');
+    const key = digestOf('sha256', JSON.stringify([input.signature, input.publicKey, canonicalParsedJson(input.event)]), 'base64');
     let verdict = verdicts.get(key);
     if (!verdict) verdicts.set(key, (verdict = verifySignatureNative(input)));
     return verdict;
   };
+  // Kept roots are frozen, as the gateway's cache keeps them, so verifyPage keeps their pair
+  // verdicts from page to page on this side too (src/merkle/page.ts).
+  const kept = (root: PublishedRoot): PublishedRoot =>
+    cacheRoots ? Object.freeze({ ...root, ...(root.consistency_proof ? { consistency_proof: Object.freeze([...root.consistency_proof]) as string[] } : {}) }) : root;
   const seenRoots = new Map<number, string>();
   const pageRootTrust = (root: PublishedRoot | undefined): Verification => {
     if (!root) return { status: 'NONE', reason: 'no root' };
@@ -68,7 +73,7 @@ export function createRestPageVerifier(client: AuditClient, options: RestPageOpt
       const events = result.events as unknown as PageEvent[];
       const roots = cacheRoots ? cachedRoots : new Map<number, PublishedRoot>();
       const sizes = rootSizesNeeded(events).filter((s) => !roots.has(s));
-      await Promise.all(sizes.map(async (size) => roots.set(size, (await client.root({ tree_size: size })).result.data)));
+      await Promise.all(sizes.map(async (size) => roots.set(size, kept((await client.root({ tree_size: size })).result.data))));
       const verified = verifyPage(
         events,
         { ...(result.root ? { root: result.root } : {}), ...(result.unpublished_root ? { unpublished_root: result.unpublished_root } : {}) },

@@ -1,6 +1,6 @@
 // Chooses how requests are authenticated from the configuration (see AuthMode in config.ts) and
 // turns a failure into HTTP 401 with a GraphQL error that names the problem (never the secret).
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { AuthMode } from '../config.js';
 import type { Caller } from '../auth/caller.js';
@@ -64,7 +64,7 @@ export function createAuthenticate(mode: AuthMode, confirmToken?: ConfirmToken):
     return async (request) => {
       const token = bearerCredential(request);
       if (!token) throw unauthenticated('send your audit service token as Authorization: Bearer <token>');
-      const digest = createHash('sha256').update(token).digest('hex');
+      const digest = digestOf('sha256', token, 'hex');
       if (accepted && !(await accepted(digest, token))) throw unauthenticated('not authenticated: the audit service does not accept this token');
       // The upstream decides what this token may do; the id is a digest prefix, never the token.
       return { id: `passthrough:${digest.slice(0, 12)}`, scopes: all, upstreamToken: token };

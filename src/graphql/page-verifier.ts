@@ -6,12 +6,12 @@
 // required: withheld is FAIL. Roots come from the cross-request cache or the request's DataLoader,
 // then src/merkle's verifyPage runs over the whole page so work shared between events is done
 // once. Signature verdicts are memoised by their exact inputs across requests.
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../wire/index.js';
 import { verifySignatureNative } from '../crypto/native-ed25519.js';
 import { sha256HexNative } from '../crypto/native-sha256.js';
 import {
-  canonicalJson,
+  canonicalParsedJson,
   fail,
   none,
   overallVerdict,
@@ -44,11 +44,11 @@ function verifySignatureCached(input: SignatureInput): Verification {
   if (typeof input.signature !== 'string' || typeof input.publicKey !== 'string') return verifySignatureNative(input);
   let canonical: string;
   try {
-    canonical = canonicalJson(input.event);
+    canonical = canonicalParsedJson(input.event);
   } catch {
     return verifySignatureNative(input);
   }
-  const key = createHash('sha256').update(JSON.stringify([input.signature, input.publicKey, canonical])).digest('base64');
+  const key = digestOf('sha256', JSON.stringify([input.signature, input.publicKey, canonical]), 'base64');
   const known = signatureVerdicts.get(key);
   if (known) return known;
   const verdict = verifySignatureNative(input);

@@ -34,8 +34,18 @@ export class PublishedRootCache {
     const key = this.key(root.tree_name, root.size);
     if (this.roots.has(key)) return;
     if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
-    this.roots.set(key, root);
+    this.roots.set(key, frozenCopy(root));
   }
+}
+
+/**
+ * What the cache keeps: a copy nobody can change, proof included. verifyPage keeps the verdict of
+ * a pair of frozen records from page to page (src/merkle/page.ts), which it may only because
+ * their contents cannot change after the verdict.
+ */
+function frozenCopy(root: PublishedRoot): PublishedRoot {
+  const proof = root.consistency_proof;
+  return Object.freeze({ ...root, ...(Array.isArray(proof) ? { consistency_proof: Object.freeze([...proof]) as string[] } : {}) });
 }
 
 /** A root that verified logs chained, every link proven. */

@@ -109,6 +109,18 @@ function notAnEvent(): EventVerification {
 const sharedPairs = new PairCache(8192);
 
 /**
+ * Consistency verdicts of published-root pairs, kept from page to page. An event at leaf L is
+ * judged with the pair root(L) -> root(L+1), the same pair on every page that shows the event
+ * again, and checking its proof (about seven items of about six steps each, parsed from hex and
+ * hashed) is most of a warm page's verification. A verdict is kept on the newer record itself,
+ * with the older record and the leaf it was reached for, and only when both records and the proof
+ * array are frozen: their contents cannot have changed since, so the kept verdict is what checking
+ * again would give. Records a caller keeps across pages (the gateway's cache of published roots,
+ * which never change) are frozen for this; fresh ones are checked every time.
+ */
+const pairVerdicts = new WeakMap<RootLike, { older: RootLike; leaf: number; verdict: Verification }>();
+
+/**
  * Checks every event of a page. Upstream data is untrusted: a malformed entry, root record or a
  * throwing callback gives FAIL verdicts with reasons, never an exception (only a non-array
  * `events` is a programming error and throws a TypeError).
@@ -130,7 +142,12 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     if (!older) return missingRoot(leaf);
     if (!newer) return missingRoot(leaf + 1);
     if (newer.consistency_proof === undefined || newer.consistency_proof === null) return absent(`consistency proof of published root(${leaf + 1})`);
-    return (
+    const unchangeable = Object.isFrozen(older) && Object.isFrozen(newer) && Object.isFrozen(newer.consistency_proof);
+    if (unchangeable) {
+      const kept = pairVerdicts.get(newer);
+      if (kept && kept.older === older && kept.leaf === leaf) return kept.verdict;
+    }
+    const verdict =
       wrongSize(older, leaf) ??
       wrongSize(newer, leaf + 1) ??
       verifyConsistency(
@@ -141,8 +158,9 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
           sizes: { oldSize: leaf, newSize: leaf + 1 },
         },
         pairHasher,
-      )
-    );
+      );
+    if (unchangeable) pairVerdicts.set(newer, { older, leaf, verdict });
+    return verdict;
   };
 
   /**

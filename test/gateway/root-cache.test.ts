@@ -16,6 +16,18 @@ test('roots are kept and found per tree; the first root of a size stays', () => 
   expect(cache.get('tree-a', 6)).toBeUndefined();
 });
 
+test('a kept root is a frozen copy, proof included: what the upstream object does later cannot change it', () => {
+  const cache = new PublishedRootCache();
+  const answered = { ...root('t', 7, 'ab'), consistency_proof: ['x:' + 'cd'.repeat(32) + ',l:' + 'ef'.repeat(32)] };
+  cache.set(answered);
+  answered.root_hash = '00'.repeat(32);
+  answered.consistency_proof[0] = 'changed';
+  const kept = cache.get('t', 7)!;
+  expect(kept).toEqual({ ...root('t', 7, 'ab'), consistency_proof: ['x:' + 'cd'.repeat(32) + ',l:' + 'ef'.repeat(32)] });
+  expect(Object.isFrozen(kept) && Object.isFrozen(kept.consistency_proof)).toBe(true);
+  expect(() => kept.consistency_proof!.push('more')).toThrow(TypeError);
+});
+
 test('the cache is bounded, oldest forgotten first; malformed roots are not kept', () => {
   const cache = new PublishedRootCache(3);
   for (let size = 1; size <= 4; size++) cache.set(root('t', size, 'ab'));

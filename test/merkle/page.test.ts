@@ -439,3 +439,73 @@ describe('proofs that were asked for (proofsRequested)', () => {
     for (let i = 0; i < PUBLISHED; i++) expect(forked[i]!.consistency.status).toBe('FAIL');
   });
 });
+
+describe('pair verdicts kept from page to page (frozen root records only)', () => {
+  /** Frozen copies of the published roots, proofs included, as the gateway's cache keeps them. */
+  const frozenRoots = (): Map<number, RootLike> =>
+    new Map(
+      [...publishedRoots].map(([size, r]) => [
+        size,
+        Object.freeze({ ...r, ...(r.consistency_proof ? { consistency_proof: Object.freeze([...r.consistency_proof]) as string[] } : {}) }),
+      ]),
+    );
+
+  test('the same frozen records give the same verdicts again, without the proofs being read again', () => {
+    // Each proof's items are getters that count their reads (and the arrays then frozen).
+    let itemReads = 0;
+    const counted = new Map(
+      [...publishedRoots].map(([size, r]): [number, RootLike] => {
+        if (!r.consistency_proof) return [size, Object.freeze({ ...r })];
+        const items: string[] = [];
+        r.consistency_proof.forEach((item, i) => Object.defineProperty(items, i, { enumerable: true, get: () => (itemReads++, item) }));
+        return [size, Object.freeze({ ...r, consistency_proof: Object.freeze(items) as string[] })];
+      }),
+    );
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(counted)))).toEqual([]);
+    expect(itemReads).toBeGreaterThan(0);
+    itemReads = 0;
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(counted)))).toEqual([]);
+    expect(itemReads).toBe(0);
+    // Honest frozen copies made afresh are checked again (the verdicts are kept per record).
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(frozenRoots())))).toEqual([]);
+  });
+
+  test('a record that is not frozen is checked every time: changing its proof between pages changes the verdict', () => {
+    const roots = new Map([...publishedRoots].map(([size, r]) => [size, { ...r, ...(r.consistency_proof ? { consistency_proof: [...r.consistency_proof] } : {}) }]));
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
+    const record = roots.get(11)!;
+    record.consistency_proof![0] = flipHexAt(record.consistency_proof![0]!, 2);
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual(['10.consistency=FAIL']);
+  });
+
+  test('a frozen record whose proof array is not frozen is checked every time', () => {
+    const roots = new Map([...publishedRoots].map(([size, r]) => [size, Object.freeze({ ...r, ...(r.consistency_proof ? { consistency_proof: [...r.consistency_proof] } : {}) }) as RootLike]));
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
+    const proof = roots.get(11)!.consistency_proof as string[];
+    proof[0] = flipHexAt(proof[0]!, 2);
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual(['10.consistency=FAIL']);
+  });
+
+  test('a kept verdict is only for the older record it was reached with: another older record is checked', () => {
+    const roots = frozenRoots();
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
+    // Root 10 forged (another frozen record): the pair 10 -> 11 is checked again and fails.
+    const forged = new Map(roots);
+    forged.set(10, Object.freeze({ ...roots.get(10)!, root_hash: flipHexAt(roots.get(10)!.root_hash, 0) }));
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(forged)))).toEqual(['10.consistency=FAIL', '9.consistency=FAIL']);
+    // And the honest records still pass.
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
+  });
+
+  test('a failing pair stays failed, and a record given for another size fails there too', () => {
+    const roots = frozenRoots();
+    const bad = new Map(roots);
+    const r11 = roots.get(11)!;
+    bad.set(11, Object.freeze({ ...r11, consistency_proof: Object.freeze([flipHexAt(r11.consistency_proof![0]!, 2), ...r11.consistency_proof!.slice(1)]) as string[] }));
+    for (let n = 0; n < 2; n++) expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(bad)))).toEqual(['10.consistency=FAIL']);
+    // The same frozen record 11 offered as root 12: its kept verdict (for leaf 10) is not reused.
+    const shifted = new Map(roots);
+    shifted.set(12, roots.get(11)!);
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(shifted)))).toEqual(['11.consistency=FAIL', '12.consistency=FAIL']);
+  });
+});

@@ -1,7 +1,7 @@
 // Subscription.auditEvents: live tail. Each newly logged matching event is pushed once with the
 // gateway's verification and a resume cursor; an event pushed PENDING (not yet published) is pushed
 // again, with verdictUpdate: true, once it is published, for a bounded time.
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
@@ -98,7 +98,7 @@ function startTail(ctx: GraphQLContext, args: TailArgs): AsyncGenerator<LiveTail
 async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Record<string, string[]> | undefined): AsyncGenerator<LiveTailPush> {
   const query = args.query ?? '';
   // The scope ties cursors to this query and restriction (the caller's tenant included).
-  const scope = 'tail:' + createHash('sha256').update(JSON.stringify([query, restriction ?? null])).digest('base64url').slice(0, 16);
+  const scope = 'tail:' + digestOf('sha256', JSON.stringify([query, restriction ?? null]), 'base64url').slice(0, 16);
   const from = args.after ? decodeCursor(ctx, scope, args.after) : undefined;
   const intervalMs = ctx.liveTailIntervalMs ?? DEFAULT_INTERVAL_MS;
   const key = JSON.stringify([query, restriction ?? null, from ?? null]);

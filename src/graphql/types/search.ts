@@ -2,7 +2,7 @@
 // set. Cursors carry the result-set id and offset (see cursor.ts); `first/after` and
 // `last/before` translate to v1/results offsets, and every event gets the gateway's own
 // verification. auditEvents is search typed as the connection itself, for Relay's @connection.
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
 import type { PublishedRoot, ResultsResult, SearchEvent, SearchRequest, UnpublishedRoot } from '../../wire/index.js';
@@ -316,7 +316,7 @@ async function searchConnection(args: SearchArgs, ctx: GraphQLContext): Promise<
     ...(args.returnContext != null ? { return_context: args.returnContext } : {}),
   };
   // The cursor scope ties a cursor to this search (its arguments and the caller's tenant).
-  const scope = 'search:' + createHash('sha256').update(JSON.stringify(request)).digest('base64url').slice(0, 16);
+  const scope = 'search:' + digestOf('sha256', JSON.stringify(request), 'base64url').slice(0, 16);
   const decode = (c: string): CursorPayload => {
     const payload = ctx.cursors.decode(c);
     if (payload.scope !== scope) throw new InvalidCursorError('cursor belongs to another search; pass the same arguments as the search that issued it');
