@@ -3,11 +3,10 @@
 // synchronous, so a search on the main thread would hold up every request, appends included;
 // here it holds up only this thread, and WAL mode lets it read while the main thread commits.
 import Database from 'better-sqlite3';
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SearchReply, SearchRequest, SearchWorkerData } from './search-pool.js';
 import { SearchDeadlineError, SearchMatcher } from './search-matcher.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('search-worker.ts runs as a worker thread (SearchPool starts it)');
@@ -17,14 +16,7 @@ const data = workerData as SearchWorkerData;
 const SEARCH_NICENESS = 10;
 
 // Searches give way to the main thread, which commits the appends, when they compete for the CPU.
-// Linux keeps a niceness per thread, and /proc/thread-self names this thread's id. Elsewhere, or
-// without /proc, the thread keeps the process's priority.
-try {
-  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + SEARCH_NICENESS));
-} catch {
-  // Not Linux, or no /proc: searches share the CPU evenly with the main thread.
-}
+lowerThreadPriority(SEARCH_NICENESS);
 
 const db = new Database(data.path, { readonly: true, fileMustExist: true });
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
