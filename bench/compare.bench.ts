@@ -43,7 +43,7 @@ import { GraphQLClient } from './support/graphql-client.js';
 import { AuditClient, TreeNotFoundError } from '../src/audit-client/index.js';
 import { verifySignatureNative } from '../src/crypto/native-ed25519.js';
 import { verifyEnvelopeHashNative } from '../src/crypto/native-sha256.js';
-import { signEvent, verifyConsistency, verifyMembership } from '../src/merkle/index.js';
+import { PairCache, signEvent, verifyConsistency, verifyMembership } from '../src/merkle/index.js';
 import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
 import { startGatewayProcess, processCpuMs, type GatewayProcess } from './support/gateway-process.js';
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
       `  log        gateway: GraphQL log(event) (no options: the event's hash only) | REST: v1/log (not verbose) | SDK: AuditService.log(event) (not verbose). Check: a hex sha256 hash.`,
       `  log verify gateway: GraphQL log(event, options: {verify: true}): prev_root = the gateway's last proven root, hash/membership/consistency/signature checked by the gateway`,
       `             REST + verify: v1/log verbose with prev_root = the last root this side proved (shared by all workers, as the gateway's), then src/merkle verifyEnvelopeHash (native SHA-256),`,
-      `             verifyMembership, verifyConsistency and the node:crypto signature check | SDK: AuditService.log(event, {verify: true}), one AuditService per worker`,
+      `             verifyMembership, verifyConsistency (sharing a pair cache, as the gateway's) and the node:crypto signature check | SDK: AuditService.log(event, {verify: true}), one AuditService per worker`,
       `             (the SDK keeps one prev_root per instance). Check: hash, membership, consistency PASS (the SDK's first call per instance: consistency none), signature NONE;`,
       `             the gateway's verdict VERIFIED.`,
       `  logBulk    ${BULK} events per call, not verbose. gateway: GraphQL logBulk(events) | REST: v2/log | SDK: AuditService.logBulk. Check: ${BULK} distinct hex hashes.`,
@@ -391,13 +391,15 @@ async function main(): Promise<void> {
     // The chain this side proves, shared by its workers like the gateway's: it starts at the
     // published root read before the rows and moves on only when hash, membership and consistency PASS.
     let restChain = expectedRoot.root_hash;
+    // The interior-hash cache the gateway's log verification shares between successive logs.
+    const restProofPairs = new PairCache(4096);
     const restLogVerify = async (w: number, n: number): Promise<void> => {
       const prevRoot = restChain;
       const { result } = await rest.log({ event: event('restv', w, n), verbose: true, prev_root: prevRoot });
       const envelope = result.envelope;
       const hash = envelope ? verifyEnvelopeHashNative(envelope, result.hash) : { status: 'FAIL' as const, reason: 'envelope withheld' };
-      const membership = result.membership_proof == null || !result.unpublished_root ? { status: 'FAIL' as const } : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root });
-      const consistency = result.consistency_proof === undefined ? { status: 'FAIL' as const } : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof });
+      const membership = result.membership_proof == null || !result.unpublished_root ? { status: 'FAIL' as const } : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }, restProofPairs.hash);
+      const consistency = result.consistency_proof === undefined ? { status: 'FAIL' as const } : verifyConsistency({ oldRootHash: prevRoot, newRootHash: result.unpublished_root, proof: result.consistency_proof }, restProofPairs.hash);
       const signature = envelope ? verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }) : { status: 'FAIL' as const };
       check(
         hash.status === 'PASS' && membership.status === 'PASS' && consistency.status === 'PASS' && signature.status === 'NONE',

@@ -31,6 +31,7 @@ export {
   type SiblingRange,
 } from './tree.js';
 export { PASS, fail, none, type Verification, type VerificationStatus } from './result.js';
+export { PairCache } from './pair-cache.js';
 export { overallVerdict, type Verdict, type VerdictOutcome } from './verdict.js';
 export { pathRoots, verifyExtension, type ExtensionInput, type PathRoots, type PathRootsInput } from './extension.js';
 export { foldPath, verifyConsistency, verifyEnvelopeHash, verifyMembership, type ConsistencyInput, type MembershipInput } from './verify.js';

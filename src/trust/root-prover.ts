@@ -14,7 +14,7 @@
 // offers, within a budget per call. Proofs of the same claim in flight at once are shared.
 import type { AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot, SearchEvent } from '../wire/index.js';
-import { PASS, bytesToHex, fail, none, pathRoots, verifyConsistency, type Verification } from '../merkle/index.js';
+import { PASS, PairCache, bytesToHex, fail, none, pathRoots, verifyConsistency, type Verification } from '../merkle/index.js';
 import { verifyEnvelopeHashNative } from '../crypto/native-sha256.js';
 import type { LastLeaf, VerifiedHistory, VerifiedRoot } from './verified-history.js';
 
@@ -46,6 +46,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export class RootProver {
   private readonly inflight = new Map<string, Promise<Verification>>();
   private readonly maxChainSteps: number;
+  /** Interior hashes shared by the one-step proofs of a chain: they climb the same right edge. */
+  private readonly chainPairs = new PairCache(1024);
 
   constructor(private readonly options: RootProverOptions) {
     this.maxChainSteps = options.maxChainSteps ?? 64;
@@ -245,7 +247,7 @@ export class RootProver {
     let previous = { size: below.size, root_hash: below.rootHash };
     for (const root of roots) {
       if (!root) return fail(`the audit service withheld a published root between sizes ${below.size} and ${end}`);
-      const step = verifyConsistency({ oldRootHash: previous.root_hash, newRootHash: root.root_hash, proof: root.consistency_proof, sizes: { oldSize: previous.size, newSize: root.size } });
+      const step = verifyConsistency({ oldRootHash: previous.root_hash, newRootHash: root.root_hash, proof: root.consistency_proof, sizes: { oldSize: previous.size, newSize: root.size } }, this.chainPairs.hash);
       if (step.status !== 'PASS') {
         const reason = `root(${previous.size}) -> root(${root.size}): ${step.reason ?? 'no consistency proof'}`;
         history.contradict(reason);

@@ -4,7 +4,7 @@
 import type { AuditEnvelope, LogBulkResult, LogResult } from '../../wire/index.js';
 import { verifySignatureNative } from '../../crypto/native-ed25519.js';
 import { verifyEnvelopeHashNative } from '../../crypto/native-sha256.js';
-import { fail, none, overallVerdict, verifyConsistency, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
+import { PairCache, fail, none, overallVerdict, verifyConsistency, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
 import { applyKeyTrust } from '../../trust/trusted-keys.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -107,17 +107,25 @@ function absent(asked: Asked, what: string): Verification {
   return asked.proofs ? fail(`${what} was asked for and withheld`) : none(`not verbose: no ${what} returned`);
 }
 
+/**
+ * Interior hashes shared by the proofs of successive verified logs: each log's consistency proof
+ * from the previous root climbs the same right edge of the tree as the last one's (a proof from 16
+ * leaves back: 43 -> 21 µs per check with the cache), and its membership path shares the top.
+ * A slot answers only for its exact input bytes (src/merkle/pair-cache.ts).
+ */
+const logProofPairs = new PairCache(4096);
+
 function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
   const checks = {
     hash: envelope ? verifyEnvelopeHashNative(envelope, result.hash) : absent(asked, 'envelope'),
-    membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }),
+    membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }, logProofPairs.hash),
     consistency:
       asked.prevRoot === undefined
         ? none(asked.proofs ? 'the gateway has no verified root to chain this log to yet (nothing published and proven)' : 'not verified: pass options.verify')
         : result.consistency_proof === undefined
           ? fail('the consistency proof from the previous verified root was asked for (prev_root) and withheld')
-          : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root, proof: result.consistency_proof }),
+          : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root, proof: result.consistency_proof }, logProofPairs.hash),
     signature: envelope
       ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
       : absent(asked, 'envelope'),
