@@ -18,7 +18,9 @@
 //                  (the "page:" line prints how many sizes).
 //   REST + verify  the raw v1/search call (verbose) through src/audit-client, then the same verification (bench/support/rest-page.ts)
 //                  in-process: the root sizes the page needs (src/merkle rootSizesNeeded) from
-//                  v1/root, cached across calls ("cold": fetched for every call), and
+//                  v1/root, cached across calls and frozen as the gateway's cache keeps them, so
+//                  verifyPage keeps the verdicts of their consistency pairs on both sides
+//                  ("cold": fetched for every call), and
 //                  src/merkle verifyPage with the node:crypto Ed25519 check the gateway uses,
 //                  every proof required and the page root held against the roots seen before
 //                  (the gateway holds it against its verified history).
