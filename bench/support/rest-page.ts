@@ -10,7 +10,7 @@ import { hash as digestOf } from 'node:crypto';
 import type { AuditClient } from '../../src/audit-client/index.js';
 import { verifySignatureNative } from '../../src/crypto/native-ed25519.js';
 import { sha256HexNative } from '../../src/crypto/native-sha256.js';
-import { canonicalParsedJson, rootSizesNeeded, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../../src/merkle/index.js';
+import { canonicalParsedJson, keepableRootRecord, rootSizesNeeded, verifyPage, type PageEvent, type SignatureInput, type Verification } from '../../src/merkle/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 
 /**
@@ -56,10 +56,9 @@ export function createRestPageVerifier(client: AuditClient, options: RestPageOpt
     if (!verdict) verdicts.set(key, (verdict = verifySignatureNative(input)));
     return verdict;
   };
-  // Kept roots are frozen, as the gateway's cache keeps them, so verifyPage keeps their pair
-  // verdicts from page to page on this side too (src/merkle/page.ts).
-  const kept = (root: PublishedRoot): PublishedRoot =>
-    cacheRoots ? Object.freeze({ ...root, ...(root.consistency_proof ? { consistency_proof: Object.freeze([...root.consistency_proof]) as string[] } : {}) }) : root;
+  // Kept roots are keepable records, as the gateway's cache keeps them, so verifyPage keeps their
+  // pair verdicts from page to page on this side too (src/merkle/page.ts).
+  const kept = (root: PublishedRoot): PublishedRoot => (cacheRoots ? keepableRootRecord(root) : root);
   const seenRoots = new Map<number, string>();
   const pageRootTrust = (root: PublishedRoot | undefined): Verification => {
     if (!root) return { status: 'NONE', reason: 'no root' };

@@ -5,6 +5,7 @@
 // allows exact proof-shape checks.
 import type { AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../wire/index.js';
+import { keepableRootRecord } from '../merkle/index.js';
 import { RootProver } from '../trust/root-prover.js';
 import type { TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
@@ -34,18 +35,10 @@ export class PublishedRootCache {
     const key = this.key(root.tree_name, root.size);
     if (this.roots.has(key)) return;
     if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
-    this.roots.set(key, frozenCopy(root));
+    // A frozen copy, proof included: nothing can change it, so verifyPage keeps the verdicts of
+    // its consistency pairs from page to page.
+    this.roots.set(key, keepableRootRecord(root));
   }
-}
-
-/**
- * What the cache keeps: a copy nobody can change, proof included. verifyPage keeps the verdict of
- * a pair of frozen records from page to page (src/merkle/page.ts), which it may only because
- * their contents cannot change after the verdict.
- */
-function frozenCopy(root: PublishedRoot): PublishedRoot {
-  const proof = root.consistency_proof;
-  return Object.freeze({ ...root, ...(Array.isArray(proof) ? { consistency_proof: Object.freeze([...proof]) as string[] } : {}) });
 }
 
 /** A root that verified logs chained, every link proven. */

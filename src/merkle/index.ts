@@ -46,6 +46,7 @@ export {
   type SignatureInput,
 } from './signature.js';
 export {
+  keepableRootRecord,
   rootSizesNeeded,
   verifyPage,
   type EventVerification,

@@ -113,12 +113,25 @@ const sharedPairs = new PairCache(8192);
  * judged with the pair root(L) -> root(L+1), the same pair on every page that shows the event
  * again, and checking its proof (about seven items of about six steps each, parsed from hex and
  * hashed) is most of a warm page's verification. A verdict is kept on the newer record itself,
- * with the older record and the leaf it was reached for, and only when both records and the proof
- * array are frozen: their contents cannot have changed since, so the kept verdict is what checking
- * again would give. Records a caller keeps across pages (the gateway's cache of published roots,
- * which never change) are frozen for this; fresh ones are checked every time.
+ * with the older record and the leaf it was reached for, and only for records keepableRootRecord
+ * made: their contents cannot have changed since, so the kept verdict is what checking again would
+ * give. Any other record is checked every time.
  */
 const pairVerdicts = new WeakMap<RootLike, { older: RootLike; leaf: number; verdict: Verification }>();
+const unchangeableRecords = new WeakSet<RootLike>();
+
+/**
+ * A copy of a published-root record whose consistency verdicts verifyPage may keep from page to
+ * page: plain data members (a getter's value is read once, here) and a copy of the proof array,
+ * all frozen. For records a caller keeps across pages, such as a cache of published roots, which
+ * never change.
+ */
+export function keepableRootRecord<T extends RootLike>(record: T): T {
+  const proof: unknown = record.consistency_proof;
+  const copy = Object.freeze({ ...record, ...(Array.isArray(proof) ? { consistency_proof: Object.freeze([...(proof as unknown[])]) } : {}) }) as T;
+  unchangeableRecords.add(copy);
+  return copy;
+}
 
 /**
  * Checks every event of a page. Upstream data is untrusted: a malformed entry, root record or a
@@ -142,7 +155,7 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     if (!older) return missingRoot(leaf);
     if (!newer) return missingRoot(leaf + 1);
     if (newer.consistency_proof === undefined || newer.consistency_proof === null) return absent(`consistency proof of published root(${leaf + 1})`);
-    const unchangeable = Object.isFrozen(older) && Object.isFrozen(newer) && Object.isFrozen(newer.consistency_proof);
+    const unchangeable = unchangeableRecords.has(older) && unchangeableRecords.has(newer);
     if (unchangeable) {
       const kept = pairVerdicts.get(newer);
       if (kept && kept.older === older && kept.leaf === leaf) return kept.verdict;

@@ -12,6 +12,7 @@ import {
   formatMembershipProof,
   hashEnvelope,
   hashEnvelopeBytes,
+  keepableRootRecord,
   membershipPath,
   normalizeEvent,
   rootSizesNeeded,
@@ -440,34 +441,34 @@ describe('proofs that were asked for (proofsRequested)', () => {
   });
 });
 
-describe('pair verdicts kept from page to page (frozen root records only)', () => {
-  /** Frozen copies of the published roots, proofs included, as the gateway's cache keeps them. */
-  const frozenRoots = (): Map<number, RootLike> =>
-    new Map(
-      [...publishedRoots].map(([size, r]) => [
-        size,
-        Object.freeze({ ...r, ...(r.consistency_proof ? { consistency_proof: Object.freeze([...r.consistency_proof]) as string[] } : {}) }),
-      ]),
-    );
+describe('pair verdicts kept from page to page (keepableRootRecord records only)', () => {
+  /** Keepable copies of the published roots, as the gateway's cache keeps them. */
+  const keptRoots = (): Map<number, RootLike> => new Map([...publishedRoots].map(([size, r]) => [size, keepableRootRecord(r)]));
 
-  test('the same frozen records give the same verdicts again, without the proofs being read again', () => {
-    // Each proof's items are getters that count their reads (and the arrays then frozen).
-    let itemReads = 0;
-    const counted = new Map(
-      [...publishedRoots].map(([size, r]): [number, RootLike] => {
-        if (!r.consistency_proof) return [size, Object.freeze({ ...r })];
-        const items: string[] = [];
-        r.consistency_proof.forEach((item, i) => Object.defineProperty(items, i, { enumerable: true, get: () => (itemReads++, item) }));
-        return [size, Object.freeze({ ...r, consistency_proof: Object.freeze(items) as string[] })];
-      }),
-    );
-    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(counted)))).toEqual([]);
-    expect(itemReads).toBeGreaterThan(0);
-    itemReads = 0;
-    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(counted)))).toEqual([]);
-    expect(itemReads).toBe(0);
-    // Honest frozen copies made afresh are checked again (the verdicts are kept per record).
-    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(frozenRoots())))).toEqual([]);
+  /** Root 11 with a broken proof: the pair 10 -> 11 fails. */
+  const brokenProof = (r: RootLike): RootLike => ({ ...r, consistency_proof: [flipHexAt(r.consistency_proof![0]!, 2), ...r.consistency_proof!.slice(1)] });
+
+  test('the same keepable records give the very same verdicts again, without checking again', () => {
+    const roots = keptRoots();
+    roots.set(11, keepableRootRecord(brokenProof(publishedRoots.get(11)!)));
+    const first = verifyPage(honestEvents, honestRoots, optionsFor(roots));
+    expect(deviations(first)).toEqual(['10.consistency=FAIL']);
+    // A FAIL is a new object each time it is reached: the same object again is the kept verdict.
+    const second = verifyPage(honestEvents, honestRoots, optionsFor(roots));
+    expect(second[10]!.consistency).toBe(first[10]!.consistency);
+    // Keepable copies made afresh are checked again (verdicts are kept per record).
+    const fresh = new Map(roots);
+    fresh.set(11, keepableRootRecord(roots.get(11)!));
+    expect(verifyPage(honestEvents, honestRoots, optionsFor(fresh))[10]!.consistency).not.toBe(first[10]!.consistency);
+  });
+
+  test('a keepable record is a frozen copy: later changes to the original do not reach it', () => {
+    const original = { ...publishedRoots.get(11)!, consistency_proof: [...publishedRoots.get(11)!.consistency_proof!] };
+    const kept = keepableRootRecord(original);
+    original.consistency_proof[0] = 'changed';
+    original.root_hash = '00'.repeat(32);
+    expect(kept).toEqual(publishedRoots.get(11));
+    expect(Object.isFrozen(kept) && Object.isFrozen(kept.consistency_proof)).toBe(true);
   });
 
   test('a record that is not frozen is checked every time: changing its proof between pages changes the verdict', () => {
@@ -486,24 +487,38 @@ describe('pair verdicts kept from page to page (frozen root records only)', () =
     expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual(['10.consistency=FAIL']);
   });
 
-  test('a kept verdict is only for the older record it was reached with: another older record is checked', () => {
-    const roots = frozenRoots();
+  test('a frozen record not made by keepableRootRecord is checked every time, even when its proof changes behind getters', () => {
+    let broken = false;
+    const roots = new Map(
+      [...publishedRoots].map(([size, r]): [number, RootLike] => {
+        if (!r.consistency_proof) return [size, Object.freeze({ ...r })];
+        const items: string[] = [];
+        r.consistency_proof.forEach((item, i) => Object.defineProperty(items, i, { enumerable: true, get: () => (broken && size === 11 && i === 0 ? flipHexAt(item, 2) : item) }));
+        return [size, Object.freeze({ ...r, consistency_proof: Object.freeze(items) as string[] })];
+      }),
+    );
     expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
-    // Root 10 forged (another frozen record): the pair 10 -> 11 is checked again and fails.
+    broken = true;
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual(['10.consistency=FAIL']);
+  });
+
+  test('a kept verdict is only for the older record it was reached with: another older record is checked', () => {
+    const roots = keptRoots();
+    expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
+    // Root 10 forged (another keepable record): the pair 10 -> 11 is checked again and fails.
     const forged = new Map(roots);
-    forged.set(10, Object.freeze({ ...roots.get(10)!, root_hash: flipHexAt(roots.get(10)!.root_hash, 0) }));
+    forged.set(10, keepableRootRecord({ ...roots.get(10)!, root_hash: flipHexAt(roots.get(10)!.root_hash, 0) }));
     expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(forged)))).toEqual(['10.consistency=FAIL', '9.consistency=FAIL']);
     // And the honest records still pass.
     expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(roots)))).toEqual([]);
   });
 
   test('a failing pair stays failed, and a record given for another size fails there too', () => {
-    const roots = frozenRoots();
+    const roots = keptRoots();
     const bad = new Map(roots);
-    const r11 = roots.get(11)!;
-    bad.set(11, Object.freeze({ ...r11, consistency_proof: Object.freeze([flipHexAt(r11.consistency_proof![0]!, 2), ...r11.consistency_proof!.slice(1)]) as string[] }));
+    bad.set(11, keepableRootRecord(brokenProof(roots.get(11)!)));
     for (let n = 0; n < 2; n++) expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(bad)))).toEqual(['10.consistency=FAIL']);
-    // The same frozen record 11 offered as root 12: its kept verdict (for leaf 10) is not reused.
+    // The same keepable record 11 offered as root 12: its kept verdict (for leaf 10) is not reused.
     const shifted = new Map(roots);
     shifted.set(12, roots.get(11)!);
     expect(deviations(verifyPage(honestEvents, honestRoots, optionsFor(shifted)))).toEqual(['11.consistency=FAIL', '12.consistency=FAIL']);
