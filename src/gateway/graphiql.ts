@@ -4,9 +4,23 @@
 // event loop), and answered with a strong ETag that lets browsers revalidate with a 304.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+
+type RenderGraphiQL = typeof import('@graphql-yoga/render-graphiql').renderGraphiQL;
+
+let loadedRenderer: RenderGraphiQL | undefined;
+
+/**
+ * yoga's GraphiQL renderer, its module loaded on the first page rendered: the module holds the
+ * whole page as source text (9 MB of JavaScript, about 28 MB of strings in the heap), which a
+ * gateway started with GRAPHIQL=false never renders.
+ */
+export const renderGraphiQL: RenderGraphiQL = (options) => {
+  loadedRenderer ??= (createRequire(import.meta.url)('@graphql-yoga/render-graphiql') as typeof import('@graphql-yoga/render-graphiql')).renderGraphiQL;
+  return loadedRenderer(options);
+};
 
 export interface GraphiQLOptions {
   title: string;

@@ -4,7 +4,6 @@
 // never read, parsed or validated. Cross-origin browser access is closed unless origins are listed.
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { DocumentNode, ParseOptions, Source } from 'graphql';
 import type { AuditClient, EventSigner } from '../audit-client/index.js';
@@ -22,7 +21,7 @@ import { validationCache } from './validation-cache.js';
 import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } from './download-route.js';
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
-import { createGraphiQLPage } from './graphiql.js';
+import { createGraphiQLPage, renderGraphiQL } from './graphiql.js';
 import { operationSpans, withRequestSpan } from './otel.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.js';
 

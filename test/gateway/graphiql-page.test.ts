@@ -1,7 +1,9 @@
 // GraphiQL's page on the gateway's listener: compressed per Accept-Encoding (brotli, gzip or none),
 // with a strong ETag per encoding that a browser revalidates with If-None-Match (a 304 without a
 // body), `Cache-Control: no-cache` and `Vary: accept-encoding`.
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { chooseEncoding } from '../../src/gateway/graphiql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -105,4 +107,21 @@ test('Accept-Encoding negotiation: q=0 refuses, * accepts, brotli preferred at e
   expect(chooseEncoding('*')).toBe('br');
   expect(chooseEncoding('*;q=0')).toBe('identity');
   expect(chooseEncoding('identity, deflate')).toBe('identity');
+});
+
+test("GraphiQL's renderer module (the whole page as source) is loaded by the first page rendered, not with the gateway", () => {
+  // A fresh process: this one has rendered the page above.
+  const script = `
+    import { createRequire } from 'node:module';
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('render-graphiql'));
+    await import('./src/gateway/server.ts');
+    const { renderGraphiQL } = await import('./src/gateway/graphiql.ts');
+    const before = loaded();
+    const html = renderGraphiQL({ title: 'check' });
+    console.log(JSON.stringify({ before, after: loaded(), page: html.includes('<title>check</title>') }));
+  `;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(run.stderr).toBe('');
+  expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toEqual({ before: false, after: true, page: true });
 });
