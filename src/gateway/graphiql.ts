@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 
-type RenderGraphiQL = typeof import('@graphql-yoga/render-graphiql').renderGraphiQL;
+type RendererModule = typeof import('@graphql-yoga/render-graphiql');
+type RenderGraphiQL = RendererModule['renderGraphiQL'];
 
 let loadedRenderer: RenderGraphiQL | undefined;
 
@@ -18,7 +19,7 @@ let loadedRenderer: RenderGraphiQL | undefined;
  * gateway started with GRAPHIQL=false never renders.
  */
 export const renderGraphiQL: RenderGraphiQL = (options) => {
-  loadedRenderer ??= (createRequire(import.meta.url)('@graphql-yoga/render-graphiql') as typeof import('@graphql-yoga/render-graphiql')).renderGraphiQL;
+  loadedRenderer ??= (createRequire(import.meta.url)('@graphql-yoga/render-graphiql') as RendererModule).renderGraphiQL;
   return loadedRenderer(options);
 };
 

@@ -22,7 +22,11 @@ export function fieldColumn(id: string): string {
  * the candidates of a contains-match; the exact, case-sensitive instr() test still decides.
  */
 export function ftsFieldIds(schema: AuditSchema): string[] {
-  return schema.fields.filter((f) => f.type === 'string').map((f) => f.id);
+  return schema.fields.filter(inTrigramIndex).map((f) => f.id);
+}
+
+function inTrigramIndex(field: AuditSchema['fields'][number]): boolean {
+  return field.type === 'string';
 }
 
 function sqlType(type: SchemaFieldType): string {
@@ -169,7 +173,7 @@ function dropBlobDownloads(db: Db): void {
  */
 function needsColumnIndex(field: AuditSchema['fields'][number]): boolean {
   if (field.type === 'integer' || field.type === 'datetime') return true;
-  return field.id === 'tenant_id' && field.type !== 'string';
+  return field.id === 'tenant_id' && !inTrigramIndex(field);
 }
 
 function createEventsTable(db: Db, schema: AuditSchema): void {

@@ -6,14 +6,13 @@
 // POLL_MS whether another connection has committed (PRAGMA data_version; less often while nothing
 // is) and then runs a PASSIVE checkpoint, which never blocks the writer or the readers.
 //
-// The main connection's own automatic checkpoint is off while the worker runs. It used to stay on
-// at 4000 pages as a bound on the WAL, but it bounded nothing the worker does not: what keeps a
-// WAL long is readers holding old snapshots (searches scanning for seconds), and no checkpoint,
-// the worker's or the writer's, may copy past them. All the writer's added was the copy and its
-// fsync inside whichever commit came first once they ended: on a 1,000,000-event database, one
-// v1/log at a time while four of the worst allowed searches ran, the slowest of ~16,000 logs took
-// 434-793 ms in 5 of 7 runs (a CPU profile: 459 ms inside one commit), against 14-17 ms in 3 of 3
-// runs without it. If the worker stops or fails, the writer goes back to SQLite's default.
+// The main connection's own automatic checkpoint is off while the worker runs. As a bound on the
+// WAL it would bound nothing the worker does not: what keeps a WAL long is readers holding old
+// snapshots (searches scanning for seconds), and no checkpoint, the worker's or the writer's, may
+// copy past them. What the writer's would add is the copy and its fsync inside whichever commit
+// comes first once they end: on a 1,000,000-event database, one v1/log at a time while four of the
+// worst allowed searches ran, the slowest of ~16,000 logs took 434-793 ms in 5 of 7 runs with it at
+// 4000 pages (a CPU profile: 459 ms inside one commit), against 14-17 ms in 3 of 3 runs without. If the worker stops or fails, the writer goes back to SQLite's default.
 // Durability is the same either way: a commit is acknowledged once it is in the WAL. The worker is
 // plain JavaScript (eval): it needs only the driver, so it runs the same from source (tsx, Jest)
 // and compiled.
