@@ -72,6 +72,8 @@ const LOG = `mutation Log($e: AuditEventInput!) { log(event: $e) { __typename ..
 const LOG_VERIFY = `mutation LogVerify($e: AuditEventInput!) { log(event: $e, options: { verify: true }) { __typename ... on LogResult { hash verification { hash membership consistency signature verdict verdictReason failures } } ... on Error { message } } }`;
 const LOG_BULK = `mutation LogBulk($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { count results { hash } } ... on Error { message } } }`;
 const ROOT = `query Root { root { __typename ... on PublishedRoot { size rootHash } ... on Error { message } } }`;
+/** A request that reaches no upstream: what every GraphQL request costs before its resolvers call out. */
+const TYPENAME = `query Typename { __typename }`;
 const SEARCH = `query Search($q: String!) {
   search(query: $q, first: ${PAGE}) {
     __typename
@@ -317,6 +319,8 @@ async function main(): Promise<void> {
       `             SDK: AuditService.search(query, {limit: ${PAGE}}, {verifyConsistency: true}) (arweave.net answered in-process with nothing; then v1/root).`,
       `             Check: the same ${PAGE} hashes in order as read before the rows; hash, membership, consistency PASS, signature PASS when signed (else NONE); gateway verdict VERIFIED.`,
       `  root       the latest published root, no verification fields. gateway: GraphQL root { size rootHash } | REST: v1/root | SDK: AuditService.root(). Check: equal to the root read before the rows.`,
+      `  no upstream call  gateway only: GraphQL { __typename }, which no resolver answers by calling the service: the gateway's cost per request`,
+      `             before any upstream call (HTTP in and out, yoga's pipeline, the protections, metrics). Check: __typename is Query.`,
     ];
     for (const line of [...headerLines, ...pathLines]) console.log(line);
     console.log('');
@@ -364,6 +368,12 @@ async function main(): Promise<void> {
     const sdkRoot = async (): Promise<void> => {
       const root = (await sdk.root()).result.data;
       rootIsExpected(root.size, root.root_hash, 'SDK');
+    };
+
+    // ---- no upstream call
+    const gatewayTypename = async (): Promise<void> => {
+      const { status, body, text } = await graphql.run(TYPENAME, {});
+      check(status === 200 && !body.errors && body.data?.__typename === 'Query', () => `HTTP ${status}: ${text.slice(0, 300)}`);
     };
 
     // ---- log
@@ -451,6 +461,8 @@ async function main(): Promise<void> {
       ['root', 'gateway', CONCURRENCY, gatewayRoot],
       ['root', 'REST v1/root', CONCURRENCY, restRoot],
       ['root', 'SDK', CONCURRENCY, sdkRoot],
+      ['no upstream call', 'gateway { __typename }', 1, gatewayTypename],
+      ['no upstream call', 'gateway { __typename }', CONCURRENCY, gatewayTypename],
     ];
     const writes: Plan = [
       ['log', 'gateway', CONCURRENCY, gatewayLog],
@@ -488,6 +500,8 @@ async function main(): Promise<void> {
     // The same ratios from the rows measured one after the other, for comparison with the pairs.
     const rowShare = find('log', 'gateway', CONCURRENCY).perSecond / find('log', 'REST v1/log', CONCURRENCY).perSecond;
     const rowPageRatio = find('search', 'gateway (warm)', 1).p50 / find('search', 'REST + verify', 1).p50;
+    const bare = find('no upstream call', 'gateway { __typename }', CONCURRENCY);
+    const bareOne = find('no upstream call', 'gateway { __typename }', 1);
     const targetLines = [
       `targets (the "(paired)" rows: each target's two paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
       `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${(rowShare * 100).toFixed(0)}%)`,
@@ -495,6 +509,8 @@ async function main(): Promise<void> {
       `  warm verified ${PAGE}-event page, 1 in flight: gateway p50 / REST + verify p50 = ${gwPage.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${pageRatio.toFixed(2)}x  (target <= 1.3x: ${verdict(pageRatio <= 1.3)}; the rows one after the other: ${rowPageRatio.toFixed(2)}x)`,
       `  for information, log with verify on both sides (rows): ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${(shareV * 100).toFixed(0)}% (${verdict(shareV >= 0.5)} against 50%); ` +
         `gateway CPU ${(gwLogV.gatewayCpuUs / 1000).toFixed(3)} ms per request (${verdict(gwLogV.gatewayCpuUs <= 200)} against 0.2 ms)`,
+      `  for information, a GraphQL request that calls nothing upstream ({ __typename }): gateway CPU ${(bare.gatewayCpuUs / 1000).toFixed(3)} ms per request at ${CONCURRENCY} in flight, ` +
+        `p50 ${bareOne.p50.toFixed(2)} ms at 1 in flight (the page target allows the gateway ${((1.3 - 1) * restPageRow.p50).toFixed(2)} ms over REST + verify)`,
     ];
     const failed = rows.filter((r) => r.wrong > 0);
     const failureLines = failed.map((r) => `  FAILED: ${r.operation} / ${r.path} / ${r.inFlight} in flight: ${r.wrong} wrong answers, first: ${r.firstWrong}`);
