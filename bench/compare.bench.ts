@@ -74,6 +74,8 @@ const LOG_BULK = `mutation LogBulk($e: [AuditEventInput!]!) { logBulk(events: $e
 const ROOT = `query Root { root { __typename ... on PublishedRoot { size rootHash } ... on Error { message } } }`;
 /** A request that reaches no upstream: what every GraphQL request costs before its resolvers call out. */
 const TYPENAME = `query Typename { __typename }`;
+/** The operation and path names of TYPENAME's rows. */
+const NO_UPSTREAM = ['no upstream call', 'gateway { __typename }'] as const;
 const SEARCH = `query Search($q: String!) {
   search(query: $q, first: ${PAGE}) {
     __typename
@@ -100,12 +102,18 @@ function check(condition: unknown, what: () => string): asserts condition {
   if (!condition) throw new WrongAnswer(what());
 }
 
-/** The field's value when the answer is HTTP 200, has no errors and the field is `typename`; else WrongAnswer. */
-async function answerField(client: GraphQLClient, query: string, variables: Record<string, unknown>, field: string, typename: string): Promise<Json> {
+/** The answer's data when it is JSON, HTTP 200 and has no errors; else WrongAnswer. */
+async function answerData(client: GraphQLClient, query: string, variables: Record<string, unknown>): Promise<{ data: Json; text: string }> {
   const { status, body, text, json } = await client.run(query, variables);
   check(json, () => `HTTP ${status}, not JSON: ${text.slice(0, 200)}`);
   check(status === 200 && !body.errors, () => `HTTP ${status}: ${text.slice(0, 300)}`);
-  const value = body.data?.[field];
+  return { data: body.data, text };
+}
+
+/** The field's value when the answer is HTTP 200, has no errors and the field is `typename`; else WrongAnswer. */
+async function answerField(client: GraphQLClient, query: string, variables: Record<string, unknown>, field: string, typename: string): Promise<Json> {
+  const { data, text } = await answerData(client, query, variables);
+  const value = data?.[field];
   check(value?.__typename === typename, () => `${field} answered ${value?.__typename ?? 'nothing'}: ${text.slice(0, 300)}`);
   return value;
 }
@@ -372,8 +380,8 @@ async function main(): Promise<void> {
 
     // ---- no upstream call
     const gatewayTypename = async (): Promise<void> => {
-      const { status, body, text } = await graphql.run(TYPENAME, {});
-      check(status === 200 && !body.errors && body.data?.__typename === 'Query', () => `HTTP ${status}: ${text.slice(0, 300)}`);
+      const { data, text } = await answerData(graphql, TYPENAME, {});
+      check(data?.__typename === 'Query', () => `__typename answered: ${text.slice(0, 300)}`);
     };
 
     // ---- log
@@ -461,8 +469,8 @@ async function main(): Promise<void> {
       ['root', 'gateway', CONCURRENCY, gatewayRoot],
       ['root', 'REST v1/root', CONCURRENCY, restRoot],
       ['root', 'SDK', CONCURRENCY, sdkRoot],
-      ['no upstream call', 'gateway { __typename }', 1, gatewayTypename],
-      ['no upstream call', 'gateway { __typename }', CONCURRENCY, gatewayTypename],
+      [...NO_UPSTREAM, 1, gatewayTypename],
+      [...NO_UPSTREAM, CONCURRENCY, gatewayTypename],
     ];
     const writes: Plan = [
       ['log', 'gateway', CONCURRENCY, gatewayLog],
@@ -500,8 +508,8 @@ async function main(): Promise<void> {
     // The same ratios from the rows measured one after the other, for comparison with the pairs.
     const rowShare = find('log', 'gateway', CONCURRENCY).perSecond / find('log', 'REST v1/log', CONCURRENCY).perSecond;
     const rowPageRatio = find('search', 'gateway (warm)', 1).p50 / find('search', 'REST + verify', 1).p50;
-    const bare = find('no upstream call', 'gateway { __typename }', CONCURRENCY);
-    const bareOne = find('no upstream call', 'gateway { __typename }', 1);
+    const bare = find(...NO_UPSTREAM, CONCURRENCY);
+    const bareOne = find(...NO_UPSTREAM, 1);
     const targetLines = [
       `targets (the "(paired)" rows: each target's two paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
       `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${(rowShare * 100).toFixed(0)}%)`,
