@@ -4,8 +4,10 @@
 // exactly as `npm run local-audit` does, in its own process group (a terminal's Ctrl-C reaches
 // only the gateway, which stops the service after draining), with an IPC channel whose loss makes
 // it shut down (the gateway died) and over which it reports its address once it listens
-// (`{ type: 'listening', url }`, sent by src/local-audit/main.ts). If it exits on its own it is
-// started again, on the same port.
+// (`{ type: 'listening', url }`, sent by src/local-audit/main.ts). Once the gateway is up it asks
+// the child to start its search threads (`{ type: 'warm-search-workers' }`), which a child started
+// again later is asked as soon as it listens. If it exits on its own it is started again, on the
+// same port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,12 @@ export interface EmbeddedProcess {
   url: string;
   /** The running child's pid (undefined while it is being restarted). */
   pid(): number | undefined;
+  /**
+   * Asks the service to start its search threads (LocalAudit.warmSearchWorkers), now and in every
+   * child started again later: called once the gateway's own start is over, which they would
+   * otherwise slow down.
+   */
+  warmSearchWorkers(): void;
   /** Stops the service (SIGTERM, then SIGKILL after 15 s) and stops restarting it. */
   close(): Promise<void>;
 }
@@ -101,6 +109,11 @@ export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Pro
   let closing = false;
   let delay = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | undefined;
+  let warm = false;
+  const askToWarm = (started: Started): void => {
+    // The callback keeps a channel that is already gone (the child exiting) from throwing.
+    if (started.child.connected) started.child.send({ type: 'warm-search-workers' }, undefined, {}, () => undefined);
+  };
 
   /** Starts the service again after the current delay (doubling up to RESTART_MAX_MS). */
   const restartLater = (): void => {
@@ -115,6 +128,7 @@ export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Pro
           }
           current = next;
           watch(next);
+          if (warm) askToWarm(next);
         },
         (err: unknown) => {
           if (closing) return;
@@ -142,6 +156,10 @@ export async function startEmbeddedProcess(options: EmbeddedProcessOptions): Pro
   return {
     url,
     pid: () => current?.child.pid,
+    warmSearchWorkers: () => {
+      warm = true;
+      if (current) askToWarm(current);
+    },
     close: async () => {
       closing = true;
       if (restartTimer) clearTimeout(restartTimer);

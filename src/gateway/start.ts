@@ -412,6 +412,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   publicUrl ??= new URL(url).origin;
   announce(log, url, connected, auth);
   void integrity?.start();
+  // Started now, the service's search threads no longer compete with this process's start.
+  child?.warmSearchWorkers();
+  local?.warmSearchWorkers();
   let closing: Promise<void> | undefined;
   return {
     url,

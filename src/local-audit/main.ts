@@ -13,6 +13,10 @@ function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function isWarmRequest(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'warm-search-workers';
+}
+
 async function main(): Promise<void> {
   const service = await startLocalAudit({
     port: intFromEnv('LOCAL_AUDIT_PORT', 4001),
@@ -29,6 +33,18 @@ async function main(): Promise<void> {
   // have been 0) from this message. The callback keeps a channel that is already gone from
   // becoming an uncaught 'error'; the disconnect handler below deals with a gateway that went away.
   process.send?.({ type: 'listening', url: service.url }, undefined, {}, () => undefined);
+  // A service process is there to be searched, and its first searches should not wait for the
+  // search threads to start. On its own it starts them now; started by the gateway, once the
+  // gateway says it is up (`{ type: 'warm-search-workers' }`), so that they do not compete with
+  // the gateway's own start.
+  const warm = (): void => {
+    const before = service.searchWorkers();
+    service.warmSearchWorkers();
+    const started = service.searchWorkers() - before;
+    if (started > 0) console.log(`local-audit: started ${started} search thread${started === 1 ? '' : 's'}`);
+  };
+  if (process.connected) process.on('message', (message: unknown) => isWarmRequest(message) && warm());
+  else warm();
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
@@ -45,7 +61,8 @@ async function main(): Promise<void> {
   // A damaged database is not served from: the service stops, and the gateway that embeds it
   // sees it exit with the reason instead of a service that answers from a broken file.
   void service.integrity.then((outcome) => {
-    if (outcome.ok) return;
+    // A check cut short by a shutdown found nothing wrong.
+    if (outcome.ok || stopping) return;
     console.error(`local-audit: refusing to run: ${outcome.reason}`);
     stop('the integrity check failed', 1);
   });

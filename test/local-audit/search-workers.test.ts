@@ -234,10 +234,70 @@ describe('the search workers', () => {
     }
   });
 
-  test('closing the service ends its search workers: a process that searched exits by itself', async () => {
+  test('warm() starts every worker before any search: one that cannot open the file is reported and retired unasked; searches then find their events', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.sqlite');
+    const errors: unknown[] = [];
+    const pool = new SearchPool({ path, schema: STANDARD_SCHEMA, prefilterMinEvents: 4096, workers: 2, maxQueued: 4, deadlineMs: 10_000, onError: (err) => errors.push(err) });
+    try {
+      expect(pool.workers).toBe(0);
+      // No file yet: each warmed worker runs its start-up (the read-only open) without any search asking it to.
+      pool.warm();
+      expect(pool.workers).toBe(2);
+      const deadline = Date.now() + 20_000;
+      while (pool.workers > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(pool.workers).toBe(0);
+      expect(errors).toHaveLength(2);
+      const opened = openDatabase(path, STANDARD_SCHEMA);
+      try {
+        new AuditLog(opened, STANDARD_SCHEMA).append(['a', 'b', 'c'].map((message, i) => ({ event: { message }, received_at: `2026-01-01T00:00:0${i}.000000Z` })));
+        pool.warm();
+        pool.warm();
+        expect(pool.workers).toBe(2);
+        await expect(Promise.all([pool.run(matchAll(3)), pool.run(matchAll(2))])).resolves.toEqual([[2, 1, 0], [1, 0]]);
+        // The searches ran on the warmed workers: none was started for them.
+        expect(pool.workers).toBe(2);
+        expect(errors).toHaveLength(2);
+      } finally {
+        await pool.close();
+        opened.close();
+      }
+      pool.warm();
+      expect(pool.workers).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a service asked to warmSearchWorkers() has its workers before the first search; one not asked starts none until a search does', async () => {
+    const warm = await startTestService();
+    const cold = await startTestService();
+    try {
+      expect(warm.searchWorkers()).toBe(0);
+      warm.warmSearchWorkers();
+      expect(warm.searchWorkers()).toBe(2);
+      expect(cold.searchWorkers()).toBe(0);
+      for (const svc of [warm, cold]) {
+        expect((await svc.post<Json>('v1/log', { event: { message: 'first', actor: 'warm-or-cold' } })).status).toBe('Success');
+        const found = await svc.post<Json>('v1/search', { query: 'actor:warm-or-cold' });
+        expect(found.status).toBe('Success');
+        expect(found.result.count).toBe(1);
+      }
+      expect(warm.searchWorkers()).toBe(2);
+      expect(cold.searchWorkers()).toBe(1);
+    } finally {
+      await warm.destroy();
+      await cold.destroy();
+    }
+  });
+
+  test.each([
+    ['searched', []],
+    ['warmed at start and searched', ['warm']],
+  ])('closing the service ends its search workers: a process that %s exits by itself', async (_how, extra) => {
     const dir = tempDir();
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_CHILD, dir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_CHILD, dir, ...extra], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       const lines: string[] = [];
       createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));

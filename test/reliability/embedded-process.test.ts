@@ -48,7 +48,7 @@ describe('the embedded service in its own process', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (): Promise<RunningGateway> => {
+  const start = async (log: (line: string) => void = () => undefined): Promise<RunningGateway> => {
     const dir = tempDir('embedded-process-');
     dirs.push(dir);
     const config: GatewayConfig = {
@@ -63,13 +63,17 @@ describe('the embedded service in its own process', () => {
       integrityCheckIntervalMs: 600_000,
       integrityKeyFile: join(dir, 'integrity-key'),
     };
-    const running = await startGateway(config, () => undefined);
+    const running = await startGateway(config, log);
     await running.integrity?.checkNow();
     return running;
   };
 
   test('serves through it, restarts it on the same address after kill -9 with the events kept, and stops it on close', async () => {
-    running = await start();
+    const lines: string[] = [];
+    running = await start((line) => lines.push(line));
+    // Once the gateway is up, the service starts its search threads.
+    // (the integrity monitor's first check may have searched, which starts one of the two itself).
+    await until(() => lines.some((l) => /^local-audit: started [12] search threads?$/.test(l)), 10_000, 'the service starts its search threads once the gateway listens');
     const pid = running.embeddedProcess!.pid()!;
     expect(pid).not.toBe(process.pid);
     expect(running.local).toBeUndefined();
@@ -118,6 +122,39 @@ describe('the embedded service in its own process', () => {
       const res = await fetch(`${service.url}/v1/root`, { method: 'POST', headers: { authorization: 'Bearer ipc-test-token', 'content-type': 'application/json' }, body: '{}' });
       expect(res.status).toBeLessThan(500);
       expect(lines.filter((l) => l.startsWith(`local-audit: listening on ${service.url} `))).toHaveLength(2);
+    } finally {
+      await service.close();
+    }
+  });
+
+  test('starts its search threads only when asked, and a child started again after kill -9 starts them unasked', async () => {
+    const dir = tempDir('embedded-process-warm-');
+    dirs.push(dir);
+    const lines: string[] = [];
+    const service = await startEmbeddedProcess({ dataDir: join(dir, 'data'), port: 0, token: 'warm-test-token', publishIntervalMs: 100, log: (line) => lines.push(line) });
+    const started = () => lines.filter((l) => l === 'local-audit: started 2 search threads').length;
+    const call = async (path: string, body: unknown): Promise<Json> => {
+      const res = await fetch(`${service.url}/${path}`, { method: 'POST', headers: { authorization: 'Bearer warm-test-token', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await res.json()) as Json;
+    };
+    const search = () => call('v1/search', { query: 'actor:nobody' });
+    try {
+      await until(() => lines.some((l) => l.startsWith(`local-audit: listening on ${service.url} `)), 5_000, 'the listening line is logged');
+      // A round trip through the service after it listened (no search, which would start a thread):
+      // had it started the threads unasked, its line came first.
+      expect((await call('v1/log', { event: { message: 'before the threads' } })).status).toBe('Success');
+      expect(started()).toBe(0);
+      service.warmSearchWorkers();
+      await until(() => started() === 1, 10_000, 'the search threads are started when asked');
+      const pid = service.pid()!;
+      process.kill(pid, 'SIGKILL');
+      await until(() => service.pid() !== undefined && service.pid() !== pid, 20_000, 'a new child is running');
+      await until(() => started() === 2, 10_000, 'the new child starts its search threads unasked');
+      expect((await search()).status).toBe('Success');
+      // Asked again, a child whose threads run starts none.
+      service.warmSearchWorkers();
+      expect((await search()).status).toBe('Success');
+      expect(started()).toBe(2);
     } finally {
       await service.close();
     }

@@ -60,6 +60,12 @@ const TERMINATE_AFTER_DEADLINE_MS = 1000;
 
 const ENTRY = workerModule(import.meta.url, 'search-worker');
 
+/**
+ * How much nicer than the rest of the process a search thread runs: searches give way to the main
+ * thread, which commits the appends, when they compete for the CPU.
+ */
+const SEARCH_NICENESS = 10;
+
 export function searchTooExpensive(deadlineMs: number): ServiceError {
   const detail = `search too expensive: narrow it (it ran past the ${deadlineMs} ms search deadline)`;
   return new ServiceError('ValidationError', 'search too expensive: narrow it', { errors: [{ code: 'SearchTooExpensive', detail, source: '/query' }] });
@@ -99,6 +105,20 @@ export class SearchPool {
     });
   }
 
+  /**
+   * Starts every worker now rather than with the first searches, which would otherwise wait for
+   * their threads to start: each loads its modules and opens its connections, close to a second
+   * from source on a small machine, and a burst of searches queues behind it.
+   */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.options.workers) this.spawn();
+  }
+
+  /** Worker threads running now (started by warm() or by searches, not yet retired). */
+  get workers(): number {
+    return this.slots.length;
+  }
+
   /** Terminates every worker; queued searches fail, running ones end with the workers. */
   async close(): Promise<void> {
     this.closed = true;
@@ -123,7 +143,7 @@ export class SearchPool {
 
   private spawn(): Slot {
     const { path, indexPath, schema, prefilterMinEvents } = this.options;
-    const worker = startModuleWorker(ENTRY, { path, indexPath, schema, prefilterMinEvents, busyTimeoutMs: 5000 } satisfies SearchWorkerData);
+    const worker = startModuleWorker(ENTRY, { path, indexPath, schema, prefilterMinEvents, busyTimeoutMs: 5000 } satisfies SearchWorkerData, SEARCH_NICENESS);
     const slot: Slot = { worker };
     worker.on('message', (reply: SearchReply) => this.onReply(slot, reply));
     worker.on('error', (err) => {

@@ -63,6 +63,16 @@ export class SearchStore {
     return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
   }
 
+  /** Starts the search workers now instead of with the first searches (SearchPool.warm). */
+  warm(): void {
+    this.pool.warm();
+  }
+
+  /** Search worker threads running now. */
+  get workers(): number {
+    return this.pool.workers;
+  }
+
   /** Terminates the search workers. */
   close(): Promise<void> {
     return this.pool.close();

@@ -6,17 +6,10 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SearchReply, SearchRequest, SearchWorkerData } from './search-pool.js';
 import { SearchDeadlineError, SearchMatcher } from './search-matcher.js';
-import { lowerThreadPriority } from './thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('search-worker.ts runs as a worker thread (SearchPool starts it)');
 const data = workerData as SearchWorkerData;
-
-/** How much nicer than the rest of the process a search thread runs. */
-const SEARCH_NICENESS = 10;
-
-// Searches give way to the main thread, which commits the appends, when they compete for the CPU.
-lowerThreadPriority(SEARCH_NICENESS);
 
 const db = new Database(data.path, { readonly: true, fileMustExist: true });
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);

@@ -2,7 +2,6 @@
 // for new commits in the audit database every few tens of milliseconds (PRAGMA data_version), less often
 // while there are none.
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThreadPriority } from './thread-priority.js';
 import { TrigramIndexWriter } from './trigram-index-writer.js';
 
 export interface TrigramIndexerData {
@@ -26,17 +25,6 @@ export interface TrigramIndexerReport {
 const port = parentPort;
 if (!port) throw new Error('trigram-indexer-worker.ts runs as a worker thread (TrigramIndexer starts it)');
 const data = workerData as TrigramIndexerData;
-
-/**
- * How much nicer than the rest of the process the indexer runs. The index only narrows searches
- * down, and a search scans what it does not cover yet, so the indexer gives way to the main
- * thread, which commits the appends: during ingest of 1000-event batches on two cores the service
- * took 40,461–44,678 events/s with it, against 35,336–41,593 without (alternating runs), and the
- * index was still at most 4,000 events behind when the load ended. With a core to spare it runs
- * as before.
- */
-const INDEXER_NICENESS = 10;
-lowerThreadPriority(INDEXER_NICENESS);
 
 const writer = new TrigramIndexWriter(data.databasePath, data.indexPath, data.columns, data.batchRows);
 

@@ -12,6 +12,16 @@ import { startModuleWorker, workerModule } from './module-worker.js';
 
 const ENTRY = workerModule(import.meta.url, 'trigram-indexer-worker');
 
+/**
+ * How much nicer than the rest of the process the indexer runs. The index only narrows searches
+ * down, and a search scans what it does not cover yet, so the indexer gives way to the main
+ * thread, which commits the appends: during ingest of 1000-event batches on two cores the service
+ * took 40,461–44,678 events/s with it, against 35,336–41,593 without (alternating runs), and the
+ * index was still at most 4,000 events behind when the load ended. With a core to spare it runs
+ * as before.
+ */
+const INDEXER_NICENESS = 10;
+
 /** Events indexed per transaction of the index file. */
 const BATCH_ROWS = 5000;
 /**
@@ -106,7 +116,7 @@ export class TrigramIndexer {
       pollMs: POLL_MS,
       idlePollMs: IDLE_POLL_MS,
     };
-    const worker = startModuleWorker(ENTRY, data);
+    const worker = startModuleWorker(ENTRY, data, INDEXER_NICENESS);
     this.worker = worker;
     // Indexing alone never keeps a process alive.
     worker.unref();
