@@ -208,19 +208,28 @@ describe('the search workers', () => {
     const ast = parseQuery('');
     return { ast, query: compileAst(ast, searchFields(STANDARD_SCHEMA)), orderBy: 'received_at', direction: 'desc', maxResults: 100, treeSize, receivedInLeafOrder: true, generation: 0 };
   };
-
-  test('a worker that fails is replaced, and the search it ran fails with an InternalError instead of hanging', async () => {
+  /** Three events, a to c, one second apart. */
+  const appendThree = (opened: ReturnType<typeof openDatabase>): void => {
+    new AuditLog(opened, STANDARD_SCHEMA).append(['a', 'b', 'c'].map((message, i) => ({ event: { message }, received_at: `2026-01-01T00:00:0${i}.000000Z` })));
+  };
+  /** A pool on a file not made yet in a fresh directory, with the errors it reports. */
+  const poolInFreshDir = (workers: number): { dir: string; path: string; errors: unknown[]; pool: SearchPool } => {
     const dir = tempDir();
     const path = join(dir, 'audit.sqlite');
     const errors: unknown[] = [];
+    const pool = new SearchPool({ path, schema: STANDARD_SCHEMA, prefilterMinEvents: 4096, workers, maxQueued: 4, deadlineMs: 10_000, onError: (err) => errors.push(err) });
+    return { dir, path, errors, pool };
+  };
+
+  test('a worker that fails is replaced, and the search it ran fails with an InternalError instead of hanging', async () => {
     // No file yet: the worker's read-only open throws, and the worker dies.
-    const pool = new SearchPool({ path, schema: STANDARD_SCHEMA, prefilterMinEvents: 4096, workers: 1, maxQueued: 4, deadlineMs: 10_000, onError: (err) => errors.push(err) });
+    const { dir, path, errors, pool } = poolInFreshDir(1);
     try {
       await expect(pool.run(matchAll(0))).rejects.toMatchObject({ status: 'InternalError' });
       expect(errors).toHaveLength(1);
       const opened = openDatabase(path, STANDARD_SCHEMA);
       try {
-        new AuditLog(opened, STANDARD_SCHEMA).append(['a', 'b', 'c'].map((message, i) => ({ event: { message }, received_at: `2026-01-01T00:00:0${i}.000000Z` })));
+        appendThree(opened);
         await expect(pool.run(matchAll(3))).resolves.toEqual([2, 1, 0]);
         // The snapshot's size bounds what a worker finds, whatever the file holds.
         await expect(pool.run(matchAll(2))).resolves.toEqual([1, 0]);
@@ -235,10 +244,7 @@ describe('the search workers', () => {
   });
 
   test('warm() starts every worker before any search: one that cannot open the file is reported and retired unasked; searches then find their events', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'audit.sqlite');
-    const errors: unknown[] = [];
-    const pool = new SearchPool({ path, schema: STANDARD_SCHEMA, prefilterMinEvents: 4096, workers: 2, maxQueued: 4, deadlineMs: 10_000, onError: (err) => errors.push(err) });
+    const { dir, path, errors, pool } = poolInFreshDir(2);
     try {
       expect(pool.workers).toBe(0);
       // No file yet: each warmed worker runs its start-up (the read-only open) without any search asking it to.
@@ -250,7 +256,7 @@ describe('the search workers', () => {
       expect(errors).toHaveLength(2);
       const opened = openDatabase(path, STANDARD_SCHEMA);
       try {
-        new AuditLog(opened, STANDARD_SCHEMA).append(['a', 'b', 'c'].map((message, i) => ({ event: { message }, received_at: `2026-01-01T00:00:0${i}.000000Z` })));
+        appendThree(opened);
         pool.warm();
         pool.warm();
         expect(pool.workers).toBe(2);
