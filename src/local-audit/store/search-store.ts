@@ -60,6 +60,10 @@ export class SearchStore {
    * under the service.
    */
   matches(q: Omit<MatchQuery, 'receivedInLeafOrder' | 'generation'>): Promise<readonly number[]> {
+    // Nothing is below size 0, whatever the query: an empty log (a fresh service, whose gateway
+    // asks whether it holds any event before it listens) needs no search thread, which would
+    // first have to start.
+    if (q.treeSize === 0) return Promise.resolve([]);
     return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
   }
 
