@@ -275,27 +275,6 @@ describe('the search workers', () => {
     }
   });
 
-  test('a search of an empty log answers at once without starting a search thread; the first search of a logged event starts one', async () => {
-    const svc = await startTestService();
-    try {
-      for (const query of ['', 'actor:nobody', 'message:"hello"']) {
-        const empty = await svc.post<Json>('v1/search', { query });
-        expect(empty.status).toBe('Success');
-        expect(empty.result.count).toBe(0);
-        expect(empty.result.events).toEqual([]);
-      }
-      // A bad query is still refused: the empty log does not skip the checks of the request.
-      expect((await svc.post<Json>('v1/search', { query: 'actor:' })).status).toBe('ValidationError');
-      expect(svc.searchWorkers()).toBe(0);
-      expect((await svc.post<Json>('v1/log', { event: { message: 'hello', actor: 'first' } })).status).toBe('Success');
-      const found = await svc.post<Json>('v1/search', { query: 'actor:first' });
-      expect(found.result.count).toBe(1);
-      expect(svc.searchWorkers()).toBe(1);
-    } finally {
-      await svc.destroy();
-    }
-  });
-
   test('a service asked to warmSearchWorkers() has its workers before the first search; one not asked starts none until a search does', async () => {
     const warm = await startTestService();
     const cold = await startTestService();
@@ -315,6 +294,27 @@ describe('the search workers', () => {
     } finally {
       await warm.destroy();
       await cold.destroy();
+    }
+  });
+
+  test('a search of an empty log answers at once without starting a search thread; the first search of a logged event starts one', async () => {
+    const svc = await startTestService();
+    try {
+      for (const query of ['', 'actor:nobody', 'message:"hello"']) {
+        const empty = await svc.post<Json>('v1/search', { query });
+        expect(empty.status).toBe('Success');
+        expect(empty.result.count).toBe(0);
+        expect(empty.result.events).toEqual([]);
+      }
+      // A bad query is still refused: the empty log does not skip the checks of the request.
+      expect((await svc.post<Json>('v1/search', { query: 'actor:' })).status).toBe('ValidationError');
+      expect(svc.searchWorkers()).toBe(0);
+      expect((await svc.post<Json>('v1/log', { event: { message: 'hello', actor: 'first' } })).status).toBe('Success');
+      const found = await svc.post<Json>('v1/search', { query: 'actor:first' });
+      expect(found.result.count).toBe(1);
+      expect(svc.searchWorkers()).toBe(1);
+    } finally {
+      await svc.destroy();
     }
   });
 
