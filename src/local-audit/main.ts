@@ -38,9 +38,7 @@ async function main(): Promise<void> {
   // gateway says it is up (`{ type: 'warm-search-workers' }`), so that they do not compete with
   // the gateway's own start.
   const warm = (): void => {
-    const before = service.searchWorkers();
-    service.warmSearchWorkers();
-    const started = service.searchWorkers() - before;
+    const started = service.warmSearchWorkers();
     if (started > 0) console.log(`local-audit: started ${started} search thread${started === 1 ? '' : 's'}`);
   };
   if (process.connected) process.on('message', (message: unknown) => isWarmRequest(message) && warm());

@@ -82,9 +82,9 @@ export interface LocalAudit {
    * for them: each loads its modules and opens its connections first (about 0.4 s of CPU from
    * source, 0.15 s compiled, and more when a burst of searches arrives on a busy machine). Not done
    * by the service itself: a process that starts it may still be starting (the gateway beside it)
-   * or never search (a test, an import).
+   * or never search (a test, an import). Returns how many it started (none when all run already).
    */
-  warmSearchWorkers(): void;
+  warmSearchWorkers(): number;
   /** Search worker threads running now. */
   searchWorkers(): number;
   /**

@@ -257,8 +257,8 @@ describe('the search workers', () => {
       const opened = openDatabase(path, STANDARD_SCHEMA);
       try {
         appendThree(opened);
-        pool.warm();
-        pool.warm();
+        expect(pool.warm()).toBe(2);
+        expect(pool.warm()).toBe(0);
         expect(pool.workers).toBe(2);
         await expect(Promise.all([pool.run(matchAll(3)), pool.run(matchAll(2))])).resolves.toEqual([[2, 1, 0], [1, 0]]);
         // The searches ran on the warmed workers: none was started for them.
@@ -280,7 +280,7 @@ describe('the search workers', () => {
     const cold = await startTestService();
     try {
       expect(warm.searchWorkers()).toBe(0);
-      warm.warmSearchWorkers();
+      expect(warm.warmSearchWorkers()).toBe(2);
       expect(warm.searchWorkers()).toBe(2);
       expect(cold.searchWorkers()).toBe(0);
       for (const svc of [warm, cold]) {

@@ -71,8 +71,8 @@ describe('the embedded service in its own process', () => {
   test('serves through it, restarts it on the same address after kill -9 with the events kept, and stops it on close', async () => {
     const lines: string[] = [];
     running = await start((line) => lines.push(line));
-    // Once the gateway is up, the service starts its search threads.
-    // (the integrity monitor's first check may have searched, which starts one of the two itself).
+    // Once the gateway is up, the service starts its search threads (one of the two, had a search
+    // of a log holding events come first, would have started with it).
     await until(() => lines.some((l) => /^local-audit: started [12] search threads?$/.test(l)), 10_000, 'the service starts its search threads once the gateway listens');
     const pid = running.embeddedProcess!.pid()!;
     expect(pid).not.toBe(process.pid);

@@ -108,10 +108,13 @@ export class SearchPool {
   /**
    * Starts every worker now rather than with the first searches, which would otherwise wait for
    * their threads to start: each loads its modules and opens its connections, close to a second
-   * from source on a small machine, and a burst of searches queues behind it.
+   * from source on a small machine, and a burst of searches queues behind it. Returns how many
+   * it started (none when all are running).
    */
-  warm(): void {
+  warm(): number {
+    const before = this.slots.length;
     while (!this.closed && this.slots.length < this.options.workers) this.spawn();
+    return this.slots.length - before;
   }
 
   /** Worker threads running now (started by warm() or by searches, not yet retired). */

@@ -67,9 +67,9 @@ export class SearchStore {
     return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
   }
 
-  /** Starts the search workers now instead of with the first searches (SearchPool.warm). */
-  warm(): void {
-    this.pool.warm();
+  /** Starts the search workers now instead of with the first searches (SearchPool.warm): how many it started. */
+  warm(): number {
+    return this.pool.warm();
   }
 
   /** Search worker threads running now. */
