@@ -221,6 +221,8 @@ async function main(): Promise<void> {
   }
   const outcome = { found: 0, missing: 0, pass: 0, none: 0, fail: 0, published: 0 };
   const verifyProblems: string[] = [];
+  /** Why events stayed PENDING, by verdictReason (printed: a PENDING event fails the run). */
+  const pendingReasons = new Map<string, number>();
   const queue = [...groups.entries()];
   const verifyWorker = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -256,7 +258,11 @@ async function main(): Promise<void> {
           outcome.fail++;
           if (verifyProblems.length < 30) verifyProblems.push(`${hash}: ${JSON.stringify(v)}`);
         } else if (v.verdict === 'VERIFIED') outcome.pass++;
-        else outcome.none++;
+        else {
+          outcome.none++;
+          const reason = `${v.verdict}: ${v.verdictReason ?? 'no reason given'}`;
+          pendingReasons.set(reason, (pendingReasons.get(reason) ?? 0) + 1);
+        }
       }
     }
   };
@@ -268,6 +274,7 @@ async function main(): Promise<void> {
       `${outcome.pass} VERIFIED, ${outcome.none} PENDING, ${outcome.fail} FAILED, ${outcome.missing} missing`,
   );
   for (const p of verifyProblems) console.log(`  ${p}`);
+  for (const [reason, n] of [...pendingReasons].slice(0, 10)) console.log(`  ${n} x ${reason}`);
 
   const integrity = (await client.run(INTEGRITY, {})).body.data?.integrity;
   console.log(`integrity monitor: ${JSON.stringify(integrity)}`);
