@@ -22,7 +22,7 @@ import { AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-cl
 import type { PublishedRoot } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
-import { RootProver } from '../trust/root-prover.js';
+import { MAX_PATH_HOPS, PATH_HOP, RootProver } from '../trust/root-prover.js';
 import { readStateFile, writeStateFile } from '../trust/state-file.js';
 import type { FullAuditStatus, IntegrityState, IntegrityStatus, IntegrityWatch } from '../trust/integrity-status.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
@@ -79,10 +79,6 @@ function unanchoredReason(holds: string): string {
 class IntegrityViolation extends Error {}
 
 const DEFAULT_MAX_STEPS = 5000;
-/** Sizes one path proof may cover: a result set holds at most 10,000 events. */
-const PATH_HOP = 9000;
-/** Path-proof steps one check takes at most (90,000 sizes). */
-const MAX_PATH_HOPS = 10;
 
 export class IntegrityMonitor implements IntegrityWatch {
   readonly history: VerifiedHistory;

@@ -8,6 +8,10 @@
 //   verified roots around the claim and below the claim itself (a few one-event v1/results pages)
 //   shows that R extends the verified roots and that the claim is R's prefix of its size: the
 //   claim is then proven, whatever its distance from the history, in a handful of requests.
+//   A claim past what one result set reaches (10,000 events from the verified root it starts at)
+//   is reached by stepping stones: roots PATH_HOP sizes apart, each proven the same way as R's
+//   prefix and recorded, up to MAX_PATH_HOPS of them per proof. A burst of writes between two
+//   searches would otherwise leave every verdict PENDING until the integrity monitor's next check.
 //
 // This needs leaves in arrival order with one event each (the local service). Against the cloud
 // (a per-batch tree under each leaf) the prover chains the one-step consistency proofs v1/root
@@ -36,21 +40,36 @@ interface RootProverOptions {
   fetchRoot?: (size: number, signal?: AbortSignal) => Promise<PublishedRoot | null>;
   /** Most one-step proofs one call may chain (default 64). */
   maxChainSteps?: number;
+  /** Most stepping stones one path proof may take (default MAX_PATH_HOPS). */
+  maxPathHops?: number;
   log?: (line: string) => void;
 }
 
 /** A result set holds at most this many events, so one search reaches this far from its start. */
 const MAX_RESULTS = 10_000;
+/** Sizes between two stepping stones: within one result set's reach of the root before. */
+export const PATH_HOP = 9000;
+/** Stepping stones one proof takes at most (90,000 sizes); past that, the integrity monitor's checks go on. */
+export const MAX_PATH_HOPS = 10;
+
+/** The claim lies past the result set the proof read: prove `stone` first, then try again. */
+interface OutOfReach {
+  outOfReach: true;
+  reason: string;
+  stone: number;
+}
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export class RootProver {
   private readonly inflight = new Map<string, Promise<Verification>>();
   private readonly maxChainSteps: number;
+  private readonly maxPathHops: number;
   /** Interior hashes shared by the one-step proofs of a chain: they climb the same right edge. */
   private readonly chainPairs = new PairCache(1024);
 
   constructor(private readonly options: RootProverOptions) {
     this.maxChainSteps = options.maxChainSteps ?? 64;
+    this.maxPathHops = options.maxPathHops ?? MAX_PATH_HOPS;
   }
 
   get history(): VerifiedHistory {
@@ -106,8 +125,39 @@ export class RootProver {
   }
 
   private async prove(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
-    if (this.options.oneEventPerLeaf) return this.proveByPaths(claim.size, claim.root_hash.toLowerCase(), claim.tree_name, signal);
+    if (this.options.oneEventPerLeaf) return this.proveInSteps(claim, signal);
     return this.proveByChain(claim, signal);
+  }
+
+  /** proveByPaths, through stepping stones when the claim lies past one result set's reach. */
+  private async proveInSteps(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
+    let lastStone = 0;
+    for (let hops = 0; ; hops++) {
+      const proof = await this.pathProof(claim.size, claim.root_hash.toLowerCase(), claim.tree_name, signal);
+      if (!('outOfReach' in proof)) return proof;
+      // A stone at or past the claim cannot bring the proof's start closer (what lies out of reach
+      // is then a verified root far above the claim), nor can one already stepped on.
+      if (hops >= this.maxPathHops || proof.stone >= claim.size || proof.stone <= lastStone) return none(proof.reason);
+      lastStone = proof.stone;
+      const stone = await this.stone(proof.stone, claim.tree_name, signal);
+      if (stone.status !== 'PASS') return stone;
+      // A stone's proof records the upstream's latest root too (the tree its paths lead to): when
+      // that is the claim, it is answered.
+      const held = this.check(claim);
+      if (held) return held;
+    }
+  }
+
+  /** A stepping stone of this size, proven once however many proofs step on it at the same time. */
+  private stone(size: number, treeName: string, signal?: AbortSignal): Promise<Verification> {
+    if (this.options.history.get(size)?.lastLeaf) return Promise.resolve(PASS);
+    const key = `stone:${size}`;
+    let running = this.inflight.get(key);
+    if (!running) {
+      running = this.proveByPaths(size, undefined, treeName, signal).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, running);
+    }
+    return running;
   }
 
   /**
@@ -115,6 +165,11 @@ export class RootProver {
    * stone) — with paths from one result set; records it with its last leaf.
    */
   async proveByPaths(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification> {
+    const proof = await this.pathProof(size, rootHash, treeName, signal);
+    return 'outOfReach' in proof ? none(proof.reason) : proof;
+  }
+
+  private async pathProof(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification | OutOfReach> {
     const history = this.options.history;
     const base = await this.baseFor(size, signal);
     if (!base?.lastLeaf) return none(`no verified root at or below size ${size} whose last leaf is known yet`);
@@ -134,10 +189,16 @@ export class RootProver {
     const start = first.leaf_index;
     const needed = new Set<number>([base.size, size]);
     if (below && below.size > base.size) needed.add(below.size);
-    if (above) needed.add(above.size);
+    // The verified root above the claim is shown to be R's prefix like the others, unless it is R
+    // itself (the upstream's latest root, which the set's pages carry): their paths lead to it
+    // then, however far past the set's reach it lies.
+    const aboveIsTree = above !== undefined && set.root?.size === above.size && set.root.root_hash.toLowerCase() === above.rootHash;
+    if (above && !aboveIsTree) needed.add(above.size);
     const reach = start + Math.min(set.count, MAX_RESULTS);
     for (const x of needed) {
-      if (x > reach) return none(`root(${x}) is ${x - start} leaves past the result set that could prove it; the integrity monitor proves it in steps`);
+      if (x > reach) {
+        return { outOfReach: true, reason: `root(${x}) is ${x - start} leaves past the result set that could prove it; the integrity monitor proves it in steps`, stone: base.size + PATH_HOP };
+      }
     }
     let tree: { size: number; rootHash: string } | undefined;
     const proven = new Map<number, { rootHash: string; lastLeaf: LastLeaf }>();
@@ -172,6 +233,7 @@ export class RootProver {
     if (problem) return problem;
     const latestProblem = extra.length > 0 ? problems[ordered.length] : undefined;
     if (latestProblem?.status === 'FAIL') return latestProblem;
+    if (aboveIsTree && (tree?.size !== above.size || tree.rootHash !== above.rootHash)) return none('the latest root changed while the proof was read; it is proven on the next try');
     // The latest root's own last leaf, when it was published after the search.
     if (tree && tree.size <= reach && !proven.has(tree.size)) {
       const problem = await read(tree.size);

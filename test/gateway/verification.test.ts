@@ -6,6 +6,7 @@
 // cached the honest published roots), and makes only its own changes.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json } from '../support/gateway.js';
 
 const SEARCH = `
@@ -269,5 +270,28 @@ describe('verification of honest and tampered data', () => {
     expect(root.consistencyFailure).toMatch(/\S/);
     // A second search still verifies against the honest cached roots, not the forged one.
     await checkAll();
+  });
+});
+
+describe('a burst of writes between two searches', () => {
+  test('events verified before it stay VERIFIED: the new root, more than one result set past the verified history, is proven on the way', async () => {
+    const gw = await startTestGateway();
+    const client = new AuditClient({ baseUrl: gw.local!.url, token: gw.local!.token });
+    const page = `query { search(query: "actor:before-burst", first: 20) { ... on AuditEventConnection { root { size history } edges { node { published verification { verdict verdictReason } } } } ... on Error { message } } }`;
+    try {
+      await client.logBulk({ events: Array.from({ length: 20 }, (_, i) => ({ event: { message: `before ${i}`, actor: 'before-burst' } })) });
+      gw.publish();
+      const before = (await gw.runOk(page)).search;
+      expect(before.edges.map((e: Json) => e.node.verification.verdict)).toEqual(Array(20).fill('VERIFIED'));
+      // More than one result set (10,000 events) past the root the gateway verified last.
+      for (let i = 0; i < 25; i++) await client.logBulk({ events: Array.from({ length: 1000 }, (_, j) => ({ event: { message: `burst ${i}.${j}`, actor: 'burst' } })) });
+      gw.publish();
+      const after = (await gw.runOk(page)).search;
+      expect(after.root).toEqual({ size: 25_020, history: 'PASS' });
+      expect(after.edges.map((e: Json) => [e.node.published, e.node.verification.verdict, e.node.verification.verdictReason])).toEqual(Array(20).fill([true, 'VERIFIED', null]));
+    } finally {
+      await client.close();
+      await gw.close();
+    }
   });
 });

@@ -1,14 +1,14 @@
 // The verified history and its prover against a real local audit service over HTTP: roots are
-// proven by membership paths in a few requests however far the log has grown (also past one
-// result set of 10,000 events), by one-step chains where paths cannot be used, and a second
-// history (the SQLite file rewritten consistently, as an insider would) is a FAIL and a sticky
+// proven by membership paths in a few requests however far the log has grown (past one result
+// set of 10,000 events through stepping stones, up to a bound), by one-step chains where paths
+// cannot be used, and a second history (the SQLite file rewritten consistently, as an insider would) is a FAIL and a sticky
 // contradiction, never a PASS. The signed state file refuses a rewritten or unsigned copy.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
-import { RootProver } from '../../src/trust/root-prover.js';
+import { PATH_HOP, RootProver } from '../../src/trust/root-prover.js';
 import { loadOrCreateIntegrityKey, readStateFile, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
@@ -97,15 +97,28 @@ describe('root prover against a real local service', () => {
     expect(history.get(older.size)).toBeUndefined();
   });
 
-  test('a root more than one result set past the history is PENDING for a request, and proven in steps', async () => {
+  test('a root more than one result set past the history is proven through stepping stones, each recorded with its last leaf', async () => {
     const { anchor, history, p } = await anchored(3);
     const far = await publish(10_500);
-    const pending = await p.trust(far);
-    expect(pending.status).toBe('NONE');
-    expect(pending.reason).toMatch(/past the result set that could prove it/);
-    expect((await p.proveByPaths(anchor.size + 9000, undefined, anchor.tree_name)).status).toBe('PASS');
-    expect(history.latest()!.size).toBeGreaterThanOrEqual(anchor.size + 9000);
     expect(await p.trust(far)).toEqual({ status: 'PASS' });
+    expect(history.get(anchor.size + PATH_HOP)!.lastLeaf).toBeDefined();
+    // The stone's proof read paths in the latest root, `far`: that proved it.
+    expect(history.latest()).toMatchObject({ size: far.size, rootHash: far.root_hash });
+  });
+
+  test('past its stepping stones a root is PENDING for a request, and the stones it took are kept', async () => {
+    const { anchor, history } = await anchored(3);
+    const oneStone = new RootProver({ client, history, oneEventPerLeaf: true, trustOnFirstUse: false, maxPathHops: 1, fetchRoot: async (size) => (await client.root({ tree_size: size })).result.data });
+    // Not the latest root: a stone's proof, which reads paths in the latest one, proves that one.
+    const far = await publish(2 * PATH_HOP + 1500);
+    await publish(10);
+    const pending = await oneStone.trust(far);
+    expect(pending.status).toBe('NONE');
+    expect(pending.reason).toMatch(/past the result set that could prove it; the integrity monitor proves it in steps/);
+    expect(history.get(anchor.size + PATH_HOP)!.lastLeaf).toBeDefined();
+    expect(history.get(far.size)).toBeUndefined();
+    // The next proof starts from that stone: one more is enough.
+    expect(await oneStone.trust(far)).toEqual({ status: 'PASS' });
   });
 
   test('a root just past a verified one recorded without its last leaf is proven from that one, however far the older ones lie', async () => {
