@@ -17,6 +17,9 @@
 //   30% page     the next 20 after the client's last endCursor — every other search is paged with
 //                search(after:), the others with results(resultId, after:) — or a new search when
 //                the last page was the end
+// Pages ask for each event's published flag and verdict: the published events they showed are
+// counted by verdict (a PENDING one, with its reason, is printed, not an error: it is one whose
+// root the gateway could not prove at that moment).
 // Any HTTP status but 200, any GraphQL error, any error union member and any FAIL in a log's
 // verification is an error: they are counted by kind and printed.
 //
@@ -41,7 +44,7 @@ const RUN = randomBytes(3).toString('hex');
 
 const LOG = `mutation Log($e: AuditEventInput!) { log(event: $e, options: { verify: true }) { __typename ... on LogResult { hash verification { hash membership consistency signature failures } } ... on Error { message } } }`;
 const BULK = `mutation Bulk($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { results { hash } } ... on Error { message } } }`;
-const PAGE_FIELDS = `__typename ... on AuditEventConnection { totalCount resultId edges { node { hash verification { hash membership consistency signature } } } pageInfo { hasNextPage endCursor } } ... on Error { message }`;
+const PAGE_FIELDS = `__typename ... on AuditEventConnection { totalCount resultId edges { node { hash published verification { hash membership consistency signature verdict verdictReason } } } pageInfo { hasNextPage endCursor } } ... on Error { message }`;
 const SEARCH = `query Search($q: String!) { search(query: $q, first: 20) { ${PAGE_FIELDS} } }`;
 const SEARCH_AFTER = `query More($q: String!, $after: String!) { search(query: $q, first: 20, after: $after) { ${PAGE_FIELDS} } }`;
 const RESULTS_AFTER = `query Results($id: ID!, $after: String!) { results(resultId: $id, first: 20, after: $after) { ${PAGE_FIELDS} } }`;
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
 
   const latencies: Record<Kind, number[]> = { log: [], logBulk: [], search: [], page: [] };
   const errors: Array<{ kind: Kind; message: string }> = [];
+  /** Verdicts of the published events the load's pages showed (a published event may be PENDING only while its root is being proven). */
+  const publishedVerdicts = { verified: 0, failed: 0, pending: new Map<string, number>() };
   const acked: Acked[] = [];
   let peakRss = memoryOf(gateway.pid).rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(gateway.pid).rss)), 250);
@@ -163,6 +168,10 @@ async function main(): Promise<void> {
             for (const { node } of body.data.search.edges) {
               const v = node.verification;
               if ([v.hash, v.membership, v.consistency, v.signature].includes('FAIL')) failure = `${kind}: event ${node.hash} verification FAIL`;
+              if (!node.published) continue;
+              if (v.verdict === 'VERIFIED') publishedVerdicts.verified++;
+              else if (v.verdict === 'FAILED') publishedVerdicts.failed++;
+              else publishedVerdicts.pending.set(v.verdictReason, (publishedVerdicts.pending.get(v.verdictReason) ?? 0) + 1);
             }
           }
         }
@@ -198,6 +207,9 @@ async function main(): Promise<void> {
   }
   console.log(`all     ${String(total).padStart(10)}${(total / loadSeconds).toFixed(1).padStart(9)}`);
   console.log(`events acknowledged: ${acked.length} (${(acked.length / loadSeconds).toFixed(0)}/s)`);
+  const pendingShown = [...publishedVerdicts.pending.values()].reduce((a, b) => a + b, 0);
+  console.log(`published events on the load's pages: ${publishedVerdicts.verified} VERIFIED, ${pendingShown} PENDING, ${publishedVerdicts.failed} FAILED`);
+  for (const [reason, n] of [...publishedVerdicts.pending].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${n} x PENDING: ${reason}`);
   console.log(`gateway RSS: peak ${loadPeakRss.toFixed(0)} MB during the load (sampled), VmHWM ${memoryOf(gateway.pid).hwm.toFixed(0)} MB`);
   console.log(`gateway RSS (MB) every 10 s: ${rssTrail.join(', ')}`);
   console.log(`upstream calls during the load (the gateway's /metrics): ${await upstreamSummary(gateway.url)}`);
