@@ -52,13 +52,14 @@ export const PATH_HOP = 9000;
 /** Stepping stones one proof takes at most (90,000 sizes); past that, the integrity monitor's checks go on. */
 export const MAX_PATH_HOPS = 10;
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
 /** The claim lies past the result set the proof read: prove `stone` first, then try again. */
 interface OutOfReach {
   outOfReach: true;
   reason: string;
   stone: number;
 }
-const HEX64 = /^[0-9a-f]{64}$/;
 
 export class RootProver {
   private readonly inflight = new Map<string, Promise<Verification>>();
@@ -192,7 +193,7 @@ export class RootProver {
     // The verified root above the claim is shown to be R's prefix like the others, unless it is R
     // itself (the upstream's latest root, which the set's pages carry): their paths lead to it
     // then, however far past the set's reach it lies.
-    const aboveIsTree = above !== undefined && set.root?.size === above.size && set.root.root_hash.toLowerCase() === above.rootHash;
+    const aboveIsTree = above !== undefined && set.root?.size === above.size && typeof set.root.root_hash === 'string' && set.root.root_hash.toLowerCase() === above.rootHash;
     if (above && !aboveIsTree) needed.add(above.size);
     const reach = start + Math.min(set.count, MAX_RESULTS);
     for (const x of needed) {
