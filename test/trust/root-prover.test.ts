@@ -149,6 +149,19 @@ describe('root prover against a real local service', () => {
     expect((await p.trust(far)).status).toBe('NONE');
   });
 
+  test('a rewritten history is a FAIL through stepping stones too, never a stone to step on', async () => {
+    const { anchor, history, p } = await anchored(20);
+    const verified = await publish(15);
+    expect(await p.trust(verified)).toEqual({ status: 'PASS' });
+    withAuditDb(service.dataDir, (db) => rewriteHistory(db, anchor.size - 5));
+    const far = await publish(PATH_HOP + 1500);
+    // The first stone's proof reads the verified root's last leaf in the rewritten tree.
+    const verdict = await p.trust(far);
+    expect(verdict.status).toBe('FAIL');
+    expect(history.latest()!.size).toBe(verified.size);
+    expect(history.get(verified.size + PATH_HOP)).toBeUndefined();
+  });
+
   test('a consistently rewritten history is a FAIL and a sticky contradiction, for paths and for held sizes', async () => {
     const { anchor, history, p } = await anchored(20);
     const verified = await publish(15);
