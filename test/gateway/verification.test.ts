@@ -3,7 +3,8 @@
 // service runs; WAL mode allows a second connection) and a new search must show exactly the
 // affected events failing, with reasons, while every other event still passes. Each case starts
 // from its own gateway and honest log, already searched once (so the gateway has verified and
-// cached the honest published roots), and makes only its own changes.
+// cached the honest published roots), and makes only its own changes. Honest data also stays
+// verified when far more events arrive between two searches than one result set holds.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
