@@ -456,7 +456,7 @@ export class IntegrityMonitor implements IntegrityWatch {
         await this.prove(latest);
         return;
       }
-      const verdict = await this.withSignal((signal) => this.prover.proveByPaths(from + PATH_HOP, undefined, latest.tree_name, signal));
+      const verdict = await this.withSignal((signal) => this.prover.proveStone(from + PATH_HOP, latest.tree_name, signal));
       if (verdict.status === 'FAIL') throw new IntegrityViolation(verdict.reason ?? 'a step does not extend the verified history');
       if (verdict.status !== 'PASS') throw new Error(verdict.reason ?? 'a step could not be proven yet');
     }

@@ -130,7 +130,7 @@ export class RootProver {
     return this.proveByChain(claim, signal);
   }
 
-  /** proveByPaths, through stepping stones when the claim lies past one result set's reach. */
+  /** pathProof, through stepping stones when the claim lies past one result set's reach. */
   private async proveInSteps(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
     let lastStone = 0;
     for (let hops = 0; ; hops++) {
@@ -140,7 +140,7 @@ export class RootProver {
       // is then a verified root far above the claim), nor can one already stepped on.
       if (hops >= this.maxPathHops || proof.stone >= claim.size || proof.stone <= lastStone) return none(proof.reason);
       lastStone = proof.stone;
-      const stone = await this.stone(proof.stone, claim.tree_name, signal);
+      const stone = await this.proveStone(proof.stone, claim.tree_name, signal);
       if (stone.status !== 'PASS') return stone;
       // A stone's proof records the upstream's latest root too (the tree its paths lead to): when
       // that is the claim, it is answered.
@@ -149,13 +149,19 @@ export class RootProver {
     }
   }
 
-  /** A stepping stone of this size, proven once however many proofs step on it at the same time. */
-  private stone(size: number, treeName: string, signal?: AbortSignal): Promise<Verification> {
+  /**
+   * Proves a stepping stone: root(size) as whatever the upstream's latest root R makes it, with
+   * paths from one result set, recorded with its last leaf. Proven once however many proofs (and
+   * the integrity monitor's checks) step on it at the same time.
+   */
+  proveStone(size: number, treeName: string, signal?: AbortSignal): Promise<Verification> {
     if (this.options.history.get(size)?.lastLeaf) return Promise.resolve(PASS);
     const key = `stone:${size}`;
     let running = this.inflight.get(key);
     if (!running) {
-      running = this.proveByPaths(size, undefined, treeName, signal).finally(() => this.inflight.delete(key));
+      running = this.pathProof(size, undefined, treeName, signal)
+        .then((proof) => ('outOfReach' in proof ? none(proof.reason) : proof))
+        .finally(() => this.inflight.delete(key));
       this.inflight.set(key, running);
     }
     return running;
@@ -163,13 +169,9 @@ export class RootProver {
 
   /**
    * Proves root(size) — equal to `rootHash` when given, else whatever R's prefix is (a stepping
-   * stone) — with paths from one result set; records it with its last leaf.
+   * stone) — with paths from one result set; records it with its last leaf. Out of that set's
+   * reach, says which stone to prove first.
    */
-  async proveByPaths(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification> {
-    const proof = await this.pathProof(size, rootHash, treeName, signal);
-    return 'outOfReach' in proof ? none(proof.reason) : proof;
-  }
-
   private async pathProof(size: number, rootHash: string | undefined, treeName: string, signal?: AbortSignal): Promise<Verification | OutOfReach> {
     const history = this.options.history;
     const base = await this.baseFor(size, signal);
