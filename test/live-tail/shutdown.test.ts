@@ -5,12 +5,15 @@ import { startSecureGateway } from '../security/support.js';
 
 test('close() ends an open SSE live tail promptly and the client sees it complete', async () => {
   const gateway = await startTestGateway({ config: { liveTailIntervalMs: 50 } });
-  const client = createClient({ url: gateway.url, retryAttempts: 0 });
+  let connected!: () => void;
+  const open = new Promise<void>((resolve) => (connected = resolve));
+  const client = createClient({ url: gateway.url, retryAttempts: 0, on: { connected: () => connected() } });
   let completed = false;
   const ended = new Promise<void>((resolve) =>
     client.subscribe({ query: 'subscription { auditEvents { cursor } }' }, { next: () => {}, error: () => resolve(), complete: () => ((completed = true), resolve()) }),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  // The stream is open (its answer's head arrived) before the gateway is closed, however busy the machine.
+  await open;
   const started = Date.now();
   await gateway.running.close({ drainMs: 5000 });
   await ended;
@@ -22,12 +25,15 @@ test('close() ends an open SSE live tail promptly and the client sees it complet
 
 test('in pass-through mode too: the live tail of a caller’s own token ends at close()', async () => {
   const gw = await startSecureGateway({ kind: 'passthrough' }, { liveTailIntervalMs: 50 });
-  const client = createClient({ url: gw.url, retryAttempts: 0, headers: { authorization: `Bearer ${gw.running.local!.token}` } });
+  let connected!: () => void;
+  const open = new Promise<void>((resolve) => (connected = resolve));
+  const client = createClient({ url: gw.url, retryAttempts: 0, headers: { authorization: `Bearer ${gw.running.local!.token}` }, on: { connected: () => connected() } });
   let completed = false;
   const ended = new Promise<void>((resolve) =>
     client.subscribe({ query: 'subscription { auditEvents { cursor } }' }, { next: () => {}, error: () => resolve(), complete: () => ((completed = true), resolve()) }),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  // The stream is open (its answer's head arrived) before the gateway is closed, however busy the machine.
+  await open;
   const started = Date.now();
   await gw.running.close({ drainMs: 5000 });
   await ended;
