@@ -46,6 +46,11 @@ export interface GatewayConfig {
   cursorSecret: string | undefined;
   maxBodyBytes: number;
   graphiql: boolean;
+  /**
+   * Plain `log`/`logEvent` requests (not verbose, not verify) arriving together go upstream as one
+   * `v2/log` call (LOG_COALESCING, default on; absent in a programmatic config: on).
+   */
+  logCoalescing?: boolean;
   /** Default { kind: 'none' } (loopback only). */
   auth?: AuthMode;
   /** Allow introspection (default: on, off when NODE_ENV=production). */
@@ -212,6 +217,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     apqMaxEntries: int(env, 'APQ_MAX_ENTRIES', 1000, 0, 1_000_000),
     persistedOperationsFile: env.PERSISTED_OPERATIONS_FILE || undefined,
     metrics: bool(env, 'METRICS', true),
+    logCoalescing: bool(env, 'LOG_COALESCING', true),
     metricsToken: env.METRICS_TOKEN || undefined,
     accessLog: accessLog(env.ACCESS_LOG),
   };

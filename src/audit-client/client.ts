@@ -5,7 +5,8 @@ import { downloadOnce, type DownloadDestination, type DownloadedFile, type Downl
 import { parseEnvelope } from './envelope.js';
 import { AuditClientError } from './errors.js';
 import { abortError, apiError, bodyError, type ResponseContext } from './error-mapping.js';
-import { prepareItem, type EventInput, type EventItemInput, type EventSigner } from './event.js';
+import { prepareItem, type EventInput, type EventItemInput, type EventSigner, type PreparedItem } from './event.js';
+import { DEFAULT_COALESCING_POLICY, LogCoalescer, type CoalescingPolicy } from './log-coalescer.js';
 import { DEFAULT_POLLING_POLICY, pollUntilDone, type PollingPolicy } from './polling.js';
 import { Redactor } from './redact.js';
 import { acceptedRequest, successResponse, type AcceptedRequest, type AuditResponse } from './response.js';
@@ -50,6 +51,12 @@ export interface AuditClientOptions {
   userAgent?: string;
   /** Signs every logged event that carries no signature (after tenant defaulting). */
   signer?: EventSigner;
+  /**
+   * Plain `log` calls (not verbose, no prev_root, no polling options) made in the same event-loop
+   * turn go upstream as one `v2/log` call; each still gets its own hash (log-coalescer.ts).
+   * `true` for the default policy. Off by default.
+   */
+  coalesceLogs?: boolean | Partial<CoalescingPolicy>;
   /** Dispatch through this undici Dispatcher instead of the client's own Agent (not closed by close()). */
   dispatcher?: Dispatcher;
   /** Connections per origin for the client's own Agent (default unlimited). */
@@ -132,6 +139,7 @@ export class AuditClient {
   private readonly transport: Transport;
   private readonly onCall: AuditClientOptions['onCall'];
   private readonly urls = new Map<string, URL>();
+  private readonly coalescer: LogCoalescer | undefined;
 
   constructor(options: AuditClientOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new TypeError('AuditClient needs a token');
@@ -152,6 +160,18 @@ export class AuditClient {
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       ...(options.connections !== undefined ? { connections: options.connections } : {}),
     });
+    const coalescing = options.coalesceLogs;
+    this.coalescer = coalescing
+      ? new LogCoalescer(
+          {
+            one: (item, signal) => this.call<LogResult>('v1/log', item, 'write', { signal }, true) as Promise<AuditResponse<LogResult>>,
+            many: (items, signal) => this.call<LogBulkResult>('v2/log', { events: items }, 'write', { signal }, true) as Promise<AuditResponse<LogBulkResult>>,
+            aborted: (reason) => abortError(Transport.target('POST', this.url('v1/log')), reason, this.redactor),
+            target: Transport.target('POST', this.url('v2/log')),
+          },
+          { ...DEFAULT_COALESCING_POLICY, ...(coalescing === true ? {} : coalescing) },
+        )
+      : undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -162,6 +182,7 @@ export class AuditClient {
     return this.guard(() => {
       const { event, signature, public_key, ...rest } = request;
       const item = this.prepare({ event, ...(signature !== undefined ? { signature } : {}), ...(public_key !== undefined ? { public_key } : {}) }, options);
+      if (this.coalescer && isPlainLog(rest, options)) return this.coalescer.log(item, options?.signal);
       const body: LogRequest = { ...rest, ...item };
       return this.call('v1/log', body, 'write', options, true);
     }) as Promise<Outcome<LogResult, O, true>>;
@@ -257,7 +278,7 @@ export class AuditClient {
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  private prepare(item: EventItemInput, options: LogOptions | undefined) {
+  private prepare(item: EventItemInput, options: LogOptions | undefined): PreparedItem {
     const sign = options?.sign === false ? undefined : (options?.sign ?? this.signer);
     return prepareItem(item, { tenantId: this.tenantId, sign });
   }
@@ -402,6 +423,20 @@ export class AuditClient {
       throw this.redactor.inPlace(err);
     }
   }
+}
+
+/**
+ * A log whose whole answer is the event's hash, sent with nothing a `v2/log` group could not carry
+ * for it: no verbose, no prev_root, no config_id of its own, the default polling.
+ */
+function isPlainLog(rest: Omit<LogInput, 'event' | 'signature' | 'public_key'>, options: LogOptions | undefined): boolean {
+  if (options?.poll !== undefined || options?.deadlineMs !== undefined) return false;
+  for (const key in rest) {
+    const value = (rest as Record<string, unknown>)[key];
+    if (value === undefined || (key === 'verbose' && value === false)) continue;
+    return false;
+  }
+  return true;
 }
 
 function resolveBase(options: AuditClientOptions): string {

@@ -20,7 +20,8 @@ export interface EventItemInput {
   public_key?: string;
 }
 
-interface PreparedItem {
+/** An item as it goes on the wire: normalised, tenant added, signed. */
+export interface PreparedItem {
   event: WireEvent;
   signature?: string;
   public_key?: string;

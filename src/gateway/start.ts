@@ -109,11 +109,11 @@ interface ConnectedUpstream {
 
 type EmbeddedConfig = Extract<GatewayConfig['upstream'], { kind: 'embedded' }>;
 
-/** The embedded service in a process of its own; the gateway holds its token and hands it over. */
-/** What every AuditClient of the gateway is made with besides its base and token (the metrics' observer). */
-type Observed = Pick<AuditClientOptions, 'onCall'>;
+/** What every AuditClient of the gateway is made with besides its base and token: the metrics' observer, log coalescing. */
+type SharedClientOptions = Pick<AuditClientOptions, 'onCall' | 'coalesceLogs'>;
 
-async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void, observed: Observed): Promise<ConnectedUpstream> {
+/** The embedded service in a process of its own; the gateway holds its token and hands it over. */
+async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) => void, sharedClientOptions: SharedClientOptions): Promise<ConnectedUpstream> {
   const dataDir = resolve(upstream.dataDir);
   for (const warning of prepareDataDir(dataDir)) log(`audit-gateway: ${warning}`);
   // The token is generated once and kept in the data dir.
@@ -127,11 +127,11 @@ async function startEmbeddedChild(upstream: EmbeddedConfig, log: (line: string) 
     schemaFile: upstream.schemaFile,
     log,
   });
-  return { client: new AuditClient({ baseUrl: child.url, token, ...observed }), local: undefined, child };
+  return { client: new AuditClient({ baseUrl: child.url, token, ...sharedClientOptions }), local: undefined, child };
 }
 
 /** The embedded service inside the gateway's process (LOCAL_AUDIT_IN_PROCESS). */
-async function startEmbeddedInProcess(upstream: EmbeddedConfig, observed: Observed): Promise<ConnectedUpstream> {
+async function startEmbeddedInProcess(upstream: EmbeddedConfig, sharedClientOptions: SharedClientOptions): Promise<ConnectedUpstream> {
   const local = await startLocalAudit({
     dataDir: upstream.dataDir,
     port: upstream.localPort,
@@ -141,15 +141,15 @@ async function startEmbeddedInProcess(upstream: EmbeddedConfig, observed: Observ
     ...(upstream.schemaFile ? { schema: upstream.schemaFile } : {}),
     resultTtlMs: upstream.resultTtlMs,
   });
-  return { client: new AuditClient({ baseUrl: local.url, token: local.token, ...observed }), local, child: undefined };
+  return { client: new AuditClient({ baseUrl: local.url, token: local.token, ...sharedClientOptions }), local, child: undefined };
 }
 
-async function connectUpstream(config: GatewayConfig, log: (line: string) => void, observed: Observed): Promise<ConnectedUpstream> {
+async function connectUpstream(config: GatewayConfig, log: (line: string) => void, sharedClientOptions: SharedClientOptions): Promise<ConnectedUpstream> {
   if (config.upstream.kind === 'embedded') {
-    return config.upstream.separateProcess ? startEmbeddedChild(config.upstream, log, observed) : startEmbeddedInProcess(config.upstream, observed);
+    return config.upstream.separateProcess ? startEmbeddedChild(config.upstream, log, sharedClientOptions) : startEmbeddedInProcess(config.upstream, sharedClientOptions);
   }
   // In pass-through mode the gateway holds no token: its own client only probes readiness.
-  const client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe', ...observed });
+  const client = new AuditClient({ ...remoteClientOptions(config.upstream), token: config.upstream.token || 'no-token-readiness-probe', ...sharedClientOptions });
   return { client, local: undefined, child: undefined };
 }
 
@@ -173,10 +173,10 @@ function createTrust(config: GatewayConfig, signer: EventSigner | undefined): Tr
 }
 
 /** Pass-through mode: a client, root cache and verified history per caller token. */
-function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: AuditClient, trust: Trust, log: (line: string) => void, observed: Observed): ClientPool | undefined {
+function createPassthroughPool(config: GatewayConfig, auth: AuthMode, client: AuditClient, trust: Trust, log: (line: string) => void, sharedClientOptions: SharedClientOptions): ClientPool | undefined {
   if (auth.kind !== 'passthrough') return undefined;
   const { oneEventPerLeaf, trustOnFirstUse, trustedKeys, witness } = trust;
-  return new ClientPool({ ...(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream)), ...observed }, {
+  return new ClientPool({ ...(config.upstream.kind === 'embedded' ? { baseUrl: client.baseUrl } : remoteClientOptions(config.upstream)), ...sharedClientOptions }, {
     oneEventPerLeaf,
     trustOnFirstUse,
     trustedKeys,
@@ -354,13 +354,13 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const metrics = metricsFor(config, auth, log);
   // Configured by the standard OTEL_* variables, which the OpenTelemetry SDK reads itself.
   const tracing = startTracing(process.env);
-  const observed: Observed = upstreamObserver(metrics, tracing);
-  const connected = await connectUpstream(config, log, observed);
+  const sharedClientOptions: SharedClientOptions = { ...upstreamObserver(metrics, tracing), coalesceLogs: config.logCoalescing ?? true };
+  const connected = await connectUpstream(config, log, sharedClientOptions);
   const { client, local, child } = connected;
   const trust = createTrust(config, signer);
   const { oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness } = trust;
   const upstream = createUpstreamState({ client, oneEventPerLeaf, trustOnFirstUse, history, trustedKeys, witness, log });
-  const pool = createPassthroughPool(config, auth, client, trust, log, observed);
+  const pool = createPassthroughPool(config, auth, client, trust, log, sharedClientOptions);
   passthrough.pool = pool;
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   metrics?.watchIntegrity(integrity);

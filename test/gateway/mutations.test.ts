@@ -4,6 +4,7 @@ import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { JobHandles } from '../../src/auth/job-handles.js';
+import { loadConfig } from '../../src/config.js';
 import { canonicalJson, hashEnvelope } from '../../src/merkle/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
@@ -408,7 +409,67 @@ describe('gateway mutations and queries (embedded service, signing key configure
     expect(page.edges.map((e: Json) => e.node.hash)).toEqual(search.edges.map((e: Json) => e.node.hash));
     expect(page.edges.every((e: Json) => e.node.verification.verified)).toBe(true);
   });
+
+  test('plain logs sent together share v2/log calls; each gets its own event’s hash, and an invalid one fails alone', async () => {
+    // Whether requests reach the resolvers in one event-loop turn depends on how they arrive (the
+    // test and the gateway share a process here): bursts are sent until one went as a group.
+    const messages: string[] = [];
+    const hashes: Json[] = [];
+    let grouped = 0;
+    for (let burst = 0; burst < 10 && grouped === 0; burst++) {
+      const before = await upstreamLogCalls(gw.origin);
+      const sent = Array.from({ length: 24 }, (_, i) => `together ${burst}-${i}`);
+      const answers = await Promise.all([
+        ...sent.map((message) => gw.graphql(LOG, { event: { message, actor: 'together' } })),
+        gw.graphql(LOG, { event: { message: 'together refused', action: 'x'.repeat(33) } }),
+      ]);
+      grouped = (await upstreamLogCalls(gw.origin)).v2 - before.v2;
+      const refused = answers.pop()!.body.data.log;
+      expect(refused.__typename).toBe('UpstreamValidationError');
+      expect(refused.fieldErrors).toEqual([expect.objectContaining({ source: '/event/action', path: 'event.action' })]);
+      messages.push(...sent);
+      hashes.push(...answers.map((a) => a.body.data.log));
+    }
+    expect(grouped).toBeGreaterThan(0);
+    expect(hashes.every((log) => log.__typename === 'LogResult' && log.verification.membership === 'NONE')).toBe(true);
+    gw.publish();
+    const found = (await gw.runOk(SEARCH, { query: 'actor:together', first: 300 })).search;
+    expect(found.totalCount).toBe(messages.length);
+    const stored = new Map(found.edges.map((e: Json) => [e.node.message, e.node]));
+    messages.forEach((message, i) => {
+      const node = stored.get(message) as Json;
+      expect(node.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', verified: true });
+      expect(hashes[i].hash).toBe(node.hash);
+    });
+  });
 });
+
+describe('LOG_COALESCING=false', () => {
+  test('is read from the environment (on by default)', () => {
+    expect(loadConfig({}).logCoalescing).toBe(true);
+    expect(loadConfig({ LOG_COALESCING: 'false' }).logCoalescing).toBe(false);
+    expect(() => loadConfig({ LOG_COALESCING: 'sometimes' })).toThrow(/LOG_COALESCING must be true or false/);
+  });
+
+  test('sends every plain log as its own v1/log', async () => {
+    const gw = await startTestGateway({ config: { logCoalescing: false } });
+    try {
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => gw.runOk(LOG, { event: { message: `alone ${i}` } })));
+      expect(answers.every((a) => a.log.__typename === 'LogResult')).toBe(true);
+      expect(await upstreamLogCalls(gw.origin)).toEqual({ v1: 12, v2: 0 });
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+/** The gateway's upstream v1/log and v2/log calls so far (its /metrics). */
+async function upstreamLogCalls(origin: string): Promise<{ v1: number; v2: number }> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const count = (endpoint: string) =>
+    [...text.matchAll(new RegExp(`^audit_gateway_upstream_requests_total\\{[^}]*endpoint="${endpoint}"[^}]*\\} (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { v1: count('v1/log'), v2: count('v2/log') };
+}
 
 describe('gateway without a signing key', () => {
   let gw: TestGateway;

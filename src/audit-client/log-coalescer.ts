@@ -1,0 +1,184 @@
+// Plain single-event logs (no verbose, no prev_root) that reach the client in the same event-loop
+// turn go upstream together as one `v2/log` call. The answer a plain `v1/log` gives is only the
+// event's hash, which `v2/log` returns per event in input order, so each caller gets what it would
+// have got, while the gateway and the service pay one HTTP exchange, one envelope and one commit
+// for the group instead of one per event. A lone log is sent as `v1/log`, exactly as without this.
+//
+// A ValidationError for the group names one event's fault, but the service rejected the whole
+// request (it validates every event before it appends any), so each event is sent again on its own
+// as `v1/log` and gets its own answer. Any other failure is every member's: the request as a whole
+// met it. A member whose caller aborts is answered at once; the group's request is cancelled only
+// when every member has gone.
+import type { LogBulkResult, LogResult } from '../wire/index.js';
+import { MalformedEnvelopeError, ValidationError } from './errors.js';
+import type { PreparedItem } from './event.js';
+import type { AuditResponse } from './response.js';
+
+export interface CoalescingPolicy {
+  /** Most events in one `v2/log` call (the API allows 1000). */
+  maxEvents: number;
+  /** Most characters of field values in one call: keeps a group's body far below any body limit. */
+  maxChars: number;
+}
+
+export const DEFAULT_COALESCING_POLICY: CoalescingPolicy = { maxEvents: 100, maxChars: 256 * 1024 };
+
+/** How the coalescer reaches the service: the client's own calls, each with its error mapping. */
+export interface CoalescedSends {
+  /** `v1/log` for one event. */
+  one(item: PreparedItem, signal: AbortSignal | undefined): Promise<AuditResponse<LogResult>>;
+  /** `v2/log` for several, not verbose. */
+  many(items: PreparedItem[], signal: AbortSignal): Promise<AuditResponse<LogBulkResult>>;
+  /** The error a caller gets when its own signal fires. */
+  aborted(reason: unknown): Error;
+  /** Where the group went, for an error about its answer. */
+  target: string;
+}
+
+interface Member {
+  /** Prepared (normalised, tenant added, signed) when it was queued: a bad event fails alone. */
+  item: PreparedItem;
+  chars: number;
+  signal: AbortSignal | undefined;
+  resolve(response: AuditResponse<LogResult>): void;
+  reject(err: unknown): void;
+  settled: boolean;
+  /** Called when the caller's signal fires; replaced once the member is sent in a group. */
+  onAbort: (() => void) | undefined;
+}
+
+export class LogCoalescer {
+  private queue: Member[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly sends: CoalescedSends,
+    private readonly policy: CoalescingPolicy = DEFAULT_COALESCING_POLICY,
+  ) {}
+
+  log(item: PreparedItem, signal: AbortSignal | undefined): Promise<AuditResponse<LogResult>> {
+    if (signal?.aborted) return Promise.reject(this.sends.aborted(signal.reason));
+    return new Promise((resolve, reject) => {
+      const member: Member = { item, chars: valueChars(item), signal, resolve, reject, settled: false, onAbort: undefined };
+      this.queue.push(member);
+      if (signal) {
+        member.onAbort = () => {
+          const at = this.queue.indexOf(member);
+          if (at >= 0) this.queue.splice(at, 1);
+          this.settle(member, () => reject(this.sends.aborted(signal.reason)));
+        };
+        signal.addEventListener('abort', member.onAbort, { once: true });
+      }
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    let group: Member[] = [];
+    let chars = 0;
+    for (const member of queue) {
+      if (group.length > 0 && (group.length >= this.policy.maxEvents || chars + member.chars > this.policy.maxChars)) {
+        this.send(group);
+        group = [];
+        chars = 0;
+      }
+      group.push(member);
+      chars += member.chars;
+    }
+    if (group.length > 0) this.send(group);
+  }
+
+  private send(group: Member[]): void {
+    if (group.length === 1) {
+      this.sendAlone(group[0]!);
+      return;
+    }
+    const controller = new AbortController();
+    let present = group.length;
+    for (const member of group) {
+      const signal = member.signal;
+      if (!signal) continue;
+      signal.removeEventListener('abort', member.onAbort!);
+      member.onAbort = () => {
+        this.settle(member, () => member.reject(this.sends.aborted(signal.reason)));
+        if (--present === 0) controller.abort(signal.reason);
+      };
+      signal.addEventListener('abort', member.onAbort, { once: true });
+    }
+    this.sends
+      .many(
+        group.map((member) => member.item),
+        controller.signal,
+      )
+      .then(
+        (response) => this.deliver(group, response),
+        (err: unknown) => {
+          if (err instanceof ValidationError) {
+            for (const member of group) if (!member.settled) this.sendAlone(member);
+          } else {
+            for (const member of group) this.settle(member, () => member.reject(err));
+          }
+        },
+      );
+  }
+
+  private sendAlone(member: Member): void {
+    if (member.signal && member.onAbort) member.signal.removeEventListener('abort', member.onAbort);
+    member.onAbort = undefined;
+    this.sends.one(member.item, member.signal).then(
+      (response) => this.settle(member, () => member.resolve(response)),
+      (err: unknown) => this.settle(member, () => member.reject(err)),
+    );
+  }
+
+  private deliver(group: Member[], response: AuditResponse<LogBulkResult>): void {
+    const results = (response.result as { results?: unknown } | null)?.results;
+    group.forEach((member, index) => {
+      const hash = Array.isArray(results) && results.length === group.length ? (results[index] as { hash?: unknown } | null)?.hash : undefined;
+      if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) {
+        this.settle(member, () => member.resolve({ ...response, result: { hash } }));
+        return;
+      }
+      // The service took the request, so the event may be stored; nothing here can say which.
+      const detail = `v2/log answered ${Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results'}${Array.isArray(results) && results.length === group.length ? ` (event ${index} has no valid hash)` : ''}: whether this event was stored is unknown`;
+      this.settle(member, () =>
+        member.reject(
+          new MalformedEnvelopeError(detail, {
+            target: this.sends.target,
+            code: 'MALFORMED_RESULT',
+            neverReachedServer: false,
+            transient: false,
+            requestId: response.requestId,
+            httpStatus: response.httpStatus,
+          }),
+        ),
+      );
+    });
+  }
+
+  /** Answers a member once: a late group answer after its caller's abort changes nothing. */
+  private settle(member: Member, answer: () => void): void {
+    if (member.settled) return;
+    member.settled = true;
+    if (member.signal && member.onAbort) member.signal.removeEventListener('abort', member.onAbort);
+    member.onAbort = undefined;
+    answer();
+  }
+}
+
+/** Characters of an event's field values: a cheap bound on its share of the group's body. */
+function valueChars(item: PreparedItem): number {
+  let chars = 64 + (item.signature?.length ?? 0) + (item.public_key?.length ?? 0);
+  const event = item.event as Record<string, unknown>;
+  for (const key in event) {
+    const value = event[key];
+    chars += key.length + (typeof value === 'string' ? value.length : 24);
+  }
+  return chars;
+}
