@@ -258,6 +258,14 @@ function markdownTable(rows: Row[]): string[] {
   return [`| ${HEADER.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)];
 }
 
+/** The gateway's upstream v1/log and v2/log calls so far, from its Prometheus text. */
+async function upstreamLogCalls(graphqlUrl: URL): Promise<{ v1: number; v2: number }> {
+  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
+  const count = (endpoint: string) =>
+    [...text.matchAll(new RegExp(`^audit_gateway_upstream_requests_total\\{[^}]*endpoint="${endpoint}"[^}]*\\} (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { v1: count('v1/log'), v2: count('v2/log') };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -314,7 +322,8 @@ async function main(): Promise<void> {
     ];
     const pathLines = [
       'paths:',
-      `  log        gateway: GraphQL log(event) (no options: the event's hash only) | REST: v1/log (not verbose) | SDK: AuditService.log(event) (not verbose). Check: a hex sha256 hash.`,
+      `  log        gateway: GraphQL log(event) (no options: the event's hash only; plain logs that arrive together go upstream as one v2/log call, LOG_COALESCING's default)`,
+      `             | REST: v1/log (not verbose), one call per event | SDK: AuditService.log(event) (not verbose). Check: a hex sha256 hash.`,
       `  log verify gateway: GraphQL log(event, options: {verify: true}): prev_root = the gateway's last proven root, hash/membership/consistency/signature checked by the gateway`,
       `             REST + verify: v1/log verbose with prev_root = the last root this side proved (shared by all workers, as the gateway's), then src/merkle verifyEnvelopeHash (native SHA-256),`,
       `             verifyMembership, verifyConsistency (sharing a pair cache, as the gateway's) and the node:crypto signature check | SDK: AuditService.log(event, {verify: true}), one AuditService per worker`,
@@ -385,7 +394,9 @@ async function main(): Promise<void> {
     };
 
     // ---- log
+    let gatewayLogRequests = 0;
     const gatewayLog = async (w: number, n: number): Promise<void> => {
+      gatewayLogRequests++;
       const log = await answerField(graphql, LOG, { e: event('gw', w, n) }, 'log', 'LogResult');
       check(hashesOk([log.hash], 1), () => `gateway log hash ${String(log.hash)}`);
     };
@@ -489,7 +500,20 @@ async function main(): Promise<void> {
       ['gateway (warm)', gatewaySearch],
       ['REST + verify', restSearch],
     ]);
-    for (const [operation, path, inFlight, call] of writes) rows.push(await runRow(gateway, operation, path, inFlight, call));
+    let logGrouping = '';
+    for (const [operation, path, inFlight, call] of writes) {
+      if (call !== gatewayLog) {
+        rows.push(await runRow(gateway, operation, path, inFlight, call));
+        continue;
+      }
+      // What the gateway sent upstream for its plain logs (LOG_COALESCING groups them into v2/log).
+      const [callsBefore, requestsBefore] = [await upstreamLogCalls(gateway.url), gatewayLogRequests];
+      rows.push(await runRow(gateway, operation, path, inFlight, call));
+      const callsAfter = await upstreamLogCalls(gateway.url);
+      const [v1, v2] = [callsAfter.v1 - callsBefore.v1, callsAfter.v2 - callsBefore.v2];
+      const requests = gatewayLogRequests - requestsBefore;
+      logGrouping = `  for information, the gateway's log row (warm-up included): ${requests} log requests went upstream as ${v2} v2/log and ${v1} v1/log calls, ${(requests / Math.max(1, v1 + v2)).toFixed(1)} events per call`;
+    }
     const logPair = await runPair(gateway, 'log', CONCURRENCY, [
       ['gateway', gatewayLog],
       ['REST v1/log', restLog],
@@ -519,6 +543,7 @@ async function main(): Promise<void> {
         `gateway CPU ${(gwLogV.gatewayCpuUs / 1000).toFixed(3)} ms per request (${verdict(gwLogV.gatewayCpuUs <= 200)} against 0.2 ms)`,
       `  for information, a GraphQL request that calls nothing upstream ({ __typename }): gateway CPU ${(bare.gatewayCpuUs / 1000).toFixed(3)} ms per request at ${CONCURRENCY} in flight, ` +
         `p50 ${bareOne.p50.toFixed(2)} ms at 1 in flight (the page target allows the gateway ${((1.3 - 1) * restPageRow.p50).toFixed(2)} ms over REST + verify)`,
+      ...(logGrouping ? [logGrouping] : []),
     ];
     const failed = rows.filter((r) => r.wrong > 0);
     const failureLines = failed.map((r) => `  FAILED: ${r.operation} / ${r.path} / ${r.inFlight} in flight: ${r.wrong} wrong answers, first: ${r.firstWrong}`);
