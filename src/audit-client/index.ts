@@ -16,6 +16,7 @@ export { normalizeEventInput } from './event.js';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { DEFAULT_POLLING_POLICY, type PollingPolicy } from './polling.js';
+export { DEFAULT_COALESCING_POLICY, type CoalescingPolicy } from './log-coalescer.js';
 export * from './errors.js';
 export type * from '../wire/index.js';
 export { STATUS_HTTP_CODES } from '../wire/index.js';

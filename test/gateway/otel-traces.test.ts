@@ -130,6 +130,23 @@ test('a span per operation, a child span per upstream call and one for the verif
   expect(new Set(receiver.spans.filter((s) => s.name === 'mutation LogIt').map((s) => s.traceId)).size).toBe(3);
 });
 
+test('plain logs sent upstream together: the group’s one exchange is a span under one of their requests', async () => {
+  const PLAIN = `mutation Plain($e: AuditEventInput!) { log(event: $e) { __typename ... on LogResult { hash } } }`;
+  // Requests that reach the gateway in one event-loop turn are grouped; bursts until one was.
+  let grouped: ExportedSpan | undefined;
+  for (let burst = 0; burst < 10 && !grouped; burst++) {
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => gateway.call(PLAIN, { e: { message: `plain ${burst}-${i}`, actor: 'otel-plain' } })));
+    expect(answers.every((a) => a.body.data.log.__typename === 'LogResult')).toBe(true);
+    await receiver.waitFor('mutation Plain');
+    await new Promise((r) => setTimeout(r, 300));
+    grouped = receiver.spans.find((s) => s.name === 'audit v2/log');
+  }
+  expect(grouped).toMatchObject({ kind: CLIENT, attributes: { 'audit.endpoint': 'v2/log', 'audit.outcome': 'ok' } });
+  const isOpener = (s: ExportedSpan) => s.name === 'mutation Plain' && s.spanId === grouped!.parentSpanId;
+  for (const deadline = Date.now() + 5000; !receiver.spans.some(isOpener) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  expect(receiver.spans.find(isOpener)?.traceId).toBe(grouped!.traceId);
+});
+
 test("a caller's traceparent is continued: the operation span is its child, in its trace", async () => {
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const parent = '00f067aa0ba902b7';
