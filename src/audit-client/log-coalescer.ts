@@ -54,7 +54,10 @@ export class LogCoalescer {
   constructor(
     private readonly sends: CoalescedSends,
     private readonly policy: CoalescingPolicy = DEFAULT_COALESCING_POLICY,
-  ) {}
+  ) {
+    if (!Number.isInteger(policy.maxEvents) || policy.maxEvents < 1 || policy.maxEvents > 1000) throw new TypeError('coalesceLogs.maxEvents must be an integer from 1 to 1000');
+    if (!(policy.maxChars > 0)) throw new TypeError('coalesceLogs.maxChars must be a positive number');
+  }
 
   log(item: PreparedItem, signal: AbortSignal | undefined): Promise<AuditResponse<LogResult>> {
     if (signal?.aborted) return Promise.reject(this.sends.aborted(signal.reason));

@@ -201,6 +201,12 @@ test('a caller that aborts before its group leaves is not sent at all', async ()
   expect((await storedEvents(service, 'queued')).map((e) => e.envelope.event.message).sort()).toEqual(['queued-kept-1', 'queued-kept-2']);
 });
 
+test('a policy outside what v2/log takes is refused when the client is made', () => {
+  for (const coalesceLogs of [{ maxEvents: 0 }, { maxEvents: 1001 }, { maxEvents: 2.5 }, { maxChars: 0 }, { maxChars: Number.NaN }]) {
+    expect(() => new AuditClient({ baseUrl: 'http://127.0.0.1:1', token: TOKEN, coalesceLogs })).toThrow(/coalesceLogs\.max(Events|Chars) must be/);
+  }
+});
+
 test('without coalesceLogs every log is its own v1/log', async () => {
   service = await startTestService();
   const made = recordingClient(service.url, service.token, { coalesceLogs: false });
