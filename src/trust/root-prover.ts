@@ -81,12 +81,16 @@ export class RootProver {
   trust(claim: RootClaim, signal?: AbortSignal): Promise<Verification> {
     const quick = this.check(claim);
     if (quick) return Promise.resolve(quick);
-    const key = `${claim.size}:${claim.root_hash}`;
+    return this.shared(`${claim.size}:${claim.root_hash}`, () =>
+      this.prove(claim, signal).catch((err: unknown) => none(`the root could not be checked against the verified history: ${describe(err)}`)),
+    );
+  }
+
+  /** The proof running under `key`, or `run` started under it: one proof however many wait for it. */
+  private shared(key: string, run: () => Promise<Verification>): Promise<Verification> {
     let running = this.inflight.get(key);
     if (!running) {
-      running = this.prove(claim, signal)
-        .catch((err: unknown) => none(`the root could not be checked against the verified history: ${describe(err)}`))
-        .finally(() => this.inflight.delete(key));
+      running = run().finally(() => this.inflight.delete(key));
       this.inflight.set(key, running);
     }
     return running;
@@ -156,15 +160,7 @@ export class RootProver {
    */
   proveStone(size: number, treeName: string, signal?: AbortSignal): Promise<Verification> {
     if (this.options.history.get(size)?.lastLeaf) return Promise.resolve(PASS);
-    const key = `stone:${size}`;
-    let running = this.inflight.get(key);
-    if (!running) {
-      running = this.pathProof(size, undefined, treeName, signal)
-        .then((proof) => ('outOfReach' in proof ? none(proof.reason) : proof))
-        .finally(() => this.inflight.delete(key));
-      this.inflight.set(key, running);
-    }
-    return running;
+    return this.shared(`stone:${size}`, () => this.pathProof(size, undefined, treeName, signal).then((proof) => ('outOfReach' in proof ? none(proof.reason) : proof)));
   }
 
   /**
