@@ -46,6 +46,7 @@ import { verifyEnvelopeHashNative } from '../src/crypto/native-sha256.js';
 import { PairCache, signEvent, verifyConsistency, verifyMembership } from '../src/merkle/index.js';
 import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
+import { upstreamLogCalls } from './support/gateway-metrics.js';
 import { startGatewayProcess, processCpuMs, type GatewayProcess } from './support/gateway-process.js';
 import { measure, measurePaired, verdict, type Measured } from './support/measure.js';
 import { createRestPageVerifier, expectedPageChecks, pageChecksAre } from './support/rest-page.js';
@@ -256,14 +257,6 @@ function textTable(rows: Row[]): string[] {
 function markdownTable(rows: Row[]): string[] {
   const align = HEADER.map((_, i) => (TEXT_COLUMNS.has(i) ? '---' : '---:'));
   return [`| ${HEADER.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)];
-}
-
-/** The gateway's upstream v1/log and v2/log calls so far, from its Prometheus text. */
-async function upstreamLogCalls(graphqlUrl: URL): Promise<{ v1: number; v2: number }> {
-  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
-  const count = (endpoint: string) =>
-    [...text.matchAll(new RegExp(`^audit_gateway_upstream_requests_total\\{[^}]*endpoint="${endpoint}"[^}]*\\} (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { v1: count('v1/log'), v2: count('v2/log') };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { upstreamSummary } from './support/gateway-metrics.js';
 import { startGatewayProcess } from './support/gateway-process.js';
 import { GraphQLClient } from './support/graphql-client.js';
 import { measure } from './support/measure.js';
@@ -314,16 +315,3 @@ main().catch((err: unknown) => {
   console.error('load bench failed:', err);
   process.exitCode = 1;
 });
-
-/** Calls and mean duration per upstream endpoint, from the gateway's Prometheus text (where a page's time goes). */
-async function upstreamSummary(graphqlUrl: URL): Promise<string> {
-  const text = await (await fetch(new URL('/metrics', graphqlUrl))).text();
-  const sums = new Map<string, { count: number; seconds: number }>();
-  for (const m of text.matchAll(/^audit_gateway_upstream_request_duration_seconds_(sum|count)\{endpoint="([^"]+)"\} (\S+)$/gm)) {
-    const entry = sums.get(m[2]!) ?? { count: 0, seconds: 0 };
-    if (m[1] === 'sum') entry.seconds = Number(m[3]);
-    else entry.count = Number(m[3]);
-    sums.set(m[2]!, entry);
-  }
-  return [...sums].map(([endpoint, e]) => `${endpoint} ${e.count} (mean ${((e.seconds * 1000) / Math.max(1, e.count)).toFixed(1)} ms)`).join(', ');
-}

@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { upstreamLogCalls } from './support/gateway-metrics.js';
 import { processCpuMs, startGatewayProcess, type GatewayProcess } from './support/gateway-process.js';
 import { GraphQLClient } from './support/graphql-client.js';
 import { measurePaired } from './support/measure.js';
@@ -32,14 +33,6 @@ async function startSide(name: string, env: Record<string, string>): Promise<Sid
   return { name, gateway, client: new GraphQLClient(gateway.url, IN_FLIGHT), dir };
 }
 
-/** The gateway's upstream v1/log and v2/log calls so far (its Prometheus text). */
-async function upstreamLogCalls(gateway: GatewayProcess): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', gateway.url))).text();
-  let calls = 0;
-  for (const m of text.matchAll(/^audit_gateway_upstream_requests_total\{[^}]*endpoint="v[12]\/log"[^}]*\} (\S+)$/gm)) calls += Number(m[1]);
-  return calls;
-}
-
 async function main(): Promise<void> {
   const sides: Side[] = [];
   try {
@@ -51,15 +44,15 @@ async function main(): Promise<void> {
     };
     const cpu = () => sides.flatMap((s) => [processCpuMs(s.gateway.pid), processCpuMs(s.gateway.servicePid)]);
     for (let round = 1; round <= ROUNDS; round++) {
-      const callsBefore = await Promise.all(sides.map((s) => upstreamLogCalls(s.gateway)));
+      const callsBefore = await Promise.all(sides.map((s) => upstreamLogCalls(s.gateway.url)));
       const m = await measurePaired(call(sides[0]!), call(sides[1]!), { seconds: SECONDS, inFlight: IN_FLIGHT, warmupCalls: 40, sample: cpu });
-      const callsAfter = await Promise.all(sides.map((s) => upstreamLogCalls(s.gateway)));
+      const callsAfter = await Promise.all(sides.map((s) => upstreamLogCalls(s.gateway.url)));
       [m.first, m.second].forEach((measured, i) => {
         const counted = m.counted[i]!;
         const perRequest = (ms: number) => ((ms * 1000) / measured.requests).toFixed(0);
         // Warm-up calls included: the upstream calls are counted over the whole round.
         const warmed = measured.requests + 40 * IN_FLIGHT;
-        const upstream = callsAfter[i]! - callsBefore[i]!;
+        const upstream = callsAfter[i]!.v1 + callsAfter[i]!.v2 - callsBefore[i]!.v1 - callsBefore[i]!.v2;
         console.log(
           `  round ${round}, ${sides[i]!.name.padEnd(20)} ${measured.perSecond.toFixed(0).padStart(5)} req/s, p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, ` +
             `gateway CPU ${perRequest(counted[2 * i]!)} µs/req, service CPU ${perRequest(counted[2 * i + 1]!)} µs/req, ` +
