@@ -21,6 +21,8 @@ export interface CoalescingPolicy {
   maxChars: number;
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
 export const DEFAULT_COALESCING_POLICY: CoalescingPolicy = { maxEvents: 100, maxChars: 256 * 1024 };
 
 /** How the coalescer reaches the service: the client's own calls, each with its error mapping. */
@@ -142,26 +144,26 @@ export class LogCoalescer {
 
   private deliver(group: Member[], response: AuditResponse<LogBulkResult>): void {
     const results = (response.result as { results?: unknown } | null)?.results;
+    // One result per event, in input order, or the list says nothing about any of them.
+    const listed = Array.isArray(results) && results.length === group.length ? results : undefined;
+    const counted = Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results';
     group.forEach((member, index) => {
-      const hash = Array.isArray(results) && results.length === group.length ? (results[index] as { hash?: unknown } | null)?.hash : undefined;
-      if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) {
+      const hash = (listed?.[index] as { hash?: unknown } | null | undefined)?.hash;
+      if (typeof hash === 'string' && HASH.test(hash)) {
         this.settle(member, () => member.resolve({ ...response, result: { hash } }));
         return;
       }
       // The service took the request, so the event may be stored; nothing here can say which.
-      const detail = `v2/log answered ${Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results'}${Array.isArray(results) && results.length === group.length ? ` (event ${index} has no valid hash)` : ''}: whether this event was stored is unknown`;
-      this.settle(member, () =>
-        member.reject(
-          new MalformedEnvelopeError(detail, {
-            target: this.sends.target,
-            code: 'MALFORMED_RESULT',
-            neverReachedServer: false,
-            transient: false,
-            requestId: response.requestId,
-            httpStatus: response.httpStatus,
-          }),
-        ),
-      );
+      const what = listed ? `${counted} (event ${index} has no valid hash)` : counted;
+      const err = new MalformedEnvelopeError(`v2/log answered ${what}: whether this event was stored is unknown`, {
+        target: this.sends.target,
+        code: 'MALFORMED_RESULT',
+        neverReachedServer: false,
+        transient: false,
+        requestId: response.requestId,
+        httpStatus: response.httpStatus,
+      });
+      this.settle(member, () => member.reject(err));
     });
   }
 
