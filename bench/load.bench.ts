@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { upstreamSummary } from './support/gateway-metrics.js';
+import { runtimeSample, runtimeSummary, upstreamSummary } from './support/gateway-metrics.js';
 import { startGatewayProcess } from './support/gateway-process.js';
 import { GraphQLClient } from './support/graphql-client.js';
 import { measure } from './support/measure.js';
@@ -184,10 +184,13 @@ async function main(): Promise<void> {
     };
   };
 
+  // Also resets the event-loop delay histogram, so the p99 read after the load is the load's.
+  const runtimeBefore = await runtimeSample(gateway.url);
   const loadStarted = performance.now();
   const steps = Array.from({ length: CLIENTS }, (_, c) => clientStep(c));
   await measure((c) => steps[c]!(), { inFlight: CLIENTS, seconds: SECONDS, warmupRounds: 0 });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const runtimeAfter = await runtimeSample(gateway.url);
   clearInterval(sampler);
   clearInterval(trail);
   const loadPeakRss = Math.max(peakRss, memoryOf(gateway.pid).rss);
@@ -214,6 +217,7 @@ async function main(): Promise<void> {
   console.log(`gateway RSS: peak ${loadPeakRss.toFixed(0)} MB during the load (sampled), VmHWM ${memoryOf(gateway.pid).hwm.toFixed(0)} MB`);
   console.log(`gateway RSS (MB) every 10 s: ${rssTrail.join(', ')}`);
   console.log(`upstream calls during the load (the gateway's /metrics): ${await upstreamSummary(gateway.url)}`);
+  console.log(`gateway runtime during the load (its /metrics): ${runtimeSummary(runtimeBefore, runtimeAfter, loadSeconds)}`);
   if (errors.length > 0) {
     const byMessage = new Map<string, number>();
     for (const e of errors) byMessage.set(`${e.kind}: ${e.message}`, (byMessage.get(`${e.kind}: ${e.message}`) ?? 0) + 1);

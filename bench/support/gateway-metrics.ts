@@ -25,3 +25,41 @@ export async function upstreamSummary(graphqlUrl: URL): Promise<string> {
   }
   return [...sums].map(([endpoint, e]) => `${endpoint} ${e.count} (mean ${((e.seconds * 1000) / Math.max(1, e.count)).toFixed(1)} ms)`).join(', ');
 }
+
+/** Garbage-collection pauses so far, by kind, and the event-loop delay since the previous scrape. */
+export interface RuntimeSample {
+  /** prom-client's nodejs_gc_duration_seconds: pauses counted and their total, per kind (minor, major, incremental, weakcb). */
+  gc: Map<string, { count: number; seconds: number }>;
+  /** nodejs_eventloop_lag_p99_seconds in ms: prom-client resets its delay histogram at every scrape. */
+  eventLoopDelayP99Ms: number;
+}
+
+export async function runtimeSample(graphqlUrl: URL): Promise<RuntimeSample> {
+  const text = await metricsText(graphqlUrl);
+  const gc = new Map<string, { count: number; seconds: number }>();
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="([^"]+)"\} (\S+)$/gm)) {
+    const entry = gc.get(m[2]!) ?? { count: 0, seconds: 0 };
+    if (m[1] === 'sum') entry.seconds = Number(m[3]);
+    else entry.count = Number(m[3]);
+    gc.set(m[2]!, entry);
+  }
+  const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  return { gc, eventLoopDelayP99Ms: lag ? Number(lag[1]) * 1000 : Number.NaN };
+}
+
+/**
+ * What the runtime cost the gateway between two samples over `seconds` of wall time: the share of
+ * it spent in GC pauses, each kind's pauses, and the event-loop delay p99 of the second sample.
+ */
+export function runtimeSummary(before: RuntimeSample, after: RuntimeSample, seconds: number): string {
+  let paused = 0;
+  const kinds: string[] = [];
+  for (const [kind, end] of after.gc) {
+    const start = before.gc.get(kind) ?? { count: 0, seconds: 0 };
+    const [count, spent] = [end.count - start.count, end.seconds - start.seconds];
+    if (count <= 0) continue;
+    paused += spent;
+    kinds.push(`${kind} ${count} x ${((spent * 1000) / count).toFixed(1)} ms mean`);
+  }
+  return `GC pauses ${((paused / seconds) * 100).toFixed(1)}% of the time (${kinds.join(', ')}), event-loop delay p99 ${after.eventLoopDelayP99Ms.toFixed(0)} ms`;
+}
