@@ -45,8 +45,16 @@ interface Member {
   resolve(response: AuditResponse<LogResult>): void;
   reject(err: unknown): void;
   settled: boolean;
-  /** Called when the caller's signal fires; replaced once the member is sent in a group. */
+  /** Where the member is: waiting for the flush, sent in a group, or sent on its own. */
+  stage: 'queued' | GroupSend | 'alone';
+  /** The one listener on the caller's signal, from enqueue until the member is settled. */
   onAbort: (() => void) | undefined;
+}
+
+/** A group's request, cancelled once no member waits for it. */
+interface GroupSend {
+  controller: AbortController;
+  waiting: number;
 }
 
 export class LogCoalescer {
@@ -64,14 +72,10 @@ export class LogCoalescer {
   log(item: PreparedItem, signal: AbortSignal | undefined): Promise<AuditResponse<LogResult>> {
     if (signal?.aborted) return Promise.reject(this.sends.aborted(signal.reason));
     return new Promise((resolve, reject) => {
-      const member: Member = { item, chars: valueChars(item), signal, resolve, reject, settled: false, onAbort: undefined };
+      const member: Member = { item, chars: valueChars(item), signal, resolve, reject, settled: false, stage: 'queued', onAbort: undefined };
       this.queue.push(member);
       if (signal) {
-        member.onAbort = () => {
-          const at = this.queue.indexOf(member);
-          if (at >= 0) this.queue.splice(at, 1);
-          this.settle(member, () => reject(this.sends.aborted(signal.reason)));
-        };
+        member.onAbort = () => this.abandon(member, signal.reason);
         signal.addEventListener('abort', member.onAbort, { once: true });
       }
       if (!this.flushScheduled) {
@@ -104,22 +108,12 @@ export class LogCoalescer {
       this.sendAlone(group[0]!);
       return;
     }
-    const controller = new AbortController();
-    let present = group.length;
-    for (const member of group) {
-      const signal = member.signal;
-      if (!signal) continue;
-      signal.removeEventListener('abort', member.onAbort!);
-      member.onAbort = () => {
-        this.settle(member, () => member.reject(this.sends.aborted(signal.reason)));
-        if (--present === 0) controller.abort(signal.reason);
-      };
-      signal.addEventListener('abort', member.onAbort, { once: true });
-    }
+    const send: GroupSend = { controller: new AbortController(), waiting: group.length };
+    for (const member of group) member.stage = send;
     this.sends
       .many(
         group.map((member) => member.item),
-        controller.signal,
+        send.controller.signal,
       )
       .then(
         (response) => this.deliver(group, response),
@@ -134,8 +128,8 @@ export class LogCoalescer {
   }
 
   private sendAlone(member: Member): void {
-    if (member.signal && member.onAbort) member.signal.removeEventListener('abort', member.onAbort);
-    member.onAbort = undefined;
+    // Its own call watches the caller's signal from here on, and answers an abort itself.
+    member.stage = 'alone';
     this.sends.one(member.item, member.signal).then(
       (response) => this.settle(member, () => member.resolve(response)),
       (err: unknown) => this.settle(member, () => member.reject(err)),
@@ -165,6 +159,22 @@ export class LogCoalescer {
       });
       this.settle(member, () => member.reject(err));
     });
+  }
+
+  /**
+   * The caller's signal fired: a queued member leaves the queue, a grouped one is answered at once
+   * and its group's request cancelled when it was the last one waiting, and one sent on its own is
+   * answered by its own call.
+   */
+  private abandon(member: Member, reason: unknown): void {
+    const stage = member.stage;
+    if (stage === 'alone') return;
+    if (stage === 'queued') {
+      const at = this.queue.indexOf(member);
+      if (at >= 0) this.queue.splice(at, 1);
+    }
+    this.settle(member, () => member.reject(this.sends.aborted(reason)));
+    if (stage !== 'queued' && --stage.waiting === 0) stage.controller.abort(reason);
   }
 
   /** Answers a member once: a late group answer after its caller's abort changes nothing. */
