@@ -1,8 +1,20 @@
-// What a gateway's Prometheus text (GET /metrics) says about its upstream calls, for the
+// What a gateway's Prometheus text (GET /metrics) says about its upstream calls and its runtime, for the
 // benchmarks that report where a request's work went.
 
 async function metricsText(graphqlUrl: URL): Promise<string> {
   return (await fetch(new URL('/metrics', graphqlUrl))).text();
+}
+
+/** A histogram's observations and their total (its _count and _sum, in seconds) per value of its one label. */
+function histogramTotals(text: string, metric: string, label: string): Map<string, { count: number; seconds: number }> {
+  const totals = new Map<string, { count: number; seconds: number }>();
+  for (const m of text.matchAll(new RegExp(`^${metric}_(sum|count)\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+    const entry = totals.get(m[2]!) ?? { count: 0, seconds: 0 };
+    if (m[1] === 'sum') entry.seconds = Number(m[3]);
+    else entry.count = Number(m[3]);
+    totals.set(m[2]!, entry);
+  }
+  return totals;
 }
 
 /** The gateway's upstream v1/log and v2/log calls so far (every outcome). */
@@ -16,13 +28,7 @@ export async function upstreamLogCalls(graphqlUrl: URL): Promise<{ v1: number; v
 
 /** Calls and mean duration per upstream endpoint: `v1/search 9652 (mean 29.7 ms), …`. */
 export async function upstreamSummary(graphqlUrl: URL): Promise<string> {
-  const sums = new Map<string, { count: number; seconds: number }>();
-  for (const m of (await metricsText(graphqlUrl)).matchAll(/^audit_gateway_upstream_request_duration_seconds_(sum|count)\{endpoint="([^"]+)"\} (\S+)$/gm)) {
-    const entry = sums.get(m[2]!) ?? { count: 0, seconds: 0 };
-    if (m[1] === 'sum') entry.seconds = Number(m[3]);
-    else entry.count = Number(m[3]);
-    sums.set(m[2]!, entry);
-  }
+  const sums = histogramTotals(await metricsText(graphqlUrl), 'audit_gateway_upstream_request_duration_seconds', 'endpoint');
   return [...sums].map(([endpoint, e]) => `${endpoint} ${e.count} (mean ${((e.seconds * 1000) / Math.max(1, e.count)).toFixed(1)} ms)`).join(', ');
 }
 
@@ -36,13 +42,7 @@ export interface RuntimeSample {
 
 export async function runtimeSample(graphqlUrl: URL): Promise<RuntimeSample> {
   const text = await metricsText(graphqlUrl);
-  const gc = new Map<string, { count: number; seconds: number }>();
-  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="([^"]+)"\} (\S+)$/gm)) {
-    const entry = gc.get(m[2]!) ?? { count: 0, seconds: 0 };
-    if (m[1] === 'sum') entry.seconds = Number(m[3]);
-    else entry.count = Number(m[3]);
-    gc.set(m[2]!, entry);
-  }
+  const gc = histogramTotals(text, 'nodejs_gc_duration_seconds', 'kind');
   const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
   return { gc, eventLoopDelayP99Ms: lag ? Number(lag[1]) * 1000 : Number.NaN };
 }
