@@ -1,6 +1,7 @@
 // The local audit service over real HTTP: logging, roots, search, results paging, proofs and the
 // error envelope. Every proof it serves is checked with src/merkle.
 import { hashEnvelope, verifyConsistency, verifyMembership } from '../../src/merkle/index.js';
+import { request as httpRequest } from 'node:http';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
 type Json = Record<string, any>;
@@ -118,6 +119,29 @@ describe('errors before any work', () => {
     const huge = await svc.post<Json>('v2/log', JSON.stringify({ events: [{ event: { message: 'x'.repeat(11 * 1024 * 1024) } }] }));
     expect(huge).toMatchObject({ http: 413, status: 'PayloadTooLarge' });
   });
+});
+
+test('a JSON body sent without a content type is logged (the vendor Python SDK 3.x sends none)', async () => {
+  const before = svc.log.size;
+  const body = JSON.stringify({ event: { message: 'no content type', actor: 'py' }, verbose: true });
+  // node:http sends exactly the headers given: no content-type (fetch would add text/plain).
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(`${svc.url}/v1/log`, { method: 'POST', headers: { authorization: `Bearer ${svc.token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    expect(req.getHeader('content-type')).toBeUndefined();
+    req.on('error', reject);
+    req.end(body);
+  });
+  expect(answer.status).toBe(200);
+  const json = JSON.parse(answer.text) as Json;
+  expect(json.status).toBe('Success');
+  expect(json.result.envelope.event).toEqual({ message: 'no content type', actor: 'py' });
+  expect(hashEnvelope(json.result.envelope)).toBe(json.result.hash);
+  expect(svc.log.size).toBe(before + 1);
 });
 
 describe('roots and search', () => {

@@ -96,8 +96,10 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
       const handler = action ? routes.actions[`${action[1]}/${action[2]}`] : undefined;
       if (!handler) throw new ServiceError('NotFound', `no such endpoint: ${req.method} ${path}`);
       if (req.method !== 'POST') throw new ServiceError('MethodNotAllowed', `use POST for ${path}`);
+      // A body without a content type is read as JSON, as the audit API does: the vendor's Python
+      // SDK before its pydantic 2 releases posts its JSON with none. A stated type must be JSON.
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') {
+      if (type !== 'application/json' && req.headers['content-type'] !== undefined) {
         throw new ServiceError('UnsupportedMediaType', `content-type must be application/json, not "${type || 'none'}"`);
       }
       const body = parseJson(await readBody(req, options.maxBodyBytes));
