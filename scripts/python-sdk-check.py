@@ -11,6 +11,7 @@
 # The SDK looks published roots up on arweave.net before it asks v1/root: a stand-in on 127.0.0.1
 # answers that lookup with no transactions, so the check runs offline and every root comes from
 # the service. Exits 1 when any check fails.
+import asyncio
 import datetime
 import gzip
 import json
@@ -168,6 +169,30 @@ try:
     check(False, "a wrong token was accepted")
 except Exception as e:
     check("Unauthorized" in type(e).__name__, f"a wrong token is refused: {type(e).__name__}")
+
+# The asyncio client (aiohttp) posts its JSON as text/plain; the same service answers it.
+async def asyncio_client():
+    from pangea.asyncio.services.audit import AuditAsync
+
+    client = AuditAsync(TOKEN, config=config(), logger_name="python-sdk-check-async")
+    try:
+        r = await client.log(message="python sdk async", actor=f"{ACTOR}-async", verbose=True, verify=True)
+        check(r.success and r.result.membership_verification == EventVerification.PASS, f"asyncio log, verified: {r.status}, membership {r.result.membership_verification}")
+        r = await client.log_bulk([Event(message=f"python asyncio bulk {i}", actor=f"{ACTOR}-async") for i in range(3)], verbose=True)
+        check(r.success and len(r.result.results) == 3, f"asyncio log_bulk of 3: {r.status}")
+        deadline = time.time() + 30
+        while True:
+            r = await client.search(query=f"actor:{ACTOR}-async", verify_consistency=True, verify_events=True)
+            if (r.success and r.result.count == 4 and all(e.published for e in r.result.events)) or time.time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        verdicts = {(str(e.membership_verification), str(e.consistency_verification)) for e in r.result.events}
+        check(r.result.count == 4 and verdicts == {("pass", "pass")}, f"asyncio search with verify_consistency: {r.result.count} events, verdicts {verdicts}")
+    finally:
+        await client.close()
+
+
+asyncio.run(asyncio_client())
 
 print(f"arweave stand-in queried {NoArweaveTransactions.queries} times; {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -2,8 +2,8 @@
 // it into an error envelope, the job runner stores it as a failed job's answer.
 import type { STATUS_HTTP_CODES } from '../../wire/index.js';
 
-/** The contract's statuses plus the three this service adds for HTTP-level refusals. */
-export type ServiceStatus = keyof typeof STATUS_HTTP_CODES | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'MethodNotAllowed';
+/** The contract's statuses plus the two this service adds for HTTP-level refusals. */
+export type ServiceStatus = keyof typeof STATUS_HTTP_CODES | 'PayloadTooLarge' | 'MethodNotAllowed';
 
 export interface FieldError {
   code: string;

@@ -9,7 +9,6 @@ export type { ServiceStatus };
 export const HTTP_CODES: Record<ServiceStatus, number> = {
   ...STATUS_HTTP_CODES,
   PayloadTooLarge: 413,
-  UnsupportedMediaType: 415,
   MethodNotAllowed: 405,
 };
 
