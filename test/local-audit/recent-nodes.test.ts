@@ -2,7 +2,8 @@
 // (store/recent-nodes.ts). Whatever it serves from there must be exactly the tree: proofs and roots
 // are checked against the Merkle module's in-memory tree, for trees smaller and much larger than
 // the memory window, after appends, after reopening (the window read back from disk), and after a
-// rolled-back append (whose nodes and root must never be served).
+// rolled-back append (whose nodes and root must never be served). The nodes on disk are compared
+// with the reference tree's one by one.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -69,6 +70,18 @@ describe('a tree store with a memory window of the last leaves', () => {
     expectSameTree(tree, reference);
     for (const batch of [1, 2, 7, 16, 33, 100, 3]) appendAll(db, tree, reference, batch);
     expectSameTree(tree, reference);
+  });
+
+  test('the nodes on disk are exactly the complete subtrees of the tree, however the appends were cut', () => {
+    // Appends store each level's new nodes in one statement: batches that close one node of a
+    // level, several, or a run crossing a power of two, and one of 1,025 leaves.
+    for (const batch of [1, 1, 2, 5, 64, 1025]) appendAll(db, tree, reference, batch);
+    const rows = db.prepare('SELECT level, idx, hash FROM nodes ORDER BY level, idx').raw().all() as Array<[number, number, Buffer]>;
+    const expected: Array<[number, number, string]> = [];
+    for (let level = 0; 2 ** level <= reference.size; level++) {
+      for (let idx = 0; idx < Math.floor(reference.size / 2 ** level); idx++) expected.push([level, idx, bytesToHex(reference.node(level, idx))]);
+    }
+    expect(rows.map(([level, idx, hash]) => [level, idx, bytesToHex(hash)])).toEqual(expected);
   });
 
   test('reopened: the window is read back from disk', () => {

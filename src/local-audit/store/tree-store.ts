@@ -15,6 +15,7 @@ export class TreeStore implements NodeSource {
   private readonly selectNodeHex: Database.Statement<[number, number], string>;
   private readonly selectSomeHex: Database.Statement<[number, string], [number, string]>;
   private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
+  private readonly insertRun: Database.Statement<[{ level: number; first: number; last: number; hashes: Uint8Array }]>;
   private readonly dataVersion: Database.Statement<[], number>;
   /** data_version when the in-memory state was last read from disk. */
   private loadedVersion: number;
@@ -45,6 +46,13 @@ export class TreeStore implements NodeSource {
       .prepare<[number, string], [number, string]>('SELECT idx, lower(hex(hash)) FROM nodes WHERE level = ? AND idx IN (SELECT value FROM json_each(?))')
       .raw();
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
+    // The new nodes of one level in one statement, their hashes as one blob that SQLite cuts into
+    // 32-byte rows: the index is then written level after level, in order, instead of hopping
+    // between levels node by node, and three values are bound per level instead of per node.
+    this.insertRun = db.prepare(
+      'WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < @last) ' +
+        'INSERT INTO nodes (level, idx, hash) SELECT @level, @first + i, substr(@hashes, i * 32 + 1, 32) FROM n',
+    );
     // Changes only when another connection commits (this connection's own commits leave it).
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.loadedVersion = this.dataVersion.get()!;
@@ -136,14 +144,16 @@ export class TreeStore implements NodeSource {
    */
   append(leaves: readonly Uint8Array[]): number {
     const first = this.treeSize;
+    // The new nodes of each level have consecutive indexes: collected here, stored per level.
+    const added: Uint8Array[][] = [];
     for (const leaf of leaves) {
       let idx = this.treeSize;
       let level = 0;
       let hash = leaf;
-      // Store the node, then close every perfect subtree it completes: its left sibling is the
+      // Keep the node, then close every perfect subtree it completes: its left sibling is the
       // previous right-most node of the same level.
       for (;;) {
-        this.insertNode.run(level, idx, hash);
+        (added[level] ??= []).push(hash);
         this.recent.add(level, idx, hash);
         const left = this.frontier[level];
         this.frontier[level] = hash;
@@ -153,6 +163,19 @@ export class TreeStore implements NodeSource {
         idx = (idx - 1) / 2;
       }
       this.treeSize++;
+    }
+    for (let level = 0; level < added.length; level++) {
+      const hashes = added[level]!;
+      // A level's new nodes are the last ones of that level now.
+      const firstIdx = Math.floor(this.treeSize / 2 ** level) - hashes.length;
+      if (hashes.length === 1) {
+        this.insertNode.run(level, firstIdx, hashes[0]!);
+        continue;
+      }
+      const joined = Buffer.concat(hashes);
+      // Every node is a SHA-256 digest; a node of another length would shift every row after it.
+      if (joined.length !== hashes.length * 32) throw new RangeError(`tree nodes of level ${level} are not all 32 bytes`);
+      this.insertRun.run({ level, first: firstIdx, last: hashes.length - 1, hashes: joined });
     }
     return first;
   }
