@@ -21,8 +21,6 @@ export interface CoalescingPolicy {
   maxChars: number;
 }
 
-const HASH = /^[0-9a-f]{64}$/;
-
 export const DEFAULT_COALESCING_POLICY: CoalescingPolicy = { maxEvents: 100, maxChars: 256 * 1024 };
 
 /** How the coalescer reaches the service: the client's own calls, each with its error mapping. */
@@ -56,6 +54,9 @@ interface GroupSend {
   controller: AbortController;
   waiting: number;
 }
+
+/** An event hash as v2/log lists it for each event. */
+const HASH = /^[0-9a-f]{64}$/;
 
 export class LogCoalescer {
   private queue: Member[] = [];
@@ -140,7 +141,6 @@ export class LogCoalescer {
     const results = (response.result as { results?: unknown } | null)?.results;
     // One result per event, in input order, or the list says nothing about any of them.
     const listed = Array.isArray(results) && results.length === group.length ? results : undefined;
-    const counted = Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results';
     group.forEach((member, index) => {
       const hash = (listed?.[index] as { hash?: unknown } | null | undefined)?.hash;
       if (typeof hash === 'string' && HASH.test(hash)) {
@@ -148,6 +148,7 @@ export class LogCoalescer {
         return;
       }
       // The service took the request, so the event may be stored; nothing here can say which.
+      const counted = Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results';
       const what = listed ? `${counted} (event ${index} has no valid hash)` : counted;
       const err = new MalformedEnvelopeError(`v2/log answered ${what}: whether this event was stored is unknown`, {
         target: this.sends.target,
