@@ -29,8 +29,19 @@ export function persistedOperationsMode(config: Pick<GatewayConfig, 'apqMaxEntri
 }
 
 export function persistedOperationPlugins(mode: PersistedOperationsMode): Plugin[] {
-  if (mode.kind === 'automatic') return mode.maxEntries > 0 ? [useAPQ({ store: boundedAPQStore(mode.maxEntries) })] : [];
+  if (mode.kind === 'automatic') return mode.maxEntries > 0 ? [onlyWithPersistedQuery(useAPQ({ store: boundedAPQStore(mode.maxEntries) }))] : [];
   return [trustedDocumentsOnly(mode.documents)];
+}
+
+/**
+ * The APQ plugin's params hook is an async function, so it answers every request with a promise,
+ * and yoga then runs the rest of every request's pipeline as promise continuations. It does
+ * nothing for a request without a `persistedQuery` extension; such requests no longer call it.
+ */
+function onlyWithPersistedQuery(plugin: Plugin): Plugin {
+  const onParams = plugin.onParams;
+  if (!onParams) return plugin;
+  return { ...plugin, onParams: (payload) => (payload.params.extensions?.persistedQuery == null ? undefined : onParams(payload)) };
 }
 
 /**

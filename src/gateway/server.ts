@@ -144,6 +144,9 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
     renderGraphiQL,
     landingPage: false,
     batching: false,
+    // No field takes a file: a multipart body is refused (415) instead of parsed, and the parser's
+    // hook no longer runs on every request.
+    multipart: false,
     cors: corsFor(options.corsOrigins ?? []),
     // The body reaches yoga already read under MAX_BODY_BYTES (handleRequest); yoga's own limit
     // would pipe that string back through a web TransformStream on every request just to count it.
@@ -171,13 +174,14 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
         return masked;
       },
     },
-    context: async ({ request, authentication }) => buildContext(request, authentication ?? requestStates.get(request)?.authentication, options),
+    // Synchronous: a promise here would put every request's execution a microtask later.
+    context: ({ request, authentication }) => buildContext(request, authentication ?? requestStates.get(request)?.authentication, options),
     logging: false,
   });
 }
 
 /** The per-request context: who calls, their client and upstream state, fresh loaders. */
-async function buildContext(request: Request, authentication: Authentication | undefined, options: GatewayOptions): Promise<GraphQLContext> {
+function buildContext(request: Request, authentication: Authentication | undefined, options: GatewayOptions): GraphQLContext {
   // Every upstream call of the request listens on its signal, and a page of search results
   // fetches up to two published roots per event concurrently: lift Node's default of 10
   // listeners (a MaxListenersExceededWarning on every large page) to a bound that still

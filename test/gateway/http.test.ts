@@ -99,6 +99,17 @@ describe('HTTP: embedded upstream', () => {
     expect(body.errors[0].message).toMatch(/\S/);
   });
 
+  test('no field takes a file: a multipart body is refused with 415, not parsed', async () => {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: '{ __typename }' }));
+    form.append('map', '{}');
+    const res = await fetch(gw.url, { method: 'POST', headers: { 'x-graphql-yoga-csrf': '1' }, body: form });
+    expect(res.status).toBe(415);
+    // The same operation as JSON runs.
+    const json = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(((await json.json()) as Json).data).toEqual({ __typename: 'Query' });
+  });
+
   test('queries work over GET with the CSRF header; a simple cross-site GET and mutations over GET are refused', async () => {
     const simple = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } });
     expect(simple.status).toBe(403);
