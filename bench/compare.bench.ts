@@ -491,8 +491,7 @@ async function main(): Promise<void> {
       [`logBulk ${BULK}`, 'SDK', CONCURRENCY, sdkBulk],
     ];
     // The gateway's process is new, while this process has run the REST client through the
-    // seeding: its first row would pay for V8 compiling its code (a first page row of 2.96 times
-    // the REST side's p50, against 1.76 times paired later in the same run). Every read path,
+    // seeding: the first rows would pay for V8 compiling the gateway's code. Every read path,
     // both sides, runs untimed first, so the rows compare processes that are both warm.
     const readPaths = [gatewaySearch, restSearch, gatewayRoot, restRoot, gatewayTypename];
     console.log(`warm-up: ${PROCESS_WARMUP_SECONDS} s of untimed calls over the read paths, ${CONCURRENCY} in flight`);

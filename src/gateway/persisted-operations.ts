@@ -34,9 +34,10 @@ export function persistedOperationPlugins(mode: PersistedOperationsMode): Plugin
 }
 
 /**
- * The APQ plugin's params hook is an async function, so it answers every request with a promise,
- * and yoga then runs the rest of every request's pipeline as promise continuations. It does
- * nothing for a request without a `persistedQuery` extension; such requests no longer call it.
+ * The APQ plugin's params hook is an async function: called on every request, it would answer each
+ * with a promise, and yoga would run the rest of every request's pipeline as promise
+ * continuations. It does nothing without a `persistedQuery` extension, so only requests that carry
+ * one call it.
  */
 function onlyWithPersistedQuery(plugin: Plugin): Plugin {
   const onParams = plugin.onParams;

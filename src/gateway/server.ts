@@ -144,8 +144,8 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
     renderGraphiQL,
     landingPage: false,
     batching: false,
-    // No field takes a file: a multipart body is refused (415) instead of parsed, and the parser's
-    // hook no longer runs on every request.
+    // No field takes a file: a multipart body is refused (415), not parsed, and no multipart
+    // parser hook runs on every request.
     multipart: false,
     cors: corsFor(options.corsOrigins ?? []),
     // The body reaches yoga already read under MAX_BODY_BYTES (handleRequest); yoga's own limit
