@@ -19,6 +19,10 @@
 //  (a') the ingest of (a) again, into the 1M-event database.
 //  (a2) single events: v1/log, one event per request, 50 in flight, for ~5 s (no target): what
 //      many callers logging one event each get (their appends share commits).
+//  (d) a verifier's root requests (no target): 200,000 events logged and published, then v1/root
+//      16 in flight for ~5 s each, for the latest root and for sizes among the last 8,000 (the
+//      sizes a verifier of new events asks for, one request per size): requests/s, p50/p99 and
+//      the service process's CPU per request (all its threads, from /proc).
 // Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,7 @@ import { MAX_FIELD_TESTS, MAX_OR_WIDTH } from '../src/local-audit/query/index.js
 import { microTimestamp } from '../src/local-audit/core/clock.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
+import { processCpuMs } from './support/gateway-process.js';
 import { spawnLocalAudit } from './support/processes.js';
 import { benchEvent } from './support/events.js';
 import { percentile } from './support/stats.js';
@@ -163,6 +168,52 @@ async function singleEvents(): Promise<void> {
     const l = stats(latencies);
     console.log(`  ${latencies.length} events over ${elapsed.toFixed(2)} s: ${Math.round(latencies.length / elapsed)} events/s (no target)`);
     console.log(`  request latency: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`);
+  } finally {
+    await pool.close();
+    await svc.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) a verifier's root requests
+
+const ROOT_EVENTS = 200_000;
+const RECENT_SIZES = 8_000;
+const ROOT_IN_FLIGHT = 16;
+const ROOT_SECONDS = 5;
+
+async function rootRequests(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-roots-'));
+  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
+  const pool = new Pool(svc.url, { connections: ROOT_IN_FLIGHT, pipelining: 1 });
+  try {
+    for (let at = 0; at < ROOT_EVENTS; at += 1000) {
+      await postJson(pool, '/v2/log', JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ event: benchEvent(at + i) })) }));
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await postJson(pool, '/v1/root', '{}').catch(() => ({ data: { size: 0 } }))).data.size < ROOT_EVENTS) {
+      if (Date.now() > deadline) throw new Error(`the ${ROOT_EVENTS} events were not published within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let seed = 777;
+    const recentSize = (): number => ROOT_EVENTS - ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % RECENT_SIZES);
+    const kinds: Array<[string, () => number | undefined]> = [
+      ['latest root', () => undefined],
+      [`one of the last ${RECENT_SIZES.toLocaleString('en')} sizes`, recentSize],
+    ];
+    for (const [name, size] of kinds) {
+      const call = async (): Promise<void> => {
+        const want = size();
+        const root = await postJson(pool, '/v1/root', want === undefined ? '{}' : JSON.stringify({ tree_size: want }));
+        check(root.data.size === (want ?? ROOT_EVENTS) && (want === undefined || want === 1 || Array.isArray(root.data.consistency_proof)), `v1/root for ${want ?? 'latest'}`);
+      };
+      await measure(call, { inFlight: ROOT_IN_FLIGHT, seconds: 1 });
+      const cpuBefore = processCpuMs(svc.proc.pid!);
+      const m = await measure(call, { inFlight: ROOT_IN_FLIGHT, seconds: ROOT_SECONDS });
+      const cpuUs = ((processCpuMs(svc.proc.pid!) - cpuBefore) * 1000) / m.requests;
+      console.log(`  v1/root, ${name}: ${m.perSecond.toFixed(0)} requests/s, p50 ${ms(m.p50)}, p99 ${ms(m.p99)}, service CPU ${cpuUs.toFixed(0)} µs per request`);
+    }
   } finally {
     await pool.close();
     await svc.stop();
@@ -348,14 +399,18 @@ async function logWhileSearching(url: string, pool: Pool): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`local-audit benchmark — node ${process.version}, ${BIG.toLocaleString('en')} events for (b)/(c)`);
-  const only = process.env.BENCH_ONLY; // "ingest" or "big", to run one part
-  if (only !== 'big') {
+  const only = process.env.BENCH_ONLY; // "ingest", "roots" or "big", to run one part
+  if (only !== 'big' && only !== 'roots') {
     console.log(`\n(a) ingest: v2/log, 1000-event batches, 4 concurrent keep-alive clients, ${INGEST_SECONDS} s, empty database`);
     await ingest();
     console.log(`\n(a2) single events: v1/log, one event per request, ${SINGLE_IN_FLIGHT} in flight, ${SINGLE_SECONDS} s, empty database`);
     await singleEvents();
   }
-  if (only !== 'ingest') {
+  if (only === 'roots' || only === undefined) {
+    console.log(`\n(d) a verifier's root requests: v1/root, ${ROOT_IN_FLIGHT} in flight, ${ROOT_SECONDS} s each, ${ROOT_EVENTS.toLocaleString('en')} events`);
+    await rootRequests();
+  }
+  if (only !== 'ingest' && only !== 'roots') {
     const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-big-'));
     try {
       await buildBig(dataDir);

@@ -3,7 +3,7 @@
 import {
   bytesToHex,
   consistencyProof,
-  formatConsistencyItem,
+  formatConsistencyProof,
   formatMembershipProof,
   membershipPath,
 } from '../merkle/index.js';
@@ -82,6 +82,7 @@ export class AuditLog {
    */
   resync(): void {
     this.events.reload();
+    this.roots.reload();
     this.lastRemembered = '';
     this.lastPublished = undefined;
   }
@@ -146,7 +147,7 @@ export class AuditLog {
   }
 
   consistencyProof(oldSize: number, newSize: number): string[] {
-    return consistencyProof(this.events.tree, oldSize, newSize).map(formatConsistencyItem);
+    return formatConsistencyProof(consistencyProof(this.events.tree, oldSize, newSize));
   }
 
   latestPublishedSize(): number {

@@ -9,6 +9,7 @@ export {
   formatMembershipProof,
   parseConsistencyItem,
   formatConsistencyItem,
+  formatConsistencyProof,
   type ProofStep,
   type ConsistencyItem,
 } from './proof-format.js';

@@ -90,3 +90,22 @@ export function parseConsistencyItem(item: string, index: number): Parsed<Consis
 export function formatConsistencyItem(item: ConsistencyItem): string {
   return `x:${bytesToHex(item.subtree)},${formatMembershipProof(item.path)}`;
 }
+
+/**
+ * Every item of a consistency proof, as formatConsistencyItem makes each. The items' paths climb
+ * to the same root through mostly the same siblings (the same hash objects, as consistencyProof
+ * builds them), so each hash is written as hex once for the whole proof.
+ */
+export function formatConsistencyProof(items: readonly ConsistencyItem[]): string[] {
+  const hexOf = new Map<Uint8Array, string>();
+  const hex = (bytes: Uint8Array): string => {
+    let text = hexOf.get(bytes);
+    if (text === undefined) hexOf.set(bytes, (text = bytesToHex(bytes)));
+    return text;
+  };
+  return items.map((item) => {
+    let text = `x:${hex(item.subtree)}`;
+    for (const step of item.path) text += `,${step.side}:${hex(step.hash)}`;
+    return text;
+  });
+}

@@ -7,6 +7,7 @@ import {
   bytesToHex,
   consistencyProof,
   formatConsistencyItem,
+  formatConsistencyProof,
   formatMembershipProof,
   membershipPath,
   perfectBlocks,
@@ -48,6 +49,9 @@ describe.each(ranges)('consistency proofs for new sizes %i..%i', (from, to) => {
         // One item per perfect block of the old tree.
         if (items.length !== popcount(m)) failures.push(`${m}->${n}: ${items.length} items`);
         const proof = items.map(formatConsistencyItem);
+        // The whole-proof formatter (hex written once per shared hash) says exactly the same.
+        const whole = formatConsistencyProof(items);
+        if (whole.length !== proof.length || whole.some((text, i) => text !== proof[i])) failures.push(`${m}->${n}: formatConsistencyProof differs`);
         const input = { oldRootHash: rootHex[m], newRootHash: rootHex[n], proof };
         const plain = verifyConsistency(input);
         const sized = verifyConsistency({ ...input, sizes: { oldSize: m, newSize: n } });

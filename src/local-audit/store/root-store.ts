@@ -15,17 +15,26 @@ export interface PublishedRecord {
   consistency_proof: string | null;
 }
 
+/** Newest published records kept in memory: about 8 minutes of publications at the default 2 s. */
+const RECENT_RECORDS = 256;
+
 export class RootStore {
-  private readonly latestSizeStmt: Database.Statement<[], number | null>;
+  /**
+   * Every request asks for the latest published size, and a verifier asks v1/root for each size
+   * its page shows, nearly all of them recent: both are answered from here instead of a statement
+   * each (two or three per v1/root). Filled on first use; `reload` drops it when another
+   * connection wrote to the database.
+   */
+  private recent: { records: PublishedRecord[]; olderSize: number } | undefined;
   private readonly coveringStmt: Database.Statement<[number], PublishedRecord>;
+  private readonly newestStmt: Database.Statement<[number], PublishedRecord>;
   private readonly insertPublished: Database.Statement<[number, string, string, string | null]>;
   private readonly rememberStmt: Database.Statement<[string, number]>;
   private readonly lookupStmt: Database.Statement<[string], { size: number }>;
 
   constructor(private readonly db: Db) {
-    // max() on the primary key reads one b-tree entry, not the row (with its stored proof).
-    this.latestSizeStmt = db.prepare<[], number | null>('SELECT max(size) FROM published_roots').pluck();
     this.coveringStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots WHERE size >= ? ORDER BY size ASC LIMIT 1');
+    this.newestStmt = db.prepare('SELECT size, root_hash, published_at, consistency_proof FROM published_roots ORDER BY size DESC LIMIT ?');
     this.insertPublished = db.prepare('INSERT OR IGNORE INTO published_roots (size, root_hash, published_at, consistency_proof) VALUES (?, ?, ?, ?)');
     this.rememberStmt = db.prepare('INSERT OR IGNORE INTO known_roots (root_hash, size) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT size FROM known_roots WHERE root_hash = ?');
@@ -40,18 +49,54 @@ export class RootStore {
     return name;
   }
 
+  /** The newest records, ascending, and the size of the newest one not among them (0: none). */
+  private newest(): { records: PublishedRecord[]; olderSize: number } {
+    if (this.recent) return this.recent;
+    // Shared with every caller of covering(): frozen, so none can change what the next one reads.
+    const rows = this.newestStmt.all(RECENT_RECORDS + 1).reverse().map((row) => Object.freeze(row));
+    const older = rows.length > RECENT_RECORDS ? rows.shift()! : undefined;
+    return (this.recent = { records: rows, olderSize: older?.size ?? 0 });
+  }
+
+  /** Forgets what is kept in memory (another connection may have written the table). */
+  reload(): void {
+    this.recent = undefined;
+  }
+
   /** Size of the latest published root; 0 before the first. */
   latestSize(): number {
-    return this.latestSizeStmt.get() ?? 0;
+    const { records, olderSize } = this.newest();
+    return records.length > 0 ? records[records.length - 1]!.size : olderSize;
   }
 
   /** The first publication that covered `size` (its time is when that size became published). */
   covering(size: number): PublishedRecord | undefined {
-    return this.coveringStmt.get(size);
+    const { records, olderSize } = this.newest();
+    if (size <= olderSize) return this.coveringStmt.get(size);
+    // The records are in size order: the first at or above `size`, by bisection.
+    let low = 0;
+    let high = records.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (records[mid]!.size < size) low = mid + 1;
+      else high = mid;
+    }
+    return records[low];
   }
 
   publish(record: PublishedRecord): void {
-    this.insertPublished.run(record.size, record.root_hash, record.published_at, record.consistency_proof);
+    const stored = this.insertPublished.run(record.size, record.root_hash, record.published_at, record.consistency_proof).changes === 1;
+    const recent = this.recent;
+    if (recent) {
+      // A record that was already there, or one older than the newest kept, means the table is not
+      // what memory holds: read it again when next asked.
+      const newest = recent.records.at(-1)?.size ?? recent.olderSize;
+      if (!stored || record.size <= newest) this.recent = undefined;
+      else {
+        recent.records.push(Object.freeze({ ...record }));
+        if (recent.records.length > RECENT_RECORDS) recent.olderSize = recent.records.shift()!.size;
+      }
+    }
     this.remember(record.root_hash, record.size);
   }
 
