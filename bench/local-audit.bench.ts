@@ -22,7 +22,9 @@
 //  (d) a verifier's root requests (no target): 200,000 events logged and published, then v1/root
 //      16 in flight for ~5 s each, for the latest root and for sizes among the last 8,000 (the
 //      sizes a verifier of new events asks for, one request per size): requests/s, p50/p99 and
-//      the service process's CPU per request (all its threads, from /proc).
+//      the service process's CPU per request (all its threads, from /proc). Then the search a
+//      verifier's proof that a new root extends an older one starts with (every event received
+//      since a time, oldest first: here the last 8,000), one at a time: p50/p99 and CPU.
 // Data lives under os.tmpdir() and is deleted at the end. BENCH_EVENTS=n changes the 1M.
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -214,6 +216,22 @@ async function rootRequests(): Promise<void> {
       const cpuUs = ((processCpuMs(svc.proc.pid!) - cpuBefore) * 1000) / m.requests;
       console.log(`  v1/root, ${name}: ${m.perSecond.toFixed(0)} requests/s, p50 ${ms(m.p50)}, p99 ${ms(m.p99)}, service CPU ${cpuUs.toFixed(0)} µs per request`);
     }
+    // The search a verifier's proof that a new root extends an older one starts with: every event
+    // received since the older root's last leaf, oldest first, up to 10,000.
+    const leafAt = ROOT_EVENTS - RECENT_SIZES;
+    const startAt = (await postJson(pool, '/v1/search', JSON.stringify({ query: `message:"record ${leafAt} from"`, limit: 1, verbose: true }))).events[0]?.envelope.received_at;
+    check(typeof startAt === 'string', `event ${leafAt} found by its message`);
+    const extension = JSON.stringify({ query: '', start: startAt, order: 'asc', order_by: 'received_at', limit: 1, max_results: 10_000, verbose: true });
+    const searchSince = async (): Promise<void> => {
+      const found = await postJson(pool, '/v1/search', extension);
+      check(found.count === RECENT_SIZES && found.events[0]?.leaf_index === leafAt, `the search since event ${leafAt}: ${found.count} events from leaf ${found.events[0]?.leaf_index}`);
+    };
+    for (let i = 0; i < 5; i++) await searchSince();
+    const cpuBefore = processCpuMs(svc.proc.pid!);
+    const times = await timeEach(200, searchSince, 0);
+    const cpuUs = ((processCpuMs(svc.proc.pid!) - cpuBefore) * 1000) / times.length;
+    const t = stats(times);
+    console.log(`  v1/search of the ${RECENT_SIZES.toLocaleString('en')} events received since a time, oldest first, one at a time: p50 ${ms(t.p50)}, p99 ${ms(t.p99)}, service CPU ${cpuUs.toFixed(0)} µs per request`);
   } finally {
     await pool.close();
     await svc.stop();

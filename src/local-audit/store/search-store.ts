@@ -1,6 +1,7 @@
 // v1/search's store: how the query compiler sees the events table (`fields`) and the matching
 // leaf indexes of a compiled query, found off the main thread by the search workers
-// (search-pool.ts, search-worker.ts, search-matcher.ts has the SQL).
+// (search-pool.ts, search-worker.ts, search-matcher.ts has the SQL), except a plain time range,
+// which is a run of leaves (time-range-leaves.ts).
 import type { AuditSchema } from '../audit-schema.js';
 import type { FieldResolver } from '../query/index.js';
 import type { Db } from './database.js';
@@ -8,6 +9,7 @@ import type { EventStore } from './event-store.js';
 import type { MatchQuery } from './search-matcher.js';
 import { searchFields } from './search-fields.js';
 import { SearchPool } from './search-pool.js';
+import { TimeRangeLeaves } from './time-range-leaves.js';
 
 export type { MatchQuery } from './search-matcher.js';
 
@@ -32,6 +34,7 @@ export class SearchStore {
   /** How the query compiler sees the events table. */
   readonly fields: FieldResolver;
   private readonly pool: SearchPool;
+  private readonly timeRange: TimeRangeLeaves;
 
   constructor(
     db: Db,
@@ -40,6 +43,7 @@ export class SearchStore {
     options: SearchStoreOptions,
   ) {
     this.fields = searchFields(schema);
+    this.timeRange = new TimeRangeLeaves(db);
     this.pool = new SearchPool({
       path: db.name,
       indexPath: options.indexPath,
@@ -64,7 +68,12 @@ export class SearchStore {
     // asks whether it holds any event before it listens) needs no search thread, which would
     // first have to start.
     if (q.treeSize === 0) return Promise.resolve([]);
-    return this.pool.run({ ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder, generation: this.events.generation });
+    const query = { ...q, receivedInLeafOrder: this.events.arrival.receivedInLeafOrder };
+    // A plain time range is a run of leaves, found here at once rather than after a wait for a
+    // search thread (which runs at a lower priority than this one).
+    const run = this.timeRange.matches(query);
+    if (run) return Promise.resolve(run);
+    return this.pool.run({ ...query, generation: this.events.generation });
   }
 
   /** Starts the search workers now instead of with the first searches (SearchPool.warm): how many it started. */
