@@ -37,7 +37,7 @@ import { microTimestamp } from '../src/local-audit/core/clock.js';
 import type { StoredEnvelope } from '../src/local-audit/store/event-store.js';
 import { verifyMembership } from '../src/merkle/index.js';
 import { processCpuMs } from './support/gateway-process.js';
-import { spawnLocalAudit } from './support/processes.js';
+import { spawnLocalAudit, type ServerProcess } from './support/processes.js';
 import { benchEvent } from './support/events.js';
 import { percentile } from './support/stats.js';
 import { measure, timeEach } from './support/measure.js';
@@ -95,6 +95,20 @@ async function measureClients(
 ): Promise<{ latencies: number[]; events: number; elapsed: number }> {
   const m = await measure(call, { inFlight: count, seconds, warmupMs: 1000 });
   return { latencies: m.latencies, events: m.units, elapsed: m.elapsedMs / 1000 };
+}
+
+/** Runs `work` against the service in its own process on an empty data directory, then removes it. */
+async function onFreshService(prefix: string, connections: number, work: (pool: Pool, svc: ServerProcess) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
+  const pool = new Pool(svc.url, { connections, pipelining: 1 });
+  try {
+    await work(pool, svc);
+  } finally {
+    await pool.close();
+    await svc.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,10 +171,7 @@ const SINGLE_IN_FLIGHT = 50;
 const SINGLE_SECONDS = 5;
 
 async function singleEvents(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-single-'));
-  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
-  const pool = new Pool(svc.url, { connections: SINGLE_IN_FLIGHT, pipelining: 1 });
-  try {
+  await onFreshService('audit-bench-single-', SINGLE_IN_FLIGHT, async (pool) => {
     const bodies = Array.from({ length: 100 }, (_, i) => JSON.stringify({ event: benchEvent(i) }));
     const { latencies, elapsed } = await measureClients(SINGLE_IN_FLIGHT, SINGLE_SECONDS, async (c, n) => {
       const r = await postJson(pool, '/v1/log', bodies[(c + n) % bodies.length]!);
@@ -170,11 +181,7 @@ async function singleEvents(): Promise<void> {
     const l = stats(latencies);
     console.log(`  ${latencies.length} events over ${elapsed.toFixed(2)} s: ${Math.round(latencies.length / elapsed)} events/s (no target)`);
     console.log(`  request latency: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`);
-  } finally {
-    await pool.close();
-    await svc.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,10 +193,7 @@ const ROOT_IN_FLIGHT = 16;
 const ROOT_SECONDS = 5;
 
 async function rootRequests(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-roots-'));
-  const svc = await spawnLocalAudit({ dataDir, token: TOKEN });
-  const pool = new Pool(svc.url, { connections: ROOT_IN_FLIGHT, pipelining: 1 });
-  try {
+  await onFreshService('audit-bench-roots-', ROOT_IN_FLIGHT, async (pool, svc) => {
     for (let at = 0; at < ROOT_EVENTS; at += 1000) {
       await postJson(pool, '/v2/log', JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ event: benchEvent(at + i) })) }));
     }
@@ -232,11 +236,7 @@ async function rootRequests(): Promise<void> {
     const cpuUs = ((processCpuMs(svc.proc.pid!) - cpuBefore) * 1000) / times.length;
     const t = stats(times);
     console.log(`  v1/search of the ${RECENT_SIZES.toLocaleString('en')} events received since a time, oldest first, one at a time: p50 ${ms(t.p50)}, p99 ${ms(t.p99)}, service CPU ${cpuUs.toFixed(0)} µs per request`);
-  } finally {
-    await pool.close();
-    await svc.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
