@@ -88,7 +88,14 @@ export function parseConsistencyItem(item: string, index: number): Parsed<Consis
 }
 
 export function formatConsistencyItem(item: ConsistencyItem): string {
-  return `x:${bytesToHex(item.subtree)},${formatMembershipProof(item.path)}`;
+  return itemText(item, bytesToHex);
+}
+
+/** "x:<subtree>,<side>:<hash>,…", each hash written by `hex`. */
+function itemText(item: ConsistencyItem, hex: (bytes: Uint8Array) => string): string {
+  let text = `x:${hex(item.subtree)}`;
+  for (const step of item.path) text += `,${step.side}:${hex(step.hash)}`;
+  return text;
 }
 
 /**
@@ -103,9 +110,5 @@ export function formatConsistencyProof(items: readonly ConsistencyItem[]): strin
     if (text === undefined) hexOf.set(bytes, (text = bytesToHex(bytes)));
     return text;
   };
-  return items.map((item) => {
-    let text = `x:${hex(item.subtree)}`;
-    for (const step of item.path) text += `,${step.side}:${hex(step.hash)}`;
-    return text;
-  });
+  return items.map((item) => itemText(item, hex));
 }

@@ -65,8 +65,8 @@ export class RootStore {
 
   /** Size of the latest published root; 0 before the first. */
   latestSize(): number {
-    const { records, olderSize } = this.newest();
-    return records.length > 0 ? records[records.length - 1]!.size : olderSize;
+    // Memory keeps every record when there are no more than it holds, so no records means none.
+    return this.newest().records.at(-1)?.size ?? 0;
   }
 
   /** The first publication that covered `size` (its time is when that size became published). */
