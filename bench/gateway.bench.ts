@@ -33,6 +33,11 @@
 // one more REST row does the same. That row and the gateway's warm row are like with like (the
 // same signature memo, roots cached on both sides), so the target compares those two.
 //
+// After the rows, a burst figure: BENCH_CONCURRENCY requests for the same page at the same moment
+// with the root cache emptied before each burst (as right after a publication, when every reader
+// of one feed meets the same new roots), repeated for BENCH_SECONDS: the gateway's v1/root calls
+// per burst and the time until all of a burst's requests are answered.
+//
 // METRICS=off measures without /metrics' counting (on by default, as `npm start` runs); TRACING=on
 // adds OpenTelemetry traces exported over OTLP/HTTP to a sink in this process (issue 15's on/off figure).
 // BENCH_PROFILE_DIR=dir writes CPU profiles of the two compared rows there (gateway-warm, rest-memo).
@@ -142,7 +147,17 @@ async function main(): Promise<void> {
   const sink = process.env.TRACING === 'on' ? await startOtlpSink() : undefined;
   const tracing = sink ? startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }) : undefined;
   console.log(`metrics: ${metrics ? 'on' : 'off'}; tracing: ${tracing ? `on (OTLP/HTTP to ${sink!.url})` : 'off'}`);
-  const gatewayClient = new AuditClient({ baseUrl: local.url, token: TOKEN, ...upstreamObserver(metrics, tracing) });
+  // The gateway's v1/root calls are counted for the burst figure (below).
+  let gatewayRootCalls = 0;
+  const observed = upstreamObserver(metrics, tracing).onCall;
+  const gatewayClient = new AuditClient({
+    baseUrl: local.url,
+    token: TOKEN,
+    onCall: (endpoint, outcome, ms) => {
+      if (endpoint === 'v1/root') gatewayRootCalls++;
+      observed?.(endpoint, outcome, ms);
+    },
+  });
   const upstream = createUpstreamState({ client: gatewayClient, oneEventPerLeaf: true, trustOnFirstUse: true });
   const gateway = createGateway({
     client: gatewayClient,
@@ -263,6 +278,19 @@ async function main(): Promise<void> {
     rows.push(await measure('gateway, warm root cache', gatewaySearch, CONCURRENCY, SECONDS));
     rows.push(await measure('REST + verify, roots cached, sig. verdicts memoised', restCachedMemo, CONCURRENCY, SECONDS));
     rows.push(await measure('SDK search, verifyConsistency', sdkSearch, CONCURRENCY, SECONDS));
+    // A burst: CONCURRENCY callers ask for the same page at the same moment, none of its roots
+    // cached yet (as right after a publication, when every reader of a feed sees the same newly
+    // published events): the upstream calls the burst costs, and the time until all are answered.
+    const bursts: number[] = [];
+    const rootCallsBefore = gatewayRootCalls;
+    const burstsStarted = performance.now();
+    while (performance.now() - burstsStarted < SECONDS * 1000) {
+      emptyGatewayCache();
+      const started = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, () => gatewaySearch()));
+      bursts.push(performance.now() - started);
+    }
+    const burstRootCalls = (gatewayRootCalls - rootCallsBefore) / bursts.length;
     // The target's two sides again, in alternating slices (measurePaired), so that the ratio does
     // not depend on what the machine did while one of the rows above ran.
     const paired = await measurePaired(gatewaySearch, restCachedMemo, { seconds: 2 * SECONDS });
@@ -282,6 +310,11 @@ async function main(): Promise<void> {
     console.log(`  target: gateway warm / SDK verifyConsistency                            = ${warm.p50.toFixed(2)} / ${sdkRow.p50.toFixed(2)} ms = ${(warm.p50 / sdkRow.p50).toFixed(2)}x  (target < 1: ${verdict(warm.p50 < sdkRow.p50)})`);
     console.log(`  REST + verify without the memo (roots cached): ${rest.p50.toFixed(2)} ms; gateway cold / warm = ${cold.p50.toFixed(2)} / ${warm.p50.toFixed(2)} ms; REST v1/search alone ${restOnlyRow.p50.toFixed(2)} ms`);
     console.log(`  at ${CONCURRENCY} in flight: gateway warm ${warm8.perSecond.toFixed(0)} req/s, REST + verify with the same memo ${restMemo8.perSecond.toFixed(0)} req/s, SDK ${sdk8.perSecond.toFixed(0)} req/s`);
+    bursts.sort((a, b) => a - b);
+    console.log(
+      `  burst: ${CONCURRENCY} requests for the same page at once on an empty root cache, ${bursts.length} bursts: ${burstRootCalls.toFixed(1)} v1/root calls per burst ` +
+        `(the page needs ${rootSizesNeeded(first.events as unknown as PageEvent[]).length} sizes), all answered in p50 ${bursts[Math.floor(bursts.length / 2)]!.toFixed(2)} ms`,
+    );
     if (arweave.requests.length === 0) console.log('  (note: the SDK never asked arweave.net)');
   } finally {
     arweave.restore();

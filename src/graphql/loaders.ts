@@ -50,11 +50,8 @@ export function createLoaders(client: AuditClient, cache: PublishedRootCache, si
     publishedRoot: new DataLoader<string, PublishedRoot | null>(async (keys) =>
       mapLimited(keys, ROOT_FETCH_CONCURRENCY, async (key): Promise<PublishedRoot | null | Error> => {
         const { treeName, size } = parseRootKey(key);
-        const cached = cache.get(treeName, size);
-        if (cached) return cached;
         try {
-          const root = (await client.root({ tree_size: size }, { signal })).result.data;
-          cache.set(root);
+          const root = await cache.load(treeName, size, async (stop) => (await client.root({ tree_size: size }, { signal: stop })).result.data, signal);
           return root?.tree_name === treeName && root.size === size ? root : null;
         } catch (err) {
           // A size the upstream does not have is an answer (null), not a failure of the page.

@@ -11,8 +11,16 @@ import type { TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 import type { RootWitness } from '../trust/witness.js';
 
+/** One upstream fetch of a root, and how many requests still wait for it. */
+interface SharedFetch {
+  answer: Promise<PublishedRoot | undefined>;
+  controller: AbortController;
+  waiting: number;
+}
+
 export class PublishedRootCache {
   private readonly roots = new Map<string, PublishedRoot>();
+  private readonly fetching = new Map<string, SharedFetch>();
 
   // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
   constructor(private readonly maxEntries = 10_000) {}
@@ -23,6 +31,53 @@ export class PublishedRootCache {
 
   get(treeName: string, size: number): PublishedRoot | undefined {
     return this.roots.get(this.key(treeName, size));
+  }
+
+  /**
+   * The root of `size` in `treeName`: from the cache, else from `fetch`, whose answer is kept.
+   * Right after a publication every client's next page shows newly published events, and
+   * neighbouring leaves of different callers need the same sizes: one fetch of a size serves
+   * every request that asks for it while it runs. It is stopped only when all of them have gone
+   * (their signals aborted), so one caller leaving never fails another's page. Resolves with the
+   * upstream's answer as it is, which may be of another size or tree: the caller checks.
+   */
+  load(treeName: string, size: number, fetch: (signal: AbortSignal) => Promise<PublishedRoot | undefined>, signal?: AbortSignal): Promise<PublishedRoot | undefined> {
+    const cached = this.get(treeName, size);
+    if (cached) return Promise.resolve(cached);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const key = this.key(treeName, size);
+    let shared = this.fetching.get(key);
+    if (!shared) {
+      const controller = new AbortController();
+      const started: SharedFetch = { controller, waiting: 0, answer: Promise.resolve(undefined) };
+      started.answer = fetch(controller.signal)
+        .then((root) => {
+          this.set(root as PublishedRoot);
+          return root;
+        })
+        .finally(() => {
+          if (this.fetching.get(key) === started) this.fetching.delete(key);
+        });
+      // Every waiter may have gone before it settles: its failure is then nobody's to handle.
+      started.answer.catch(() => undefined);
+      this.fetching.set(key, started);
+      shared = started;
+    }
+    const joined = shared;
+    joined.waiting++;
+    if (!signal) return joined.answer;
+    return new Promise((resolve, reject) => {
+      const leave = (): void => {
+        if (--joined.waiting === 0) {
+          // A request that comes after this starts its own fetch instead of joining a stopped one.
+          if (this.fetching.get(key) === joined) this.fetching.delete(key);
+          joined.controller.abort(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      joined.answer.finally(() => signal.removeEventListener('abort', leave)).then(resolve, reject);
+    });
   }
 
   /**
@@ -85,12 +140,14 @@ export function createUpstreamState(options: UpstreamStateOptions): UpstreamStat
     oneEventPerLeaf: options.oneEventPerLeaf,
     trustOnFirstUse: options.trustOnFirstUse ?? false,
     fetchRoot: async (size, signal) => {
+      const fetch = async (stop: AbortSignal) => (await options.client.root({ tree_size: size }, { signal: stop })).result.data;
       const tree = history.tree;
-      const cached = tree === undefined ? undefined : roots.get(tree, size);
-      if (cached) return cached;
-      const root = (await options.client.root({ tree_size: size }, signal ? { signal } : {})).result.data;
-      roots.set(root);
-      return root;
+      if (tree === undefined) {
+        const root = await fetch(signal ?? new AbortController().signal);
+        roots.set(root);
+        return root;
+      }
+      return (await roots.load(tree, size, fetch, signal)) ?? null;
     },
     ...(options.log ? { log: options.log } : {}),
   });

@@ -58,3 +58,102 @@ test('the per-request loader asks for a root of one tree: an answer of another t
     await service.destroy();
   }
 });
+
+describe('a root fetch is shared by the requests that need it while it runs', () => {
+  let service: Awaited<ReturnType<typeof import('../support/local-audit.js')['startTestService']>>;
+  let client: import('../../src/audit-client/index.js').AuditClient;
+  let tree: string;
+
+  beforeAll(async () => {
+    const { startTestService } = await import('../support/local-audit.js');
+    const { AuditClient } = await import('../../src/audit-client/index.js');
+    service = await startTestService();
+    client = new AuditClient({ baseUrl: service.url, token: service.token });
+    await service.post('v2/log', { events: [1, 2, 3, 4].map((i) => ({ event: { message: `m${i}` } })) });
+    service.publishNow();
+    tree = (await client.root({})).result.data.tree_name;
+  });
+  afterAll(async () => {
+    await client.close();
+    await service.destroy();
+  });
+
+  /** A fetch of v1/root that starts when `open` is called, counting its calls and the signals it got. */
+  function gatedFetch(size: number) {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const signals: AbortSignal[] = [];
+    const fetch = async (stop: AbortSignal): Promise<PublishedRoot | undefined> => {
+      signals.push(stop);
+      await gate;
+      return (await client.root({ tree_size: size }, { signal: stop })).result.data;
+    };
+    return { fetch, signals, open: () => open() };
+  }
+
+  test('three requests at once: one upstream call, the same root for each, then kept', async () => {
+    const cache = new PublishedRootCache();
+    const gated = gatedFetch(2);
+    const answers = [0, 1, 2].map(() => cache.load(tree, 2, gated.fetch, new AbortController().signal));
+    gated.open();
+    const roots = await Promise.all(answers);
+    expect(gated.signals).toHaveLength(1);
+    expect(roots.map((r) => r!.size)).toEqual([2, 2, 2]);
+    expect(new Set(roots.map((r) => r!.root_hash)).size).toBe(1);
+    expect(cache.get(tree, 2)!.root_hash).toBe(roots[0]!.root_hash);
+    expect(await cache.load(tree, 2, gated.fetch)).toBe(cache.get(tree, 2));
+    expect(gated.signals).toHaveLength(1);
+  });
+
+  test('a request that leaves gets its abort; the others still get the root', async () => {
+    const cache = new PublishedRootCache();
+    const gated = gatedFetch(3);
+    const leaving = new AbortController();
+    const first = cache.load(tree, 3, gated.fetch, leaving.signal);
+    const second = cache.load(tree, 3, gated.fetch, new AbortController().signal);
+    leaving.abort(new Error('client went away'));
+    await expect(first).rejects.toThrow('client went away');
+    expect(gated.signals[0]!.aborted).toBe(false);
+    gated.open();
+    expect((await second)!.size).toBe(3);
+    expect(gated.signals).toHaveLength(1);
+  });
+
+  test('when every request has left the fetch is stopped, and the next request fetches anew', async () => {
+    const cache = new PublishedRootCache();
+    const gated = gatedFetch(4);
+    const a = new AbortController();
+    const b = new AbortController();
+    const answers = [cache.load(tree, 4, gated.fetch, a.signal), cache.load(tree, 4, gated.fetch, b.signal)];
+    a.abort(new Error('a left'));
+    b.abort(new Error('b left'));
+    await expect(answers[0]).rejects.toThrow('a left');
+    await expect(answers[1]).rejects.toThrow('b left');
+    expect(gated.signals[0]!.aborted).toBe(true);
+    const later = cache.load(tree, 4, gated.fetch, new AbortController().signal);
+    expect(gated.signals).toHaveLength(2);
+    gated.open();
+    expect((await later)!.size).toBe(4);
+    expect(cache.get(tree, 4)!.size).toBe(4);
+  });
+
+  test('a failed fetch fails each waiting request, is not kept, and is tried again by the next', async () => {
+    const cache = new PublishedRootCache();
+    const gated = gatedFetch(99); // the service has no root of size 99
+    const answers = [cache.load(tree, 99, gated.fetch, new AbortController().signal), cache.load(tree, 99, gated.fetch)];
+    gated.open();
+    for (const answer of answers) await expect(answer).rejects.toThrow();
+    expect(cache.get(tree, 99)).toBeUndefined();
+    await expect(cache.load(tree, 99, gated.fetch)).rejects.toThrow();
+    expect(gated.signals).toHaveLength(2);
+  });
+
+  test('a request whose signal has already aborted starts nothing', async () => {
+    const cache = new PublishedRootCache();
+    const gated = gatedFetch(1);
+    const gone = new AbortController();
+    gone.abort(new Error('gone'));
+    await expect(cache.load(tree, 1, gated.fetch, gone.signal)).rejects.toThrow('gone');
+    expect(gated.signals).toHaveLength(0);
+  });
+});
