@@ -5,7 +5,7 @@ import DataLoader from 'dataloader';
 import { AuditApiError, type AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../wire/index.js';
 import { foldUpstreamError } from './errors.js';
-import type { PublishedRootCache } from './upstream-state.js';
+import { rootFetch, type PublishedRootCache } from './upstream-state.js';
 
 export interface Loaders {
   /**
@@ -51,7 +51,7 @@ export function createLoaders(client: AuditClient, cache: PublishedRootCache, si
       mapLimited(keys, ROOT_FETCH_CONCURRENCY, async (key): Promise<PublishedRoot | null | Error> => {
         const { treeName, size } = parseRootKey(key);
         try {
-          const root = await cache.load(treeName, size, async (stop) => (await client.root({ tree_size: size }, { signal: stop })).result.data, signal);
+          const root = await cache.load(treeName, size, rootFetch(client, size), signal);
           return root?.tree_name === treeName && root.size === size ? root : null;
         } catch (err) {
           // A size the upstream does not have is an answer (null), not a failure of the page.

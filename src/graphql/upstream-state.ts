@@ -42,26 +42,25 @@ export class PublishedRootCache {
    * upstream's answer as it is, which may be of another size or tree: the caller checks.
    */
   load(treeName: string, size: number, fetch: (signal: AbortSignal) => Promise<PublishedRoot | undefined>, signal?: AbortSignal): Promise<PublishedRoot | undefined> {
-    const cached = this.get(treeName, size);
+    const key = this.key(treeName, size);
+    const cached = this.roots.get(key);
     if (cached) return Promise.resolve(cached);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const key = this.key(treeName, size);
     let shared = this.fetching.get(key);
     if (!shared) {
       const controller = new AbortController();
-      const started: SharedFetch = { controller, waiting: 0, answer: Promise.resolve(undefined) };
-      started.answer = fetch(controller.signal)
+      const answer: Promise<PublishedRoot | undefined> = fetch(controller.signal)
         .then((root) => {
-          this.set(root as PublishedRoot);
+          this.set(root);
           return root;
         })
         .finally(() => {
-          if (this.fetching.get(key) === started) this.fetching.delete(key);
+          if (this.fetching.get(key)?.answer === answer) this.fetching.delete(key);
         });
       // Every waiter may have gone before it settles: its failure is then nobody's to handle.
-      started.answer.catch(() => undefined);
-      this.fetching.set(key, started);
-      shared = started;
+      answer.catch(() => undefined);
+      shared = { answer, controller, waiting: 0 };
+      this.fetching.set(key, shared);
     }
     const joined = shared;
     joined.waiting++;
@@ -85,7 +84,7 @@ export class PublishedRootCache {
    * never changes, so a later, different one is the upstream's claim to be checked against it,
    * never a replacement (otherwise one forged page would poison every later consistency check).
    */
-  set(root: PublishedRoot): void {
+  set(root: PublishedRoot | undefined): void {
     if (typeof root?.tree_name !== 'string' || !Number.isSafeInteger(root.size)) return;
     const key = this.key(root.tree_name, root.size);
     if (this.roots.has(key)) return;
@@ -94,6 +93,11 @@ export class PublishedRootCache {
     // its consistency pairs from page to page.
     this.roots.set(key, keepableRootRecord(root));
   }
+}
+
+/** Fetches the published root of `size` from the upstream (for PublishedRootCache.load). */
+export function rootFetch(client: Pick<AuditClient, 'root'>, size: number): (signal?: AbortSignal) => Promise<PublishedRoot> {
+  return async (signal) => (await client.root({ tree_size: size }, signal ? { signal } : {})).result.data;
 }
 
 /** A root that verified logs chained, every link proven. */
@@ -140,10 +144,10 @@ export function createUpstreamState(options: UpstreamStateOptions): UpstreamStat
     oneEventPerLeaf: options.oneEventPerLeaf,
     trustOnFirstUse: options.trustOnFirstUse ?? false,
     fetchRoot: async (size, signal) => {
-      const fetch = async (stop: AbortSignal) => (await options.client.root({ tree_size: size }, { signal: stop })).result.data;
+      const fetch = rootFetch(options.client, size);
       const tree = history.tree;
       if (tree === undefined) {
-        const root = await fetch(signal ?? new AbortController().signal);
+        const root = await fetch(signal);
         roots.set(root);
         return root;
       }
