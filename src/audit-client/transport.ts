@@ -299,7 +299,7 @@ class Watch {
   // exchange allocates no closures for them.
   constructor(
     private readonly callerSignal: AbortSignal | undefined,
-    private readonly onStop: Stoppable,
+    private onStop: Stoppable | undefined,
   ) {
     if (!callerSignal) return;
     if (callerSignal.aborted) this.stopWith(callerSignal.reason);
@@ -343,12 +343,17 @@ class Watch {
   dispose(): void {
     this.clearTimer();
     this.callerSignal?.removeEventListener('abort', this);
+    // On Node 20 a Watch that has listened on an AbortSignal stays reachable after it stops
+    // listening, for as long as the signal, which young collections never free. Holding the
+    // exchange, it kept the response body too: every page's 20 KB answer was copied into the old
+    // generation and waited there for a full collection.
+    this.onStop = undefined;
   }
 
   private stopWith(reason: unknown): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.onStop.stop(reason);
+    this.onStop?.stop(reason);
   }
 
   private clearTimer(): void {
