@@ -17,6 +17,7 @@ import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
+import { scopeCacheRelease } from './scope-cache-release.js';
 import { validationCache } from './validation-cache.js';
 import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } from './download-route.js';
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
@@ -163,6 +164,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       deepDocumentsAreSyntaxErrors,
       complexityLimit(),
       compiledExecution(),
+      scopeCacheRelease,
       ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics, (request) => requestStates.get(request)?.observation)] : []),
       ...(options.traced ? [operationSpans] : []),
     ],
