@@ -23,6 +23,7 @@ import { createDownloads, DOWNLOADS_PREFIX, listenerOrigin, type Downloads } fro
 import { observationPlugin, observeRequest, type RequestObservation } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage, renderGraphiQL } from './graphiql.js';
+import { documentCache } from './document-cache.js';
 import { operationSpans, withRequestSpan } from './otel.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.js';
 
@@ -383,34 +384,6 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   answerHeaders['content-length'] = String(bytes.length);
   res.writeHead(response.status, answerHeaders);
   res.end(bytes);
-}
-
-/**
- * Yoga caches parsed documents and parse errors (1024 of each, an hour) keyed by the whole
- * document text, so every unique near-limit body stayed in memory: about 2 GiB at the 1 MiB body
- * limit. Real operations are a few KiB; longer documents are parsed every time instead.
- */
-const CACHEABLE_DOCUMENT_CHARS = 8 * 1024;
-const CACHED_DOCUMENTS = 512;
-
-function documentCache<T>(): { get(key: string): T | undefined; set(key: string, value: T): void } {
-  const entries = new Map<string, T>(); // least recently used first
-  return {
-    get(key) {
-      const value = entries.get(key);
-      if (value !== undefined) {
-        entries.delete(key);
-        entries.set(key, value);
-      }
-      return value;
-    },
-    set(key, value) {
-      if (key.length > CACHEABLE_DOCUMENT_CHARS) return;
-      entries.delete(key);
-      if (entries.size >= CACHED_DOCUMENTS) entries.delete(entries.keys().next().value!);
-      entries.set(key, value);
-    },
-  };
 }
 
 /**
