@@ -161,6 +161,14 @@ describe('gateway mutations and queries (embedded service, signing key configure
     expect(terse.envelope).toBeNull();
     expect(terse.unpublishedRoot).toBeNull();
     expect(terse.verification).toMatchObject({ hash: 'NONE', membership: 'NONE', consistency: 'NONE', signature: 'NONE' });
+    // Not verified, and said so: every plain log gets the same verdict and reason.
+    const VERDICT = `mutation Log($event: AuditEventInput!) { log(event: $event) { ... on LogResult { verification { verdict verdictReason verified failures } } } }`;
+    const verdicts = await Promise.all(['terse 2', 'terse 3'].map(async (message) => (await gw.runOk(VERDICT, { event: { message } })).log.verification));
+    expect(verdicts[0]).toEqual(verdicts[1]);
+    expect(verdicts[0].verdict).not.toBe('VERIFIED');
+    expect(verdicts[0].verified).toBe(false);
+    expect(verdicts[0].verdictReason).toMatch(/not verbose|not verified/);
+    expect(verdicts[0].failures).toEqual([]);
 
     const first = (await gw.runOk(LOG, { event: { message: 'verify one' }, options: { verify: true } })).log;
     expect(first.verification.hash).toBe('PASS');
