@@ -116,25 +116,25 @@ function absent(asked: Asked, what: string): Verification {
 const logProofPairs = new PairCache(4096);
 
 /**
- * The verdict of a log that asked for nothing to check and got nothing back: the same NONE
- * checks with the same reasons on every plain log, so it is built once rather than per request.
+ * A plain log whose answer carries nothing to check gets the same NONE checks, reasons and verdict
+ * every time: they are worked out once, by the same checks as any log, and then reused.
  */
-const NOTHING_TO_CHECK: LogVerification = (() => {
-  const noEnvelope = Object.freeze(none('not verbose: no envelope returned'));
-  const checks = {
-    hash: noEnvelope,
-    membership: Object.freeze(none('not verbose: no membership proof returned')),
-    consistency: Object.freeze(none('not verified: pass options.verify')),
-    signature: noEnvelope,
-  };
-  const outcome = overallVerdict(checks, ['hash', 'membership', 'consistency']);
-  return Object.freeze({ ...checks, verdict: outcome.verdict, verdictReason: outcome.reason });
-})();
+let nothingToCheck: LogVerification | undefined;
 
 function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
+  // Whatever an answer carries is checked, asked for or not: only an empty answer to a plain log is reused.
+  const empty = !asked.proofs && asked.prevRoot === undefined && !result.envelope && (result.membership_proof ?? null) === null;
+  if (!empty) return checkLogged(ctx, result, asked);
+  if (!nothingToCheck) {
+    const checked = checkLogged(ctx, result, asked);
+    for (const check of [checked.hash, checked.membership, checked.consistency, checked.signature]) Object.freeze(check);
+    nothingToCheck = Object.freeze(checked);
+  }
+  return nothingToCheck;
+}
+
+function checkLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
-  // Whatever an answer carries is checked, asked for or not; only an empty answer to a plain log is the constant.
-  if (!asked.proofs && asked.prevRoot === undefined && !envelope && (result.membership_proof === undefined || result.membership_proof === null)) return NOTHING_TO_CHECK;
   const checks = {
     hash: envelope ? verifyEnvelopeHashNative(envelope, result.hash) : absent(asked, 'envelope'),
     membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }, logProofPairs.hash),
