@@ -49,6 +49,9 @@ const INTEGRITY = `{ integrity { state failure anchor lastVerifiedSize latestPub
 const LOG_VERIFY = `mutation L($e: AuditEventInput!) { log(event: $e, options: { verify: true }) {
   __typename ... on LogResult { hash unpublishedRoot consistencyProof verification { hash membership consistency signature verdict verdictReason verified failures } } ... on Error { message } } }`;
 
+const LOG_PLAIN = `mutation L($e: AuditEventInput!) { log(event: $e) {
+  __typename ... on LogResult { hash verification { hash membership consistency signature verdict verdictReason verified failures } } ... on Error { message } } }`;
+
 interface Verification {
   hash: string;
   membership: string;
@@ -470,6 +473,23 @@ describe('the gateway against a lying upstream', () => {
     expect(lastPrevRoot()).toBe(one.unpublishedRoot);
     expect(lastPrevRoot()).not.toBe(two.unpublishedRoot);
     expect(three.verification).toMatchObject({ consistency: 'PASS', verdict: 'VERIFIED', verified: true });
+  });
+
+  test('forgeLogEnvelope: a plain log answered with an envelope it did not ask for checks it, and a forged one is FAILED', async () => {
+    const s = await anchored();
+    const plain = async (message: string) => (await s.gql(LOG_PLAIN, { e: { message, actor: 'logger' } })).log;
+    const honest = await plain('plain one');
+    expect(honest.verification).toMatchObject({ hash: 'NONE', verdict: 'PENDING', verified: false, failures: [] });
+
+    s.up.forgeLogEnvelope(true);
+    const forged = await plain('plain two');
+    expect(s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.lies).toEqual(['forged an unasked envelope']);
+    expect(forged.verification).toMatchObject({ hash: 'FAIL', verdict: 'FAILED', verified: false });
+    expect(said(forged.verification)).toMatch(/hash/i);
+
+    // The forged answer changes nothing for the plain logs after it.
+    s.up.forgeLogEnvelope(false);
+    expect((await plain('plain three')).verification).toEqual(honest.verification);
   });
 
   test('rollback: pages whose root was rolled back are FAILED, and the monitor reports the rollback', async () => {

@@ -115,6 +115,11 @@ export interface LyingUpstream {
   /** Remove `consistency_proof` from v1/log answers. */
   withholdLogConsistencyProof(on: boolean): void;
   /**
+   * Add an envelope nobody asked for to non-verbose v1/log answers: the logged event with its
+   * message changed, stamped now, so it does not hash to the answer's hash.
+   */
+  forgeLogEnvelope(on: boolean): void;
+  /**
    * Answer v1/root without tree_size, and the `root` of search/results pages, with the published
    * root `k` sizes before the real one (the service's own root of that size); 0 stops.
    */
@@ -181,6 +186,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let drop: number | EventFilter = 0;
   let ignoreRestriction = false;
   let withholdLogProof = false;
+  let forgeLogEnvelope = false;
   let rollbackBy = 0;
   let resignKey: string | Uint8Array | null = null;
 
@@ -293,9 +299,15 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     if (!isObject(result)) return;
     if (endpoint === 'v1/search' || endpoint === 'v1/results') await lieAboutPage(service, result, lies);
     else if (endpoint === 'v1/root') await lieAboutRoot(service, request, result, lies);
-    else if (endpoint === 'v1/log' && withholdLogProof && 'consistency_proof' in result) {
-      delete result.consistency_proof;
-      lies.push('withheld consistency_proof');
+    else if (endpoint === 'v1/log') {
+      if (withholdLogProof && 'consistency_proof' in result) {
+        delete result.consistency_proof;
+        lies.push('withheld consistency_proof');
+      }
+      if (forgeLogEnvelope && isObject(request) && request.verbose !== true && isObject(request.event) && !('envelope' in result)) {
+        result.envelope = { event: { ...request.event, message: `forged: ${String(request.event.message)}` }, received_at: new Date().toISOString() };
+        lies.push('forged an unasked envelope');
+      }
     }
   };
 
@@ -413,6 +425,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     withholdLogConsistencyProof: (on) => {
       withholdLogProof = on;
     },
+    forgeLogEnvelope: (on) => {
+      forgeLogEnvelope = on;
+    },
     rollback: (k) => {
       if (!Number.isSafeInteger(k) || k < 0) throw new RangeError('rollback needs a whole number of sizes');
       rollbackBy = k;
@@ -435,6 +450,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       drop = 0;
       ignoreRestriction = false;
       withholdLogProof = false;
+      forgeLogEnvelope = false;
       rollbackBy = 0;
       resignKey = null;
     },
