@@ -24,6 +24,7 @@ import { observationPlugin, observeRequest, type RequestObservation } from './ac
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage, renderGraphiQL } from './graphiql.js';
 import { documentCache } from './document-cache.js';
+import { requestAbort } from './request-signal.js';
 import { operationSpans, withRequestSpan } from './otel.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.js';
 
@@ -335,11 +336,11 @@ function answerInternalError(res: ServerResponse, err: unknown, logError: Gatewa
 
 /** A signal aborted when the client goes away before its answer is written, so REST calls stop too. */
 function abortWhenClientLeaves(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
+  const { signal, abort } = requestAbort();
   res.on('close', () => {
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) abort();
   });
-  return controller.signal;
+  return signal;
 }
 
 /**
