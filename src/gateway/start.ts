@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { AuditClient, type AuditClientOptions, type EventSigner } from '../audit-client/index.js';
+import { AuditAbortError, AuditClient, type AuditClientOptions, type EventSigner } from '../audit-client/index.js';
 import type { AuthMode, GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner } from '../graphql/signing.js';
@@ -234,9 +234,11 @@ function metricsFor(config: GatewayConfig, auth: AuthMode, log: (line: string) =
 }
 
 function logUnexpectedError(err: unknown): void {
-  // A client that went away mid-request (or was cut at the end of a drain) is not news.
+  // A client that went away mid-request (or was cut at the end of a drain) is not news, nor is an
+  // upstream call its leaving stopped (the resolver's error, which nobody is left to read).
   const e = err as NodeJS.ErrnoException | undefined;
   if (e?.code === 'ECONNRESET' && e.message === 'aborted') return;
+  if (err instanceof AuditAbortError || (err as { originalError?: unknown } | undefined)?.originalError instanceof AuditAbortError) return;
   console.error('[gateway] unexpected error:', err);
 }
 

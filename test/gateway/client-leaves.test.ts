@@ -1,9 +1,11 @@
 // A caller that leaves before its answer stops the gateway's upstream calls for it. A real HTTP
 // upstream in front of the local service holds the calls of one path until released and tells
 // which of them the gateway abandoned (the connection closed before the answer was written); a
-// raw HTTP client sends the GraphQL request and destroys its socket while the call is held.
+// raw HTTP client sends the GraphQL request and destroys its socket while the call is held. The
+// stopped call is no unexpected error: the gateway's log (console.error) says nothing of it.
 import { request as httpRequest, createServer, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jest } from '@jest/globals';
 import { startTestService, type TestService } from '../support/local-audit.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
@@ -104,6 +106,22 @@ function within(ended: Promise<boolean>, ms: number): Promise<boolean | 'still o
   });
 }
 
+/** How many `operation` requests the gateway has finished, by its /metrics. */
+async function finished(origin: string, operation: string): Promise<number> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => l.startsWith('audit_gateway_graphql_requests_total{') && l.includes(`operation_name="${operation}"`));
+  return lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+/** Waits until the gateway has finished `count` requests of `operation` (at most 5 s). */
+async function untilFinished(origin: string, operation: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await finished(origin, operation)) < count) {
+    if (Date.now() > deadline) throw new Error(`the gateway did not finish ${count} ${operation} requests`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const SEARCH = `query S($q: String!) { search(query: $q, first: 5) { ... on AuditEventConnection { totalCount edges { node { message } } } ... on Error { message } } }`;
 const ROOT = `query R($size: Int) { root(treeSize: $size) { ... on PublishedRoot { size } ... on Error { message } } }`;
 
@@ -111,8 +129,10 @@ describe('a caller that leaves stops its upstream calls', () => {
   let service: TestService;
   let upstream: HoldingUpstream;
   let gw: TestGateway;
+  let errorSpy: jest.SpiedFunction<typeof console.error>;
 
   beforeAll(async () => {
+    errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     service = await startTestService({ token: 'x' });
     upstream = await startHoldingUpstream(service);
     gw = await startTestGateway({ remoteBaseUrl: upstream.url });
@@ -128,7 +148,11 @@ describe('a caller that leaves stops its upstream calls', () => {
     await gw?.close();
     await upstream?.close();
     await service?.destroy();
+    errorSpy.mockRestore();
   });
+
+  /** What the gateway logged as unexpected since the test began. */
+  const unexpected = () => errorSpy.mock.calls.filter((args) => String(args[0]).includes('unexpected error'));
 
   test('a search whose caller stays is answered when its call returns', async () => {
     upstream.hold('/v1/search');
@@ -148,6 +172,8 @@ describe('a caller that leaves stops its upstream calls', () => {
     const call = await upstream.nextHeld();
     sent.destroy();
     expect(await within(call.ended, 5_000)).toBe(true);
+    await untilFinished(gw.origin, 'S', 2);
+    expect(unexpected()).toEqual([]);
     upstream.hold(undefined);
     upstream.release();
     const after = await gw.runOk(SEARCH, { q: 'actor:leaver' });
@@ -161,5 +187,7 @@ describe('a caller that leaves stops its upstream calls', () => {
     const call = await upstream.nextHeld();
     sent.destroy();
     expect(await within(call.ended, 5_000)).toBe(true);
+    await untilFinished(gw.origin, 'R', 1);
+    expect(unexpected()).toEqual([]);
   });
 });
