@@ -19,11 +19,11 @@ export default tseslint.config(
       // Async methods and generators without an await implement async interfaces (a source of
       // leaves, a witness that answers at once, an authenticator) with work that happens to be sync.
       '@typescript-eslint/require-await': 'off',
-      // A request's signal is not a native AbortSignal (src/gateway/request-signal.ts), and
-      // Node's AbortSignal.any would never abort a composite of it.
+      // The signals of src/audit-client/abort-source.ts are not native AbortSignals, and Node's
+      // AbortSignal.any would never abort a composite of one.
       'no-restricted-properties': [
         'error',
-        { object: 'AbortSignal', property: 'any', message: 'A request signal is not a native AbortSignal: use linkedController (src/audit-client/signals.ts).' },
+        { object: 'AbortSignal', property: 'any', message: 'An abortSource signal is not a native AbortSignal: use linkedController (src/audit-client/signals.ts).' },
       ],
     },
   },

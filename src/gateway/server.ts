@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createGraphQLError, createYoga, maskError, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { DocumentNode, ParseOptions, Source } from 'graphql';
-import type { AuditClient, EventSigner } from '../audit-client/index.js';
+import { abortSource, type AuditClient, type EventSigner } from '../audit-client/index.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { CursorCodec } from '../graphql/cursor.js';
 import { complexityLimit } from '../graphql/complexity.js';
@@ -24,7 +24,6 @@ import { observationPlugin, observeRequest, type RequestObservation } from './ac
 import type { GatewayMetrics } from './metrics.js';
 import { createGraphiQLPage, renderGraphiQL } from './graphiql.js';
 import { documentCache } from './document-cache.js';
-import { requestAbort } from './request-signal.js';
 import { operationSpans, withRequestSpan } from './otel.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.js';
 
@@ -336,7 +335,7 @@ function answerInternalError(res: ServerResponse, err: unknown, logError: Gatewa
 
 /** A signal aborted when the client goes away before its answer is written, so REST calls stop too. */
 function abortWhenClientLeaves(res: ServerResponse): AbortSignal {
-  const { signal, abort } = requestAbort();
+  const { signal, abort } = abortSource();
   res.on('close', () => {
     if (!res.writableFinished) abort();
   });

@@ -3,7 +3,7 @@
 // the prover that extends it, the last root a verified log chained to, the signing keys it trusts,
 // the witness, and whether the upstream stores one event per leaf (the local service), which
 // allows exact proof-shape checks.
-import type { AuditClient } from '../audit-client/index.js';
+import { abortSource, type AbortSource, type AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../wire/index.js';
 import { keepableRootRecord } from '../merkle/index.js';
 import { RootProver } from '../trust/root-prover.js';
@@ -14,7 +14,7 @@ import type { RootWitness } from '../trust/witness.js';
 /** One upstream fetch of a root, and how many requests still wait for it. */
 interface SharedFetch {
   answer: Promise<PublishedRoot | undefined>;
-  controller: AbortController;
+  controller: AbortSource;
   waiting: number;
 }
 
@@ -48,7 +48,7 @@ export class PublishedRootCache {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let shared = this.fetching.get(key);
     if (!shared) {
-      const controller = new AbortController();
+      const controller = abortSource();
       const answer: Promise<PublishedRoot | undefined> = fetch(controller.signal)
         .then((root) => {
           this.set(root);

@@ -1,6 +1,6 @@
-// The request's signal (src/gateway/request-signal.ts) is not a native AbortSignal: each consumer
-// on the request's path must still see it abort. Node's own APIs, undici against a real server
-// that never answers, @whatwg-node's Request and our linked child controller are checked here.
+// An abortSource's signal (src/audit-client/abort-source.ts) is not a native AbortSignal: each
+// consumer it reaches must still see it abort. Node's own APIs, undici against a real server that
+// never answers, @whatwg-node's Request and our linked child controller are checked here.
 import { addAbortListener, getMaxListeners, setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createYoga } from 'graphql-yoga';
 import { request } from 'undici';
 import { linkedController } from '../../src/audit-client/signals.js';
-import { requestAbort } from '../../src/gateway/request-signal.js';
+import { abortSource } from '../../src/audit-client/abort-source.js';
 
 test('aborts once, with an AbortError unless given a reason; listeners, onabort and throwIfAborted see it', () => {
-  const { signal, abort } = requestAbort();
+  const { signal, abort } = abortSource();
   expect(signal.aborted).toBe(false);
   expect(signal.reason).toBeUndefined();
   expect(() => signal.throwIfAborted()).not.toThrow();
@@ -33,14 +33,14 @@ test('aborts once, with an AbortError unless given a reason; listeners, onabort 
   expect((signal.reason as DOMException).name).toBe('AbortError');
   expect(() => signal.throwIfAborted()).toThrow(signal.reason as DOMException);
 
-  const given = requestAbort();
+  const given = abortSource();
   const reason = new Error('the client left');
   given.abort(reason);
   expect(given.signal.reason).toBe(reason);
 });
 
 test("Node's timers, addAbortListener and listener limits take it", async () => {
-  const { signal, abort } = requestAbort();
+  const { signal, abort } = abortSource();
   setMaxListeners(2000, signal);
   expect(getMaxListeners(signal)).toBe(2000);
   const waiting = sleep(60_000, undefined, { signal });
@@ -70,7 +70,7 @@ describe('undici, against a server that never answers', () => {
   });
 
   test('the call is aborted and its connection closed', async () => {
-    const { signal, abort } = requestAbort();
+    const { signal, abort } = abortSource();
     const call = request(url, { method: 'POST', body: '{}', signal });
     while (closed.length === 0) await sleep(5);
     abort();
@@ -80,14 +80,14 @@ describe('undici, against a server that never answers', () => {
 });
 
 test("@whatwg-node's Request keeps it as the request's signal", () => {
-  const { signal } = requestAbort();
+  const { signal } = abortSource();
   const yoga = createYoga({ logging: false });
   const made = new yoga.fetchAPI.Request('http://127.0.0.1/graphql', { method: 'POST', body: '{}', signal });
   expect(made.signal).toBe(signal);
 });
 
 test('a linked child controller follows it, and stops listening when unlinked', () => {
-  const parent = requestAbort();
+  const parent = abortSource();
   const followed = linkedController(parent.signal);
   const unlinked = linkedController(parent.signal);
   unlinked.unlink();
