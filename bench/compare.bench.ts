@@ -102,6 +102,11 @@ type Json = any;
 
 class WrongAnswer extends Error {}
 
+/** A share as a percentage with one decimal: 49.7% is not printed as a 50% that missed 50%. */
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
 function check(condition: unknown, what: () => string): asserts condition {
   if (!condition) throw new WrongAnswer(what());
 }
@@ -542,10 +547,10 @@ async function main(): Promise<void> {
     const bareOne = find(...NO_UPSTREAM, 1);
     const targetLines = [
       `targets (the "(paired)" rows: each target's two paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
-      `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${(rowShare * 100).toFixed(0)}%)`,
+      `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${percent(share)}  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${percent(rowShare)})`,
       `  gateway CPU per log request = ${(gwLog.gatewayCpuUs / 1000).toFixed(3)} ms  (target <= 0.2 ms: ${verdict(gwLog.gatewayCpuUs <= 200)})`,
       `  warm verified ${PAGE}-event page, 1 in flight: gateway p50 / REST + verify p50 = ${gwPage.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${pageRatio.toFixed(2)}x  (target <= 1.3x: ${verdict(pageRatio <= 1.3)}; the rows one after the other: ${rowPageRatio.toFixed(2)}x)`,
-      `  for information, log with verify on both sides (rows): ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${(shareV * 100).toFixed(0)}% (${verdict(shareV >= 0.5)} against 50%); ` +
+      `  for information, log with verify on both sides (rows): ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${percent(shareV)} (${verdict(shareV >= 0.5)} against 50%); ` +
         `gateway CPU ${(gwLogV.gatewayCpuUs / 1000).toFixed(3)} ms per request (${verdict(gwLogV.gatewayCpuUs <= 200)} against 0.2 ms)`,
       `  for information, a GraphQL request that calls nothing upstream ({ __typename }): gateway CPU ${(bare.gatewayCpuUs / 1000).toFixed(3)} ms per request at ${CONCURRENCY} in flight, ` +
         `p50 ${bareOne.p50.toFixed(2)} ms at 1 in flight (the page target allows the gateway ${((1.3 - 1) * restPageRow.p50).toFixed(2)} ms over REST + verify)`,
