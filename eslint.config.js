@@ -23,7 +23,7 @@ export default tseslint.config(
       // AbortSignal.any would never abort a composite of one.
       'no-restricted-properties': [
         'error',
-        { object: 'AbortSignal', property: 'any', message: 'An abortSource signal is not a native AbortSignal: use linkedController (src/audit-client/signals.ts).' },
+        { object: 'AbortSignal', property: 'any', message: 'An AbortSource signal is not a native AbortSignal: use linkedController (src/audit-client/signals.ts).' },
       ],
     },
   },

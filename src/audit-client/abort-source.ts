@@ -1,5 +1,5 @@
-// A signal and the one function that aborts it, for what is made per request or per upstream call:
-// a GraphQL request's signal (aborted when its caller leaves), a group of coalesced logs, a shared
+// An abort signal and what aborts it, for what is made per request or per upstream call: a
+// GraphQL request's signal (aborted when its caller leaves), a group of coalesced logs, a shared
 // root fetch.
 //
 // Why not an AbortController: on Node 20 a young collection never frees an AbortSignal, so each
@@ -13,13 +13,6 @@
 // Not Node's own AbortSignal.any: it links a composite through internal slots that only a native
 // signal has, so a composite of this one would never abort. The lint rule on AbortSignal.any says
 // so; linkedController (signals.ts) follows a parent with a listener instead.
-
-export interface AbortSource {
-  /** `aborted`, `reason`, `onabort`, `throwIfAborted` and its 'abort' event. */
-  readonly signal: AbortSignal;
-  /** Aborts the signal once (later calls do nothing); the reason defaults to an AbortError. */
-  readonly abort: (reason?: unknown) => void;
-}
 
 class SourceSignal extends EventTarget implements AbortSignal {
   #aborted = false;
@@ -52,7 +45,21 @@ class SourceSignal extends EventTarget implements AbortSignal {
   }
 }
 
-export function abortSource(): AbortSource {
-  const signal = new SourceSignal();
-  return { signal, abort: (reason) => signal.fire(reason) };
+/**
+ * What an AbortController is, with a signal young collections free (see above). A class with
+ * methods, not closures made per call: tsx, which runs the sources, names every named closure
+ * with Object.defineProperty as it is made.
+ */
+export class AbortSource {
+  readonly #signal = new SourceSignal();
+
+  /** `aborted`, `reason`, `onabort`, `throwIfAborted` and its 'abort' event. */
+  get signal(): AbortSignal {
+    return this.#signal;
+  }
+
+  /** Aborts the signal once (later calls do nothing); the reason defaults to an AbortError. */
+  abort(reason?: unknown): void {
+    this.#signal.fire(reason);
+  }
 }

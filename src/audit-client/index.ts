@@ -18,6 +18,6 @@ export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { DEFAULT_POLLING_POLICY, type PollingPolicy } from './polling.js';
 export { DEFAULT_COALESCING_POLICY, type CoalescingPolicy } from './log-coalescer.js';
 export * from './errors.js';
-export { abortSource, type AbortSource } from './abort-source.js';
+export { AbortSource } from './abort-source.js';
 export type * from '../wire/index.js';
 export { STATUS_HTTP_CODES } from '../wire/index.js';

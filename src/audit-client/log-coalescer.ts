@@ -10,7 +10,7 @@
 // met it. A member whose caller aborts is answered at once; the group's request is cancelled only
 // when every member has gone.
 import type { LogBulkResult, LogResult } from '../wire/index.js';
-import { abortSource, type AbortSource } from './abort-source.js';
+import { AbortSource } from './abort-source.js';
 import { MalformedEnvelopeError, ValidationError } from './errors.js';
 import type { PreparedItem } from './event.js';
 import type { AuditResponse } from './response.js';
@@ -110,7 +110,7 @@ export class LogCoalescer {
       this.sendAlone(group[0]!);
       return;
     }
-    const send: GroupSend = { controller: abortSource(), waiting: group.length };
+    const send: GroupSend = { controller: new AbortSource(), waiting: group.length };
     for (const member of group) member.stage = send;
     this.sends
       .many(

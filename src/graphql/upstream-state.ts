@@ -3,7 +3,7 @@
 // the prover that extends it, the last root a verified log chained to, the signing keys it trusts,
 // the witness, and whether the upstream stores one event per leaf (the local service), which
 // allows exact proof-shape checks.
-import { abortSource, type AbortSource, type AuditClient } from '../audit-client/index.js';
+import { AbortSource, type AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../wire/index.js';
 import { keepableRootRecord } from '../merkle/index.js';
 import { RootProver } from '../trust/root-prover.js';
@@ -48,7 +48,7 @@ export class PublishedRootCache {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let shared = this.fetching.get(key);
     if (!shared) {
-      const controller = abortSource();
+      const controller = new AbortSource();
       const answer: Promise<PublishedRoot | undefined> = fetch(controller.signal)
         .then((root) => {
           this.set(root);

@@ -10,46 +10,68 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** A body being read: kept on the request itself, so its listeners are the same four functions for every request. */
+interface BodyRead {
+  chunks: Buffer[];
+  total: number;
+  limit: number;
+  resolve: (body: Buffer) => void;
+  reject: (err: unknown) => void;
+}
+
+const reading = Symbol('bounded body being read');
+type ReadingRequest = IncomingMessage & { [reading]?: BodyRead | undefined };
+
 export function readBoundedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
   // Stream events rather than `for await`: the async iterator costs a promise per chunk and more
-  // set-up than the rest of reading a small body, on every request.
+  // set-up than the rest of reading a small body, on every request. Module-level listeners rather
+  // than closures made per request: tsx, which runs the sources, names each named closure with
+  // Object.defineProperty as it is made.
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const settle = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > limit) {
-        settle();
-        // Nothing more is read: the answer closes the connection.
-        req.pause();
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      settle();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (err: Error): void => {
-      settle();
-      reject(err);
-    };
-    const onClose = (): void => {
-      settle();
-      reject(new Error('the request was closed before its body ended'));
-    };
+    (req as ReadingRequest)[reading] = { chunks: [], total: 0, limit, resolve, reject };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/** Stops listening and hands over the read: each read is settled once. */
+function settle(req: ReadingRequest): BodyRead | undefined {
+  const read = req[reading];
+  req[reading] = undefined;
+  req.off('data', onData);
+  req.off('end', onEnd);
+  req.off('error', onError);
+  req.off('close', onClose);
+  return read;
+}
+
+function onData(this: ReadingRequest, chunk: Buffer): void {
+  const read = this[reading];
+  if (!read) return;
+  read.total += chunk.length;
+  if (read.total > read.limit) {
+    settle(this);
+    // Nothing more is read: the answer closes the connection.
+    this.pause();
+    read.reject(new BodyTooLargeError(read.limit));
+    return;
+  }
+  read.chunks.push(chunk);
+}
+
+function onEnd(this: ReadingRequest): void {
+  const read = settle(this);
+  read?.resolve(Buffer.concat(read.chunks, read.total));
+}
+
+function onError(this: ReadingRequest, err: Error): void {
+  settle(this)?.reject(err);
+}
+
+function onClose(this: ReadingRequest): void {
+  settle(this)?.reject(new Error('the request was closed before its body ended'));
 }

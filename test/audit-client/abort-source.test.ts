@@ -1,4 +1,4 @@
-// An abortSource's signal (src/audit-client/abort-source.ts) is not a native AbortSignal: each
+// An AbortSource's signal (src/audit-client/abort-source.ts) is not a native AbortSignal: each
 // consumer it reaches must still see it abort. Node's own APIs, undici against a real server that
 // never answers, @whatwg-node's Request and our linked child controller are checked here.
 import { addAbortListener, getMaxListeners, setMaxListeners } from 'node:events';
@@ -8,10 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createYoga } from 'graphql-yoga';
 import { request } from 'undici';
 import { linkedController } from '../../src/audit-client/signals.js';
-import { abortSource } from '../../src/audit-client/abort-source.js';
+import { AbortSource } from '../../src/audit-client/abort-source.js';
 
 test('aborts once, with an AbortError unless given a reason; listeners, onabort and throwIfAborted see it', () => {
-  const { signal, abort } = abortSource();
+  const source = new AbortSource();
+  const { signal } = source;
+  const abort = (reason?: unknown) => source.abort(reason);
   expect(signal.aborted).toBe(false);
   expect(signal.reason).toBeUndefined();
   expect(() => signal.throwIfAborted()).not.toThrow();
@@ -33,20 +35,21 @@ test('aborts once, with an AbortError unless given a reason; listeners, onabort 
   expect((signal.reason as DOMException).name).toBe('AbortError');
   expect(() => signal.throwIfAborted()).toThrow(signal.reason as DOMException);
 
-  const given = abortSource();
+  const given = new AbortSource();
   const reason = new Error('the client left');
   given.abort(reason);
   expect(given.signal.reason).toBe(reason);
 });
 
 test("Node's timers, addAbortListener and listener limits take it", async () => {
-  const { signal, abort } = abortSource();
+  const source = new AbortSource();
+  const { signal } = source;
   setMaxListeners(2000, signal);
   expect(getMaxListeners(signal)).toBe(2000);
   const waiting = sleep(60_000, undefined, { signal });
   let heard = 0;
   addAbortListener(signal, () => heard++);
-  abort();
+  source.abort();
   await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
   expect(heard).toBe(1);
   // Already aborted: rejected at once.
@@ -70,24 +73,25 @@ describe('undici, against a server that never answers', () => {
   });
 
   test('the call is aborted and its connection closed', async () => {
-    const { signal, abort } = abortSource();
+    const source = new AbortSource();
+    const { signal } = source;
     const call = request(url, { method: 'POST', body: '{}', signal });
     while (closed.length === 0) await sleep(5);
-    abort();
+    source.abort();
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
     await closed[0];
   });
 });
 
 test("@whatwg-node's Request keeps it as the request's signal", () => {
-  const { signal } = abortSource();
+  const { signal } = new AbortSource();
   const yoga = createYoga({ logging: false });
   const made = new yoga.fetchAPI.Request('http://127.0.0.1/graphql', { method: 'POST', body: '{}', signal });
   expect(made.signal).toBe(signal);
 });
 
 test('a linked child controller follows it, and stops listening when unlinked', () => {
-  const parent = abortSource();
+  const parent = new AbortSource();
   const followed = linkedController(parent.signal);
   const unlinked = linkedController(parent.signal);
   unlinked.unlink();

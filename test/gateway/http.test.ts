@@ -2,6 +2,7 @@
 // /health and /ready, no batching, no mutations over GET, an unreachable upstream as a typed
 // error, masking of unexpected errors, and the printed schema on disk.
 import { getMaxListeners } from 'node:events';
+import { jest } from '@jest/globals';
 import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AuditClient } from '../../src/audit-client/index.js';
@@ -71,6 +72,25 @@ describe('HTTP: embedded upstream', () => {
     const fits = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded(MAX_BODY - base) });
     expect(fits.status).toBe(200);
     expect(await fits.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  test('a caller that leaves in the middle of its body is dropped; the next requests are served', async () => {
+    const { request: httpRequest } = await import('node:http');
+    const errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const url = new URL(gw.url);
+    for (let i = 0; i < 3; i++) {
+      const sent = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': '200' } });
+      const gone = new Promise<void>((resolve) => sent.on('close', () => resolve()));
+      sent.on('error', () => undefined);
+      sent.write('{"query": "{ __typ');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      sent.destroy();
+      await gone;
+    }
+    expect(await gw.runOk('{ __typename }')).toEqual({ __typename: 'Query' });
+    // A caller gone is not an unexpected error.
+    expect(errorSpy).not.toHaveBeenCalled();
+    errorSpy.mockRestore();
   });
 
   test('GET /graphql for a browser serves GraphiQL from local assets (no CDN)', async () => {
