@@ -6,6 +6,7 @@
 import { request as httpRequest, createServer, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { startTestService, type TestService } from '../support/local-audit.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
@@ -108,9 +109,9 @@ function within(ended: Promise<boolean>, ms: number): Promise<boolean | 'still o
 
 /** How many `operation` requests the gateway has finished, by its /metrics. */
 async function finished(origin: string, operation: string): Promise<number> {
-  const text = await (await fetch(`${origin}/metrics`)).text();
-  const lines = text.split('\n').filter((l) => l.startsWith('audit_gateway_graphql_requests_total{') && l.includes(`operation_name="${operation}"`));
-  return lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const families = parsePrometheusTextFormat(await (await fetch(`${origin}/metrics`)).text()) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+  const requests = families.find((family) => family.name === 'audit_gateway_graphql_requests_total')?.metrics ?? [];
+  return requests.filter((m) => m.labels?.operation_name === operation).reduce((sum, m) => sum + Number(m.value), 0);
 }
 
 /** Waits until the gateway has finished `count` requests of `operation` (at most 5 s). */

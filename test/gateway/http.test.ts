@@ -4,6 +4,7 @@
 import { getMaxListeners } from 'node:events';
 import { jest } from '@jest/globals';
 import { readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuditClient } from '../../src/audit-client/index.js';
 import { CursorCodec } from '../../src/graphql/cursor.js';
@@ -75,7 +76,6 @@ describe('HTTP: embedded upstream', () => {
   });
 
   test('a caller that leaves in the middle of its body is dropped; the next requests are served', async () => {
-    const { request: httpRequest } = await import('node:http');
     const errorSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const url = new URL(gw.url);
     for (let i = 0; i < 3; i++) {
