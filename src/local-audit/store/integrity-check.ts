@@ -6,6 +6,7 @@
 // driver, so it runs the same from source (tsx, Jest) and compiled.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { HELPER_THREAD_LIMITS } from './module-worker.js';
 
 export type IntegrityOutcome = { ok: true } | { ok: false; reason: string };
 
@@ -34,7 +35,7 @@ export interface IntegrityCheck {
 }
 
 export function startIntegrityCheck(path: string): IntegrityCheck {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: DRIVER } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: DRIVER }, resourceLimits: HELPER_THREAD_LIMITS });
   // The check alone never keeps a process alive: a service that failed to start can exit.
   worker.unref();
   const outcome = new Promise<IntegrityOutcome>((resolve) => {

@@ -15,6 +15,16 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+/**
+ * The V8 limits of every helper thread of the service. Each thread is an isolate of its own, and
+ * Node 22 and later let V8 size each isolate's young generation by the machine's memory (192 MB
+ * on a machine with 24 GB, where Node 20 gives 48 MB): a few busy helper threads then held about
+ * as much memory again as the rest of the service. 48 MB (16 MB semi-spaces, Node 20's default)
+ * bounds them alike on every Node version; only the young generation is set, the old one keeps
+ * V8's default.
+ */
+export const HELPER_THREAD_LIMITS = Object.freeze({ maxYoungGenerationSizeMb: 48 });
+
 /** The worker module `name` (without extension) beside the module at `importMetaUrl`. */
 export function workerModule(importMetaUrl: string, name: string): URL {
   return new URL(`./${name}.${importMetaUrl.endsWith('.ts') ? 'ts' : 'js'}`, importMetaUrl);
@@ -48,5 +58,5 @@ export function startModuleWorker(entry: URL, workerData: unknown, niceness: num
     lines.push(`const { register } = await import(${JSON.stringify(pathToFileURL(api).href)});`, 'register();');
   }
   lines.push(`await import(${JSON.stringify(entry.href)});`);
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(lines.join('\n') + '\n')}`), { workerData });
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(lines.join('\n') + '\n')}`), { workerData, resourceLimits: HELPER_THREAD_LIMITS });
 }

@@ -18,6 +18,7 @@
 // and compiled.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { HELPER_THREAD_LIMITS } from './module-worker.js';
 import type { Db } from './database.js';
 
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -92,7 +93,7 @@ export class WalCheckpointer {
     private readonly db: Db,
     private readonly onError: (err: unknown) => void,
   ) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, driver: DRIVER, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, driver: DRIVER, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS }, resourceLimits: HELPER_THREAD_LIMITS });
     // Checkpoints alone never keep a process alive.
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
