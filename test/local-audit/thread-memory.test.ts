@@ -1,6 +1,6 @@
 // Every helper thread of the service (search threads, the trigram indexer) is an isolate of its
-// own, and Node 22 and later let V8 size each isolate's young generation by the machine's memory
-// (192 MB on a machine with 24 GB, against Node 20's 48 MB). The service starts its helper
+// own, and Node 24's V8 sizes each isolate's young generation by the machine's memory (192 MB on
+// a machine with 24 GB, against 48 MB on Node 20 and 22). The service starts its helper
 // threads with a young generation of 48 MB on every Node version: a real thread, started the way
 // the service starts them, reports the limit it runs under.
 import { once } from 'node:events';

@@ -17,9 +17,9 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The V8 limits of every helper thread of the service. Each thread is an isolate of its own, and
- * Node 22 and later let V8 size each isolate's young generation by the machine's memory (192 MB
- * on a machine with 24 GB, where Node 20 gives 48 MB): a few busy helper threads then held about
- * as much memory again as the rest of the service. 48 MB (16 MB semi-spaces, Node 20's default)
+ * Node 24's V8 sizes each isolate's young generation by the machine's memory (192 MB on a machine
+ * with 24 GB, where Node 20 and 22 give 48 MB): a few busy helper threads then held about as much
+ * memory again as the rest of the service. 48 MB (16 MB semi-spaces, Node 20's default)
  * bounds them alike on every Node version; only the young generation is set, the old one keeps
  * V8's default.
  */
