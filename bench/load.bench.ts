@@ -6,7 +6,7 @@
 // with the embedded local audit service in a temp DATA_DIR and the default settings (root
 // published every 2 s, integrity check every 30 s; the service in a child process of its own).
 // The gateway's RSS is read from /proc/<pid>/status (VmRSS sampled every 250 ms; VmHWM, the
-// kernel's peak, at the end), and the service process's VmHWM at the end.
+// kernel's peak, at the end), and the service process's VmRSS every 10 s and its VmHWM at the end.
 //
 // LOAD_CLIENTS clients (default 16) each loop for LOAD_SECONDS (default 60), each with one request
 // in flight, picking per iteration:
@@ -105,9 +105,21 @@ async function main(): Promise<void> {
   const acked: Acked[] = [];
   let peakRss = memoryOf(gateway.pid).rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(gateway.pid).rss)), 250);
-  // RSS every 10 s: a plateau is bounded memory, a steady climb would be a leak.
+  // RSS of both processes every 10 s: a plateau is bounded memory, a steady climb would be a leak.
   const rssTrail: string[] = [];
-  const trail = setInterval(() => rssTrail.push(`${(rssTrail.length + 1) * 10}s ${memoryOf(gateway.pid).rss.toFixed(0)}`), 10_000);
+  const serviceRssTrail: string[] = [];
+  const trail = setInterval(() => {
+    const at = `${(rssTrail.length + 1) * 10}s`;
+    rssTrail.push(`${at} ${memoryOf(gateway.pid).rss.toFixed(0)}`);
+    // A service that was restarted has another pid: its trail says so rather than ending the run.
+    let service: string;
+    try {
+      service = memoryOf(gateway.servicePid).rss.toFixed(0);
+    } catch {
+      service = 'gone';
+    }
+    serviceRssTrail.push(`${at} ${service}`);
+  }, 10_000);
 
   /** Client c's next request: one log, logBulk, search or page, drawn at random. */
   const clientStep = (c: number): (() => Promise<void>) => {
@@ -216,6 +228,7 @@ async function main(): Promise<void> {
   for (const [reason, n] of [...publishedVerdicts.pending].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${n} x PENDING: ${reason}`);
   console.log(`gateway RSS: peak ${loadPeakRss.toFixed(0)} MB during the load (sampled), VmHWM ${memoryOf(gateway.pid).hwm.toFixed(0)} MB`);
   console.log(`gateway RSS (MB) every 10 s: ${rssTrail.join(', ')}`);
+  console.log(`embedded service RSS (MB) every 10 s: ${serviceRssTrail.join(', ')}`);
   console.log(`upstream calls during the load (the gateway's /metrics): ${await upstreamSummary(gateway.url)}`);
   console.log(`gateway runtime during the load (its /metrics): ${runtimeSummary(runtimeBefore, runtimeAfter, loadSeconds)}`);
   if (errors.length > 0) {
