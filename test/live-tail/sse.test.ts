@@ -4,6 +4,7 @@
 import { createClient, type Client } from 'graphql-sse';
 import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+import { untilOpenLiveTails } from '../support/live-tail.js';
 
 let gateway: TestGateway;
 let logger: AuditClient;
@@ -30,7 +31,7 @@ interface Push {
   event: { hash: string; receivedAt: string; verification: { verdict: string } };
 }
 
-/** Subscribes and collects pushes; resolves `ready` once the watcher has had time to start. */
+/** Subscribes and collects pushes. */
 function tail(variables: Record<string, unknown>): { pushes: Push[]; errors: unknown[]; stop: () => void } {
   const pushes: Push[] = [];
   const errors: unknown[] = [];
@@ -59,8 +60,9 @@ async function until(check: () => boolean, ms = 20000): Promise<void> {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('1,000 events arrive once each, in order; after: resumes with no gap and no duplicate', async () => {
+  await untilOpenLiveTails(0);
   const a = tail({ q: 'actor:sse' });
-  await pause(300);
+  await untilOpenLiveTails(1);
   const logged: string[] = [];
   for (let i = 0; i < 1000; i += 100) {
     const batch = await Promise.all(Array.from({ length: 100 }, (_, j) => logger.log({ event: { actor: 'sse', message: `m${i + j}` } })));
@@ -85,8 +87,9 @@ test('1,000 events arrive once each, in order; after: resumes with no gap and no
 }, 60000);
 
 test('an event pushed PENDING is pushed again VERIFIED once published', async () => {
+  await untilOpenLiveTails(0);
   const t = tail({ q: 'actor:verdict' });
-  await pause(300);
+  await untilOpenLiveTails(1);
   const logged = await logger.log({ event: { actor: 'verdict', message: 'v' } });
   await until(() => t.pushes.length >= 1);
   expect(t.pushes[0]!.event.verification.verdict).toBe('PENDING');

@@ -3,6 +3,7 @@
 import { createClient } from 'graphql-sse';
 import { startSecureGateway, type SecureGateway } from '../security/support.js';
 import type { Json } from '../support/gateway.js';
+import { untilOpenLiveTails } from '../support/live-tail.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const T1 = 'tenant-one-key-0123456789';
@@ -52,8 +53,9 @@ function subscribe(key: string, query: string): { data: Json[]; errors: Json[]; 
 }
 
 test('a tenant-bound caller receives only its tenant’s events', async () => {
+  await untilOpenLiveTails(0);
   const t1 = subscribe(T1, 'subscription { auditEvents(query: "actor:tenanted") { event { tenantId message } } }');
-  await new Promise((r) => setTimeout(r, 300));
+  await untilOpenLiveTails(1);
   const log = (tenant: string, i: number) =>
     gw.call(`mutation { log(event: {message: "${tenant} ${i}", actor: "tenanted", tenantId: "${tenant}"}) { __typename } }`, ADMIN);
   for (let i = 0; i < 5; i++) {

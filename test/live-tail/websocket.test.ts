@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 import { startSecureGateway, type SecureGateway } from '../security/support.js';
+import { untilOpenLiveTails } from '../support/live-tail.js';
 
 const TAIL = `subscription ($q: String) { auditEvents(query: $q) { cursor verdictUpdate event { hash actor verification { verdict } } } }`;
 
@@ -57,8 +58,9 @@ describe('open gateway', () => {
   test('graphql-ws client: 300 events logged by another client arrive once each, in order', async () => {
     const client = createClient({ url: wsUrl(gateway.url), webSocketImpl: WebSocket, lazy: false });
     try {
+      await untilOpenLiveTails(0);
       const sub = tail(client, 'actor:ws-tail');
-      await new Promise((r) => setTimeout(r, 300));
+      await untilOpenLiveTails(1);
       const logged: string[] = [];
       for (let i = 0; i < 300; i += 50) {
         const { result } = await logger.logBulk({ events: Array.from({ length: 50 }, (_, j) => ({ event: { message: `ws ${i + j}`, actor: 'ws-tail' } })) });
@@ -79,9 +81,10 @@ describe('open gateway', () => {
     const wsClient = createClient({ url: wsUrl(gateway.url), webSocketImpl: WebSocket });
     const apollo = new ApolloClient({ link: new GraphQLWsLink(wsClient), cache: new InMemoryCache() });
     const got: Json[] = [];
+    await untilOpenLiveTails(0);
     const subscription = apollo.subscribe({ query: gql(TAIL), variables: { q: 'actor:apollo-ws' } }).subscribe({ next: (r) => got.push(r.data) });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await untilOpenLiveTails(1);
       const { result } = await logger.log({ event: { message: 'to apollo', actor: 'apollo-ws' } });
       await until(() => got.length >= 1);
       expect(got[0].auditEvents.event).toMatchObject({ hash: result.hash, actor: 'apollo-ws', verification: { verdict: 'PENDING' } });
