@@ -33,6 +33,7 @@ export {
 } from './tree.js';
 export { PASS, fail, none, type Verification, type VerificationStatus } from './result.js';
 export { PairCache } from './pair-cache.js';
+export { PathRootsMemo } from './path-memo.js';
 export { overallVerdict, type Verdict, type VerdictOutcome } from './verdict.js';
 export { pathRoots, verifyExtension, type ExtensionInput, type PathRoots, type PathRootsInput } from './extension.js';
 export { foldPath, verifyConsistency, verifyEnvelopeHash, verifyMembership, type ConsistencyInput, type MembershipInput } from './verify.js';

@@ -437,6 +437,18 @@ describe('proofs that were asked for (proofsRequested)', () => {
     expect(results[7]!.consistency.reason).toMatch(/published root\(8\) [0-9a-f]{64} is not the first 8 leaves of the page's root/);
   });
 
+  test('paths kept from an honest page do not carry a tampered page after it: each event is judged on its own proof', () => {
+    expect(deviations(verifyPage(honestEvents, honestRoots, strict()))).toEqual([]);
+    const events = structuredClone(honestEvents);
+    events[12]!.membership_proof = flipHexAt(events[12]!.membership_proof!, 2, 77);
+    // Another event's hash and path under event 20's leaf index: a path shape that holds, for the wrong leaf.
+    events[20] = { ...events[20]!, hash: honestEvents[21]!.hash, membership_proof: honestEvents[21]!.membership_proof! };
+    const results = verifyPage(events, honestRoots, strict());
+    expect(deviations(results)).toEqual(['12.membership=FAIL', '20.hash=FAIL', '20.membership=FAIL']);
+    // And the honest page after it passes again.
+    expect(deviations(verifyPage(honestEvents, honestRoots, strict()))).toEqual([]);
+  });
+
   test('the page root trust is part of every published event\'s consistency, not of unpublished ones', () => {
     const pending = verifyPage(honestEvents, honestRoots, { ...strict(), pageRootTrust: { status: 'NONE', reason: 'root 33 is not chained yet' } });
     for (let i = 0; i < PUBLISHED; i++) expect(pending[i]!.consistency).toEqual({ status: 'NONE', reason: 'root 33 is not chained yet' });
