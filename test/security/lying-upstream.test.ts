@@ -317,6 +317,28 @@ describe('the gateway against a lying upstream', () => {
     }
   });
 
+  test('alter the membership proof of events the gateway verified before: those FAILED (membership), the rest VERIFIED; honest again, VERIFIED', async () => {
+    const s = await anchored();
+    const honest = await s.search('actor:alice');
+    published(honest).forEach(expectVerified);
+    // The same events again, two of them (one published, one not) with a proof that leads elsewhere.
+    // Published leaf 12, and the second of the unpublished events (they have no leaf index yet).
+    const isAltered = (published: boolean | undefined, leaf: number | null | undefined, message: unknown): boolean =>
+      published === true ? leaf === 12 : message === 'alice 1';
+    s.up.alterMembershipProof((e) => isAltered(e.published, e.leaf_index, e.envelope.event.message));
+    const page = await s.search('actor:alice');
+    expect(s.up.calls.at(-1)?.lies).toContain('altered the membership proof of 2 events');
+    for (const { node } of page.edges) {
+      if (isAltered(node.published, node.leafIndex, node.message)) {
+        expectFailed(node, /membership/i);
+        expect(node.verification.membership).toBe('FAIL');
+      } else if (node.published) expectVerified(node);
+      else expect(node.verification.verdict).toBe('PENDING');
+    }
+    s.up.honest();
+    published(await s.search('actor:alice')).forEach(expectVerified);
+  });
+
   test('strip the page root: published events FAILED naming the root; unpublished ones unaffected', async () => {
     const s = await anchored();
     s.up.strip({ root: true });

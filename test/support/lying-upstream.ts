@@ -8,6 +8,7 @@
 //   and published roots rebuilt to match (same sizes, same number of roots);
 // - strip hashes, proofs, roots, flags and leaf indexes from v1/search and v1/results answers (and
 //   the consistency proof from v1/root answers);
+// - alter events' membership proofs (one bit of the first step's digest);
 // - drop events from pages while keeping `count`;
 // - ignore the search restriction the caller forced (another tenant's events come back);
 // - withhold v1/log's consistency proof after a prev_root;
@@ -108,6 +109,11 @@ export interface LyingUpstream {
   fork(on: boolean, options?: ForkOptions): Promise<void>;
   /** Withhold these parts of search/results pages (and v1/root's proof); `{}` stops. `which` limits the per-event ones. */
   strip(fields: StripFields, which?: EventFilter): void;
+  /**
+   * Flip one bit of the first step's digest in the membership proof of every page event `which`
+   * selects (the proof keeps its shape; it leads to another root); null stops.
+   */
+  alterMembershipProof(which: EventFilter | null): void;
   /** Remove the first `n` events of every page, or those `which` selects, keeping `count`; 0 stops. */
   dropEvents(what: number | EventFilter): void;
   /** Remove `search_restriction` from v1/search and `assert_search_restriction` from v1/results requests. */
@@ -184,6 +190,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let stripFields: StripFields = {};
   let stripWhich: EventFilter | undefined;
   let drop: number | EventFilter = 0;
+  let alterProof: EventFilter | null = null;
   let ignoreRestriction = false;
   let withholdLogProof = false;
   let forgeLogEnvelope = false;
@@ -268,6 +275,17 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     if (stripFields.consistencyProofOfRoot && isObject(result.root) && 'consistency_proof' in result.root) {
       delete result.root.consistency_proof;
       lies.push('stripped root.consistency_proof');
+    }
+    if (alterProof !== null) {
+      let n = 0;
+      events.forEach((event, i) => {
+        const proof = event.membership_proof;
+        if (alterProof!(event, i) && typeof proof === 'string' && /^[lr]:[0-9a-f]/.test(proof)) {
+          event.membership_proof = proof.slice(0, 2) + (parseInt(proof[2]!, 16) ^ 1).toString(16) + proof.slice(3);
+          n++;
+        }
+      });
+      if (n > 0) lies.push(`altered the membership proof of ${n} events`);
     }
     if (drop !== 0) {
       const keep = typeof drop === 'number' ? events.filter((_e, i) => i >= (drop as number)) : events.filter((e, i) => !(drop as EventFilter)(e, i));
@@ -428,6 +446,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     forgeLogEnvelope: (on) => {
       forgeLogEnvelope = on;
     },
+    alterMembershipProof: (which) => {
+      alterProof = which;
+    },
     rollback: (k) => {
       if (!Number.isSafeInteger(k) || k < 0) throw new RangeError('rollback needs a whole number of sizes');
       rollbackBy = k;
@@ -448,6 +469,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       stripFields = {};
       stripWhich = undefined;
       drop = 0;
+      alterProof = null;
       ignoreRestriction = false;
       withholdLogProof = false;
       forgeLogEnvelope = false;
