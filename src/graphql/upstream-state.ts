@@ -19,7 +19,13 @@ interface SharedFetch {
 }
 
 export class PublishedRootCache {
-  private readonly roots = new Map<string, PublishedRoot>();
+  /**
+   * Kept roots by tree, then by size: a page looks up about two sizes per event, and a key made of
+   * both would be built and hashed on every lookup.
+   */
+  private readonly byTree = new Map<string, Map<number, PublishedRoot>>();
+  /** Every kept root's tree and size in the order they were kept, for forgetting the oldest. */
+  private readonly kept = new Map<string, { treeName: string; size: number }>();
   private readonly fetching = new Map<string, SharedFetch>();
 
   // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
@@ -30,7 +36,7 @@ export class PublishedRootCache {
   }
 
   get(treeName: string, size: number): PublishedRoot | undefined {
-    return this.roots.get(this.key(treeName, size));
+    return this.byTree.get(treeName)?.get(size);
   }
 
   /**
@@ -42,9 +48,9 @@ export class PublishedRootCache {
    * upstream's answer as it is, which may be of another size or tree: the caller checks.
    */
   load(treeName: string, size: number, fetch: (signal: AbortSignal) => Promise<PublishedRoot | undefined>, signal?: AbortSignal): Promise<PublishedRoot | undefined> {
-    const key = this.key(treeName, size);
-    const cached = this.roots.get(key);
+    const cached = this.get(treeName, size);
     if (cached) return Promise.resolve(cached);
+    const key = this.key(treeName, size);
     if (signal?.aborted) return Promise.reject(signal.reason);
     let shared = this.fetching.get(key);
     if (!shared) {
@@ -86,12 +92,20 @@ export class PublishedRootCache {
    */
   set(root: PublishedRoot | undefined): void {
     if (typeof root?.tree_name !== 'string' || !Number.isSafeInteger(root.size)) return;
-    const key = this.key(root.tree_name, root.size);
-    if (this.roots.has(key)) return;
-    if (this.roots.size >= this.maxEntries) this.roots.delete(this.roots.keys().next().value!);
+    if (this.get(root.tree_name, root.size)) return;
+    if (this.kept.size >= this.maxEntries) {
+      const [oldestKey, oldest] = this.kept.entries().next().value!;
+      this.kept.delete(oldestKey);
+      const sizes = this.byTree.get(oldest.treeName);
+      sizes?.delete(oldest.size);
+      if (sizes?.size === 0) this.byTree.delete(oldest.treeName);
+    }
+    let sizes = this.byTree.get(root.tree_name);
+    if (!sizes) this.byTree.set(root.tree_name, (sizes = new Map<number, PublishedRoot>()));
     // A frozen copy, proof included: nothing can change it, so verifyPage keeps the verdicts of
     // its consistency pairs from page to page.
-    this.roots.set(key, keepableRootRecord(root));
+    sizes.set(root.size, keepableRootRecord(root));
+    this.kept.set(this.key(root.tree_name, root.size), { treeName: root.tree_name, size: root.size });
   }
 }
 

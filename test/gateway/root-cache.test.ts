@@ -37,6 +37,25 @@ test('the cache is bounded, oldest forgotten first; malformed roots are not kept
   expect(cache.get('undefined', 9)).toBeUndefined();
 });
 
+test('the bound counts roots of every tree together: the oldest goes first, whichever tree it is of', () => {
+  const cache = new PublishedRootCache(3);
+  cache.set(root('tree-a', 1, 'a1'));
+  cache.set(root('tree-b', 1, 'b1'));
+  cache.set(root('tree-a', 2, 'a2'));
+  cache.set(root('tree-a', 2, 'ff')); // already kept: nothing is forgotten for it
+  expect(cache.get('tree-a', 1)).toBeDefined();
+  cache.set(root('tree-b', 2, 'b2'));
+  expect(cache.get('tree-a', 1)).toBeUndefined();
+  expect([cache.get('tree-b', 1), cache.get('tree-a', 2), cache.get('tree-b', 2)].map((r) => r?.root_hash.slice(0, 2))).toEqual(['b1', 'a2', 'b2']);
+  cache.set(root('tree-c', 1, 'c1'));
+  expect(cache.get('tree-b', 1)).toBeUndefined();
+  expect(cache.get('tree-c', 1)!.root_hash).toBe('c1'.repeat(32));
+  // A forgotten root can be kept again, as the newest.
+  cache.set(root('tree-a', 1, 'a1'));
+  expect(cache.get('tree-a', 1)).toBeDefined();
+  expect(cache.get('tree-a', 2)).toBeUndefined();
+});
+
 test('the per-request loader asks for a root of one tree: an answer of another tree is no root of it', async () => {
   const { startTestService } = await import('../support/local-audit.js');
   const { AuditClient } = await import('../../src/audit-client/index.js');
