@@ -24,8 +24,8 @@ export class PublishedRootCache {
    * both would be built and hashed on every lookup.
    */
   private readonly byTree = new Map<string, Map<number, PublishedRoot>>();
-  /** Every kept root's tree and size in the order they were kept, for forgetting the oldest. */
-  private readonly kept = new Map<string, { treeName: string; size: number }>();
+  /** The kept records in the order they were kept, for forgetting the oldest. */
+  private readonly keptOrder = new Set<PublishedRoot>();
   private readonly fetching = new Map<string, SharedFetch>();
 
   // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
@@ -93,19 +93,20 @@ export class PublishedRootCache {
   set(root: PublishedRoot | undefined): void {
     if (typeof root?.tree_name !== 'string' || !Number.isSafeInteger(root.size)) return;
     if (this.get(root.tree_name, root.size)) return;
-    if (this.kept.size >= this.maxEntries) {
-      const [oldestKey, oldest] = this.kept.entries().next().value!;
-      this.kept.delete(oldestKey);
-      const sizes = this.byTree.get(oldest.treeName);
+    if (this.keptOrder.size >= this.maxEntries) {
+      const oldest: PublishedRoot = this.keptOrder.values().next().value!;
+      this.keptOrder.delete(oldest);
+      const sizes = this.byTree.get(oldest.tree_name);
       sizes?.delete(oldest.size);
-      if (sizes?.size === 0) this.byTree.delete(oldest.treeName);
+      if (sizes?.size === 0) this.byTree.delete(oldest.tree_name);
     }
     let sizes = this.byTree.get(root.tree_name);
     if (!sizes) this.byTree.set(root.tree_name, (sizes = new Map<number, PublishedRoot>()));
     // A frozen copy, proof included: nothing can change it, so verifyPage keeps the verdicts of
     // its consistency pairs from page to page.
-    sizes.set(root.size, keepableRootRecord(root));
-    this.kept.set(this.key(root.tree_name, root.size), { treeName: root.tree_name, size: root.size });
+    const record = keepableRootRecord(root);
+    sizes.set(record.size, record);
+    this.keptOrder.add(record);
   }
 }
 

@@ -34,9 +34,8 @@ export class PathRootsMemo {
    * hold are kept; a path that fails is derived again each time, for its reason.
    */
   derive(input: PathRootsInput, hashPairFn: (left: Uint8Array, right: Uint8Array) => Uint8Array): PathRoots {
-    const { proof } = input;
+    const { hash, proof } = input;
     if (typeof proof !== 'string') return pathRoots(input, hashPairFn);
-    const { hash } = input;
     const known = this.kept.get(hash);
     if (
       known !== undefined &&
