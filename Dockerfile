@@ -7,12 +7,15 @@
 #   docker run -p 4000:4000 -v audit-data:/data -v audit-integrity:/integrity \
 #     -v "$PWD/keys.json:/run/secrets/audit-gateway-keys.json:ro" audit-gateway
 
-ARG NODE_VERSION=20
+# Node 24, the active LTS line: Node 20 left support on 2026-04-30. CI runs the compiled build with
+# this image's environment on Node 24 (.ci/node-24). `--build-arg NODE_VERSION=22` (or 20) works too.
+ARG NODE_VERSION=24
 
 # ---- npm: the version the lockfile and package.json's "allowScripts" were made with -------------
 FROM node:${NODE_VERSION}-bookworm-slim AS npm
 # npm 11 runs dependency install scripts (better-sqlite3, esbuild) only when "allowScripts" allows
-# them; node 20's bundled npm 10 does not know that list. An exact version keeps builds repeatable.
+# them; the npm 10 bundled with Node 20 and 22 does not know that list. An exact version keeps
+# builds repeatable on every Node version.
 ARG NPM_VERSION=11.19.1
 RUN npm install -g "npm@${NPM_VERSION}" --no-audit --no-fund \
  && npm cache clean --force
