@@ -7,7 +7,6 @@ import {
   MemoryTree,
   bytesToHex,
   consistencyProof,
-  digestFromHex,
   formatConsistencyItem,
   formatMembershipProof,
   membershipPath,
@@ -17,6 +16,7 @@ import {
   type MembershipInput,
   type Verification,
 } from '../../src/merkle/index.js';
+import { flipBit } from '../support/digest-bits.js';
 
 const MAX = 300;
 const encoder = new TextEncoder();
@@ -27,13 +27,6 @@ const rootHex = Array.from({ length: MAX + 1 }, (_, n) => (n === 0 ? '' : bytesT
 
 const membershipProof = (i: number, n: number): string => formatMembershipProof(membershipPath(tree, i, n));
 const consistencyItems = (m: number, n: number): string[] => consistencyProof(tree, m, n).map(formatConsistencyItem);
-
-/** The hex digest with one bit (0..255) flipped. */
-function flipBit(hex: string, bit: number): string {
-  const bytes = digestFromHex(hex)!.slice();
-  bytes[bit >> 3]! ^= 1 << (bit & 7);
-  return bytesToHex(bytes);
-}
 
 /** Runs a check and describes it if it threw or did not FAIL with a reason; null if it failed properly. */
 function notAFail(label: string, check: () => Verification): string | null {

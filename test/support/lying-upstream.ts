@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import type { PublishedRoot, SearchEvent } from '../../src/wire/index.js';
 import { startLocalAudit, type LocalAudit } from '../../src/local-audit/index.js';
 import { hashEnvelope, signEvent } from '../../src/merkle/index.js';
+import { flipBit } from './digest-bits.js';
 import { startTestService, tempDir, type TestService } from './local-audit.js';
 import { changeMessage, rewriteLeaves, snapshotAuditDb, treeSize, withAuditDb, type EnvelopeMutation, type RewrittenLeaf } from './tamper.js';
 
@@ -280,8 +281,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       let n = 0;
       events.forEach((event, i) => {
         const proof = event.membership_proof;
-        if (alterProof!(event, i) && typeof proof === 'string' && /^[lr]:[0-9a-f]/.test(proof)) {
-          event.membership_proof = proof.slice(0, 2) + (parseInt(proof[2]!, 16) ^ 1).toString(16) + proof.slice(3);
+        if (alterProof!(event, i) && typeof proof === 'string' && /^[lr]:[0-9a-f]{64}(,|$)/.test(proof)) {
+          event.membership_proof = proof.slice(0, 2) + flipBit(proof.slice(2, 66), 4) + proof.slice(66);
           n++;
         }
       });
