@@ -36,7 +36,10 @@ async function startSide(name: string, env: Record<string, string>): Promise<Sid
 async function main(): Promise<void> {
   const sides: Side[] = [];
   try {
-    sides.push(await startSide('LOG_COALESCING=true', {}), await startSide('LOG_COALESCING=false', { LOG_COALESCING: 'false' }));
+    // One at a time, each kept as soon as it runs: if the second does not start, the first is
+    // still stopped below instead of left running.
+    sides.push(await startSide('LOG_COALESCING=true', {}));
+    sides.push(await startSide('LOG_COALESCING=false', { LOG_COALESCING: 'false' }));
     console.log(`log grouping benchmark, ${new Date().toISOString()}: plain GraphQL log(event), ${IN_FLIGHT} in flight, ${SECONDS} s per side and round, alternating slices`);
     const call = (side: Side) => async (w: number, n: number) => {
       const answer = await side.client.run(LOG, { e: { message: `grouping ${side.name} ${w} ${n}`, actor: 'bench-grouping' } });
