@@ -23,12 +23,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 
 # ---- deps: production dependencies, with the toolchain better-sqlite3 compiles with ------------
-# Built against this image's glibc and Node ABI, the same as the runtime's.
+# Built against this image's glibc and Node ABI, the same as the runtime's. Everything is
+# installed first so that the postinstall script (patch-package, a dev dependency) applies
+# patches/ to the installed packages; then the dev dependencies are removed.
 FROM npm AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-RUN npm ci --omit=dev --no-audit --no-fund \
+COPY patches ./patches
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # ---- build: tsc, src/ -> dist/ ------------------------------------------------------------------

@@ -36,18 +36,32 @@ export interface CoalescedSends {
   target: string;
 }
 
-interface Member {
-  /** Prepared (normalised, tenant added, signed) when it was queued: a bad event fails alone. */
-  item: PreparedItem;
-  chars: number;
-  signal: AbortSignal | undefined;
-  resolve(response: AuditResponse<LogResult>): void;
-  reject(err: unknown): void;
-  settled: boolean;
+/**
+ * One queued log. It is its own listener on the caller's signal (an EventListener object): a
+ * closure kept on the member that captures the member made V8's young collections keep every
+ * member, with its event, until a full collection (README: What a `log` left behind, and why).
+ */
+class Member {
   /** Where the member is: waiting for the flush, sent in a group, or sent on its own. */
-  stage: 'queued' | GroupSend | 'alone';
-  /** The one listener on the caller's signal, from enqueue until the member is settled. */
-  onAbort: (() => void) | undefined;
+  stage: 'queued' | GroupSend | 'alone' = 'queued';
+  settled = false;
+  /** Listening on the caller's signal, from enqueue until the member is settled. */
+  listening = false;
+
+  constructor(
+    private readonly coalescer: LogCoalescer,
+    /** Prepared (normalised, tenant added, signed) when it was queued: a bad event fails alone. */
+    readonly item: PreparedItem,
+    readonly chars: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (response: AuditResponse<LogResult>) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    this.coalescer.abandon(this, this.signal?.reason);
+  }
 }
 
 /** A group's request, cancelled once no member waits for it. */
@@ -74,11 +88,11 @@ export class LogCoalescer {
   log(item: PreparedItem, signal: AbortSignal | undefined): Promise<AuditResponse<LogResult>> {
     if (signal?.aborted) return Promise.reject(this.sends.aborted(signal.reason));
     return new Promise((resolve, reject) => {
-      const member: Member = { item, chars: valueChars(item), signal, resolve, reject, settled: false, stage: 'queued', onAbort: undefined };
+      const member = new Member(this, item, valueChars(item), signal, resolve, reject);
       this.queue.push(member);
       if (signal) {
-        member.onAbort = () => this.abandon(member, signal.reason);
-        signal.addEventListener('abort', member.onAbort, { once: true });
+        signal.addEventListener('abort', member, { once: true });
+        member.listening = true;
       }
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -168,7 +182,7 @@ export class LogCoalescer {
    * and its group's request cancelled when it was the last one waiting, and one sent on its own is
    * answered by its own call.
    */
-  private abandon(member: Member, reason: unknown): void {
+  abandon(member: Member, reason: unknown): void {
     const stage = member.stage;
     if (stage === 'alone') return;
     if (stage === 'queued') {
@@ -183,8 +197,8 @@ export class LogCoalescer {
   private settle(member: Member, answer: () => void): void {
     if (member.settled) return;
     member.settled = true;
-    if (member.signal && member.onAbort) member.signal.removeEventListener('abort', member.onAbort);
-    member.onAbort = undefined;
+    if (member.signal && member.listening) member.signal.removeEventListener('abort', member);
+    member.listening = false;
     answer();
   }
 }
