@@ -1,4 +1,6 @@
 // `npm start`: the gateway, with the local audit service embedded unless an upstream is set.
+// First: the heap setting applies to everything the modules below allocate.
+import './gateway/heap-settings.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway/start.js';
 
