@@ -44,9 +44,8 @@ export interface CoalescedSends {
 class Member {
   /** Where the member is: waiting for the flush, sent in a group, or sent on its own. */
   stage: 'queued' | GroupSend | 'alone' = 'queued';
+  /** Answered; until then it listens on the caller's signal (when there is one). */
   settled = false;
-  /** Listening on the caller's signal, from enqueue until the member is settled. */
-  listening = false;
 
   constructor(
     private readonly coalescer: LogCoalescer,
@@ -92,7 +91,6 @@ export class LogCoalescer {
       this.queue.push(member);
       if (signal) {
         signal.addEventListener('abort', member, { once: true });
-        member.listening = true;
       }
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -197,8 +195,7 @@ export class LogCoalescer {
   private settle(member: Member, answer: () => void): void {
     if (member.settled) return;
     member.settled = true;
-    if (member.signal && member.listening) member.signal.removeEventListener('abort', member);
-    member.listening = false;
+    member.signal?.removeEventListener('abort', member);
     answer();
   }
 }
