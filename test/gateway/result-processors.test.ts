@@ -62,9 +62,12 @@ describe('Accept negotiation (result processors chosen once per header)', () => 
   }
 
   test('every header gets what yoga chose for it, the first time and again, whatever came in between', async () => {
-    const order = [...CASES.filter((c) => c[0] === 'query'), ...CASES.filter((c) => c[0] === 'subscription')];
-    // The same headers for both kinds, alternating, twice over.
-    const interleaved = order.flatMap((c, i) => [c, order[(i + CASES.length / 2) % order.length]!]);
+    // A query, then a subscription, and so on: most headers are asked for both kinds, so in the
+    // second round each kind meets headers whose choice was kept for the other kind too.
+    const queries = CASES.filter((c) => c[0] === 'query');
+    const subscriptions = CASES.filter((c) => c[0] === 'subscription');
+    const interleaved = queries.flatMap((q, i) => (subscriptions[i] ? [q, subscriptions[i]] : [q]));
+    expect(interleaved).toHaveLength(CASES.length);
     for (const round of [1, 2]) {
       for (const [kind, accept, status, type, accepts] of interleaved) {
         const got = await answer(kind, accept);
