@@ -70,8 +70,8 @@ function loggedPath(path: string): string {
   return path.length > 128 ? `${path.slice(0, 128)}…` : path;
 }
 
-/** Records the operation and the errors of GraphQL requests on their observation, and counts verifications. */
-export function observationPlugin(metrics: GatewayMetrics | undefined, observationOf: (request: Request) => RequestObservation | undefined): Plugin {
+/** Records the operation and the errors of GraphQL requests on their observation. */
+export function observationPlugin(observationOf: (request: Request) => RequestObservation | undefined): Plugin {
   return {
     onParams({ params, request }) {
       const observation = observationOf(request);
@@ -81,9 +81,6 @@ export function observationPlugin(metrics: GatewayMetrics | undefined, observati
       const request = (context as { request?: Request }).request;
       const observation = request ? observationOf(request) : undefined;
       if (observation) describeOperation(observation, params.documentAST as DocumentNode, observation.operationName);
-    },
-    onExecutionResult({ result }) {
-      if (metrics && !isAsyncIterable(result) && result) metrics.countVerifications(result.data);
     },
     onResultProcess({ result, request }) {
       const observation = observationOf(request);

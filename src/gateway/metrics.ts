@@ -5,20 +5,22 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IntegrityState, IntegrityWatch } from '../trust/integrity-status.js';
+import type { VerificationCheck, VerificationTally } from '../graphql/context.js';
 import { liveTailTotals } from '../graphql/live-tail/hub.js';
 
 export type OperationOutcome = 'ok' | 'graphql_error' | 'http_error';
 
 const INTEGRITY_STATES: readonly IntegrityState[] = ['OK', 'FAILED', 'UNKNOWN', 'UNANCHORED'];
-const VERIFICATION_CHECKS = ['hash', 'membership', 'consistency', 'signature', 'witness', 'verdict'] as const;
+const VERIFICATION_CHECKS: readonly VerificationCheck[] = ['hash', 'membership', 'consistency', 'signature', 'witness', 'verdict'];
 const STATUSES = ['PASS', 'FAIL', 'NONE', 'VERIFIED', 'PENDING', 'FAILED'] as const;
-const STATUS_INDEX = new Map<unknown, number>(STATUSES.map((status, i) => [status, i]));
+const STATUS_INDEX = new Map<string, number>(STATUSES.map((status, i) => [status, i]));
+const CHECK_INDEX = Object.fromEntries(VERIFICATION_CHECKS.map((check, i) => [check, i])) as Record<VerificationCheck, number>;
 /** Operation names are chosen by callers: the label set stays bounded whatever they send. */
 const MAX_OPERATION_NAME_CHARS = 64;
 const MAX_OPERATION_NAMES = 200;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
-export class GatewayMetrics {
+export class GatewayMetrics implements VerificationTally {
   readonly registry = new Registry();
   private readonly operations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
   private readonly operationDuration: Histogram<'operation_name' | 'operation_type' | 'outcome'>;
@@ -26,8 +28,9 @@ export class GatewayMetrics {
   private readonly upstreamDuration: Histogram<'endpoint'>;
   /**
    * Verification outcomes per (check, status), at VERIFICATION_CHECKS index × STATUSES.length +
-   * status index. Counted here and handed to prom-client when scraped: its increment hashes the
-   * label set every time, which cost more than walking the answer.
+   * status index, one count per check resolved for a caller (src/graphql/types/verification.ts).
+   * Counted here and handed to prom-client when scraped: its increment hashes the label set every
+   * time, too much for every check of every event of a page.
    */
   private readonly verificationCounts = new Float64Array(VERIFICATION_CHECKS.length * STATUSES.length);
   private readonly operationNames = new Set<string>();
@@ -120,17 +123,12 @@ export class GatewayMetrics {
     this.operationDuration.observe(labels, seconds);
   }
 
-  /** Counts every `verification { … }` object in a result's data (the fields the caller selected). */
-  countVerifications(data: unknown): void {
-    const counts = this.verificationCounts;
-    walk(data, (verification) => {
-      for (let c = 0; c < VERIFICATION_CHECKS.length; c++) {
-        const status = STATUS_INDEX.get(verification[VERIFICATION_CHECKS[c]!]);
-        if (status === undefined) continue;
-        const at = c * STATUSES.length + status;
-        counts[at] = counts[at]! + 1;
-      }
-    });
+  /** VerificationTally: one check of a verification resolved for a caller. */
+  count(check: VerificationCheck, status: string): void {
+    const statusIndex = STATUS_INDEX.get(status);
+    if (statusIndex === undefined) return;
+    const at = CHECK_INDEX[check] * STATUSES.length + statusIndex;
+    this.verificationCounts[at] = this.verificationCounts[at]! + 1;
   }
 
   /** GET /metrics: the text format; with a token, only for `Authorization: Bearer <token>`. */
@@ -157,21 +155,6 @@ export class GatewayMetrics {
     if (this.operationNames.size >= MAX_OPERATION_NAMES) return 'other';
     this.operationNames.add(name);
     return name;
-  }
-}
-
-function walk(value: unknown, visit: (verification: Record<string, unknown>) => void): void {
-  if (Array.isArray(value)) {
-    for (const item of value) walk(item, visit);
-    return;
-  }
-  if (value === null || typeof value !== 'object') return;
-  const record = value as Record<string, unknown>;
-  for (const key in record) {
-    const field = record[key];
-    if (field === null || typeof field !== 'object') continue;
-    if (key === 'verification' && !Array.isArray(field)) visit(field as Record<string, unknown>);
-    else walk(field, visit);
   }
 }
 

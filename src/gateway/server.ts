@@ -166,7 +166,7 @@ function createGraphQLHandler(options: GatewayOptions): Yoga {
       complexityLimit(),
       compiledExecution(),
       scopeCacheRelease,
-      ...(options.metrics || options.accessLog ? [observationPlugin(options.metrics, (request) => requestStates.get(request)?.observation)] : []),
+      ...(options.metrics || options.accessLog ? [observationPlugin((request) => requestStates.get(request)?.observation)] : []),
       ...(options.traced ? [operationSpans] : []),
     ],
     maskedErrors: {
@@ -204,6 +204,7 @@ function buildContext(request: Request, authentication: Authentication | undefin
     jobs: options.downloads!.jobs,
     urls: options.downloads!.urls,
     liveTailIntervalMs: options.liveTailIntervalMs,
+    verificationTally: options.metrics,
   };
 }
 

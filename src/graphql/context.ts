@@ -16,6 +16,14 @@ export interface GatewayUrls {
   poll(requestId: string): string;
 }
 
+/** The checks of an event's verification, as the API names them. */
+export type VerificationCheck = 'hash' | 'membership' | 'consistency' | 'signature' | 'witness' | 'verdict';
+
+/** Told of every check of a verification the gateway resolves for a caller (its metrics). */
+export interface VerificationTally {
+  count(check: VerificationCheck, status: string): void;
+}
+
 export interface GraphQLContext {
   /** The REST client for this request's upstream (pass-through callers get their own token's). */
   client: AuditClient;
@@ -39,4 +47,6 @@ export interface GraphQLContext {
   urls: GatewayUrls;
   /** Milliseconds between a live-tail watcher's polls (LIVE_TAIL_INTERVAL_MS). */
   liveTailIntervalMs?: number | undefined;
+  /** Counts the verification checks resolved for callers (absent when metrics are off). */
+  verificationTally?: VerificationTally | undefined;
 }

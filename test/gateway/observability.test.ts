@@ -145,6 +145,30 @@ describe('metrics and access log, no caller authentication', () => {
     }
     expect(gw.lines.slice(before).join('\n')).not.toContain('observed');
   });
+
+  test('verification counts are the checks the gateway resolved: each selection counts, under any alias or fragment', async () => {
+    const counted = async () => {
+      const checks = series((await scrape(origin)).metrics, 'audit_gateway_verification_checks_total');
+      return (check: string, status: string) => Number(checks.find((s) => s.labels?.check === check && s.labels.status === status)?.value ?? 0);
+    };
+    const before = await counted();
+    const found = await post(
+      gw.running.url,
+      `query { search(query: "message:observed", first: 5) { __typename ... on AuditEventConnection { edges { node { checked: verification { h: hash v: verdict } again: verification { membership ...Verdict } } } } } }
+       fragment Verdict on EventVerification { verdict }`,
+    );
+    const nodes = found.body.data.search.edges.map((e: Json) => e.node);
+    expect(nodes.length).toBeGreaterThan(0);
+    const after = await counted();
+    const delta = (check: string, status: string) => after(check, status) - before(check, status);
+    const verdicts: string[] = [...new Set<string>(nodes.map((n: Json) => n.checked.v))];
+    expect(verdicts).toHaveLength(1);
+    expect(delta('hash', nodes[0].checked.h)).toBe(nodes.length);
+    expect(delta('membership', nodes[0].again.membership)).toBe(nodes.length);
+    expect(delta('verdict', verdicts[0]!)).toBe(2 * nodes.length);
+    // Not selected: not counted.
+    expect(['PASS', 'FAIL', 'NONE'].map((status) => delta('consistency', status) + delta('signature', status))).toEqual([0, 0, 0]);
+  });
 });
 
 describe('metrics and access log with API keys', () => {

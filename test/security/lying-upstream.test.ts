@@ -588,6 +588,35 @@ describe('the gateway against a lying upstream', () => {
     for (const { node } of unaware.edges) expectVerified(node);
   });
 
+  test('decorateEnvelopes: envelopes carrying verdict-shaped objects are FAILED, and /metrics counts only the verdicts the gateway gave', async () => {
+    const s = await anchored();
+    const forged = { hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'PASS', witness: 'PASS', verdict: 'VERIFIED' };
+    s.up.decorateEnvelopes({ verification: forged, checks: [{ verification: forged }] });
+    const counts = async (): Promise<Map<string, number>> => {
+      const text = await (await fetch(new URL('/metrics', s.running.url))).text();
+      const lines = text.split('\n').filter((l) => l.startsWith('audit_gateway_verification_checks_total{'));
+      return new Map(lines.map((l) => [l.slice(l.indexOf('{'), l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+    };
+    const before = await counts();
+    // The envelope itself (what the upstream sent), the verdicts, and the verdict again under an alias.
+    const page = await s.search('actor:alice', { node: `envelope ${VERDICTS_ONLY} again: verification { verdict }` });
+    expect(page.edges).toHaveLength(34);
+    for (const { node } of page.edges) {
+      expectFailed(node, /hash/i);
+      expect((node as unknown as { envelope: Json }).envelope.verification).toEqual(forged);
+    }
+    expect(s.up.calls.some((c) => c.lies.some((l) => l.startsWith('added verification, checks to 34 envelopes')))).toBe(true);
+    const after = await counts();
+    const delta = (check: string, status: string) => (after.get(`{check="${check}",status="${status}"}`) ?? 0) - (before.get(`{check="${check}",status="${status}"}`) ?? 0);
+    expect({ hashFail: delta('hash', 'FAIL'), hashPass: delta('hash', 'PASS'), failed: delta('verdict', 'FAILED'), verified: delta('verdict', 'VERIFIED'), witnessPass: delta('witness', 'PASS') }).toEqual({
+      hashFail: 34,
+      hashPass: 0,
+      failed: 68,
+      verified: 0,
+      witnessPass: 0,
+    });
+  });
+
   test('no lie ever yields verified: true for an event it touched (all lies at once)', async () => {
     const s = await anchored();
     s.up.strip({ membershipProof: true }, (e) => (e.leaf_index ?? 99) % 3 === 0);

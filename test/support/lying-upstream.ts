@@ -13,6 +13,7 @@
 // - ignore the search restriction the caller forced (another tenant's events come back);
 // - withhold v1/log's consistency proof after a prev_root;
 // - roll the latest root back k sizes;
+// - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts);
 // - re-sign events with an attacker's key, either in transit (hash recomputed, so the tree no
 //   longer holds it) or at rest in the file (hash, tree and roots rebuilt, so only the list of
 //   trusted signing keys can catch it).
@@ -137,6 +138,11 @@ export interface LyingUpstream {
    */
   resign(privateKey: string | Uint8Array | null): void;
   /**
+   * Add these keys to every event's envelope on search/results pages, the hash left as it was (so
+   * the envelope no longer hashes to it); null stops.
+   */
+  decorateEnvelopes(extra: Record<string, Json> | null): void;
+  /**
    * Re-sign stored events in the serving service's file with this key: envelope, hash, tree nodes
    * and published roots rewritten consistently. Default: every event. Returns what changed.
    */
@@ -197,6 +203,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let forgeLogEnvelope = false;
   let rollbackBy = 0;
   let resignKey: string | Uint8Array | null = null;
+  let envelopeExtra: Record<string, Json> | null = null;
 
   const served = (): LocalAudit => (forked && forkService ? forkService : primary);
 
@@ -247,6 +254,10 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
         event.hash = hashEnvelope(event.envelope);
       }
       if (events.length > 0) lies.push(`re-signed ${events.length} events with the attacker's key`);
+    }
+    if (envelopeExtra !== null) {
+      for (const event of events) Object.assign(event.envelope, envelopeExtra);
+      if (events.length > 0) lies.push(`added ${Object.keys(envelopeExtra).join(', ')} to ${events.length} envelopes`);
     }
     const perEvent: Array<[keyof StripFields, keyof SearchEvent]> = [
       ['hash', 'hash'],
@@ -457,6 +468,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     resign: (privateKey) => {
       resignKey = privateKey;
     },
+    decorateEnvelopes: (extra) => {
+      envelopeExtra = extra;
+    },
     resignAtRest: (privateKey, leaves) =>
       withAuditDb(served().dataDir, (db) => {
         const chosen = leaves ?? Array.from({ length: treeSize(db) }, (_, i) => i);
@@ -476,6 +490,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       forgeLogEnvelope = false;
       rollbackBy = 0;
       resignKey = null;
+      envelopeExtra = null;
     },
     close: () =>
       (closing ??= (async () => {

@@ -13,7 +13,7 @@ import { InputError, upstream } from '../errors.js';
 import { STANDARD_GRAPHQL_FIELDS, wireKey } from '../standard-fields.js';
 import type { ChainedRoot } from '../upstream-state.js';
 import { applyTenant } from '../../auth/tenancy.js';
-import { failureReasons, VerdictEnum, VerificationStatusEnum } from './verification.js';
+import { failureReasons, tallied, VerdictEnum, VerificationStatusEnum } from './verification.js';
 import { inSpan, verdictCounts } from '../spans.js';
 
 export const AuditEventInput = builder.inputType('AuditEventInput', {
@@ -65,15 +65,15 @@ interface LogOutcome {
 const LogVerificationRef = builder.objectRef<LogVerification>('LogVerification').implement({
   description: 'What the gateway verified about a logged event.',
   fields: (t) => ({
-    hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope hashes to the returned hash.', resolve: (v) => v.hash.status }),
-    membership: t.field({ type: VerificationStatusEnum, description: 'The membership proof leads to the unpublished root.', resolve: (v) => v.membership.status }),
-    consistency: t.field({ type: VerificationStatusEnum, description: 'The new root extends the last root this gateway verified.', resolve: (v) => v.consistency.status }),
-    signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned).', resolve: (v) => v.signature.status }),
+    hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope hashes to the returned hash.', resolve: (v, _args, ctx) => tallied(ctx, 'hash', v.hash.status) }),
+    membership: t.field({ type: VerificationStatusEnum, description: 'The membership proof leads to the unpublished root.', resolve: (v, _args, ctx) => tallied(ctx, 'membership', v.membership.status) }),
+    consistency: t.field({ type: VerificationStatusEnum, description: 'The new root extends the last root this gateway verified.', resolve: (v, _args, ctx) => tallied(ctx, 'consistency', v.consistency.status) }),
+    signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned).', resolve: (v, _args, ctx) => tallied(ctx, 'signature', v.signature.status) }),
     verdict: t.field({
       type: VerdictEnum,
       description:
         "VERIFIED when hash, membership and consistency PASS and the new root is chained to the gateway's verified history; PENDING when it cannot be chained yet (nothing verified to chain to, or verify not asked for); FAILED when a check failed or a proof asked for was withheld.",
-      resolve: (v) => v.verdict,
+      resolve: (v, _args, ctx) => tallied(ctx, 'verdict', v.verdict),
     }),
     verdictReason: t.string({ nullable: true, description: 'Why the verdict is PENDING or FAILED.', resolve: (v) => v.verdictReason ?? null }),
     verified: t.boolean({ description: 'True exactly when verdict is VERIFIED.', resolve: (v) => v.verdict === 'VERIFIED' }),

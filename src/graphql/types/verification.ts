@@ -2,6 +2,7 @@
 // reason, and the reasons for failures.
 import type { Verification } from '../../merkle/index.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext, VerificationCheck } from '../context.js';
 import type { GatewayEventVerification } from '../page-verifier.js';
 
 export const VerificationStatusEnum = builder.enumType('VerificationStatus', {
@@ -40,32 +41,41 @@ export function failureReasons(v: Partial<Record<(typeof CHECKS)[number], Verifi
   return reasons;
 }
 
+/**
+ * A check's status as resolved for the caller, counted on the way: the metrics count what callers
+ * were given (under any alias, in any fragment), never data that merely looks like a verification.
+ */
+export function tallied<S extends string>(ctx: GraphQLContext, check: VerificationCheck, status: S): S {
+  ctx.verificationTally?.count(check, status);
+  return status;
+}
+
 export const EventVerificationRef = builder.objectRef<GatewayEventVerification>('EventVerification').implement({
   description: 'What the gateway verified about one event, with src/merkle, against roots it has proven itself.',
   fields: (t) => ({
-    hash: t.field({ type: VerificationStatusEnum, description: 'sha256 of the canonical envelope equals the event hash.', resolve: (v) => v.hash.status }),
+    hash: t.field({ type: VerificationStatusEnum, description: 'sha256 of the canonical envelope equals the event hash.', resolve: (v, _args, ctx) => tallied(ctx, 'hash', v.hash.status) }),
     membership: t.field({
       type: VerificationStatusEnum,
       description: 'The membership proof leads from the event hash to the published root (or the unpublished root for unpublished events).',
-      resolve: (v) => v.membership.status,
+      resolve: (v, _args, ctx) => tallied(ctx, 'membership', v.membership.status),
     }),
     consistency: t.field({
       type: VerificationStatusEnum,
       description:
         "The page's published root is in the gateway's verified history (or proven to extend it), and the published roots around the event (leaf_index and leaf_index+1) are the prefixes of it that the event's path proves; NONE while unpublished or not yet proven.",
-      resolve: (v) => v.consistency.status,
+      resolve: (v, _args, ctx) => tallied(ctx, 'consistency', v.consistency.status),
     }),
     signature: t.field({
       type: VerificationStatusEnum,
       description: 'The Ed25519 signature over the canonical event verifies (by a trusted key, when TRUSTED_SIGNING_KEYS_FILE lists them); NONE for unsigned events.',
-      resolve: (v) => v.signature.status,
+      resolve: (v, _args, ctx) => tallied(ctx, 'signature', v.signature.status),
     }),
     witness: t.field({
       type: VerificationStatusEnum,
       description: 'The independent witness (ROOT_WITNESS, e.g. Arweave) holds the same published root; NONE when no witness is configured, the event is unpublished, or the witness does not hold the root yet.',
-      resolve: (v) => v.witness.status,
+      resolve: (v, _args, ctx) => tallied(ctx, 'witness', v.witness.status),
     }),
-    verdict: t.field({ type: VerdictEnum, description: 'VERIFIED, PENDING or FAILED: the checks taken together.', resolve: (v) => v.verdict }),
+    verdict: t.field({ type: VerdictEnum, description: 'VERIFIED, PENDING or FAILED: the checks taken together.', resolve: (v, _args, ctx) => tallied(ctx, 'verdict', v.verdict) }),
     verdictReason: t.string({ nullable: true, description: 'Why the verdict is PENDING or FAILED (the first check that is not proven, with its reason).', resolve: (v) => v.verdictReason ?? null }),
     verified: t.boolean({ description: 'True exactly when verdict is VERIFIED: proven, not merely "nothing failed".', resolve: (v) => v.verdict === 'VERIFIED' }),
     failures: t.stringList({ description: 'One line per failed check, naming the check and the reason.', resolve: (v) => failureReasons(v) }),
