@@ -67,7 +67,7 @@ export class GatewayMetrics implements VerificationTally {
     const verificationCounts = this.verificationCounts;
     new Counter({
       name: 'audit_gateway_verification_checks_total',
-      help: 'Event verification results sent to callers, by check (hash, membership, consistency, signature, witness, verdict) and status.',
+      help: 'Verification checks the gateway resolved for callers (each selected check of each event, live-tail pushes included), by check (hash, membership, consistency, signature, witness, verdict) and status.',
       labelNames: ['check', 'status'],
       registers: [this.registry],
       collect() {
