@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type GatewayConfig } from '../../src/config.js
 import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
 import { tempDir, type Json } from '../support/gateway.js';
+import { countedSince, verificationChecks } from '../support/verification-metrics.js';
 
 const API_KEY = 'observability-test-key-0123456789';
 const METRICS_TOKEN = 'observability-metrics-token';
@@ -147,11 +148,7 @@ describe('metrics and access log, no caller authentication', () => {
   });
 
   test('verification counts are the checks the gateway resolved: each selection counts, under any alias or fragment', async () => {
-    const counted = async () => {
-      const checks = series((await scrape(origin)).metrics, 'audit_gateway_verification_checks_total');
-      return (check: string, status: string) => Number(checks.find((s) => s.labels?.check === check && s.labels.status === status)?.value ?? 0);
-    };
-    const before = await counted();
+    const before = await verificationChecks(origin);
     const found = await post(
       gw.running.url,
       `query { search(query: "message:observed", first: 5) { __typename ... on AuditEventConnection { edges { node { checked: verification { h: hash v: verdict } again: verification { membership ...Verdict } } } } } }
@@ -159,8 +156,7 @@ describe('metrics and access log, no caller authentication', () => {
     );
     const nodes = found.body.data.search.edges.map((e: Json) => e.node);
     expect(nodes.length).toBeGreaterThan(0);
-    const after = await counted();
-    const delta = (check: string, status: string) => after(check, status) - before(check, status);
+    const delta = countedSince(before, await verificationChecks(origin));
     const verdicts: string[] = [...new Set<string>(nodes.map((n: Json) => n.checked.v))];
     expect(verdicts).toHaveLength(1);
     expect(delta('hash', nodes[0].checked.h)).toBe(nodes.length);

@@ -5,6 +5,7 @@ import { createClient, type Client } from 'graphql-sse';
 import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 import { untilOpenLiveTails } from '../support/live-tail.js';
+import { countedSince, verificationChecks } from '../support/verification-metrics.js';
 
 let gateway: TestGateway;
 let logger: AuditClient;
@@ -86,17 +87,9 @@ test('1,000 events arrive once each, in order; after: resumes with no gap and no
   expect(b.pushes.filter((p) => !p.verdictUpdate).map((p) => p.event.hash)).toEqual([...first.slice(600).map((p) => p.event.hash), late.result.hash]);
 }, 60000);
 
-/** audit_gateway_verification_checks_total{check="verdict"} by status, from /metrics. */
-async function verdictsCounted(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${gateway.origin}/metrics`)).text();
-  const counted: Record<string, number> = {};
-  for (const [, status, value] of text.matchAll(/^audit_gateway_verification_checks_total\{check="verdict",status="(\w+)"\} (\d+)$/gm)) counted[status!] = Number(value);
-  return counted;
-}
-
 test('an event pushed PENDING is pushed again VERIFIED once published; /metrics counts both verdicts pushed', async () => {
   await untilOpenLiveTails(0);
-  const counted = await verdictsCounted();
+  const before = await verificationChecks(gateway.origin);
   const t = tail({ q: 'actor:verdict' });
   await untilOpenLiveTails(1);
   const logged = await logger.log({ event: { actor: 'verdict', message: 'v' } });
@@ -109,8 +102,8 @@ test('an event pushed PENDING is pushed again VERIFIED once published; /metrics 
   await until(() => t.pushes.length >= 2);
   t.stop();
   expect(t.pushes[1]).toMatchObject({ verdictUpdate: true, event: { hash: logged.result.hash, verification: { verdict: 'VERIFIED' } } });
-  const now = await verdictsCounted();
-  expect({ PENDING: (now.PENDING ?? 0) - (counted.PENDING ?? 0), VERIFIED: (now.VERIFIED ?? 0) - (counted.VERIFIED ?? 0) }).toEqual({ PENDING: 1, VERIFIED: 1 });
+  const counted = countedSince(before, await verificationChecks(gateway.origin));
+  expect({ PENDING: counted('verdict', 'PENDING'), VERIFIED: counted('verdict', 'VERIFIED') }).toEqual({ PENDING: 1, VERIFIED: 1 });
 });
 
 test('a bad searchRestriction is a typed error', async () => {

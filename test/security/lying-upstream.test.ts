@@ -18,6 +18,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
 import { publicKeyPem, signEvent } from '../../src/merkle/index.js';
 import { tempDir, type Json } from '../support/gateway.js';
 import { startLyingUpstream, type LyingUpstream } from '../support/lying-upstream.js';
+import { countedSince, verificationChecks } from '../support/verification-metrics.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const T1 = 'tenant-one-key-0123456789';
@@ -592,12 +593,7 @@ describe('the gateway against a lying upstream', () => {
     const s = await anchored();
     const forged = { hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'PASS', witness: 'PASS', verdict: 'VERIFIED' };
     s.up.decorateEnvelopes({ verification: forged, checks: [{ verification: forged }] });
-    const counts = async (): Promise<Map<string, number>> => {
-      const text = await (await fetch(new URL('/metrics', s.running.url))).text();
-      const lines = text.split('\n').filter((l) => l.startsWith('audit_gateway_verification_checks_total{'));
-      return new Map(lines.map((l) => [l.slice(l.indexOf('{'), l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
-    };
-    const before = await counts();
+    const before = await verificationChecks(s.running.url);
     // The envelope itself (what the upstream sent), the verdicts, and the verdict again under an alias.
     const page = await s.search('actor:alice', { node: `envelope ${VERDICTS_ONLY} again: verification { verdict }` });
     expect(page.edges).toHaveLength(34);
@@ -606,8 +602,7 @@ describe('the gateway against a lying upstream', () => {
       expect((node as unknown as { envelope: Json }).envelope.verification).toEqual(forged);
     }
     expect(s.up.calls.some((c) => c.lies.some((l) => l.startsWith('added verification, checks to 34 envelopes')))).toBe(true);
-    const after = await counts();
-    const delta = (check: string, status: string) => (after.get(`{check="${check}",status="${status}"}`) ?? 0) - (before.get(`{check="${check}",status="${status}"}`) ?? 0);
+    const delta = countedSince(before, await verificationChecks(s.running.url));
     expect({ hashFail: delta('hash', 'FAIL'), hashPass: delta('hash', 'PASS'), failed: delta('verdict', 'FAILED'), verified: delta('verdict', 'VERIFIED'), witnessPass: delta('witness', 'PASS') }).toEqual({
       hashFail: 34,
       hashPass: 0,
