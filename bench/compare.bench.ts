@@ -23,12 +23,13 @@
 // this process's own (the load generator and its checks), which shares the machine's cores with
 // both, so a path that costs the client more leaves the servers less.
 //
-// The targets are read from a second measurement of their two paths in alternating slices
-// (bench/support/measure.ts measurePaired, ABBA, BENCH_PAIRED_SECONDS per side, default twice
-// BENCH_SECONDS): the page pair before anything is written, the log pair after the writes. Rows
+// The targets are read from a second measurement of their paths in alternating slices
+// (bench/support/measure.ts measureAlternating, ABBA, BENCH_PAIRED_SECONDS per side, default twice
+// BENCH_SECONDS): the page paths before anything is written, the log pair after the writes. Rows
 // measured one after the other put the minutes between them into the ratio (on this VM the same
 // code's log ratio read 30% in a full run and 37% in a run of the log rows alone); both ratios
-// are printed.
+// are printed. The page's paths include a third: REST + verify through a bare relay process
+// (bench/support/relay-server.ts), the cost of the gateway's second HTTP hop with nothing else.
 //
 // BENCH_CONCURRENCY (default 16) requests in flight per row, BENCH_SECONDS (default 5) per row after
 // BENCH_WARMUP_SECONDS (default 2) of untimed calls of the same path, and before the first row
@@ -49,7 +50,8 @@ import type { PublishedRoot } from '../src/wire/index.js';
 import { installArweaveStub } from '../test/support/arweave-stub.js';
 import { upstreamLogCalls } from './support/gateway-metrics.js';
 import { startGatewayProcess, processCpuMs, type GatewayProcess } from './support/gateway-process.js';
-import { measure, measurePaired, verdict, type Measured } from './support/measure.js';
+import { measure, measureAlternating, verdict, type Measured } from './support/measure.js';
+import { spawnRelay, type ServerProcess } from './support/processes.js';
 import { createRestPageVerifier, expectedPageChecks, pageChecksAre } from './support/rest-page.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -66,6 +68,8 @@ const PAGE = 20;
 /** The issue's bound on a warm verified page: gateway p50 at most this times REST + verify p50. */
 const PAGE_RATIO_TARGET = 1.3;
 const QUERY = 'actor:bench-target';
+/** The page pair's third side: REST + verify through the bare relay. */
+const RELAYED_PAGE = 'REST + verify via a relay';
 /** Every TARGET_EVERY-th seeded event is a bench-target event (30 in all). */
 const TARGET_EVERY = Math.max(1, Math.floor(SEED_EVENTS / 30));
 const RESULTS_FILE = fileURLToPath(new URL('./results/compare.md', import.meta.url));
@@ -182,10 +186,10 @@ function answerChecker(call: (worker: number, n: number) => Promise<void>): { ch
   return { checked, wrong: () => wrong, firstWrong: () => firstWrong };
 }
 
-/** CPU ms so far of the gateway's process, the service's process and this one. */
-function cpuSample(gateway: GatewayProcess): number[] {
+/** CPU ms so far of the gateway's process, the service's process, this one and the relay's. */
+function cpuSample(gateway: GatewayProcess, relay?: ServerProcess): number[] {
   const own = process.cpuUsage();
-  return [processCpuMs(gateway.pid), processCpuMs(gateway.servicePid), (own.user + own.system) / 1000];
+  return [processCpuMs(gateway.pid), processCpuMs(gateway.servicePid), (own.user + own.system) / 1000, relay?.proc.pid ? processCpuMs(relay.proc.pid) : Number.NaN];
 }
 
 function rowOf(operation: string, path: string, m: Measured, cpuMs: readonly number[], answers: ReturnType<typeof answerChecker>): Row {
@@ -231,19 +235,29 @@ async function runRow(gateway: GatewayProcess, operation: string, path: string, 
 }
 
 /**
- * A target's two paths again, in alternating slices (measurePaired) of PAIRED_SECONDS per side in
+ * A target's paths again, in alternating slices (measureAlternating) of PAIRED_SECONDS per side in
  * all: rows measured one after the other put minutes of this machine's drift between the sides.
+ * A side named in `relaySides` runs through the relay: its row's gateway CPU column holds the
+ * relay's CPU (the gateway's process has nothing to do then).
  */
-async function runPair(gateway: GatewayProcess, operation: string, inFlight: number, sides: Array<[string, (worker: number, n: number) => Promise<void>]>): Promise<Row[]> {
+async function runPair(gateway: GatewayProcess, operation: string, inFlight: number, sides: Array<[string, (worker: number, n: number) => Promise<void>]>, relay?: { process: ServerProcess; sides: ReadonlySet<string> }): Promise<Row[]> {
   const answers = sides.map(([, call]) => answerChecker(call));
-  const paired = await measurePaired(answers[0]!.checked, answers[1]!.checked, {
-    seconds: PAIRED_SECONDS,
-    inFlight,
-    // As the rows' warm-up: long enough for the paths' code to be compiled.
-    warmupCalls: Math.max(20, Math.ceil(200 / inFlight)),
-    sample: () => cpuSample(gateway),
+  const measured = await measureAlternating(
+    answers.map((a) => a.checked),
+    {
+      seconds: PAIRED_SECONDS,
+      inFlight,
+      // As the rows' warm-up: long enough for the paths' code to be compiled.
+      warmupCalls: Math.max(20, Math.ceil(200 / inFlight)),
+      sample: () => cpuSample(gateway, relay?.process),
+    },
+  );
+  const pairRows = measured.sides.map((m, i) => {
+    const [path] = sides[i]!;
+    const [gatewayMs, serviceMs, clientMs, relayMs] = measured.counted[i]!;
+    const cpu = relay?.sides.has(path) ? [relayMs!, serviceMs!, clientMs!] : [gatewayMs!, serviceMs!, clientMs!];
+    return rowOf(`${operation} (paired)`, path, m, cpu, answers[i]!);
   });
-  const pairRows = [paired.first, paired.second].map((m, i) => rowOf(`${operation} (paired)`, sides[i]![0], m, paired.counted[i]!, answers[i]!));
   pairRows.forEach(printRow);
   return pairRows;
 }
@@ -278,6 +292,10 @@ async function main(): Promise<void> {
   const arweave = installArweaveStub();
   const graphql = new GraphQLClient(gateway.url, CONCURRENCY);
   const rest = new AuditClient({ baseUrl: gateway.serviceUrl, token: gateway.serviceToken });
+  // The page target's floor: the same REST client and verification, through a relay that only
+  // passes the bytes on (bench/support/relay-server.ts), in a process of its own as the gateway is.
+  const relay = await spawnRelay(gateway.serviceUrl);
+  const relayed = new AuditClient({ baseUrl: relay.url, token: gateway.serviceToken });
   const sdkConfig = new PangeaConfig({ baseUrlTemplate: gateway.serviceUrl, requestRetries: 0 });
   const sdk = new AuditService(gateway.serviceToken, sdkConfig);
   const rows: Row[] = [];
@@ -336,6 +354,8 @@ async function main(): Promise<void> {
       `  search     a verified ${PAGE}-event page. gateway: GraphQL search(query, first: ${PAGE}) with every event's verification (warm: root cache filled by the warm-up)`,
       `             REST + verify: v1/search + src/merkle verifyPage, roots cached (frozen, as the gateway's cache keeps them, so verifyPage keeps their pair verdicts on both sides),`,
       `             signature verdicts memoised (bench:gateway's like-with-like row)`,
+      `             REST + verify via a relay (page target only): the same, through a bare relay in its own process (node:http in, undici out, bytes passed on unchanged,`,
+      `             nothing parsed or checked in it): what the second HTTP hop alone costs. Its gateway CPU column is the relay's CPU.`,
       `             SDK: AuditService.search(query, {limit: ${PAGE}}, {verifyConsistency: true}) (arweave.net answered in-process with nothing; then v1/root).`,
       `             Check: the same ${PAGE} hashes in order as read before the rows; hash, membership, consistency PASS, signature PASS when signed (else NONE); gateway verdict VERIFIED.`,
       `  root       the latest published root, no verification fields. gateway: GraphQL root { size rootHash } | REST: v1/root | SDK: AuditService.root(). Check: equal to the root read before the rows.`,
@@ -358,12 +378,16 @@ async function main(): Promise<void> {
         );
       }
     };
-    const restPage = createRestPageVerifier(rest);
-    const restSearch = async (): Promise<void> => {
-      const { hashes, checks, published, signed } = await restPage.search(QUERY, PAGE);
-      check(hashes.length === PAGE && checks.length === PAGE && hashes.every((h, i) => h === expectedHashes[i]), () => `REST page: ${checks.length} verdicts for ${hashes.join(',')}`);
-      checks.forEach((c, i) => check(pageChecksAre(c, published[i]!, signed[i]!), () => `REST + verify event ${hashes[i]}: ${c.join('/')} (expected ${expectedPageChecks(published[i]!, signed[i]!).join('/')})`));
+    const verifiedRestSearch = (client: AuditClient, who: string) => {
+      const pages = createRestPageVerifier(client);
+      return async (): Promise<void> => {
+        const { hashes, checks, published, signed } = await pages.search(QUERY, PAGE);
+        check(hashes.length === PAGE && checks.length === PAGE && hashes.every((h, i) => h === expectedHashes[i]), () => `${who} page: ${checks.length} verdicts for ${hashes.join(',')}`);
+        checks.forEach((c, i) => check(pageChecksAre(c, published[i]!, signed[i]!), () => `${who} event ${hashes[i]}: ${c.join('/')} (expected ${expectedPageChecks(published[i]!, signed[i]!).join('/')})`));
+      };
     };
+    const restSearch = verifiedRestSearch(rest, 'REST + verify');
+    const relayedSearch = verifiedRestSearch(relayed, 'REST + verify via the relay');
     const sdkSearch = async (): Promise<void> => {
       const events = (await sdk.search(QUERY, { limit: PAGE }, { verifyConsistency: true })).result.events;
       check(events.length === PAGE && events.every((e, i) => e.hash === expectedHashes[i]), () => `SDK page: ${events.map((e) => e.hash).join(',')}`);
@@ -500,7 +524,7 @@ async function main(): Promise<void> {
     // The gateway's process is new, while this process has run the REST client through the
     // seeding: the first rows would pay for V8 compiling the gateway's code. Every read path,
     // both sides, runs untimed first, so the rows compare processes that are both warm.
-    const readPaths = [gatewaySearch, restSearch, gatewayRoot, restRoot, gatewayTypename];
+    const readPaths = [gatewaySearch, restSearch, relayedSearch, gatewayRoot, restRoot, gatewayTypename];
     console.log(`warm-up: ${PROCESS_WARMUP_SECONDS} s of untimed calls over the read paths, ${CONCURRENCY} in flight`);
     for (const call of readPaths) {
       const answers = answerChecker(call);
@@ -509,10 +533,17 @@ async function main(): Promise<void> {
     }
     console.log('rows:');
     for (const [operation, path, inFlight, call] of reads) rows.push(await runRow(gateway, operation, path, inFlight, call));
-    const pagePair = await runPair(gateway, 'search', 1, [
-      ['gateway (warm)', gatewaySearch],
-      ['REST + verify', restSearch],
-    ]);
+    const pagePair = await runPair(
+      gateway,
+      'search',
+      1,
+      [
+        ['gateway (warm)', gatewaySearch],
+        [RELAYED_PAGE, relayedSearch],
+        ['REST + verify', restSearch],
+      ],
+      { process: relay, sides: new Set([RELAYED_PAGE]) },
+    );
     let logGrouping = '';
     for (const [operation, path, inFlight, call] of writes) {
       if (call !== gatewayLog) {
@@ -535,7 +566,7 @@ async function main(): Promise<void> {
 
     // ---- The table and the targets
     const find = (operation: string, path: string, inFlight: number): Row => rows.find((r) => r.operation === operation && r.path === path && r.inFlight === inFlight)!;
-    const [gwPage, restPageRow] = pagePair as [Row, Row];
+    const [gwPage, relayPageRow, restPageRow] = pagePair as [Row, Row, Row];
     const [gwLog, restLogRow] = logPair as [Row, Row];
     const gwLogV = find('log verify', 'gateway', CONCURRENCY);
     const restLogV = find('log verify', 'REST + verify', CONCURRENCY);
@@ -550,11 +581,14 @@ async function main(): Promise<void> {
     const bare = find(...NO_UPSTREAM, CONCURRENCY);
     const bareOne = find(...NO_UPSTREAM, 1);
     const targetLines = [
-      `targets (the "(paired)" rows: each target's two paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
+      `targets (the "(paired)" rows: each target's paths measured in alternating slices, ${PAIRED_SECONDS} s per side):`,
       `  gateway log req/s / REST v1/log req/s (${CONCURRENCY} in flight) = ${gwLog.perSecond.toFixed(0)} / ${restLogRow.perSecond.toFixed(0)} = ${percent(share)}  (target >= 50%: ${verdict(share >= 0.5)}; the rows one after the other: ${percent(rowShare)})`,
       `  gateway CPU per log request = ${(gwLog.gatewayCpuUs / 1000).toFixed(3)} ms  (target <= 0.2 ms: ${verdict(gwLog.gatewayCpuUs <= 200)})`,
       `  warm verified ${PAGE}-event page, 1 in flight: gateway p50 / REST + verify p50 = ${gwPage.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${pageRatio.toFixed(2)}x  (target <= ${PAGE_RATIO_TARGET}x: ${verdict(pageRatio <= PAGE_RATIO_TARGET)}; the rows one after the other: ${rowPageRatio.toFixed(2)}x)`,
       `    the gateway's share of a page at p50: ${(gwPage.p50 - restPageRow.p50).toFixed(2)} ms, of which the target allows ${pageAllowanceMs.toFixed(2)} ms`,
+      `    the second hop alone (the bare relay): relay p50 / REST + verify p50 = ${relayPageRow.p50.toFixed(2)} / ${restPageRow.p50.toFixed(2)} ms = ${(relayPageRow.p50 / restPageRow.p50).toFixed(2)}x, ` +
+        `the relay's CPU ${relayPageRow.gatewayCpuUs.toFixed(0)} µs per page; the gateway over the relay: ${gwPage.p50.toFixed(2)} / ${relayPageRow.p50.toFixed(2)} ms = ${(gwPage.p50 / relayPageRow.p50).toFixed(2)}x, ` +
+        `its CPU ${gwPage.gatewayCpuUs.toFixed(0)} µs per page`,
       `  for information, log with verify on both sides (rows): ${gwLogV.perSecond.toFixed(0)} / ${restLogV.perSecond.toFixed(0)} req/s = ${percent(shareV)} (${verdict(shareV >= 0.5)} against 50%); ` +
         `gateway CPU ${(gwLogV.gatewayCpuUs / 1000).toFixed(3)} ms per request (${verdict(gwLogV.gatewayCpuUs <= 200)} against 0.2 ms)`,
       `  for information, a GraphQL request that calls nothing upstream ({ __typename }): gateway CPU ${(bare.gatewayCpuUs / 1000).toFixed(3)} ms per request at ${CONCURRENCY} in flight, ` +
@@ -600,6 +634,8 @@ async function main(): Promise<void> {
     arweave.restore();
     await graphql.close();
     await rest.close();
+    await relayed.close();
+    await relay.stop();
     const code = await gateway.stop();
     if (code !== 0) console.error(`the gateway exited with code ${code}:\n${gateway.output().slice(-2000)}`);
     rmSync(dir, { recursive: true, force: true });

@@ -92,6 +92,13 @@ export interface PairedMeasure {
   counted: [number[], number[]];
 }
 
+export interface AlternatingMeasure {
+  /** Per call, in the order given. */
+  sides: Measured[];
+  /** Per side: how much each of `sample`'s counters grew while that side ran (empty without `sample`). */
+  counted: number[][];
+}
+
 export interface PairedOptions {
   /** Each side's total. */
   seconds: number;
@@ -107,26 +114,38 @@ export interface PairedOptions {
   sample?: () => number[];
 }
 
+type Call = (worker: number, n: number) => Promise<unknown>;
+
 /**
  * Two calls compared, measured in alternating slices (first, second, second, first, first,
  * second, …) rather than one row after the other: whatever the machine does in the meantime
  * (other processes, frequency, the heap) falls on both alike, so their ratio reflects the calls,
- * not the minute each was measured in. A slice keeps `inFlight` calls going and ends when its
- * time is up and its calls have returned. Calls get the worker's number and its call count.
+ * not the minute each was measured in.
  */
-export async function measurePaired(first: (worker: number, n: number) => Promise<unknown>, second: (worker: number, n: number) => Promise<unknown>, options: PairedOptions): Promise<PairedMeasure> {
+export async function measurePaired(first: Call, second: Call, options: PairedOptions): Promise<PairedMeasure> {
+  const { sides, counted } = await measureAlternating([first, second], options);
+  return { first: sides[0]!, second: sides[1]!, counted: [counted[0]!, counted[1]!] };
+}
+
+/**
+ * Any number of calls compared in alternating slices: each slice runs every call in turn, in the
+ * given order and then in reverse (A B C, C B A, A B C, …), so a steady drift of the machine
+ * during a pair of slices favours none of them. A slice keeps `inFlight` calls going and ends when
+ * its time is up and its calls have returned. Calls get the worker's number and its call count.
+ */
+export async function measureAlternating(calls: readonly Call[], options: PairedOptions): Promise<AlternatingMeasure> {
   const slices = options.slices ?? 10;
   const inFlight = options.inFlight ?? 1;
   const sliceMs = (options.seconds * 1000) / slices;
-  const sides = [first, second].map((call) => ({ call, counts: new Array<number>(inFlight).fill(0), latencies: [] as number[], elapsedMs: 0, counted: [] as number[] }));
+  const sides = calls.map((call) => ({ call, counts: new Array<number>(inFlight).fill(0), latencies: [] as number[], elapsedMs: 0, counted: [] as number[] }));
   const run = (side: (typeof sides)[number], w: number) => side.call(w, side.counts[w]!++);
   for (let i = 0; i < (options.warmupCalls ?? 20); i++) {
     for (const side of sides) await Promise.all(Array.from({ length: inFlight }, (_, w) => run(side, w)));
   }
+  const forward = sides.map((_, i) => i);
+  const backward = [...forward].reverse();
   for (let slice = 0; slice < slices; slice++) {
-    // ABBA order: a drift during a pair of slices favours neither side.
-    const order = slice % 2 === 0 ? [0, 1] : [1, 0];
-    for (const index of order) {
+    for (const index of slice % 2 === 0 ? forward : backward) {
       const side = sides[index]!;
       const before = options.sample?.() ?? [];
       const started = performance.now();
@@ -145,8 +164,7 @@ export async function measurePaired(first: (worker: number, n: number) => Promis
       after.forEach((value, k) => (side.counted[k] = (side.counted[k] ?? 0) + value - before[k]!));
     }
   }
-  const [a, b] = sides.map(({ latencies, elapsedMs }) => summarize(inFlight, latencies, elapsedMs, 0));
-  return { first: a!, second: b!, counted: [sides[0]!.counted, sides[1]!.counted] };
+  return { sides: sides.map(({ latencies, elapsedMs }) => summarize(inFlight, latencies, elapsedMs, 0)), counted: sides.map((s) => s.counted) };
 }
 
 /** Times `runs` sequential calls (after `warmup` untimed ones, numbered -1, -2, ...); returns the ms of each. */

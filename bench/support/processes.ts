@@ -1,6 +1,6 @@
 // Servers that benchmarks run in their own processes, so they do not share a CPU (or an event
 // loop) with the clients being measured: the local audit service as `npm run local-audit` runs
-// it, and the replay server (replay-server.ts).
+// it, the replay server (replay-server.ts) and the bare relay (relay-server.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LOCAL_AUDIT_MAIN = fileURLToPath(new URL('../../src/local-audit/main.ts', import.meta.url));
 const REPLAY_SERVER = fileURLToPath(new URL('./replay-server.ts', import.meta.url));
+const RELAY_SERVER = fileURLToPath(new URL('./relay-server.ts', import.meta.url));
 
 export interface ServerProcess {
   url: string;
@@ -29,6 +30,11 @@ export function spawnLocalAudit(options: { dataDir: string; token: string; publi
 /** The replay server answering with the responses recorded in `file` (path -> body text). */
 export function spawnReplayServer(file: string): Promise<ServerProcess> {
   return spawnServer([REPLAY_SERVER, file], {});
+}
+
+/** A bare relay (relay-server.ts) in front of the server at `target` (an origin). */
+export function spawnRelay(target: string): Promise<ServerProcess> {
+  return spawnServer([RELAY_SERVER, target], {});
 }
 
 /** BENCH_PROFILE_DIR: the servers write V8 CPU profiles there when they exit (for `--cpu-prof` analysis). */
