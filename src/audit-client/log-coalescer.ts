@@ -39,7 +39,7 @@ export interface CoalescedSends {
 /**
  * One queued log. It is its own listener on the caller's signal (an EventListener object): a
  * closure kept on the member that captures the member made V8's young collections keep every
- * member, with its event, until a full collection (README: What a `log` left behind, and why).
+ * member, with its event, until a full collection (docs/performance.md: What a `log` left behind, and why).
  */
 class Member {
   /** Where the member is: waiting for the flush, sent in a group, or sent on its own. */

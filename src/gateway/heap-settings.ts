@@ -9,7 +9,7 @@
 // then most of each request was promoted: a verified 20-event page, 16 in flight, promoted
 // 131–741 KB per young collection on Node 20.20, and 15–16 KB with this setting, for 10–15% less
 // gateway CPU per page. On Node 24.22, which collects the same objects young anyway, the setting
-// made no difference that was measured (README: What each request leaves behind).
+// made no difference that was measured (docs/performance.md: What each request leaves behind).
 import { setFlagsFromString } from 'node:v8';
 
 setFlagsFromString('--no-allocation-site-pretenuring');
