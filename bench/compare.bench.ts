@@ -237,7 +237,7 @@ async function runRow(gateway: GatewayProcess, operation: string, path: string, 
 /**
  * A target's paths again, in alternating slices (measureAlternating) of PAIRED_SECONDS per side in
  * all: rows measured one after the other put minutes of this machine's drift between the sides.
- * A side named in `relaySides` runs through the relay: its row's gateway CPU column holds the
+ * A side named in `relay.sides` runs through the relay: its row's gateway CPU column holds the
  * relay's CPU (the gateway's process has nothing to do then).
  */
 async function runPair(gateway: GatewayProcess, operation: string, inFlight: number, sides: Array<[string, (worker: number, n: number) => Promise<void>]>, relay?: { process: ServerProcess; sides: ReadonlySet<string> }): Promise<Row[]> {
@@ -292,15 +292,18 @@ async function main(): Promise<void> {
   const arweave = installArweaveStub();
   const graphql = new GraphQLClient(gateway.url, CONCURRENCY);
   const rest = new AuditClient({ baseUrl: gateway.serviceUrl, token: gateway.serviceToken });
-  // The page target's floor: the same REST client and verification, through a relay that only
-  // passes the bytes on (bench/support/relay-server.ts), in a process of its own as the gateway is.
-  const relay = await spawnRelay(gateway.serviceUrl);
-  const relayed = new AuditClient({ baseUrl: relay.url, token: gateway.serviceToken });
+  let relay: ServerProcess | undefined;
+  let relayed: AuditClient | undefined;
   const sdkConfig = new PangeaConfig({ baseUrlTemplate: gateway.serviceUrl, requestRetries: 0 });
   const sdk = new AuditService(gateway.serviceToken, sdkConfig);
   const rows: Row[] = [];
   let failedRun = false;
   try {
+    // The page target's floor: the same REST client and verification, through a relay that only
+    // passes the bytes on (bench/support/relay-server.ts), in a process of its own as the gateway is.
+    relay = await spawnRelay(gateway.serviceUrl);
+    relayed = new AuditClient({ baseUrl: relay.url, token: gateway.serviceToken });
+
     // ---- Seed through the REST client (bulk logs of 500, a third signed), then wait until it is
     // all published.
     const signingKey = randomBytes(32);
@@ -634,8 +637,8 @@ async function main(): Promise<void> {
     arweave.restore();
     await graphql.close();
     await rest.close();
-    await relayed.close();
-    await relay.stop();
+    await relayed?.close();
+    await relay?.stop();
     const code = await gateway.stop();
     if (code !== 0) console.error(`the gateway exited with code ${code}:\n${gateway.output().slice(-2000)}`);
     rmSync(dir, { recursive: true, force: true });
