@@ -5,13 +5,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IntegrityState, IntegrityWatch } from '../trust/integrity-status.js';
-import type { VerificationCheck, VerificationTally } from '../graphql/context.js';
+import { VERIFICATION_CHECKS, type VerificationCheck, type VerificationTally } from '../graphql/context.js';
 import { liveTailTotals } from '../graphql/live-tail/hub.js';
 
 export type OperationOutcome = 'ok' | 'graphql_error' | 'http_error';
 
 const INTEGRITY_STATES: readonly IntegrityState[] = ['OK', 'FAILED', 'UNKNOWN', 'UNANCHORED'];
-const VERIFICATION_CHECKS: readonly VerificationCheck[] = ['hash', 'membership', 'consistency', 'signature', 'witness', 'verdict'];
 const STATUSES = ['PASS', 'FAIL', 'NONE', 'VERIFIED', 'PENDING', 'FAILED'] as const;
 const STATUS_INDEX = new Map<string, number>(STATUSES.map((status, i) => [status, i]));
 const CHECK_INDEX = Object.fromEntries(VERIFICATION_CHECKS.map((check, i) => [check, i])) as Record<VerificationCheck, number>;

@@ -16,8 +16,9 @@ export interface GatewayUrls {
   poll(requestId: string): string;
 }
 
-/** The checks of an event's verification, as the API names them. */
-export type VerificationCheck = 'hash' | 'membership' | 'consistency' | 'signature' | 'witness' | 'verdict';
+/** The checks of an event's verification, as the API names them, with the verdict over them. */
+export const VERIFICATION_CHECKS = ['hash', 'membership', 'consistency', 'signature', 'witness', 'verdict'] as const;
+export type VerificationCheck = (typeof VERIFICATION_CHECKS)[number];
 
 /** Told of every check of a verification the gateway resolves for a caller (its metrics). */
 export interface VerificationTally {
