@@ -3,7 +3,7 @@
 import type { Dispatcher } from 'undici';
 import { downloadOnce, type DownloadDestination, type DownloadedFile, type DownloadOptions } from './download.js';
 import { parseEnvelope } from './envelope.js';
-import { AuditClientError } from './errors.js';
+import { AuditClientError, MalformedEnvelopeError } from './errors.js';
 import { abortError, apiError, bodyError, type ResponseContext } from './error-mapping.js';
 import { prepareItem, type EventInput, type EventItemInput, type EventSigner, type PreparedItem } from './event.js';
 import { DEFAULT_COALESCING_POLICY, LogCoalescer, type CoalescingPolicy } from './log-coalescer.js';
@@ -190,7 +190,12 @@ export class AuditClient {
 
   /** `v2/log`: 1..1000 events; results in input order. */
   logBulk<O extends LogOptions = {}>(request: LogBulkInput, options?: Only<O, LogOptions>): Promise<Outcome<LogBulkResult, O, true>> {
-    return this.guard(() => this.call('v2/log', this.bulkBody(request, options), 'write', options, true)) as Promise<Outcome<LogBulkResult, O, true>>;
+    return this.guard(async () => {
+      const body = this.bulkBody(request, options);
+      const outcome = await this.call<LogBulkResult>('v2/log', body, 'write', options, true);
+      if (outcome.status === 'Success') this.checkBulkResults(outcome, body.events.length);
+      return outcome;
+    }) as Promise<Outcome<LogBulkResult, O, true>>;
   }
 
   /** `v2/log_async`: answered 202; by default returns the AcceptedRequest (pass `poll: true` to wait). */
@@ -278,7 +283,16 @@ export class AuditClient {
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  private prepare(item: EventItemInput, options: LogOptions | undefined): PreparedItem {
+  /**
+   * An event as `log` and `logBulk` would send it (normalised, default tenant added, signed), for a
+   * caller that must later compare what the service stored with what was sent. Passed back to
+   * `log`/`logBulk` unchanged, it is sent as it is: preparing a prepared item changes nothing.
+   */
+  prepareItem(item: EventItemInput, options?: Pick<LogOptions, 'sign'>): PreparedItem {
+    return this.prepare(item, options);
+  }
+
+  private prepare(item: EventItemInput, options: Pick<LogOptions, 'sign'> | undefined): PreparedItem {
     const sign = options?.sign === false ? undefined : (options?.sign ?? this.signer);
     return prepareItem(item, { tenantId: this.tenantId, sign });
   }
@@ -287,6 +301,25 @@ export class AuditClient {
     const { events, ...rest } = request;
     if (!Array.isArray(events)) throw new TypeError('events must be an array');
     return { ...rest, events: events.map((item) => this.prepare(item, options)) };
+  }
+
+  /**
+   * `v2/log` answers one result per event, in input order. A list of any other length leaves
+   * every event's fate unknown (the service took the request, so some may be stored): the caller
+   * must not read it as the events logged.
+   */
+  private checkBulkResults(response: AuditResponse<LogBulkResult>, sent: number): void {
+    const results = (response.result as { results?: unknown } | null)?.results;
+    if (Array.isArray(results) && results.length === sent) return;
+    const counted = Array.isArray(results) ? `${results.length} results for ${sent} events` : 'without results';
+    throw new MalformedEnvelopeError(`v2/log answered ${counted}: which events were stored is unknown`, {
+      target: Transport.target('POST', this.url('v2/log')),
+      code: 'MALFORMED_RESULT',
+      neverReachedServer: false,
+      transient: false,
+      requestId: response.requestId,
+      httpStatus: response.httpStatus,
+    });
   }
 
   /** One POST, its retries, and (if asked) the polling of a 202. */

@@ -11,7 +11,7 @@ export {
 } from './client.js';
 export type { AcceptedRequest, AuditResponse } from './response.js';
 export type { DownloadDestination, DownloadedFile, DownloadOptions, DownloadResponseInfo } from './download.js';
-export type { EventInput, EventItemInput, EventSigner } from './event.js';
+export type { EventInput, EventItemInput, EventSigner, PreparedItem } from './event.js';
 export { normalizeEventInput } from './event.js';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './transport.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';

@@ -515,6 +515,68 @@ describe('the gateway against a lying upstream', () => {
     expect((await plain('plain three')).verification).toEqual(honest.verification);
   });
 
+  test('alterLoggedEvents: a verified log the upstream stored changed has genuine proofs, and is FAILED (hash: not the event sent); the chain does not move', async () => {
+    const s = await anchored();
+    const logged = async (message: string, extra: Record<string, unknown> = {}) => (await s.gql(LOG_VERIFY, { e: { message, actor: 'logger', ...extra } })).log;
+    const lastPrevRoot = () => s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.request.prev_root as string | undefined;
+    const one = await logged('one');
+    expect(one.verification.verdict).toBe('VERIFIED');
+
+    s.up.alterLoggedEvents((item) => ({ ...item, event: { ...item.event, message: 'something else' } }));
+    const changed = await logged('two');
+    expect(s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.lies).toEqual(['stored another event than the one sent']);
+    // Everything the service returned is true of the event it stored: only the comparison with the sent event catches it.
+    expect(changed.verification).toMatchObject({ hash: 'FAIL', membership: 'PASS', consistency: 'PASS', verdict: 'FAILED', verified: false });
+    expect(said(changed.verification)).toMatch(/not the event sent: message differ/);
+
+    s.up.alterLoggedEvents(({ event }) => {
+      const { tenant_id: _dropped, ...rest } = event;
+      return { event: rest };
+    });
+    const untenanted = await logged('three', { tenantId: 't1' });
+    expect(untenanted.verification).toMatchObject({ hash: 'FAIL', verdict: 'FAILED', verified: false });
+    expect(said(untenanted.verification)).toMatch(/tenant_id differ/);
+
+    // No root from those answers was taken: the next honest log chains from the last proven one.
+    s.up.alterLoggedEvents(null);
+    const four = await logged('four');
+    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
+    expect(four.verification).toMatchObject({ hash: 'PASS', consistency: 'PASS', verdict: 'VERIFIED', verified: true });
+  });
+
+  test('alterLoggedEvents with signLocal: a stripped signature is FAILED, not NONE', async () => {
+    const s = await scenario({ signingKey: newKey() });
+    const signedLog = `mutation L($e: AuditEventInput!) { log(event: $e, options: { verbose: true, signLocal: true }) {
+      __typename ... on LogResult { verification { hash signature verdict failures } } ... on Error { message } } }`;
+    const honest = (await s.gql(signedLog, { e: { message: 'signed', actor: 'signer' } })).log;
+    expect(honest.verification).toMatchObject({ hash: 'PASS', signature: 'PASS' });
+
+    s.up.alterLoggedEvents(({ event }) => ({ event }));
+    const stripped = (await s.gql(signedLog, { e: { message: 'signed too', actor: 'signer' } })).log;
+    expect(stripped.verification).toMatchObject({ hash: 'FAIL', signature: 'NONE', verdict: 'FAILED' });
+    expect(stripped.verification.failures.join(' ')).toMatch(/does not carry the signature sent/);
+  });
+
+  test('logBulk: events stored changed are FAIL each (verbose), and an answer short of results is an error, not fewer events logged', async () => {
+    const s = await anchored();
+    const bulk = `mutation B($e: [AuditEventInput!]!) { logBulk(events: $e, options: { verbose: true }) {
+      __typename ... on LogBulkResult { count results { hash hashVerification } } ... on Error { message } } }`;
+    const events = (tag: string) => Array.from({ length: 4 }, (_, i) => ({ message: `${tag} ${i}`, actor: 'bulk' }));
+    const honest = (await s.gql(bulk, { e: events('honest') })).logBulk;
+    expect(honest.results.map((r: Json) => r.hashVerification)).toEqual(['PASS', 'PASS', 'PASS', 'PASS']);
+
+    s.up.alterLoggedEvents((item) => (item.event.message === 'changed 2' ? { ...item, event: { ...item.event, message: 'not what was sent' } } : item));
+    const changed = (await s.gql(bulk, { e: events('changed') })).logBulk;
+    expect(changed.results.map((r: Json) => r.hashVerification)).toEqual(['PASS', 'PASS', 'FAIL', 'PASS']);
+    s.up.alterLoggedEvents(null);
+
+    s.up.dropLogResults(1);
+    const short = (await s.gql(bulk, { e: events('short') })).logBulk;
+    expect(short.__typename).toBe('UpstreamUnavailableError');
+    expect(short.message).toMatch(/3 results for 4 events: which events were stored is unknown/);
+    expect(short.message).not.toContain(s.up.url);
+  });
+
   test('rollback: pages whose root was rolled back are FAILED, and the monitor reports the rollback', async () => {
     const s = await anchored();
     await s.log(5, 'alice'); // published: 39 (the 31, the 3 logged unpublished, these 5)

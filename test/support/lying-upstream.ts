@@ -11,7 +11,9 @@
 // - alter events' membership proofs (one bit of the first step's digest);
 // - drop events from pages while keeping `count`;
 // - ignore the search restriction the caller forced (another tenant's events come back);
-// - withhold v1/log's consistency proof after a prev_root;
+// - withhold v1/log's consistency proof after a prev_root; drop results from v2/log answers;
+// - store logged events other than those sent (changed on their way in, so the service's answers
+//   and proofs are genuine, for the changed events);
 // - roll the latest root back k sizes;
 // - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts);
 // - re-sign events with an attacker's key, either in transit (hash recomputed, so the tree no
@@ -123,6 +125,14 @@ export interface LyingUpstream {
   /** Remove `consistency_proof` from v1/log answers. */
   withholdLogConsistencyProof(on: boolean): void;
   /**
+   * Change each event of v1/log and v2/log requests before forwarding them (the item: its `event`,
+   * `signature`, `public_key`): the service stores the changed events and answers with genuine
+   * hashes and proofs of them. null stops.
+   */
+  alterLoggedEvents(change: ((item: Record<string, Json>) => Record<string, Json>) | null): void;
+  /** Remove the last `n` results of v2/log answers (the events stay stored); 0 stops. */
+  dropLogResults(n: number): void;
+  /**
    * Add an envelope nobody asked for to non-verbose v1/log answers: the logged event with its
    * message changed, stamped now, so it does not hash to the answer's hash.
    */
@@ -201,6 +211,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let ignoreRestriction = false;
   let withholdLogProof = false;
   let forgeLogEnvelope = false;
+  let alterLogged: ((item: Record<string, Json>) => Record<string, Json>) | null = null;
+  let dropLogResults = 0;
   let rollbackBy = 0;
   let resignKey: string | Uint8Array | null = null;
   let envelopeExtra: Record<string, Json> | null = null;
@@ -229,6 +241,17 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
 
   /** Request-side lies; returns the body to forward (the same object when nothing changed). */
   const lieInRequest = (endpoint: string, request: Json, lies: string[]): Json => {
+    if (alterLogged !== null && isObject(request)) {
+      if (endpoint === 'v1/log' && isObject(request.event)) {
+        const { event, signature, public_key, ...rest } = request;
+        lies.push('stored another event than the one sent');
+        return { ...rest, ...alterLogged({ event, signature, public_key }) };
+      }
+      if (endpoint === 'v2/log' && Array.isArray(request.events)) {
+        lies.push(`stored other events than the ${request.events.length} sent`);
+        return { ...request, events: request.events.map((item: Json) => alterLogged!({ ...item })) };
+      }
+    }
     if (!ignoreRestriction || !isObject(request)) return request;
     const key = endpoint === 'v1/search' ? 'search_restriction' : endpoint === 'v1/results' ? 'assert_search_restriction' : undefined;
     if (!key || !(key in request)) return request;
@@ -329,7 +352,10 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     if (!isObject(result)) return;
     if (endpoint === 'v1/search' || endpoint === 'v1/results') await lieAboutPage(service, result, lies);
     else if (endpoint === 'v1/root') await lieAboutRoot(service, request, result, lies);
-    else if (endpoint === 'v1/log') {
+    else if (endpoint === 'v2/log' && dropLogResults > 0 && Array.isArray(result.results)) {
+      result.results = result.results.slice(0, Math.max(0, result.results.length - dropLogResults));
+      lies.push(`dropped the last ${dropLogResults} results`);
+    } else if (endpoint === 'v1/log') {
       if (withholdLogProof && 'consistency_proof' in result) {
         delete result.consistency_proof;
         lies.push('withheld consistency_proof');
@@ -458,6 +484,12 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     forgeLogEnvelope: (on) => {
       forgeLogEnvelope = on;
     },
+    alterLoggedEvents: (change) => {
+      alterLogged = change;
+    },
+    dropLogResults: (n) => {
+      dropLogResults = n;
+    },
     alterMembershipProof: (which) => {
       alterProof = which;
     },
@@ -488,6 +520,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       ignoreRestriction = false;
       withholdLogProof = false;
       forgeLogEnvelope = false;
+      alterLogged = null;
+      dropLogResults = 0;
       rollbackBy = 0;
       resignKey = null;
       envelopeExtra = null;

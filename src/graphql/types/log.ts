@@ -4,8 +4,10 @@
 import type { AuditEnvelope, LogBulkResult, LogResult } from '../../wire/index.js';
 import { verifySignatureNative } from '../../crypto/native-ed25519.js';
 import { verifyEnvelopeHashNative } from '../../crypto/native-sha256.js';
-import { PairCache, fail, none, overallVerdict, verifyConsistency, verifyMembership, type Verdict, type Verification } from '../../merkle/index.js';
+import { PairCache, fail, none, overallVerdict, verifyConsistency, verifyMembership, type Verdict, type Verification, type VerificationStatus } from '../../merkle/index.js';
 import { applyKeyTrust } from '../../trust/trusted-keys.js';
+import type { PreparedItem } from '../../audit-client/index.js';
+import { storedUnlike } from '../sent-event.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { INPUT_ERRORS } from '../error-types.js';
@@ -65,7 +67,7 @@ interface LogOutcome {
 const LogVerificationRef = builder.objectRef<LogVerification>('LogVerification').implement({
   description: 'What the gateway verified about a logged event.',
   fields: (t) => ({
-    hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope hashes to the returned hash.', resolve: (v, _args, ctx) => tallied(ctx, 'hash', v.hash.status) }),
+    hash: t.field({ type: VerificationStatusEnum, description: 'The returned envelope holds the event as the gateway sent it (its fields, signature and public key) and hashes to the returned hash.', resolve: (v, _args, ctx) => tallied(ctx, 'hash', v.hash.status) }),
     membership: t.field({ type: VerificationStatusEnum, description: 'The membership proof leads to the unpublished root.', resolve: (v, _args, ctx) => tallied(ctx, 'membership', v.membership.status) }),
     consistency: t.field({ type: VerificationStatusEnum, description: 'The new root extends the last root this gateway verified.', resolve: (v, _args, ctx) => tallied(ctx, 'consistency', v.consistency.status) }),
     signature: t.field({ type: VerificationStatusEnum, description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned).', resolve: (v, _args, ctx) => tallied(ctx, 'signature', v.signature.status) }),
@@ -96,6 +98,8 @@ const LogResultRef = builder.objectRef<LogOutcome>('LogResult').implement({
 
 /** What the log request asked the upstream for: what is absent of it was withheld. */
 interface Asked {
+  /** The event as it went out (prepared on first use when the request did not keep it). */
+  sent: () => PreparedItem;
   /** verbose or verify: the envelope, the membership proof and the unpublished root. */
   proofs: boolean;
   /** The prev_root sent (verify), whose consistency proof the answer must carry. */
@@ -105,6 +109,17 @@ interface Asked {
 /** Something the answer lacks: withheld when the request asked for it, else not verbose. */
 function absent(asked: Asked, what: string): Verification {
   return asked.proofs ? fail(`${what} was asked for and withheld`) : none(`not verbose: no ${what} returned`);
+}
+
+/** A root the answer really carries: null and empty count as withheld. */
+function present(value: string | null | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The envelope holds the event as sent, and hashes to the hash returned for it. */
+function checkStoredHash(envelope: AuditEnvelope, hash: string, sent: PreparedItem): Verification {
+  const unlike = storedUnlike(envelope, sent);
+  return unlike === undefined ? verifyEnvelopeHashNative(envelope, hash) : fail(unlike);
 }
 
 /**
@@ -135,15 +150,25 @@ function verifyLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): Log
 
 function checkLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogVerification {
   const envelope = result.envelope;
+  // An empty membership proof is real (the event is the tree's only leaf); null is withheld.
+  const membershipProof = result.membership_proof ?? undefined;
+  const consistencyProof = result.consistency_proof;
   const checks = {
-    hash: envelope ? verifyEnvelopeHashNative(envelope, result.hash) : absent(asked, 'envelope'),
-    membership: result.membership_proof === undefined || result.membership_proof === null ? absent(asked, 'membership proof') : !result.unpublished_root ? absent(asked, 'unpublished root') : verifyMembership({ hash: result.hash, proof: result.membership_proof, rootHash: result.unpublished_root }, logProofPairs.hash),
+    hash: envelope ? checkStoredHash(envelope, result.hash, asked.sent()) : absent(asked, 'envelope'),
+    membership:
+      membershipProof === undefined
+        ? absent(asked, 'membership proof')
+        : !present(result.unpublished_root)
+          ? absent(asked, 'unpublished root')
+          : verifyMembership({ hash: result.hash, proof: membershipProof, rootHash: result.unpublished_root! }, logProofPairs.hash),
     consistency:
       asked.prevRoot === undefined
         ? none(asked.proofs ? 'the gateway has no verified root to chain this log to yet (nothing published and proven)' : 'not verified: pass options.verify')
-        : result.consistency_proof === undefined
+        : consistencyProof === undefined || consistencyProof === null
           ? fail('the consistency proof from the previous verified root was asked for (prev_root) and withheld')
-          : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root, proof: result.consistency_proof }, logProofPairs.hash),
+          : !present(result.unpublished_root)
+            ? fail('the unpublished root, which the consistency proof must reach, was withheld')
+            : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root!, proof: consistencyProof }, logProofPairs.hash),
     signature: envelope
       ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
       : absent(asked, 'envelope'),
@@ -176,14 +201,18 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
       ? chained
       : { rootHash: verified.rootHash, anchored: true };
   const sign = signerFor(ctx, options);
-  const response = await upstream(() =>
-    ctx.client.log(
-      { event: applyTenant(ctx.caller, event), verbose: verify || (options?.verbose ?? false), ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) },
-      { signal: ctx.signal, sign },
-    ),
-  );
   const verbose = verify || (options?.verbose ?? false);
-  const verification = inSpan('audit.verify_log', { 'audit.events': 1 }, () => verifyLogged(ctx, response.result, { proofs: verbose, prevRoot }), (v) => verdictCounts([v.verdict])) as LogVerification;
+  const tenanted = applyTenant(ctx.caller, event);
+  // A verbose answer's envelope is compared with the event as sent, so that event is prepared
+  // here and sent as it is; a plain log keeps the client's own path (and its grouping).
+  let sent: PreparedItem | undefined;
+  const prepared = (): PreparedItem => (sent ??= ctx.client.prepareItem({ event: tenanted }, { sign }));
+  const response = await upstream(() =>
+    verbose
+      ? ctx.client.log({ ...prepared(), verbose, ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) }, { signal: ctx.signal, sign })
+      : ctx.client.log({ event: tenanted, verbose }, { signal: ctx.signal, sign }),
+  );
+  const verification = inSpan('audit.verify_log', { 'audit.events': 1 }, () => verifyLogged(ctx, response.result, { proofs: verbose, prevRoot, sent: prepared }), (v) => verdictCounts([v.verdict])) as LogVerification;
   // Only a new root proven from the chain moves it, never on a withheld or failed proof; the very
   // first verified log (nothing to chain from) starts an unanchored chain.
   const proven = [verification.hash, verification.membership].every((v) => v.status === 'PASS');
@@ -196,6 +225,17 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
 interface BulkItem {
   hash: string;
   envelope: AuditEnvelope | undefined;
+  /** The event as the gateway sent it, when this answer is to its own logBulk with verbose. */
+  sent: PreparedItem | undefined;
+}
+
+/** A v2/log answer, with the events as sent when the gateway asked for their envelopes itself. */
+export type BulkOutcome = LogBulkResult & { sent?: readonly PreparedItem[] };
+
+function bulkHashStatus(item: BulkItem): VerificationStatus {
+  if (!item.envelope) return item.sent ? 'FAIL' : 'NONE';
+  if (item.sent && storedUnlike(item.envelope, item.sent) !== undefined) return 'FAIL';
+  return verifyEnvelopeHashNative(item.envelope, item.hash).status;
 }
 
 const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
@@ -205,8 +245,9 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
     envelope: t.field({ type: 'JSON', nullable: true, description: 'The stored envelope (verbose).', resolve: (i) => i.envelope ?? null }),
     hashVerification: t.field({
       type: VerificationStatusEnum,
-      description: 'The envelope hashes to the hash (NONE unless verbose).',
-      resolve: (i) => (i.envelope ? verifyEnvelopeHashNative(i.envelope, i.hash).status : 'NONE'),
+      description:
+        'The envelope holds the event as sent (fields, signature, public key; checked where this gateway sent it) and hashes to the hash. NONE when not verbose; FAIL when verbose was asked for and the envelope withheld.',
+      resolve: bulkHashStatus,
     }),
     signatureVerification: t.field({
       type: VerificationStatusEnum,
@@ -216,11 +257,15 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
   }),
 });
 
-export const LogBulkResultRef = builder.objectRef<LogBulkResult>('LogBulkResult').implement({
+export const LogBulkResultRef = builder.objectRef<BulkOutcome>('LogBulkResult').implement({
   description: 'The events of a bulk log as stored.',
   fields: (t) => ({
     count: t.int({ description: 'How many events were stored.', resolve: (r) => r.results.length }),
-    results: t.field({ type: [LogBulkItemRef], description: 'One entry per event, in input order.', resolve: (r) => r.results.map((x) => ({ hash: x.hash, envelope: x.envelope })) }),
+    results: t.field({
+      type: [LogBulkItemRef],
+      description: 'One entry per event, in input order.',
+      resolve: (r) => r.results.map((x, index) => ({ hash: x.hash, envelope: x.envelope, sent: r.sent?.[index] })),
+    }),
   }),
 });
 
@@ -277,7 +322,13 @@ builder.mutationFields((t) => ({
       const items = bulkItems(ctx, events);
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
-      return (await upstream(() => ctx.client.logBulk({ events: items, verbose }, { signal: ctx.signal, sign }))).result;
+      // With verbose, each stored envelope is compared with its event as sent (sent-event.ts).
+      let sent: PreparedItem[] | undefined;
+      const { result } = await upstream(() => {
+        sent = verbose ? items.map((item) => ctx.client.prepareItem(item, { sign })) : undefined;
+        return ctx.client.logBulk({ events: sent ?? items, verbose }, { signal: ctx.signal, sign });
+      });
+      return sent ? { ...result, sent } : result;
     },
   }),
 }));
