@@ -250,8 +250,16 @@ export class RootProver {
       history.contradict(reason);
       return fail(reason);
     }
-    for (const [x, root] of proven) history.record({ size: x, rootHash: root.rootHash, lastLeaf: root.lastLeaf }, treeName);
-    if (tree && !proven.has(tree.size)) history.record({ size: tree.size, rootHash: tree.rootHash }, treeName);
+    // R's prefixes are proven to belong to the history only up to the largest verified root R was
+    // shown to extend. A verified root above that (R smaller than the latest verified root, or the
+    // proof not reaching it) was not compared with R: an upstream could offer an R that keeps the
+    // compared roots and rewrites the leaves after them, so nothing above the compared root is
+    // recorded then. The claim itself lies at or below `above`, which was compared (or is R).
+    const recordable = recordableUpTo(history, proven, tree);
+    for (const [x, root] of proven) {
+      if (x <= recordable) history.record({ size: x, rootHash: root.rootHash, lastLeaf: root.lastLeaf }, treeName);
+    }
+    if (tree && !proven.has(tree.size) && tree.size <= recordable) history.record({ size: tree.size, rootHash: tree.rootHash }, treeName);
     return PASS;
   }
 
@@ -332,4 +340,20 @@ function leafRoots(event: SearchEvent, leafIndex: number, treeSize: number): { o
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * The largest size at which the upstream's latest root R (`tree`) is known to agree with the
+ * verified history: every size when R was shown to extend the latest verified root (its prefix of
+ * that size read and equal, or R being that root), else the largest verified root R's prefixes
+ * matched.
+ */
+function recordableUpTo(history: VerifiedHistory, proven: ReadonlyMap<number, { rootHash: string }>, tree: { size: number; rootHash: string } | undefined): number {
+  let matched = 0;
+  for (const [x, root] of proven) {
+    if (x > matched && history.get(x)?.rootHash === root.rootHash) matched = x;
+  }
+  if (tree && tree.size > matched && history.get(tree.size)?.rootHash === tree.rootHash) matched = tree.size;
+  const latest = history.latest();
+  return latest === undefined || matched >= latest.size ? Number.POSITIVE_INFINITY : matched;
 }

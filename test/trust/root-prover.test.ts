@@ -11,8 +11,8 @@ import type { PublishedRoot } from '../../src/wire/index.js';
 import { PATH_HOP, RootProver } from '../../src/trust/root-prover.js';
 import { loadOrCreateIntegrityKey, readStateFile, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';
-import { startTestService, type TestService } from '../support/local-audit.js';
-import { rewriteHistory, withAuditDb } from '../support/tamper.js';
+import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
+import { rewriteHistory, snapshotAuditDb, withAuditDb } from '../support/tamper.js';
 
 describe('root prover against a real local service', () => {
   let service: TestService;
@@ -180,6 +180,44 @@ describe('root prover against a real local service', () => {
     const extended = await p.trust(onward);
     expect(extended.status).toBe('FAIL');
     expect(extended.reason).toMatch(/serves another history|two histories/);
+  });
+
+  test('a root the upstream offers below the latest verified one, from a history rewritten past the roots it was compared with, is never recorded', async () => {
+    // The verified history holds roots A < B < C. A fork keeps the leaves up to B and rewrites
+    // one after it, and stops short of C: its latest root R lies between B and C. An honest
+    // claim between A and B, proven with R's paths, shows that R extends A and B, and says
+    // nothing about R against C.
+    const { history, p } = await anchored(20); // A
+    const mid = await publish(15); // between A and B: not held
+    const b = await publish(15); // B
+    expect(await p.trust(b)).toEqual({ status: 'PASS' });
+    await publish(10); // the fork's R, not held
+    const forkDir = tempDir('prover-fork-');
+    await snapshotAuditDb(service.dataDir, forkDir);
+    const c = await publish(10); // C, past R
+    expect(await p.trust(c)).toEqual({ status: 'PASS' });
+    expect(history.get(mid.size)).toBeUndefined();
+    withAuditDb(forkDir, (db) => rewriteHistory(db, b.size + 3));
+    const fork = await startTestService({ dataDir: forkDir });
+    const forkClient = new AuditClient({ baseUrl: fork.url, token: fork.token });
+    try {
+      const forkProver = new RootProver({ client: forkClient, history, oneEventPerLeaf: true, trustOnFirstUse: false, fetchRoot: async (size) => (await forkClient.root({ tree_size: size })).result.data });
+      const forkLatest = (await forkClient.root({})).result.data;
+      expect(forkLatest.size).toBeGreaterThan(b.size);
+      expect(forkLatest.size).toBeLessThan(c.size);
+      const forkMid = (await forkClient.root({ tree_size: mid.size })).result.data;
+      expect(forkMid.root_hash).toBe(mid.root_hash);
+
+      expect(await forkProver.trust(forkMid)).toEqual({ status: 'PASS' });
+      expect(history.get(mid.size)?.rootHash).toBe(mid.root_hash);
+      expect(history.get(forkLatest.size)).toBeUndefined();
+      // Offered on its own, R must prove itself against C, which it cannot.
+      expect((await forkProver.trust(forkLatest)).status).not.toBe('PASS');
+      expect(history.get(forkLatest.size)).toBeUndefined();
+    } finally {
+      await forkClient.close();
+      await fork.destroy();
+    }
   });
 });
 
