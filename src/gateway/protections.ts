@@ -10,7 +10,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { MAX_QUERY_DEPTH } from '../graphql/limits.js';
 
 interface ProtectionOptions {
@@ -46,7 +46,9 @@ export function protectionPlugins(options: ProtectionOptions): Plugin[] {
  * values, input fields) and in variable coercion errors, which come from execution; it has no
  * switch to turn them off. graphql-armor's block-field-suggestions rewrites validation errors
  * only, and misses the enum form (`Did you mean the enum value "ASC"?`). This removes the
- * sentence from every error of every answer, at the last step before it is written.
+ * sentence from every error of every answer over HTTP, at the last step before it is written.
+ * GraphQL over WebSocket (websocket.ts) runs yoga's envelop alone, without that step: there
+ * validation, execution and subscription results are cleaned as they come out.
  */
 const hideSuggestions: Plugin = {
   onResultProcess(payload) {
@@ -59,6 +61,23 @@ const hideSuggestions: Plugin = {
       );
     } else payload.setResult(Array.isArray(result) ? result.map(withoutSuggestions) : withoutSuggestions(result));
   },
+  onValidate() {
+    return ({ result, setResult }) => {
+      if (result.length > 0) setResult(result.map(withoutSuggestion));
+    };
+  },
+  onExecute() {
+    return { onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, cleanResult) };
+  },
+  onSubscribe() {
+    // The subscription payload has the execution one's shape (args, result, setResult).
+    return { onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload as Parameters<typeof handleStreamOrSingleExecutionResult>[0], cleanResult) };
+  },
+};
+
+const cleanResult = (payload: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }): void => {
+  const cleaned = withoutSuggestions(payload.result);
+  if (cleaned !== payload.result) payload.setResult(cleaned);
 };
 
 /** What graphql-js's didYouMean() appends: ` Did you mean "a"?`, `… "a" or "b"?`, `… the enum value "A"?` (names hold no "?"). */
@@ -66,13 +85,13 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
 function withoutSuggestions<T extends ExecutionResult>(result: T): T {
   if (!result.errors?.length) return result;
-  let changed = false;
-  const errors = result.errors.map((error) => {
-    const message = error.message.replace(SUGGESTION, '');
-    if (message === error.message) return error;
-    changed = true;
-    if (!(error instanceof GraphQLError)) return { ...(error as object), message } as GraphQLError;
-    return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });
-  });
-  return changed ? { ...result, errors } : result;
+  const errors = result.errors.map(withoutSuggestion);
+  return errors.some((error, i) => error !== result.errors![i]) ? { ...result, errors } : result;
+}
+
+function withoutSuggestion<E extends Error>(error: E): E {
+  const message = error.message.replace(SUGGESTION, '');
+  if (message === error.message) return error;
+  if (!(error instanceof GraphQLError)) return { ...error, message };
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions }) as Error as E;
 }

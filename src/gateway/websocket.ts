@@ -6,7 +6,8 @@
 // `connectionParams.authorization`; a connection without valid credentials is closed (4403) before
 // any operation. A browser upgrade from another origin is refused unless that origin is listed
 // (CORS_ORIGINS): a WebSocket is not covered by CORS, so this check stands in for it.
-import type { IncomingMessage, Server } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ExecutionArgs, GraphQLError, GraphQLSchema, DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -57,10 +58,17 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
   const allowed = new Set(options.allowedOrigins);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node stops listening for the socket's errors when it hands it over here: a client that resets
+    // the connection before the answer is written would otherwise throw out of the process.
+    const destroy = (): void => void socket.destroy();
+    socket.on('error', destroy);
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return servePlainRequest(server, req, socket);
     const path = (req.url ?? '/').split('?')[0];
     if (path !== options.path) return refuse(socket, 404, 'Not Found');
     const origin = req.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, req.headers.host) && !allowed.has(origin)) return refuse(socket, 403, 'Forbidden');
+    // ws listens for the socket's errors from here on.
+    socket.off('error', destroy);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -153,6 +161,31 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   return origin === `http://${host}` || origin === `https://${host}`;
 }
 
+/** Answers and closes: the socket is no longer the HTTP server's, which would otherwise close it. */
 function refuse(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+}
+
+/**
+ * A request that offers some other protocol (`Upgrade: h2c`, from curl --http2 or Java's
+ * HttpClient) is a plain HTTP request all the same, and the offer may be ignored. Node 20's
+ * server sends every request with an Upgrade header here once 'upgrade' is listened for (newer
+ * versions let createServer's shouldUpgradeCallback keep them), without a response and with the
+ * body, if any, left unparsed on the socket. So one without a body goes to the request handler
+ * on a response of its own, on a connection that closes after it; one with a body is refused
+ * (501) rather than served as if it had none.
+ */
+function servePlainRequest(server: Server, req: IncomingMessage, socket: Duplex): void {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.once('finish', () => socket.end(() => socket.destroy()));
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  if (!hasBody) {
+    server.emit('request', req, res);
+    return;
+  }
+  const text = 'a request with a body cannot offer a protocol upgrade here: send it without the Upgrade header\n';
+  res.writeHead(501, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }

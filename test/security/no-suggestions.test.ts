@@ -1,7 +1,10 @@
 // With NODE_ENV=production no error suggests a schema name ("Did you mean …?"): not for fields,
 // arguments, type names or input fields, nor for enum values, whether the mistake is in the
 // document (validation) or in the variables (coercion, at execution, by either executor).
-// Outside production the same requests do get suggestions, so each case below provokes one.
+// Outside production the same requests do get suggestions, so each case below provokes one. Over
+// GraphQL over WebSocket (graphql-ws) as over HTTP.
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startSecureGateway, type SecureGateway } from './support.js';
 
 let dev: SecureGateway;
@@ -35,6 +38,30 @@ const CASES: Array<{ name: string; query: string; variables?: Record<string, unk
   },
 ];
 
+/**
+ * Runs one operation over a fresh graphql-ws connection: the errors it was refused with (an
+ * `error` message, as for validation) or that its results carried.
+ */
+async function overWebSocket(gateway: SecureGateway, query: string, variables?: Record<string, unknown>): Promise<{ body: { errors?: Array<{ message: string }> } }> {
+  const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+  try {
+    const errors: Array<{ message: string }> = [];
+    await new Promise<void>((resolve, reject) => {
+      client.subscribe<unknown>(
+        { query, variables },
+        {
+          next: (result) => errors.push(...(result.errors ?? [])),
+          error: (err) => (Array.isArray(err) ? resolve(void errors.push(...(err as Array<{ message: string }>))) : reject(err as Error)),
+          complete: resolve,
+        },
+      );
+    });
+    return { body: { errors } };
+  } finally {
+    await client.dispose();
+  }
+}
+
 function messages(r: { body: { errors?: Array<{ message: string }> } }): string {
   expect(r.body.errors?.length).toBeGreaterThan(0);
   return r.body.errors!.map((e) => e.message).join('\n');
@@ -50,6 +77,20 @@ test.each(CASES)('production: $name gets the error without a suggestion', async 
   }
   // The same request outside production does get a suggestion: the case is a real one.
   expect(messages(await dev.call(query, undefined, variables))).toMatch(/Did you mean/);
+});
+
+// Mutations are refused over WebSocket before validation (yoga runs them from POST requests only),
+// so the query cases are the ones that reach validation and execution there. Their text differs
+// from the HTTP cases' so that each gateway's first run of it is on graphql-js's executor again.
+const QUERY_CASES = CASES.filter((c) => !c.query.startsWith('mutation')).map((c) => ({ ...c, query: `${c.query} # over WebSocket` }));
+
+test.each(QUERY_CASES)('production over WebSocket: $name gets the error without a suggestion', async ({ query, variables, says }) => {
+  for (let run = 0; run < 3; run++) {
+    const text = messages(await overWebSocket(prod, query, variables));
+    expect(text).toMatch(says);
+    expect(text).not.toMatch(/did you mean/i);
+  }
+  expect(messages(await overWebSocket(dev, query, variables))).toMatch(/Did you mean/);
 });
 
 test('production: a valid query still runs, and an error without a suggestion is unchanged', async () => {
