@@ -19,12 +19,25 @@
 //   tree's tags raises a false alarm instead of a silent pass, which is the side to err on.
 // - Edges are trusted only for what was asked: an edge whose tree_name tag is not the tree's, or
 //   whose (first) tree_size tag is not a requested size, is ignored.
+// - PASS needs every copy of the size: each one listed was read, is mined, and holds the claimed
+//   root_hash, and the listing was complete. Copies that agree say nothing about a copy that was
+//   not read (it may be the forger's, or the genuine one under a forger's), so while any copy is
+//   unread or unresolved (not mined yet, 404, 5xx, timeout, an edge without its transaction, a
+//   partial GraphQL answer) the verdict is PENDING, naming why, and is asked again later: an honest
+//   but flaky gateway then settles to PASS by itself, and an error status, timeout or refused
+//   connection is never a FAIL (only mined data that is not the claimed root is).
+// - A listing longer than `maxPages` pages (anyone can post copies under a tree's tags, newest
+//   first, to push older ones out of reach) is PENDING with that reason, not FAIL: the copies past
+//   the last page are unknown rather than shown to disagree, and a pile of identical copies is not
+//   itself evidence of forgery (the cloud may post a root twice). It is never PASS, and any copy
+//   that was read and disagrees still makes it FAIL. Past-the-end copies could be of any size in the
+//   query, so every size of that query is PENDING.
 //
 // What is final: a mined Arweave transaction never changes, so once every copy of a size has been
 // read the verdict is kept (PASS or FAIL, per tree_name + size, in a bounded LRU). A FAIL caused by
-// a mined copy is final at once. Everything else (no copy yet, Pending, 404, unreachable, timeout,
-// 5xx, and a PASS while another copy of the same size is still unread) is remembered for
-// `pendingRetryMs` only, so a busy gateway asks again now and then instead of on every request.
+// a mined copy is final at once. Everything else (no copy yet, a copy unread or unresolved, a
+// listing not read to its end) is PENDING and remembered for `pendingRetryMs` only, so a busy
+// gateway asks again now and then instead of on every request.
 import { Agent, fetch, type Dispatcher } from 'undici';
 
 export const ARWEAVE_BASE_URL = 'https://arweave.net';
@@ -97,7 +110,7 @@ export interface RootWitness {
 export interface RootWitnessOptions {
   /** Longest time one HTTP exchange with the witness may take, body included. Default 5 000. */
   timeoutMs?: number;
-  /** How long an unsettled answer (PENDING, or a PASS with copies still unread) is reused. Default 30 000. */
+  /** How long an unsettled answer (PENDING: no copy yet, or not every copy read) is reused. Default 30 000. */
   pendingRetryMs?: number;
   /** Requests to the witness in flight at once. Default 4. */
   maxInFlight?: number;
@@ -105,7 +118,7 @@ export interface RootWitnessOptions {
   maxCacheEntries?: number;
   /** Sizes asked in one GraphQL query. Default 50. */
   maxSizesPerQuery?: number;
-  /** Pages of 100 transactions read for one query before giving up on completeness. Default 10. */
+  /** Pages of 100 transactions read for one query; a longer listing leaves its sizes PENDING. Default 10. */
   maxPages?: number;
   /** Largest answer accepted from the witness. Default 1 MiB. */
   maxResponseBytes?: number;
@@ -148,17 +161,27 @@ class NoWitness implements RootWitness {
 interface Holding {
   /** Distinct root_hash values (lowercase) of the mined, well-formed copies. */
   hashes: string[];
+  /** How many mined, well-formed copies were read. */
+  copies: number;
   /** Why each mined copy that is not a root record for this size was rejected. */
   malformed: string[];
   /** Why copies could not be read, or why there is none yet. */
   unresolved: string[];
 }
 
-/** Nothing can change a verdict any more: a bad copy is mined, or every copy has been read. */
+/**
+ * Nothing can change a verdict any more: a bad copy is mined, its copies disagree, or every copy
+ * has been read (and they hold one root_hash). A holding with anything unresolved is never final
+ * unless a mined copy already decides it.
+ */
 function settled(h: Holding): boolean {
   return h.malformed.length > 0 || h.hashes.length > 1 || (h.hashes.length === 1 && h.unresolved.length === 0);
 }
 
+/**
+ * FAIL as soon as one mined copy is bad or disagrees (more copies cannot undo that); PASS only when
+ * nothing is unresolved, i.e. every copy was read and agrees; PENDING otherwise, with the reasons.
+ */
 function verdict(h: Holding, root: WitnessRoot, claimed: string): WitnessOutcome {
   if (h.malformed.length > 0) return { status: 'FAIL', reason: h.malformed[0]! };
   const other = h.hashes.find((hash) => hash !== claimed);
@@ -166,10 +189,14 @@ function verdict(h: Holding, root: WitnessRoot, claimed: string): WitnessOutcome
     const conflict = h.hashes.length > 1 ? ` (its ${h.hashes.length} mined copies of that size disagree)` : '';
     return { status: 'FAIL', reason: `the witness holds root_hash ${other} for size ${root.size}${conflict}` };
   }
-  if (h.hashes.length > 0) return { status: 'PASS' };
   const reasons = [...new Set(h.unresolved)];
-  const shown = reasons.slice(0, 3).join('; ');
-  return { status: 'PENDING', reason: reasons.length > 3 ? `${shown}; and ${reasons.length - 3} more` : shown || `the witness has no copy of size ${root.size} yet` };
+  if (reasons.length === 0) {
+    return h.hashes.length > 0 ? { status: 'PASS' } : { status: 'PENDING', reason: `the witness has no copy of size ${root.size} yet` };
+  }
+  const shown = reasons.length > 3 ? `${reasons.slice(0, 3).join('; ')}; and ${reasons.length - 3} more` : reasons.join('; ');
+  if (h.hashes.length === 0) return { status: 'PENDING', reason: shown };
+  const agree = h.copies === 1 ? 'one copy' : `${h.copies} copies`;
+  return { status: 'PENDING', reason: `the witness's ${agree} of size ${root.size} read so far ${h.copies === 1 ? 'agrees' : 'agree'}, but not every copy could be read: ${shown}` };
 }
 
 /** A claim the witness need not be asked about: the verdict follows from the claim alone. */
@@ -277,7 +304,7 @@ class ArweaveWitness implements RootWitness {
     if (recent && recent.until > performance.now()) return Promise.resolve(recent.holding);
     const shared = this.inFlight.get(key);
     if (shared) return shared;
-    if (this.closing.signal.aborted) return Promise.resolve({ hashes: [], malformed: [], unresolved: ['the root witness is closed'] });
+    if (this.closing.signal.aborted) return Promise.resolve(unresolved('the root witness is closed'));
 
     const d = deferred();
     const promise = d.promise.then((h) => {
@@ -334,16 +361,24 @@ class ArweaveWitness implements RootWitness {
   /** What the witness holds for each of `sizes` of `tree`. */
   private async lookup(tree: string, sizes: number[]): Promise<Map<number, Holding>> {
     const wanted = new Set(sizes);
-    const found = new Map<number, Holding>(sizes.map((s) => [s, { hashes: [], malformed: [], unresolved: [] }]));
+    const found = new Map<number, Holding>(sizes.map((s) => [s, { hashes: [], copies: 0, malformed: [], unresolved: [] }]));
+    const everySize = (reason: string): void => found.forEach((h) => h.unresolved.push(reason));
     const listed = await this.listTransactions(tree, sizes);
     if (!listed.ok) {
-      for (const h of found.values()) h.unresolved.push(listed.reason);
+      everySize(listed.reason);
       return found;
     }
+    // First, so that it is the reason shown: copies past the last page may be of any size asked.
+    if (listed.incomplete) everySize(`the witness lists more than ${this.opts.maxPages * PAGE_SIZE} transactions for these sizes; not all were read`);
     const seen = new Set<string>();
     const reads: Array<Promise<void>> = [];
     for (const edge of listed.edges) {
       const tx = edgeTransaction(edge, tree);
+      // Every edge answers our tag filter, so one we cannot read could be a copy of any size asked.
+      if (tx === 'undescribed') {
+        everySize('the witness listed a transaction without its id and tags');
+        continue;
+      }
       if (!tx || !wanted.has(tx.size) || seen.has(tx.id)) continue;
       seen.add(tx.id);
       const h = found.get(tx.size)!;
@@ -358,7 +393,6 @@ class ArweaveWitness implements RootWitness {
       if (h.hashes.length === 0 && h.malformed.length === 0 && h.unresolved.length === 0) {
         h.unresolved.push(`the witness has no copy of size ${size} yet`);
       }
-      if (listed.incomplete) h.unresolved.push(`the witness lists more than ${this.opts.maxPages * PAGE_SIZE} transactions for these sizes; not all were read`);
     }
     return found;
   }
@@ -408,7 +442,10 @@ class ArweaveWitness implements RootWitness {
     }
     const parsed = parseRootRecord(answer.body, tree, size);
     if (typeof parsed === 'string') h.malformed.push(`${copy} is malformed: ${parsed}`);
-    else if (!h.hashes.includes(parsed.rootHash)) h.hashes.push(parsed.rootHash);
+    else {
+      h.copies++;
+      if (!h.hashes.includes(parsed.rootHash)) h.hashes.push(parsed.rootHash);
+    }
   }
 
   /** One HTTP exchange under the in-flight limit and the timeout; failures become reasons. */
@@ -488,10 +525,12 @@ function parseConnection(body: string): { edges: unknown[]; hasNextPage: boolean
   }
   const connection = field(field(json, 'data'), 'transactions');
   const edges = field(connection, 'edges');
-  if (!Array.isArray(edges)) {
-    const errors = field(json, 'errors');
+  // GraphQL errors next to data mean a partial answer (a node or a page may be missing from it):
+  // taking it as the whole listing could leave a copy unread.
+  const errors = field(json, 'errors');
+  if (!Array.isArray(edges) || (Array.isArray(errors) && errors.length > 0)) {
     const message = Array.isArray(errors) ? field(errors[0], 'message') : undefined;
-    return typeof message === 'string' ? `error "${message.slice(0, 200)}"` : 'no list at data.transactions.edges';
+    return typeof message === 'string' ? `error "${message.slice(0, 200)}"` : Array.isArray(errors) && errors.length > 0 ? 'errors without a message' : 'no list at data.transactions.edges';
   }
   // A server that does not page (no pageInfo) has given everything it has.
   const hasNextPage = field(field(connection, 'pageInfo'), 'hasNextPage') === true;
@@ -499,12 +538,15 @@ function parseConnection(body: string): { edges: unknown[]; hasNextPage: boolean
   return { edges, hasNextPage, endCursor: typeof cursor === 'string' ? cursor : undefined };
 }
 
-/** The id and size of an edge that belongs to `tree`, or undefined (the SDKs use the first tree_size tag). */
-function edgeTransaction(edge: unknown, tree: string): { id: string; size: number } | undefined {
+/**
+ * The id and size of an edge that belongs to `tree`, undefined for one that does not (the SDKs use
+ * the first tree_size tag), or 'undescribed' when the edge lacks its transaction's id or tags.
+ */
+function edgeTransaction(edge: unknown, tree: string): { id: string; size: number } | 'undescribed' | undefined {
   const node = field(edge, 'node');
   const id = field(node, 'id');
   const tags = field(node, 'tags');
-  if (typeof id !== 'string' || !Array.isArray(tags)) return undefined;
+  if (typeof id !== 'string' || !Array.isArray(tags)) return 'undescribed';
   const sizeTag: unknown = tags.find((t) => field(t, 'name') === 'tree_size');
   const value = field(sizeTag, 'value');
   if (typeof value !== 'string' || !CANONICAL_SIZE.test(value)) return undefined;
@@ -535,7 +577,7 @@ function field(value: unknown, name: string): unknown {
 }
 
 function unresolved(reason: string): Holding {
-  return { hashes: [], malformed: [], unresolved: [reason] };
+  return { hashes: [], copies: 0, malformed: [], unresolved: [reason] };
 }
 
 function httpStatus(answer: { status: number; statusText: string }): string {

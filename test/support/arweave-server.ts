@@ -8,6 +8,9 @@
 // - GET /tx/<id>/data (and with a trailing slash): the same data in unpadded base64url, as Go's SDK
 //   reads it.
 // A transaction not yet mined answers 202 with status text and body "Pending"; an unknown id 404.
+// Faults an honest but flaky gateway shows can be switched on: one transaction's data answering
+// an error status or not answering at all (`setDataFault`), and a listing that comes back partial
+// (`setListingFault`: GraphQL errors next to the data, or an edge without its node).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +30,8 @@ export interface PublishOptions {
   /** Listed by the GraphQL query, but its data answers 404. */
   withoutData?: boolean;
 }
+
+export type DataFault = { status: number; statusText: string } | { hang: true };
 
 export interface TagFilterSeen {
   tags: Array<{ name: string; values: string[] }>;
@@ -51,6 +56,10 @@ export interface ArweaveServer {
   setDown(down: boolean): void;
   /** Waits this long before answering each request. */
   setDelay(ms: number): void;
+  /** Makes reads of that transaction's data answer `status` (with `statusText`), or never answer (`hang`, until close); undefined clears it. */
+  setDataFault(id: string, fault: DataFault | undefined): void;
+  /** Makes transactions queries answer partially: `errors` adds a GraphQL error next to the data, `nullNode` nulls the last edge's node. */
+  setListingFault(fault: 'errors' | 'nullNode' | undefined): void;
   /** Every request, as "METHOD /path", in arrival order. */
   readonly requests: string[];
   /** The tag filters (and paging) of every transactions query, in arrival order. */
@@ -84,19 +93,24 @@ export async function startArweaveServer(): Promise<ArweaveServer> {
   let seq = 0;
   let down = false;
   let delayMs = 0;
+  const dataFaults = new Map<string, DataFault>();
+  let listingFault: 'errors' | 'nullNode' | undefined;
   let inFlight = 0;
   let peakInFlight = 0;
   // Delays still running, so close() can end them instead of leaving timers behind.
   const delays = new Set<() => void>();
-  const delay = (ms: number): Promise<void> =>
+  /** Waits `ms`, or less when `res` (if given) closes first. */
+  const delay = (ms: number, res?: ServerResponse): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         delays.delete(done);
+        res?.off('close', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       delays.add(done);
+      res?.once('close', done);
     });
 
   const add = (tree: string, size: number, body: Pick<Transaction, 'record' | 'raw'>, opts: PublishOptions = {}): string => {
@@ -151,15 +165,13 @@ export async function startArweaveServer(): Promise<ArweaveServer> {
         .filter((tx) => tx.seq < afterSeq && tags.every((f) => tx.tags.some((t) => t.name === f.name && f.values.includes(t.value))))
         .sort((a, b) => b.seq - a.seq);
       const page = matching.slice(0, Math.min(first, MAX_PAGE));
+      const edges: Array<{ cursor: string; node: unknown }> = page.map((tx) => ({ cursor: Buffer.from(String(tx.seq)).toString('base64url'), node: { id: tx.id, tags: tx.tags } }));
+      if (listingFault === 'nullNode' && edges.length > 0) edges[edges.length - 1]!.node = null;
       return {
         status: 200,
         json: {
-          data: {
-            transactions: {
-              pageInfo: { hasNextPage: matching.length > page.length },
-              edges: page.map((tx) => ({ cursor: Buffer.from(String(tx.seq)).toString('base64url'), node: { id: tx.id, tags: tx.tags } })),
-            },
-          },
+          data: { transactions: { pageInfo: { hasNextPage: matching.length > page.length }, edges } },
+          ...(listingFault === 'errors' ? { errors: [{ message: 'upstream timeout resolving tags', path: ['transactions', 'edges', 0, 'node', 'tags'] }] } : {}),
         },
       };
     } catch (err) {
@@ -190,6 +202,11 @@ export async function startArweaveServer(): Promise<ArweaveServer> {
     const encoded = /^\/tx\/([A-Za-z0-9_-]+)\/data\/?$/.exec(url.pathname);
     const id = direct?.[1] ?? encoded?.[1];
     const tx = id === undefined ? undefined : store.find((t) => t.id === id);
+    const fault = tx ? dataFaults.get(tx.id) : undefined;
+    if (fault && 'hang' in fault) {
+      await delay(24 * 3600_000, res);
+      if (res.destroyed) return;
+    } else if (fault) return send(res, fault.status, fault.statusText, 'text/plain', fault.statusText);
     if (!tx || tx.withoutData) return send(res, 404, 'Not Found', 'text/plain', 'Not Found');
     if (tx.pending) return send(res, 202, 'Pending', 'text/plain', 'Pending');
     const data = dataOf(tx);
@@ -243,6 +260,13 @@ export async function startArweaveServer(): Promise<ArweaveServer> {
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    setDataFault(id, fault) {
+      if (fault) dataFaults.set(id, fault);
+      else dataFaults.delete(id);
+    },
+    setListingFault(fault) {
+      listingFault = fault;
     },
     requests,
     queries,

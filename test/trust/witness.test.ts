@@ -284,6 +284,92 @@ describe('PENDING, with the reason', () => {
   });
 });
 
+// Every copy of a size must be read and agree before the witness says PASS: the copies read so far
+// agreeing says nothing about the ones that were not read (a forger's, or the genuine one).
+describe('PASS only when every copy of the size was read', () => {
+  const agreeing = (n: number, size: number, why: string): WitnessOutcome => ({
+    status: 'PENDING',
+    reason: `the witness's ${n === 1 ? 'one copy' : `${n} copies`} of size ${size} read so far ${n === 1 ? 'agrees' : 'agree'}, but not every copy could be read: ${why}`,
+  });
+
+  test('a copy whose data answers 404 next to a good one', async () => {
+    publishAll();
+    const id = ar.publish(root(3), { withoutData: true });
+    await expect(witness().check(claim(root(3)))).resolves.toEqual(agreeing(1, 3, `the witness's copy of size 3 (transaction ${id}) has no data yet (HTTP 404)`));
+  });
+
+  test('an honest but flaky witness: a 5xx on one copy is PENDING, asked again after pendingRetryMs, then a final PASS', async () => {
+    publishAll();
+    ar.publish(root(2));
+    const id = ar.publish(root(2));
+    ar.setDataFault(id, { status: 502, statusText: 'Bad Gateway' });
+    const w = witness({ pendingRetryMs: 200 });
+    const flaky = agreeing(2, 2, `the witness at ${ar.baseUrl} answered HTTP 502 Bad Gateway for the witness's copy of size 2 (transaction ${id})`);
+    await expect(w.check(claim(root(2)))).resolves.toEqual(flaky);
+    ar.setDataFault(id, undefined);
+    const seen = ar.requests.length;
+    await expect(w.check(claim(root(2)))).resolves.toEqual(flaky);
+    expect(ar.requests.length).toBe(seen);
+    await sleep(250);
+    await expect(w.check(claim(root(2)))).resolves.toEqual(PASS);
+    expect(dataReads().filter((r) => r.includes(id))).toHaveLength(2);
+    const settled = ar.requests.length;
+    await sleep(250);
+    await expect(w.check(claim(root(2)))).resolves.toEqual(PASS);
+    expect(ar.requests.length).toBe(settled);
+  });
+
+  test('a copy whose read times out next to a good one', async () => {
+    publishAll();
+    const id = ar.publish(root(4));
+    ar.setDataFault(id, { hang: true });
+    const started = performance.now();
+    await expect(witness({ timeoutMs: 150 }).check(claim(root(4)))).resolves.toEqual(agreeing(1, 4, `the witness at ${ar.baseUrl} did not answer within 150 ms`));
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  test('a disagreeing copy buried under more agreeing copies than the listing reads: PENDING, saying not all were read', async () => {
+    ar.publish({ ...root(1), root_hash: FORGED });
+    for (let i = 0; i < 100; i++) ar.publish(root(1));
+    const w = witness({ maxPages: 1, pendingRetryMs: 200 });
+    const truncated = agreeing(100, 1, 'the witness lists more than 100 transactions for these sizes; not all were read');
+    await expect(w.check(claim(root(1)))).resolves.toEqual(truncated);
+    expect(ar.queries).toHaveLength(1);
+    // Not final: asked again once pendingRetryMs has passed.
+    await sleep(250);
+    await expect(w.check(claim(root(1)))).resolves.toEqual(truncated);
+    expect(ar.queries).toHaveLength(2);
+  });
+
+  test('the genuine copy buried under a flood: the truncation is named first, then the other reasons', async () => {
+    ar.publish(root(6));
+    for (let i = 0; i < 99; i++) ar.publish(root(6));
+    const missing = ar.publish(root(6), { withoutData: true });
+    const outcome = await witness({ maxPages: 1 }).check(claim(root(6)));
+    expect(outcome).toEqual(
+      agreeing(99, 6, `the witness lists more than 100 transactions for these sizes; not all were read; the witness's copy of size 6 (transaction ${missing}) has no data yet (HTTP 404)`),
+    );
+  });
+
+  test('a transactions answer with GraphQL errors next to its data is not taken as complete', async () => {
+    publishAll();
+    ar.setListingFault('errors');
+    await expect(witness().check(claim(root(2)))).resolves.toEqual({
+      status: 'PENDING',
+      reason: `the witness at ${ar.baseUrl} gave an unusable answer to the transactions query: error "upstream timeout resolving tags"`,
+    });
+  });
+
+  test('a listed edge without its transaction could be a copy of any size asked for', async () => {
+    publishAll();
+    ar.setListingFault('nullNode');
+    const outcomes = await witness().checkMany([claim(root(2)), claim(root(6))]);
+    // Newest first, so the edge that lost its node is size 2's only copy; size 6's copy was read.
+    const why = 'the witness listed a transaction without its id and tags';
+    expect(outcomes).toEqual([{ status: 'PENDING', reason: why }, agreeing(1, 6, why)]);
+  });
+});
+
 describe('caching and sharing', () => {
   test('a PASS is final: not fetched again, even if the copy changes later', async () => {
     publishAll();
@@ -331,11 +417,14 @@ describe('caching and sharing', () => {
     await expect(w.check(claim(root(1)))).resolves.toEqual(PASS);
   });
 
-  test('a PASS next to a copy not mined yet is re-checked, and turns FAIL once a forged copy is mined', async () => {
+  test('a copy not mined yet next to a good one is PENDING, re-checked, and turns FAIL once a forged copy is mined', async () => {
     publishAll();
-    ar.publish({ ...root(5), root_hash: FORGED }, { pending: true });
+    const id = ar.publish({ ...root(5), root_hash: FORGED }, { pending: true });
     const w = witness({ pendingRetryMs: 200 });
-    await expect(w.check(claim(root(5)))).resolves.toEqual(PASS);
+    await expect(w.check(claim(root(5)))).resolves.toEqual({
+      status: 'PENDING',
+      reason: `the witness's one copy of size 5 read so far agrees, but not every copy could be read: the witness's copy of size 5 (transaction ${id}) is not mined yet (Pending)`,
+    });
     ar.mine(5);
     await sleep(250);
     expect(await w.check(claim(root(5)))).toEqual({

@@ -72,7 +72,8 @@ export const EventVerificationRef = builder.objectRef<GatewayEventVerification>(
     }),
     witness: t.field({
       type: VerificationStatusEnum,
-      description: 'The independent witness (ROOT_WITNESS, e.g. Arweave) holds the same published root; NONE when no witness is configured, the event is unpublished, or the witness does not hold the root yet.',
+      description:
+        'The independent witness (ROOT_WITNESS, e.g. Arweave) holds the same published root: every copy it lists for that tree and size was read, is mined and has the same root_hash. FAIL when a mined copy differs or is not a root record; NONE when no witness is configured, the event is unpublished, or the witness cannot vouch for the root yet (no copy yet, or a copy not mined, unreadable or beyond the pages read): see verdictReason.',
       resolve: (v, _args, ctx) => tallied(ctx, 'witness', v.witness.status),
     }),
     verdict: t.field({ type: VerdictEnum, description: 'VERIFIED, PENDING or FAILED: the checks taken together.', resolve: (v, _args, ctx) => tallied(ctx, 'verdict', v.verdict) }),
