@@ -32,7 +32,8 @@ export class InvalidCursorError extends Error {
 const VERSION = 'c2';
 /** One cursor per offset, MAC'd each: still read, so cursors handed out before an upgrade keep paging. */
 const SINGLE_VERSION = 'c1';
-const MAX_CURSOR_CHARS = 1024;
+/** Longer cursors are refused unread (before any MAC is computed). */
+export const MAX_CURSOR_CHARS = 1024;
 const POSITION = /^(0|[1-9][0-9]{0,8})$/;
 
 export class CursorCodec {

@@ -1,6 +1,8 @@
 // Shares one watcher among all subscribers of the same key (upstream client, query, effective
 // restriction, resume position): the first subscriber starts it, the last one to leave stops it.
 // Each subscriber has a bounded queue; one that falls too far behind is ended, not buffered forever.
+// A watcher the upstream refuses (bad query or restriction, rejected token) ends every subscriber
+// of it with that error; watchers of other keys go on.
 import type { AuditClient } from '../../audit-client/index.js';
 import type { SearchRestriction } from '../../wire/index.js';
 import { LiveTailWatcher, type TailEvent, type TailPosition } from './watcher.js';
@@ -18,6 +20,7 @@ export const MAX_QUEUED = 10_000;
 interface Subscriber {
   queue: TailItem[];
   wake: (() => void) | undefined;
+  /** Thrown into the stream once the events queued before it are taken. */
   failure: Error | undefined;
   /** The gateway is shutting down: the stream ends cleanly (clients resume with after:). */
   ended: boolean;
@@ -60,12 +63,12 @@ export class LiveTailHub {
     signal.addEventListener('abort', onAbort);
     try {
       while (!signal.aborted && !me.ended) {
-        if (me.failure) throw me.failure;
         const item = me.queue.shift();
         if (item) {
           yield item;
           continue;
         }
+        if (me.failure) throw me.failure;
         await new Promise<void>((resolve) => (me.wake = resolve));
         me.wake = undefined;
       }
@@ -101,6 +104,17 @@ export class LiveTailHub {
         intervalMs: request.intervalMs,
         ...(request.restriction ? { restriction: request.restriction } : {}),
         ...(request.from ? { from: request.from } : {}),
+        // Events queued before the refusal still reach their subscribers, then the error.
+        onRefused: (err) => {
+          for (const s of subscribers) {
+            s.failure ??= err;
+            s.wake?.();
+          }
+          if (this.#shared.get(request.key)?.watcher === watcher) {
+            this.#shared.delete(request.key);
+            totals.watchers--;
+          }
+        },
         onEvents: (items) => {
           for (const s of subscribers) {
             if (s.failure) continue;

@@ -3,23 +3,22 @@
 // again, with verdictUpdate: true, once it is published, for a bounded time.
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { AuditApiError, ValidationError } from '../../audit-client/errors.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
 import { builder } from '../builder.js';
-import { InvalidCursorError } from '../cursor.js';
+import { decodeTailCursor, encodeTailCursor } from '../live-tail/cursor.js';
 import { hubFor, SlowSubscriberError, type TailItem } from '../live-tail/hub.js';
 import type { TailPosition } from '../live-tail/watcher.js';
 import { PageVerifier } from '../page-verifier.js';
 import { AuditEventRef, type AuditEventNode } from './audit-event.js';
-import { effectiveRestriction, eventsBetween, matchesRestriction } from './search.js';
+import { effectiveRestriction, eventsBetween, matchesRestriction, pagingFailure } from './search.js';
 
 /** Default and test-overridable poll interval when the context carries none. */
 const DEFAULT_INTERVAL_MS = 1000;
 /** How long, and for how many events at once, a PENDING event is re-checked for publication. */
 const RECHECK_FOR_MS = 10 * 60 * 1000;
 const MAX_RECHECKED = 1000;
-/** Hashes a resume cursor may carry (events sharing one received_at). */
-const MAX_CURSOR_HASHES = 100;
 
 interface LiveTailPush {
   node: AuditEventNode;
@@ -53,24 +52,35 @@ function restrictionFromJson(value: unknown): Record<string, string[]> | undefin
   return out.size === 0 ? undefined : Object.fromEntries(out);
 }
 
-function encodeCursor(ctx: GraphQLContext, scope: string, position: TailPosition): string {
-  return ctx.cursors.encode({ resultId: [position.receivedAt, ...position.hashes.slice(-MAX_CURSOR_HASHES)].join('|'), offset: 0, scope });
-}
-
 function decodeCursor(ctx: GraphQLContext, scope: string, cursor: string): TailPosition {
-  let payload;
   try {
-    payload = ctx.cursors.decode(cursor);
+    return decodeTailCursor(ctx.cursors, scope, cursor);
   } catch (err) {
     throw new GraphQLError(err instanceof Error ? err.message : 'invalid cursor', { extensions: { code: 'INVALID_CURSOR', argument: 'after' } });
   }
-  if (payload.scope !== scope) {
-    throw new GraphQLError(new InvalidCursorError('cursor belongs to another live tail; pass the same query and searchRestriction').message, {
-      extensions: { code: 'INVALID_CURSOR', argument: 'after' },
-    });
-  }
-  const [receivedAt, ...hashes] = payload.resultId.split('|');
-  return { receivedAt: receivedAt!, hashes };
+}
+
+/**
+ * The service refused the tail's search: the code the auditEvents query gives for the same refusal
+ * (UPSTREAM_VALIDATION, UNAUTHORIZED, SERVICE_NOT_ENABLED), with the fields at fault. A refusal the
+ * query has no error type for (a 403 the client knows no class of) is UPSTREAM_REFUSED with the
+ * service's status, rather than an error masked as unexpected.
+ */
+function refusedError(err: AuditApiError): GraphQLError {
+  const mapped = pagingFailure(err);
+  const known = mapped instanceof GraphQLError;
+  const fieldErrors =
+    err instanceof ValidationError
+      ? err.errors.map((e) => ({ code: e.code, detail: e.detail, source: e.source, path: e.path ?? (e.source ? e.source.slice(1).split('/').join('.') : null) }))
+      : undefined;
+  return new GraphQLError(err.summary, {
+    extensions: {
+      code: known ? mapped.extensions.code : 'UPSTREAM_REFUSED',
+      ...(known ? {} : { status: err.status }),
+      requestId: err.requestId,
+      ...(fieldErrors ? { fieldErrors } : {}),
+    },
+  });
 }
 
 function nodeOf(ctx: GraphQLContext, item: TailItem): AuditEventNode {
@@ -129,7 +139,7 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
         ctx.integrity?.reportTampering(`the audit service returned an event outside the restriction ${JSON.stringify(restriction)} to a live tail`);
         continue;
       }
-      const cursor = encodeCursor(ctx, scope, item.position);
+      const cursor = encodeTailCursor(ctx.cursors, scope, item.position);
       if (!item.event.published && pending.size < MAX_RECHECKED) {
         pending.set(item.event.hash, { receivedAt: item.event.envelope.received_at, cursor, until: Date.now() + RECHECK_FOR_MS });
       }
@@ -137,6 +147,7 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
     }
   } catch (err) {
     if (err instanceof SlowSubscriberError) throw new GraphQLError(err.message, { extensions: { code: 'SLOW_SUBSCRIBER' } });
+    if (err instanceof AuditApiError) throw refusedError(err);
     throw err;
   } finally {
     await events.return(undefined);
