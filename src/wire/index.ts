@@ -238,6 +238,15 @@ export interface RootResult {
 /** `{field: [values]}`: only events whose field equals one of the values are visible. */
 export type SearchRestriction = Record<string, string[]>;
 
+/**
+ * Most values a `search_restriction` or `assert_search_restriction` may list, over all its fields
+ * together (so in any one field too). The local service refuses more with a ValidationError
+ * (`AboveMaxItems`) and the gateway refuses more before asking: every value costs a bound SQL
+ * parameter and a comparison per candidate event, and SQLite fails a statement of more than
+ * 32,766 parameters outright.
+ */
+export const MAX_SEARCH_RESTRICTION_VALUES = 1000;
+
 /** `POST v1/search` */
 export interface SearchRequest extends RequestBase {
   /** The query language: `field:value`, bare terms, quotes, `-field:value`, AND/OR, parentheses, `field>n`. */

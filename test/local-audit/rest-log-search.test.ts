@@ -2,6 +2,7 @@
 // error envelope. Every proof it serves is checked with src/merkle.
 import { hashEnvelope, verifyConsistency, verifyMembership } from '../../src/merkle/index.js';
 import { request as httpRequest } from 'node:http';
+import { MAX_SEARCH_RESTRICTION_VALUES } from '../../src/wire/index.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
 
 type Json = Record<string, any>;
@@ -255,6 +256,30 @@ describe('roots and search', () => {
     expect((await svc.post<Json>('v1/search', { query: '', order: 'sideways' })).result.errors[0].code).toBe('NotEnumMember');
     expect((await svc.post<Json>('v1/search', { query: '', start: 'last tuesday' })).result.errors[0].source).toBe('/start');
   });
+
+  test('search_restriction holds at most MAX_SEARCH_RESTRICTION_VALUES values: more is a 400 ValidationError (AboveMaxItems), at the bound it searches', async () => {
+    await svc.post('v2/log', { events: ['cap-a', 'cap-a', 'cap-b', 'cap-c'].map((tenant_id, i) => ({ event: { message: `capped ${i}`, actor: 'capped', action: `act-${i}`, tenant_id } })) });
+    const filler = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    const search = (search_restriction: Record<string, string[]>) => svc.post<Json>('v1/search', { query: 'actor:capped', search_restriction });
+    const refused = async (search_restriction: Record<string, string[]>, source: string) => {
+      const r = await search(search_restriction);
+      expect(r.http).toBe(400);
+      expect(Object.keys(r.raw).sort()).toEqual([...ENVELOPE_KEYS].sort());
+      expect(r.status).toBe('ValidationError');
+      expect(r.result.errors).toEqual([{ code: 'AboveMaxItems', detail: r.summary, source }]);
+      expect(r.summary).toContain(`more than ${MAX_SEARCH_RESTRICTION_VALUES} values`);
+    };
+    // What SQLite itself cannot bind (32,766 parameters) was an InternalError.
+    await refused({ tenant_id: filler(32_766, 'many') }, '/search_restriction/tenant_id');
+    await refused({ action: ['act-0'], tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES + 1, 'over') }, '/search_restriction/tenant_id');
+    await refused({ tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES / 2, 'half'), action: filler(MAX_SEARCH_RESTRICTION_VALUES / 2 + 1, 'half') }, '/search_restriction');
+
+    const atBound = await search({ tenant_id: [...filler(MAX_SEARCH_RESTRICTION_VALUES - 2, 'fill'), 'cap-a', 'cap-b'] });
+    expect(atBound).toMatchObject({ http: 200, status: 'Success' });
+    expect(atBound.result.events.map((e: Json) => e.envelope.event.message).sort()).toEqual(['capped 0', 'capped 1', 'capped 2']);
+    const overFields = await search({ tenant_id: [...filler(MAX_SEARCH_RESTRICTION_VALUES / 2 - 1, 'fill'), 'cap-a'], action: [...filler(MAX_SEARCH_RESTRICTION_VALUES / 2 - 1, 'fill'), 'act-1'] });
+    expect(overFields.result.events.map((e: Json) => e.envelope.event.message)).toEqual(['capped 1']);
+  });
 });
 
 describe('v1/results paging', () => {
@@ -303,6 +328,16 @@ describe('v1/results paging', () => {
     expect(ok.status).toBe('Success');
     const other = await svc.post<Json>('v1/results', { id: r.result.id, assert_search_restriction: { tenant_id: ['t2'] } });
     expect(other.status).toBe('ValidationError');
+  });
+
+  test('assert_search_restriction holds at most MAX_SEARCH_RESTRICTION_VALUES values, as search_restriction does', async () => {
+    const r = await svc.post<Json>('v1/search', { query: '', search_restriction: { tenant_id: ['t1'] } });
+    const others = Array.from({ length: MAX_SEARCH_RESTRICTION_VALUES - 1 }, (_, i) => `other-${i}`);
+    const atBound = await svc.post<Json>('v1/results', { id: r.result.id, assert_search_restriction: { tenant_id: [...others, 't1'] } });
+    expect(atBound).toMatchObject({ http: 200, status: 'Success' });
+    const over = await svc.post<Json>('v1/results', { id: r.result.id, assert_search_restriction: { tenant_id: [...others, 'other-x', 't1'] } });
+    expect(over).toMatchObject({ http: 400, status: 'ValidationError' });
+    expect(over.result.errors).toEqual([{ code: 'AboveMaxItems', detail: over.summary, source: '/assert_search_restriction/tenant_id' }]);
   });
 });
 

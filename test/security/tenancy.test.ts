@@ -1,11 +1,13 @@
 // Tenant-bound callers: they log only their tenant's events and see, page, download, export and
 // poll only their tenant's data, whatever arguments or cursors they send.
+import { MAX_SEARCH_RESTRICTION_VALUES } from '../../src/wire/index.js';
 import { startSecureGateway, type SecureGateway } from './support.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const T1 = 'tenant-one-key-0123456789';
 const T2 = 'tenant-two-key-0123456789';
 const ALL = ['audit:log', 'audit:search', 'audit:export', 'audit:root'];
+const METRICS = 'metrics-token-0123456789';
 
 let gw: SecureGateway;
 beforeAll(async () => {
@@ -19,7 +21,7 @@ beforeAll(async () => {
         { id: 't2', key: T2, scopes: ALL, tenantId: 't2' },
       ],
     }),
-  });
+  }, { metricsToken: METRICS });
   const bulk = (tenant: string, n: number) =>
     `mutation { logBulk(events: [${Array.from({ length: n }, (_, i) => `{message: "${tenant} event ${i}", actor: "shared-actor", tenantId: "${tenant}"}`).join(',')}]) { __typename } }`;
   expect((await gw.call(bulk('t1', 6), ADMIN)).body.data.logBulk.__typename).toBe('LogBulkResult');
@@ -88,4 +90,44 @@ test('no answer ever carries the upstream token', async () => {
     const text = JSON.stringify((await gw.call(q, ADMIN)).body);
     expect(text).not.toContain(token);
   }
+});
+
+/** Requests the gateway has sent to the upstream's `endpoint` so far, retries included (its /metrics). */
+async function upstreamCalls(endpoint: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', gw.url), { headers: { authorization: `Bearer ${METRICS}` } })).text();
+  const series = text.matchAll(new RegExp(`^audit_gateway_upstream_requests_total\\{[^}]*endpoint="${endpoint}"[^}]*\\} (\\S+)$`, 'gm'));
+  return [...series].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+test('more than MAX_SEARCH_RESTRICTION_VALUES restriction values (the forced tenant counted) is an InputError, and the upstream is never asked', async () => {
+  const nobody = (n: number) => Array.from({ length: n }, (_, i) => `nobody-${i}`);
+  const search = (field: string) => `query S($r: [SearchRestrictionInput!]) { ${field}(query: "actor:shared-actor", first: 50, searchRestriction: $r) {
+    __typename ... on AuditEventConnection { totalCount resultId } ... on InputError { argument message } } }`;
+  const searchesBefore = await upstreamCalls('v1/search');
+
+  // Counted over all entries: the same field twice and another one.
+  const split = [{ field: 'tenant_id', values: nobody(600) }, { field: 'actor', values: nobody(400) }, { field: 'tenant_id', values: ['t1'] }];
+  const over = (await gw.call(search('search'), ADMIN, { r: split })).body.data.search;
+  expect(over).toMatchObject({ __typename: 'InputError', argument: 'searchRestriction' });
+  expect(over.message).toMatch(new RegExp(`lists ${MAX_SEARCH_RESTRICTION_VALUES + 1} values; at most ${MAX_SEARCH_RESTRICTION_VALUES}`));
+  const tenantOver = (await gw.call(search('search'), T1, { r: [{ field: 'actor', values: nobody(MAX_SEARCH_RESTRICTION_VALUES) }] })).body.data.search;
+  expect(tenantOver).toMatchObject({ __typename: 'InputError', argument: 'searchRestriction' });
+  expect(tenantOver.message).toMatch(/your tenant included/);
+  const relay = await gw.call(`query S($r: [SearchRestrictionInput!]) { auditEvents(query: "", searchRestriction: $r) { totalCount } }`, ADMIN, { r: [{ field: 'actor', values: nobody(32_766) }] });
+  expect(relay.body.data.auditEvents).toBeNull();
+  expect(relay.body.errors[0].extensions.code).toBe('INPUT');
+  expect(await upstreamCalls('v1/search')).toBe(searchesBefore);
+
+  // At the bound the upstream takes it and answers it right.
+  const atBound = (await gw.call(search('search'), ADMIN, { r: [{ field: 'tenant_id', values: [...nobody(MAX_SEARCH_RESTRICTION_VALUES - 1), 't1'] }] })).body.data.search;
+  expect(atBound).toMatchObject({ __typename: 'AuditEventConnection', totalCount: 6 });
+  const tenantAtBound = (await gw.call(search('search'), T1, { r: [{ field: 'actor', values: [...nobody(MAX_SEARCH_RESTRICTION_VALUES - 2), 'shared-actor'] }] })).body.data.search;
+  expect(tenantAtBound).toMatchObject({ __typename: 'AuditEventConnection', totalCount: 6 });
+  expect(await upstreamCalls('v1/search')).toBe(searchesBefore + 2);
+
+  const resultsBefore = await upstreamCalls('v1/results');
+  const assertOver = (await gw.call(`query R($id: ID!, $r: [SearchRestrictionInput!]) { results(resultId: $id, first: 5, assertSearchRestriction: $r) {
+    __typename ... on InputError { argument } } }`, ADMIN, { id: atBound.resultId, r: [{ field: 'tenant_id', values: [...nobody(MAX_SEARCH_RESTRICTION_VALUES), 't1'] }] })).body.data.results;
+  expect(assertOver).toEqual({ __typename: 'InputError', argument: 'assertSearchRestriction' });
+  expect(await upstreamCalls('v1/results')).toBe(resultsBefore);
 });

@@ -6,11 +6,11 @@ import type { SearchRequest as WireSearchRequest } from '../../wire/index.js';
 import { microTimestamp } from '../core/clock.js';
 import { ServiceError, validationError } from '../core/errors.js';
 import { JsonText } from '../http/json-text.js';
-import { validateBody, type BodySpec } from '../core/validate.js';
+import { pointer, validateBody, type BodySpec } from '../core/validate.js';
 import { MAX_PAGE, MAX_RESULTS, MAX_SHORT_PARAM } from '../core/limits.js';
 import { checkQueryCost, parseQuery, QuerySyntaxError, type FieldResolver } from '../query/index.js';
 import { compileAst } from '../store/query-sql.js';
-import { compileRestriction, SearchRestrictionError } from '../store/restriction-sql.js';
+import { checkRestrictionSize, compileRestriction, SearchRestrictionError } from '../store/restriction-sql.js';
 import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
 import type { NewResultSet, ResultSet } from '../store/result-sets.js';
 import type { MatchQuery } from '../store/search-store.js';
@@ -52,6 +52,12 @@ function badFormat(detail: string, source: string): ServiceError {
   return validationError([{ code: 'BadFormat', detail, source }]);
 }
 
+/** The ValidationError for a restriction refused in request member `member`. */
+function restrictionError(err: SearchRestrictionError, member: 'search_restriction' | 'assert_search_restriction'): ServiceError {
+  const at = [member, ...(err.field === undefined ? [] : [err.field]), ...(err.index === undefined ? [] : [err.index])];
+  return validationError([{ code: err.code, detail: err.message, source: pointer(...at) }]);
+}
+
 /** What the request asks to match, compiled; the search store adds the order and the snapshot. */
 type CompiledSearch = Pick<MatchQuery, 'query' | 'ast' | 'restriction' | 'start' | 'end'>;
 
@@ -76,9 +82,7 @@ function compileSearch(req: SearchRequest, fields: FieldResolver, nowMs: number)
     try {
       compiled.restriction = { condition: compileRestriction(req.search_restriction, fields), values: req.search_restriction };
     } catch (err) {
-      if (err instanceof SearchRestrictionError) {
-        throw badFormat(err.message, `/search_restriction/${err.field}${err.index === undefined ? '' : `/${err.index}`}`);
-      }
+      if (err instanceof SearchRestrictionError) throw restrictionError(err, 'search_restriction');
       throw err;
     }
   }
@@ -193,7 +197,20 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
         const set = await sets.createBatched(newSet, leaves);
         return { result: pageJson(set.count, firstPage, { id: set.id, expires_at: microTimestamp(BigInt(set.expiresAtMs) * 1000n) }) };
       },
-      'v1/results': ({ body }) => ({ result: resultsTx(validateBody<ResultsRequest>(body, RESULTS)) }),
+      'v1/results': ({ body }) => {
+        const req = validateBody<ResultsRequest>(body, RESULTS);
+        if (req.assert_search_restriction) {
+          // Bounded like search_restriction: restrictionHolds scans the asserted list once for every
+          // value of the set's own restriction.
+          try {
+            checkRestrictionSize(req.assert_search_restriction, 'assert_search_restriction');
+          } catch (err) {
+            if (err instanceof SearchRestrictionError) throw restrictionError(err, 'assert_search_restriction');
+            throw err;
+          }
+        }
+        return { result: resultsTx(req) };
+      },
     },
     close: async () => {
       sets.flush();

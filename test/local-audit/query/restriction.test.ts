@@ -1,7 +1,8 @@
 // search_restriction: every listed field must equal one of its values exactly. Run against the
 // same SQLite fixture as the query tests.
 import { compileQuery } from '../../../src/local-audit/store/query-sql.js';
-import { compileRestriction, SearchRestrictionError } from '../../../src/local-audit/store/restriction-sql.js';
+import { checkRestrictionSize, compileRestriction, SearchRestrictionError } from '../../../src/local-audit/store/restriction-sql.js';
+import { MAX_SEARCH_RESTRICTION_VALUES } from '../../../src/wire/index.js';
 import { ALL_IDS, FIELDS, openEventsDb, selectIds } from './fixture.js';
 
 const db = openEventsDb();
@@ -65,5 +66,46 @@ describe('compileRestriction errors', () => {
     expect(caught).toBeInstanceOf(SearchRestrictionError);
     const err = caught as SearchRestrictionError;
     expect({ field: err.field, index: err.index, message: err.message }).toEqual({ field, index, message });
+  });
+});
+
+describe('compileRestriction bounds the values', () => {
+  const filler = (n: number, prefix = 'none'): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  const caught = (restriction: Record<string, unknown>): SearchRestrictionError => {
+    try {
+      compileRestriction(restriction, FIELDS);
+    } catch (err) {
+      if (err instanceof SearchRestrictionError) return err;
+      throw err;
+    }
+    throw new Error('compileRestriction accepted the restriction');
+  };
+
+  test('at the bound, in one field or over several, it compiles and selects', () => {
+    expect(run({ tenant_id: [...filler(MAX_SEARCH_RESTRICTION_VALUES - 1), 't1'] })).toEqual([1, 5]);
+    const split = { tenant_id: [...filler(MAX_SEARCH_RESTRICTION_VALUES / 2 - 1), 't1'], action: [...filler(MAX_SEARCH_RESTRICTION_VALUES / 2 - 1), 'login'] };
+    expect(compileRestriction(split, FIELDS).params).toHaveLength(MAX_SEARCH_RESTRICTION_VALUES);
+    expect(run(split)).toEqual([1]);
+  });
+
+  test('one field over the bound names that field', () => {
+    const err = caught({ action: ['login'], tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES + 1) });
+    expect({ field: err.field, index: err.index, code: err.code }).toEqual({ field: 'tenant_id', index: undefined, code: 'AboveMaxItems' });
+    expect(err.message).toBe(`search_restriction.tenant_id has more than ${MAX_SEARCH_RESTRICTION_VALUES} values (${MAX_SEARCH_RESTRICTION_VALUES + 1})`);
+  });
+
+  test('several fields over it together name none', () => {
+    const err = caught({ tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES / 2), action: filler(MAX_SEARCH_RESTRICTION_VALUES / 2 + 1) });
+    expect({ field: err.field, index: err.index, code: err.code }).toEqual({ field: undefined, index: undefined, code: 'AboveMaxItems' });
+    expect(err.message).toMatch(/^search_restriction has more than \d+ values over all its fields \(\d+\)$/);
+  });
+
+  test('the bound is checked before any value: a too-long list of bad values is refused for its length', () => {
+    expect(caught({ count: Array.from({ length: MAX_SEARCH_RESTRICTION_VALUES + 1 }, () => 'ten') }).code).toBe('AboveMaxItems');
+  });
+
+  test('checkRestrictionSize names the request member it was given', () => {
+    expect(() => checkRestrictionSize({ tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES) }, 'assert_search_restriction')).not.toThrow();
+    expect(() => checkRestrictionSize({ tenant_id: filler(MAX_SEARCH_RESTRICTION_VALUES + 1) }, 'assert_search_restriction')).toThrow(/^assert_search_restriction\.tenant_id has more than/);
   });
 });
