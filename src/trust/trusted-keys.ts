@@ -2,10 +2,11 @@
 // only that the event matches the key stored beside it, and whoever can write the log can store
 // any key; with a list configured, a valid signature by a key not on it is a FAIL.
 //
-// The file is one JSON object with two optional members, and nothing else:
+// The file is one JSON object with three optional members, and nothing else:
 //   {
 //     "keys":    ["<public key>", ...],
-//     "tenants": { "<tenant_id>": ["<public key>", ...], ... }
+//     "tenants": { "<tenant_id>": ["<public key>", ...], ... },
+//     "requireSignatures": true | ["<tenant_id>", ...]
 //   }
 // A key under "keys" is trusted for every event; a key under "tenants"["T"] only for events whose
 // tenant_id field is the string "T". A public key is any form an event's public_key may take: the
@@ -16,13 +17,18 @@
 // lists, or no members at all, are allowed and mean that no key in the file is trusted. The FAIL
 // reason names the key as base64 of its raw 32 bytes, ready to be added to the file if it should
 // have been trusted.
+//
+// Keys alone cannot catch an insider who rewrites stored events and simply leaves them unsigned
+// (an unsigned event's signature check is NONE, which does not fail a verdict). Where every event
+// is signed, "requireSignatures" says so: true for every event, or a list of the tenant_ids whose
+// events must be signed. An unsigned event it covers is then a signature FAIL.
 import { readFileSync } from 'node:fs';
 import { checkPublicKeyBytes } from '../merkle/ed25519-rules.js';
 import { fail, parsePublicKey, type Verification } from '../merkle/index.js';
 
 const UNTRUSTED_KEY = 'signed by an untrusted key';
 
-const MEMBERS = ['keys', 'tenants'];
+const MEMBERS = ['keys', 'tenants', 'requireSignatures'];
 
 const keyId = (raw: Uint8Array): string => Buffer.from(raw).toString('base64');
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
@@ -57,16 +63,18 @@ export class TrustedKeys {
     private readonly everyTenant: ReadonlySet<string>,
     /** Base64 of the raw keys trusted for one tenant's events, by tenant_id. */
     private readonly byTenant: ReadonlyMap<string, ReadonlySet<string>>,
+    /** Events that must be signed: all of them, or those of these tenant_ids. */
+    private readonly signaturesRequired: true | ReadonlySet<string> = new Set(),
   ) {}
 
   /** See parseTrustedKeys. */
   static fromJson(json: unknown, source: string): TrustedKeys {
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      throw new Error(`${source} must be a JSON object with "keys" and/or "tenants"`);
+      throw new Error(`${source} must be a JSON object with "keys", "tenants" and/or "requireSignatures"`);
     }
     const doc = json as Record<string, unknown>;
     for (const member of Object.keys(doc)) {
-      if (!MEMBERS.includes(member)) throw new Error(`${source}: unknown member ${JSON.stringify(member)} (expected "keys" and/or "tenants")`);
+      if (!MEMBERS.includes(member)) throw new Error(`${source}: unknown member ${JSON.stringify(member)} (expected "keys", "tenants" and/or "requireSignatures")`);
     }
     const everyTenant = doc.keys === undefined ? new Set<string>() : keyList(doc.keys, 'keys', source);
     const byTenant = new Map<string, Set<string>>();
@@ -80,7 +88,13 @@ export class TrustedKeys {
         byTenant.set(tenant, keyList(keys, `tenants[${JSON.stringify(tenant)}]`, source));
       }
     }
-    return new TrustedKeys(everyTenant, byTenant);
+    return new TrustedKeys(everyTenant, byTenant, requiredSignatures(doc.requireSignatures, source));
+  }
+
+  /** Whether an event of `tenantId` must carry a signature (requireSignatures). */
+  requiresSignature(tenantId: string | undefined): boolean {
+    if (this.signaturesRequired === true) return true;
+    return typeof tenantId === 'string' && this.signaturesRequired.has(tenantId);
   }
 
   /** Whether the key (in any accepted form) may sign events of `tenantId`. Never throws. */
@@ -108,13 +122,22 @@ export class TrustedKeys {
       if (!key.ok) throw new TypeError(`cannot trust this key: it ${key.reason}`);
       raw = key.raw;
     }
-    return new TrustedKeys(new Set([...this.everyTenant, keyId(raw)]), this.byTenant);
+    return new TrustedKeys(new Set([...this.everyTenant, keyId(raw)]), this.byTenant, this.signaturesRequired);
   }
 
   /** How many keys are trusted for every tenant, and how many tenants have keys of their own. */
   get summary(): { everyTenant: number; tenants: number } {
     return { everyTenant: this.everyTenant.size, tenants: [...this.byTenant.values()].filter((keys) => keys.size > 0).length };
   }
+}
+
+function requiredSignatures(value: unknown, source: string): true | Set<string> {
+  if (value === undefined || value === false) return new Set();
+  if (value === true) return true;
+  if (!Array.isArray(value) || value.some((tenant) => typeof tenant !== 'string' || tenant === '')) {
+    throw new Error(`${source}: "requireSignatures" must be true, false or a list of tenant ids`);
+  }
+  return new Set(value as string[]);
 }
 
 /**
@@ -151,7 +174,8 @@ function tenantOf(event: unknown): string | undefined {
 
 /**
  * Turns a passing signature check into a FAIL when the key that made it is not trusted for the
- * event's tenant_id. Anything else (no list configured, FAIL, NONE) is returned unchanged. Never
+ * event's tenant_id, and a NONE (unsigned) into a FAIL when requireSignatures covers the event.
+ * Anything else (no list configured, FAIL) is returned unchanged. Never
  * throws: input too malformed to judge, behind a PASS, fails closed.
  */
 export function applyKeyTrust(
@@ -159,7 +183,13 @@ export function applyKeyTrust(
   input: { event: unknown; publicKey: unknown },
   trusted: TrustedKeys | undefined,
 ): Verification {
-  if (trusted === undefined || verification?.status !== 'PASS') return verification;
+  if (trusted === undefined) return verification;
+  if (verification?.status === 'NONE') {
+    const tenant = tenantOf(input?.event);
+    if (!trusted.requiresSignature(tenant)) return verification;
+    return fail(`the event is unsigned, but TRUSTED_SIGNING_KEYS_FILE requires ${tenant === undefined || trusted.requiresSignature(undefined) ? 'every event' : `events of tenant_id ${JSON.stringify(tenant)}`} to be signed`);
+  }
+  if (verification?.status !== 'PASS') return verification;
   try {
     const publicKey = input?.publicKey;
     const tenant = tenantOf(input?.event);

@@ -129,6 +129,8 @@ interface ScenarioOptions {
   auth?: AuthMode;
   /** Public keys (or private keys, whose public half is listed) for TRUSTED_SIGNING_KEYS_FILE. */
   trustedKeys?: string[];
+  /** TRUSTED_SIGNING_KEYS_FILE's requireSignatures. */
+  requireSignatures?: boolean | string[];
   /** The gateway's own signLocal key (PKCS#8 PEM). */
   signingKey?: string;
   /** An upstream to reuse (another gateway over the same lies). */
@@ -157,7 +159,7 @@ describe('the gateway against a lying upstream', () => {
     if (options.trustedKeys) {
       trustedSigningKeysFile = join(dir, 'trusted-keys.json');
       const keys = options.trustedKeys.map((k) => (k.includes('PRIVATE KEY') ? publicKeyPem(k) : k));
-      writeFileSync(trustedSigningKeysFile, JSON.stringify({ keys }));
+      writeFileSync(trustedSigningKeysFile, JSON.stringify({ keys, ...(options.requireSignatures !== undefined ? { requireSignatures: options.requireSignatures } : {}) }));
     }
     let signingKeyFile: string | undefined;
     if (options.signingKey) {
@@ -649,6 +651,35 @@ describe('the gateway against a lying upstream', () => {
     const trusting = await scenario({ upstream: up });
     const unaware = await trusting.search('actor:signer');
     for (const { node } of unaware.edges) expectVerified(node);
+  });
+
+  test('signatures stripped at rest: NONE passes under the keys alone; with requireSignatures the stripped events are FAILED', async () => {
+    const up = await startLyingUpstream();
+    cleanups.push(() => up.close());
+    const legit = newKey();
+    const client = new AuditClient({ baseUrl: up.url, token: up.token, signer: (event) => signEvent(event as Record<string, unknown>, legit) });
+    cleanups.push(() => client.close());
+    await client.logBulk({ events: Array.from({ length: 6 }, (_, i) => ({ event: { message: `signed ${i}`, actor: 'signer' } })) });
+    up.publish();
+    expect(up.resignAtRest(null, [1, 4]).map((r) => r.leaf)).toEqual([1, 4]);
+
+    const keysOnly = await scenario({ upstream: up, trustedKeys: [legit] });
+    for (const { node } of (await keysOnly.search('actor:signer')).edges) {
+      expectVerified(node);
+      expect(node.verification.signature).toBe(node.leafIndex === 1 || node.leafIndex === 4 ? 'NONE' : 'PASS');
+    }
+    const required = await scenario({ upstream: up, trustedKeys: [legit], requireSignatures: true });
+    const page = await required.search('actor:signer');
+    expect(page.edges).toHaveLength(6);
+    for (const { node } of page.edges) {
+      expect(node.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'PASS' });
+      if (node.leafIndex === 1 || node.leafIndex === 4) {
+        expectFailed(node, /unsigned, but TRUSTED_SIGNING_KEYS_FILE requires every event to be signed/);
+        expect(node.verification.signature).toBe('FAIL');
+      } else {
+        expectVerified(node);
+      }
+    }
   });
 
   test('decorateEnvelopes: envelopes carrying verdict-shaped objects are FAILED, and /metrics counts only the verdicts the gateway gave', async () => {

@@ -153,10 +153,11 @@ export interface LyingUpstream {
    */
   decorateEnvelopes(extra: Record<string, Json> | null): void;
   /**
-   * Re-sign stored events in the serving service's file with this key: envelope, hash, tree nodes
-   * and published roots rewritten consistently. Default: every event. Returns what changed.
+   * Re-sign stored events in the serving service's file with this key (null: strip their
+   * signatures): envelope, hash, tree nodes and published roots rewritten consistently. Default:
+   * every event. Returns what changed.
    */
-  resignAtRest(privateKey: string | Uint8Array, leaves?: readonly number[]): RewrittenLeaf[];
+  resignAtRest(privateKey: string | Uint8Array | null, leaves?: readonly number[]): RewrittenLeaf[];
   /** Switches every lie off except the fork. */
   honest(): void;
   close(): Promise<void>;
@@ -507,6 +508,11 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       withAuditDb(served().dataDir, (db) => {
         const chosen = leaves ?? Array.from({ length: treeSize(db) }, (_, i) => i);
         return rewriteLeaves(db, chosen, (envelope) => {
+          if (privateKey === null) {
+            delete envelope.signature;
+            delete envelope.public_key;
+            return;
+          }
           const signed = signEvent(envelope.event, privateKey);
           envelope.signature = signed.signature;
           envelope.public_key = signed.public_key;

@@ -199,12 +199,12 @@ describe('broken files: one line naming the file and the problem', () => {
 
   test('not a JSON object', () => {
     for (const content of ['[]', 'null', '"keys"', '3']) {
-      expect(loadError(content)).toMatch(/ must be a JSON object with "keys" and\/or "tenants"$/);
+      expect(loadError(content)).toMatch(/ must be a JSON object with "keys", "tenants" and\/or "requireSignatures"$/);
     }
   });
 
   test('an unknown top-level member', () => {
-    expect(loadError({ keys: [], key: [global.rawBase64] })).toMatch(/: unknown member "key" \(expected "keys" and\/or "tenants"\)$/);
+    expect(loadError({ keys: [], key: [global.rawBase64] })).toMatch(/: unknown member "key" \(expected "keys", "tenants" and\/or "requireSignatures"\)$/);
     expect(loadError({ trusted: [] })).toMatch(/unknown member "trusted"/);
   });
 
@@ -302,6 +302,34 @@ describe('applyKeyTrust', () => {
     const none = verifySignature(unsigned);
     expect(none.status).toBe('NONE');
     expect(applyKeyTrust(none, unsigned, trusted)).toBe(none);
+  });
+
+  test('requireSignatures: an unsigned event it covers is FAIL (every event, or the listed tenants\'), others stay NONE', () => {
+    const unsigned = (tenant: string | undefined) => ({ event: { message: 'm', ...(tenant ? { tenant_id: tenant } : {}) }, signature: null, publicKey: null });
+    const none = verifySignature(unsigned(undefined));
+    const everyEvent = loadTrustedKeys(writeKeysFile({ keys: [global.keyInfo], requireSignatures: true }));
+    for (const tenant of [undefined, 'tenant-a']) {
+      expect(applyKeyTrust(none, unsigned(tenant), everyEvent)).toEqual({ status: 'FAIL', reason: 'the event is unsigned, but TRUSTED_SIGNING_KEYS_FILE requires every event to be signed' });
+    }
+    const tenantOnly = loadTrustedKeys(writeKeysFile({ tenants: { 'tenant-a': [tenantA.keyInfo] }, requireSignatures: ['tenant-a'] }));
+    expect(applyKeyTrust(none, unsigned('tenant-a'), tenantOnly)).toEqual({
+      status: 'FAIL',
+      reason: 'the event is unsigned, but TRUSTED_SIGNING_KEYS_FILE requires events of tenant_id "tenant-a" to be signed',
+    });
+    expect(applyKeyTrust(none, unsigned('tenant-b'), tenantOnly)).toBe(none);
+    expect(applyKeyTrust(none, unsigned(undefined), tenantOnly)).toBe(none);
+    // Off, or unset: unsigned events are NONE as before; signed ones are judged by the keys either way.
+    expect(applyKeyTrust(none, unsigned('tenant-a'), loadTrustedKeys(writeKeysFile({ keys: [], requireSignatures: false })))).toBe(none);
+    const bad = signed(stranger, 'tenant-a');
+    expect(applyKeyTrust(bad.verification, bad.input, tenantOnly).status).toBe('FAIL');
+    // The gateway's own key added to the list keeps the requirement.
+    expect(applyKeyTrust(none, unsigned('tenant-a'), tenantOnly.withKey(global.raw)).status).toBe('FAIL');
+  });
+
+  test('requireSignatures of the wrong shape', () => {
+    for (const value of ['yes', 1, null, [''], ['tenant-a', 3], {}]) {
+      expect(loadError({ keys: [], requireSignatures: value })).toMatch(/: "requireSignatures" must be true, false or a list of tenant ids$/);
+    }
   });
 
   test('never throws on malformed input; a PASS it cannot judge fails closed', () => {
