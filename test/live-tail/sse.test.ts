@@ -113,3 +113,16 @@ test('a bad searchRestriction is a typed error', async () => {
   );
   expect(JSON.stringify(errors)).toMatch(/searchRestriction must be an object/);
 });
+
+test('a searchRestriction over the search bound is refused before any watching starts', async () => {
+  const errors: Json[] = [];
+  const values = Array.from({ length: 1001 }, (_, i) => `t${i}`);
+  await new Promise<void>((resolve) =>
+    sse.subscribe(
+      { query: 'subscription ($r: JSON) { auditEvents(searchRestriction: $r) { cursor } }', variables: { r: { tenant_id: values } } },
+      { next: (r) => errors.push(...(r.errors ?? [])), error: (e) => (errors.push(e), resolve()), complete: resolve },
+    ),
+  );
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatchObject({ message: 'searchRestriction lists 1001 values; at most 1000 are allowed over all its fields', extensions: { code: 'BAD_USER_INPUT', argument: 'searchRestriction' } });
+});

@@ -4,6 +4,7 @@
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { AuditApiError, ValidationError } from '../../audit-client/errors.js';
+import { MAX_SEARCH_RESTRICTION_VALUES } from '../../wire/index.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
 import { builder } from '../builder.js';
@@ -101,6 +102,14 @@ function startTail(ctx: GraphQLContext, args: TailArgs): AsyncGenerator<LiveTail
   } catch (err) {
     if (err instanceof ForbiddenError) throw new GraphQLError(err.message, { extensions: { code: 'FORBIDDEN' } });
     throw err;
+  }
+  // The search's bound (search.ts restrictionArgument), before the first poll rather than as its refusal.
+  const total = Object.values(restriction ?? {}).reduce((sum, values) => sum + values.length, 0);
+  if (total > MAX_SEARCH_RESTRICTION_VALUES) {
+    const tenant = ctx.caller.tenantId === undefined ? '' : ', your tenant included';
+    throw new GraphQLError(`searchRestriction lists ${total} values${tenant}; at most ${MAX_SEARCH_RESTRICTION_VALUES} are allowed over all its fields`, {
+      extensions: { code: 'BAD_USER_INPUT', argument: 'searchRestriction' },
+    });
   }
   return liveTail(ctx, args, restriction);
 }
