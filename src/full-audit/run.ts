@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type UpstreamConfig } from '../config.js';
-import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey } from '../trust/state-file.js';
+import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey, stateMarksDir } from '../trust/state-file.js';
 import { auditSource } from './core.js';
 import { openEmbeddedSource } from './embedded-source.js';
 import { openRemoteSource } from './remote-source.js';
@@ -55,8 +55,8 @@ export async function runFullAudit(options: FullAuditOptions): Promise<FullAudit
     const stateFile = options.integrityStateFile;
     // No state file, nothing to verify: an audit must not leave a new key behind for nothing.
     if (!stateFile || !existsSync(stateFile)) return [];
-    const key = loadOrCreateIntegrityKey(options.integrityKeyFile ?? defaultIntegrityKeyFile());
-    return readVerifiedRoots(stateFile, key, upstreamId(upstream));
+    const keyFile = options.integrityKeyFile ?? defaultIntegrityKeyFile();
+    return readVerifiedRoots(stateFile, loadOrCreateIntegrityKey(keyFile), upstreamId(upstream), stateMarksDir(keyFile));
   };
   let source: AuditSource;
   let verifiedRoots: VerifiedRoot[];

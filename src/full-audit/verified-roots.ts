@@ -26,10 +26,11 @@ function upstreamNamedIn(path: string): string {
  * but cannot be believed (unreadable, rewritten, signed with another key, malformed).
  * `upstreamId`, when given, is the upstream the monitor names in the file ("embedded", or the
  * base URL): a file saved for another upstream holds no root of this one (the monitor starts a
- * new chain then too); undefined accepts whichever upstream the file names.
+ * new chain then too); undefined accepts whichever upstream the file names. `marks`: as
+ * readStateFile's (an earlier copy put back is refused).
  */
-export function readVerifiedRoots(path: string, key: Buffer, upstreamId?: string): VerifiedRoot[] {
-  const loaded = readStateFile(path, key, upstreamId ?? upstreamNamedIn(path));
+export function readVerifiedRoots(path: string, key: Buffer, upstreamId?: string, marks?: string): VerifiedRoot[] {
+  const loaded = readStateFile(path, key, upstreamId ?? upstreamNamedIn(path), marks);
   switch (loaded.kind) {
     case 'missing':
     case 'unsigned':

@@ -55,6 +55,8 @@ interface IntegrityMonitorOptions {
   stateFile?: string | undefined;
   /** The HMAC key that signs the state file (required with stateFile). */
   stateKey?: Buffer | undefined;
+  /** Where each save leaves its mark, out of the data directory (state-file.ts stateMarksDir). */
+  stateMarks?: string | undefined;
   /** Names the upstream in the state file; a file saved for another upstream is not used. */
   upstreamId: string;
   /** Most one-step consistency proofs one check walks when chaining (default 5000). */
@@ -497,7 +499,7 @@ export class IntegrityMonitor implements IntegrityWatch {
   private loadState(): void {
     const file = this.options.stateFile;
     if (!file) return;
-    const loaded = readStateFile(file, this.options.stateKey!, this.options.upstreamId);
+    const loaded = readStateFile(file, this.options.stateKey!, this.options.upstreamId, this.options.stateMarks);
     if (loaded.kind === 'refused') {
       this.fail(`${loaded.reason}; run npm run audit:verify and remove it to anchor the history again`);
       return;
@@ -533,7 +535,7 @@ export class IntegrityMonitor implements IntegrityWatch {
           latest: snapshot.latest,
           contradiction: snapshot.contradiction,
           savedAt: new Date().toISOString(),
-        });
+        }, this.options.stateMarks);
       } catch (err) {
         this.error(`audit-gateway: cannot save the integrity state to ${this.options.stateFile}: ${(err as Error).message}`);
       }

@@ -13,7 +13,7 @@ import { loadSigner } from '../graphql/signing.js';
 import { createUpstreamState, type UpstreamState } from '../graphql/upstream-state.js';
 import { startLocalAudit, type LocalAudit } from '../local-audit/index.js';
 import { runFullAuditProcess } from '../full-audit/index.js';
-import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey } from '../trust/state-file.js';
+import { defaultIntegrityKeyFile, loadOrCreateIntegrityKey, stateMarksDir } from '../trust/state-file.js';
 import { loadTrustedKeys, type TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 import { createRootWitness, type RootWitness } from '../trust/witness.js';
@@ -214,6 +214,7 @@ function createIntegrityMonitor(config: GatewayConfig, client: AuditClient, upst
     trustOnFirstUse: trust.trustOnFirstUse,
     stateFile,
     stateKey: stateFile ? loadOrCreateIntegrityKey(integrityKeyFile) : undefined,
+    stateMarks: stateMarksDir(integrityKeyFile),
     upstreamId: config.upstream.kind === 'embedded' ? 'embedded' : config.upstream.baseUrl,
     ...(config.fullAuditIntervalMs ? { fullAudit: { intervalMs: config.fullAuditIntervalMs, run: (signal: AbortSignal) => runFullAuditProcess(auditEnv, signal) } } : {}),
     log,

@@ -3,11 +3,20 @@
 // rewrite the audit service's storage cannot also rewrite what the gateway remembers having
 // verified. A file that does not verify is refused, never believed; an unsigned one (the earlier
 // format) anchors nothing.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+//
+// A signature shows who wrote a file, not that it is the last one written: an earlier copy, kept
+// by whoever can write the data directory and put back after they rewrote the log past it, would
+// verify too (and carry no contradiction found since). So every save also leaves a mark beside the
+// key (stateMarksDir): the signatures of the last two files saved for that state file and
+// upstream, and any contradiction ever saved there. A file whose signature is not one of those
+// two is refused; a contradiction in the mark stays, whatever the file says. Two, because the
+// mark is written before the file is renamed into place: a crash between them leaves the one
+// before in place, and it must still load.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { canonicalJson } from '../merkle/index.js';
 import type { AnchorKind, LastLeaf, VerifiedRoot } from './verified-history.js';
 
@@ -36,6 +45,11 @@ const VERSION = 2;
 export function defaultIntegrityKeyFile(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return join(base, 'audit-gateway', 'integrity-key');
+}
+
+/** Where the marks of saved state files live: beside the key, out of the data directory's reach. */
+export function stateMarksDir(integrityKeyFile: string): string {
+  return join(dirname(integrityKeyFile), 'state-marks');
 }
 
 /** Reads the HMAC key, creating it (32 random bytes, owner-only) on first use. */
@@ -72,7 +86,11 @@ function isRoot(value: unknown): value is VerifiedRoot {
   return leaf !== null && typeof leaf === 'object' && typeof leaf.hash === 'string' && typeof leaf.receivedAt === 'string';
 }
 
-export function readStateFile(file: string, key: Buffer, upstream: string): LoadedState {
+/**
+ * The state saved in `file` for `upstream`, believed only if it verifies under `key` and, when
+ * `marks` is given, is the last (or the one before the last) saved there.
+ */
+export function readStateFile(file: string, key: Buffer, upstream: string, marks?: string): LoadedState {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -109,26 +127,105 @@ export function readStateFile(file: string, key: Buffer, upstream: string): Load
     return { kind: 'refused', reason: `the integrity state file ${file} is malformed` };
   }
   if (state.upstream !== upstream) return { kind: 'missing' };
-  return { kind: 'loaded', state: state as SavedHistory };
+  if (marks === undefined) return { kind: 'loaded', state: state as SavedHistory };
+  const mark = readMark(marks, file, upstream, key);
+  if (mark.kind === 'missing') return { kind: 'loaded', state: state as SavedHistory };
+  if (mark.kind === 'refused') return { kind: 'refused', reason: mark.reason };
+  if (!mark.macs.includes(signature)) {
+    return { kind: 'refused', reason: `the integrity state file ${file} is not the last one the gateway saved there (its mark in ${marks} says otherwise): an earlier copy was put back` };
+  }
+  return { kind: 'loaded', state: { ...(state as SavedHistory), contradiction: state.contradiction ?? mark.contradiction } };
 }
 
-/** Write to a temporary file, flush it, rename over the old one: never a half-written state. */
-export async function writeStateFile(file: string, key: Buffer, state: SavedHistory): Promise<void> {
-  const payload = JSON.parse(JSON.stringify({ version: VERSION, ...state })) as Record<string, unknown>;
-  const body = { ...payload, mac: mac(key, payload) };
-  const tmp = `${file}.${process.pid}.tmp`;
+interface Mark {
+  kind: 'mark';
+  /** The signatures of the file saved last and of the one before it. */
+  macs: string[];
+  contradiction: string | null;
+}
+
+function markFile(marks: string, file: string, upstream: string): string {
+  const id = createHash('sha256').update(resolve(file)).update('\0').update(upstream).digest('hex').slice(0, 32);
+  return join(marks, `${id}.json`);
+}
+
+function readMark(marks: string, file: string, upstream: string, key: Buffer): Mark | { kind: 'missing' } | { kind: 'refused'; reason: string } {
+  const path = markFile(marks, file, upstream);
+  let parsed: Record<string, unknown>;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'refused', reason: `the integrity state mark ${path} cannot be read: ${(err as Error).message}` };
+  }
+  const { mac: signature, ...payload } = parsed ?? {};
+  const macs = payload.macs;
+  const contradiction = payload.contradiction;
+  if (
+    typeof signature !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(signature) ||
+    !timingSafeEqual(Buffer.from(mac(key, payload), 'hex'), Buffer.from(signature, 'hex')) ||
+    !Array.isArray(macs) ||
+    !macs.every((m) => typeof m === 'string') ||
+    (contradiction !== null && typeof contradiction !== 'string')
+  ) {
+    return { kind: 'refused', reason: `the integrity state mark ${path} does not carry a valid signature under the integrity key` };
+  }
+  return { kind: 'mark', macs, contradiction };
+}
+
+/** Writes `content` to a temporary file beside `path` and flushes it; returns its name (renamed by the caller). */
+async function writeFlushed(path: string, content: string): Promise<string> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const handle = await open(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(JSON.stringify(body, null, 2) + '\n');
+      await handle.writeFile(content);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(tmp, file);
+    return tmp;
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+/** Replaces `path` with `tmp`, or removes `tmp` when that fails. */
+async function replaceWith(tmp: string, path: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Write to a temporary file and flush it, leave the mark (when `marks` is given), rename over the
+ * old one: never a half-written state, and never a file the mark does not know.
+ */
+export async function writeStateFile(file: string, key: Buffer, state: SavedHistory, marks?: string): Promise<void> {
+  const payload = JSON.parse(JSON.stringify({ version: VERSION, ...state })) as Record<string, unknown>;
+  const signature = mac(key, payload);
+  const text = JSON.stringify({ ...payload, mac: signature }, null, 2) + '\n';
+  const tmp = await writeFlushed(file, text);
+  if (marks !== undefined) {
+    try {
+      const before = readMark(marks, file, state.upstream, key);
+      const previous = before.kind === 'mark' ? before.macs.at(-1) : undefined;
+      const markPayload = {
+        macs: previous === undefined || previous === signature ? [signature] : [previous, signature],
+        contradiction: state.contradiction ?? (before.kind === 'mark' ? before.contradiction : null),
+      };
+      const path = markFile(marks, file, state.upstream);
+      await replaceWith(await writeFlushed(path, JSON.stringify({ ...markPayload, mac: mac(key, markPayload) }) + '\n'), path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+  await replaceWith(tmp, file);
 }

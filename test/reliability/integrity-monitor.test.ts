@@ -355,6 +355,36 @@ describe('integrity monitor', () => {
     expect(gw.running.integrity!.status().failure).toMatch(/does not carry a valid signature under the integrity key: it was rewritten/);
   });
 
+  test('an earlier copy of the state file, put back after the log was rewritten past it, is refused (FAILED), not an anchor to prove the rewrite from', async () => {
+    const dataDir = newDataDir();
+    const stateFile = join(dataDir, 'integrity-state.json');
+    let gw = await start(dataDir);
+    await gw.logAndPublish(5, 'early');
+    expect(await gw.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 5 });
+    const early = readFileSync(stateFile, 'utf8');
+    for (const tag of ['middle', 'late']) {
+      await gw.logAndPublish(5, tag);
+      await gw.check();
+    }
+    expect(gw.running.integrity!.status()).toMatchObject({ state: 'OK', lastVerifiedSize: 15 });
+    await stop(gw);
+
+    // An insider rewrites event 7 (past the early copy's size 5, so that copy's root still holds),
+    // recomputes the tree and the published roots, and puts the early state file back.
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      rewriteHistory(db, 7);
+    } finally {
+      db.close();
+    }
+    writeFileSync(stateFile, early);
+    gw = await start(dataDir);
+    expect(gw.running.integrity!.status().state).toBe('FAILED');
+    expect(gw.running.integrity!.status().failure).toMatch(/is not the last one the gateway saved there .*: an earlier copy was put back; run npm run audit:verify/);
+    expect((await gw.ready()).status).toBe(503);
+  });
+
   test('a non-empty log without integrity state is UNANCHORED (not OK): events are PENDING, /ready is 503; trust on first use anchors it', async () => {
     const dataDir = newDataDir();
     let gw = await start(dataDir);

@@ -3,13 +3,13 @@
 // set of 10,000 events through stepping stones, up to a bound), by one-step chains where paths
 // cannot be used, and a second history (the SQLite file rewritten consistently, as an insider would) is a FAIL and a sticky
 // contradiction, never a PASS. The signed state file refuses a rewritten or unsigned copy.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 import { PATH_HOP, RootProver } from '../../src/trust/root-prover.js';
-import { loadOrCreateIntegrityKey, readStateFile, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
+import { loadOrCreateIntegrityKey, readStateFile, stateMarksDir, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 import { rewriteHistory, snapshotAuditDb, withAuditDb } from '../support/tamper.js';
@@ -257,5 +257,52 @@ describe('signed state file', () => {
     expect(readStateFile(file, key, 'embedded')).toMatchObject({ kind: 'unsigned' });
     writeFileSync(file, '{"version":2,');
     expect(readStateFile(file, key, 'embedded')).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/not valid JSON/) });
+  });
+
+  test('with marks, an earlier copy put back is refused, the one before the last still loads, and a contradiction saved once stays', async () => {
+    const keyFile = join(dir, 'marked', 'keys', 'integrity-key');
+    const key = loadOrCreateIntegrityKey(keyFile);
+    const marks = stateMarksDir(keyFile);
+    const file = join(dir, 'marked', 'data', 'integrity-state.json');
+    const at = (size: number, contradiction: string | null = null): SavedHistory => ({ ...state, latest: { size, rootHash: size.toString(16).padStart(2, '0').repeat(32) }, contradiction });
+    const loadedSize = () => {
+      const loaded = readStateFile(file, key, 'embedded', marks);
+      return loaded.kind === 'loaded' ? loaded.state.latest?.size : loaded.kind;
+    };
+
+    await writeStateFile(file, key, at(10), marks);
+    const early = readFileSync(file, 'utf8');
+    expect(loadedSize()).toBe(10);
+    await writeStateFile(file, key, at(20), marks);
+    const previous = readFileSync(file, 'utf8');
+    await writeStateFile(file, key, at(30), marks);
+    expect(loadedSize()).toBe(30);
+    // The file saved before the last is what a crash between the mark and the rename leaves.
+    writeFileSync(file, previous);
+    expect(loadedSize()).toBe(20);
+    // An older copy verifies under the key, but is not one the mark knows.
+    writeFileSync(file, early);
+    expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/is not the last one the gateway saved there .*: an earlier copy was put back/) });
+    // Without marks (as before them) it would have loaded.
+    expect(readStateFile(file, key, 'embedded').kind).toBe('loaded');
+
+    // A contradiction, once saved, is not undone by putting back the file saved just before it.
+    await writeStateFile(file, key, at(40), marks);
+    const beforeContradiction = readFileSync(file, 'utf8');
+    await writeStateFile(file, key, at(40, 'root(40) is not what was verified'), marks);
+    writeFileSync(file, beforeContradiction);
+    expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'loaded', state: { contradiction: 'root(40) is not what was verified' } });
+    // Nor by later saves that no longer carry it.
+    await writeStateFile(file, key, at(50), marks);
+    expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'loaded', state: { contradiction: 'root(40) is not what was verified' } });
+
+    // Marks are per state file: another data directory beside the same key starts its own.
+    const other = join(dir, 'marked', 'other-data', 'integrity-state.json');
+    await writeStateFile(other, key, at(5), marks);
+    expect(readStateFile(other, key, 'embedded', marks)).toMatchObject({ kind: 'loaded', state: { latest: { size: 5 }, contradiction: null } });
+
+    // A mark rewritten by hand is not believed, and nor is the file it guards.
+    for (const name of readdirSync(marks)) writeFileSync(join(marks, name), JSON.stringify({ macs: [], contradiction: null, mac: 'ab'.repeat(32) }));
+    expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/state mark .* does not carry a valid signature/) });
   });
 });
