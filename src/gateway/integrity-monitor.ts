@@ -180,7 +180,7 @@ export class IntegrityMonitor implements IntegrityWatch {
         this.auditFoundNoRoot = report.ok && !report.publishedRoot;
         if (!report.ok) {
           this.history.contradict(`the full audit found ${status.findings} problem(s) in the stored log: ${status.firstFindings[0] ?? 'see audit:verify'}`);
-        } else if (!this.history.anchored && report.publishedRoot) {
+        } else if (!this.history.anchored && report.publishedRoot && this.history.anchoringHeld === null) {
           this.history.anchorAt('full-audit', undefined, { size: report.publishedRoot.size, rootHash: report.publishedRoot.rootHash });
           this.unanchored = null;
           this.log(`audit-gateway: a full audit of ${report.events} events passed: verified history anchored at root(${report.publishedRoot.size}) ${report.publishedRoot.rootHash}`);
@@ -396,6 +396,8 @@ export class IntegrityMonitor implements IntegrityWatch {
       }
       // Trust on first use: the latest root, with its proof from size-1.
       if (latest.size > 1) this.step(await this.requiredRoot(latest.size - 1, latest.size), latest);
+      // A request's proof may have anchored it meanwhile (trust on first use there too).
+      if (history.anchored) return;
       history.anchorAt('trust-on-first-use', latest.tree_name, { size: latest.size, rootHash: latest.root_hash.toLowerCase() });
       this.log(`audit-gateway: integrity monitor starts from published root ${latest.size} ${latest.root_hash} (trust on first use)`);
       if (this.options.oneEventPerLeaf) await this.withSignal((signal) => this.prover.findLastLeaf(history.latest()!, signal));
@@ -502,6 +504,9 @@ export class IntegrityMonitor implements IntegrityWatch {
     const loaded = readStateFile(file, this.options.stateKey!, this.options.upstreamId, this.options.stateMarks);
     if (loaded.kind === 'refused') {
       this.fail(`${loaded.reason}; run npm run audit:verify and remove it to anchor the history again`);
+      // Nothing may anchor in its place (a request's trust on first use, a clean full audit) and
+      // save a new state over the refused one.
+      this.history.holdAnchoring(`the integrity state file was refused: ${loaded.reason}`);
       return;
     }
     if (loaded.kind === 'unsigned') {

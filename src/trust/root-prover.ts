@@ -106,6 +106,7 @@ export class RootProver {
       return fail(`root(${claim.size}) is of tree "${claim.tree_name}", the verified history of tree "${history.tree}"`);
     }
     if (!history.anchored) {
+      if (history.anchoringHeld !== null) return none(`the verified history cannot be anchored: ${history.anchoringHeld}`);
       if (this.options.trustOnFirstUse) {
         history.anchorAt('trust-on-first-use', claim.tree_name, { size: claim.size, rootHash: claim.root_hash.toLowerCase() });
         this.options.log?.(`audit-gateway: verified history anchored at root(${claim.size}) ${claim.root_hash} (trust on first use)`);
@@ -295,9 +296,14 @@ export class RootProver {
     const event = set.events.find((e) => e.leaf_index === root.size - 1 && e.published === true);
     if (!event || !set.root || verifyEnvelopeHashNative(event.envelope, event.hash).status !== 'PASS') return;
     const roots = leafRoots(event, root.size - 1, set.root.size);
-    if (roots.ok && roots.root === set.root.root_hash.toLowerCase() && roots.prefix === root.rootHash) {
-      this.options.history.record({ ...root, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } }, set.root.tree_name);
+    if (!roots.ok || roots.root !== set.root.root_hash.toLowerCase()) return;
+    if (roots.prefix !== root.rootHash) {
+      // The path is the upstream's own, leading to the root it answers with now, and it makes
+      // root(size) something other than what was verified: that root does not extend the history.
+      this.contradiction({ tree_name: set.root.tree_name, size: root.size, root_hash: roots.prefix }, root);
+      return;
     }
+    this.options.history.record({ ...root, lastLeaf: { hash: event.hash.toLowerCase(), receivedAt: event.envelope.received_at } }, set.root.tree_name);
   }
 
   /** One-step proofs from v1/root: from the verified root below the claim to it, and on to the one above. */

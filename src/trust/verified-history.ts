@@ -43,6 +43,7 @@ export class VerifiedHistory {
   private first: VerifiedRoot | undefined;
   private newest: VerifiedRoot | undefined;
   private contradictionReason: string | null = null;
+  private heldReason: string | null = null;
   private readonly listeners = new Set<(event: 'extended' | 'contradiction') => void>();
 
   constructor(private readonly maxRoots = DEFAULT_MAX_ROOTS) {}
@@ -63,6 +64,20 @@ export class VerifiedHistory {
     return this.contradictionReason;
   }
 
+  /**
+   * Why no new anchor may be taken (trust on first use, a clean full audit), else null: the
+   * history was contradicted, or what it was loaded from was refused. Anchoring then would start
+   * a new chain from whatever the upstream shows now, and save it over the evidence.
+   */
+  get anchoringHeld(): string | null {
+    return this.heldReason ?? this.contradictionReason;
+  }
+
+  /** Holds anchoring for `reason` (see anchoringHeld) for the life of this history. */
+  holdAnchoring(reason: string): void {
+    this.heldReason ??= reason;
+  }
+
   /** Called after the history grows or is contradicted (the monitor persists and alarms). */
   onChange(listener: (event: 'extended' | 'contradiction') => void): () => void {
     this.listeners.add(listener);
@@ -74,6 +89,7 @@ export class VerifiedHistory {
    * gateway first looked, so the first root it sees covers only events logged while it watched.
    */
   anchorAt(kind: AnchorKind, treeName: string | undefined, root: VerifiedRoot | undefined): void {
+    if (this.anchoringHeld !== null) throw new Error(`the verified history cannot be anchored again: ${this.anchoringHeld}`);
     this.roots.clear();
     this.anchorKind = kind;
     this.treeName = treeName;
@@ -121,15 +137,20 @@ export class VerifiedHistory {
 
   /**
    * Adds a root the caller has proven consistent with this history (its tree name checked). A
-   * root already held keeps its hash (they are equal, or the caller would have contradicted);
-   * a last leaf learned later is added to it.
+   * root already held keeps its hash; a last leaf learned later is added to it. Two roots of one
+   * size, each proven to extend this history, mean the upstream answered from two histories
+   * (proofs that raced, each from answers of one of them): a contradiction, and thrown.
    */
   record(root: VerifiedRoot, treeName: string | undefined): void {
     if (!this.anchored) throw new Error('the verified history has no anchor');
     this.treeName ??= treeName;
     const held = this.roots.get(root.size);
     if (held) {
-      if (held.rootHash !== root.rootHash) throw new Error(`root(${root.size}) recorded twice with different hashes`);
+      if (held.rootHash !== root.rootHash) {
+        const reason = `root(${root.size}) was proven as ${root.rootHash}, but the gateway verified ${held.rootHash} for that size: the audit service serves another history`;
+        this.contradict(reason);
+        throw new Error(reason);
+      }
       if (!held.lastLeaf && root.lastLeaf) held.lastLeaf = root.lastLeaf;
       return;
     }

@@ -219,6 +219,43 @@ describe('root prover against a real local service', () => {
       await fork.destroy();
     }
   });
+
+  test('a last leaf whose path makes a verified root something else is a contradiction, not a root left without its last leaf', async () => {
+    const own = await startTestService();
+    const ownClient = new AuditClient({ baseUrl: own.url, token: own.token });
+    try {
+      const events = Array.from({ length: 12 }, (_, i) => ({ event: { message: `own ${i}`, actor: 'prover' } }));
+      expect((await own.post('v2/log', { events })).status).toBe('Success');
+      own.publishNow();
+      const anchor = (await ownClient.root({})).result.data;
+      const history = new VerifiedHistory();
+      // Anchored without its last leaf, as trust on first use and the full audit anchor.
+      history.anchorAt('trust-on-first-use', anchor.tree_name, { size: anchor.size, rootHash: anchor.root_hash });
+      withAuditDb(own.dataDir, (db) => rewriteHistory(db, 4));
+      const p = new RootProver({ client: ownClient, history, oneEventPerLeaf: true, trustOnFirstUse: false, fetchRoot: async (size) => (await ownClient.root({ tree_size: size })).result.data });
+      await p.findLastLeaf(history.get(anchor.size)!);
+      expect(history.get(anchor.size)?.lastLeaf).toBeUndefined();
+      expect(history.contradiction).toMatch(new RegExp(`^root\\(${anchor.size}\\) is [0-9a-f]{64}, but the gateway verified ${anchor.root_hash} for that size: the audit service serves another history$`));
+    } finally {
+      await ownClient.close();
+      await own.destroy();
+    }
+  });
+
+  test('two roots of one size recorded: a contradiction; a held or contradicted history takes no new anchor', () => {
+    const history = new VerifiedHistory();
+    history.anchorAt('trust-on-first-use', 'tree', { size: 5, rootHash: 'aa'.repeat(32) });
+    history.record({ size: 9, rootHash: 'bb'.repeat(32) }, 'tree');
+    expect(() => history.record({ size: 9, rootHash: 'cc'.repeat(32) }, 'tree')).toThrow(/root\(9\) was proven as c+, but the gateway verified b+ for that size: the audit service serves another history/);
+    expect(history.contradiction).toMatch(/serves another history/);
+    expect(() => history.anchorAt('full-audit', 'tree', { size: 9, rootHash: 'cc'.repeat(32) })).toThrow(/cannot be anchored again/);
+
+    const refused = new VerifiedHistory();
+    refused.holdAnchoring('the integrity state file was refused');
+    const p = new RootProver({ client, history: refused, oneEventPerLeaf: true, trustOnFirstUse: true });
+    expect(p.check({ tree_name: 'tree', size: 3, root_hash: 'dd'.repeat(32) })).toEqual({ status: 'NONE', reason: 'the verified history cannot be anchored: the integrity state file was refused' });
+    expect(refused.anchored).toBe(false);
+  });
 });
 
 describe('signed state file', () => {
