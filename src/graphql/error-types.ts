@@ -16,6 +16,7 @@ import type { ValidationErrorItem } from '../wire/index.js';
 import { ForbiddenError } from '../auth/errors.js';
 import { builder } from './builder.js';
 import { InvalidCursorError } from './cursor.js';
+import { failedRootField, graphqlArgumentPath } from './field-error-path.js';
 import { InputError, ResultSetExpiredError, UpstreamUnavailableError } from './errors.js';
 
 const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -35,16 +36,23 @@ const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
 });
 
 
-const FieldErrorRef = builder.objectRef<ValidationErrorItem>('FieldError').implement({
+/** An upstream validation problem and where it sits among the failed field's arguments. */
+interface FieldErrorShape {
+  item: ValidationErrorItem;
+  path: string | null;
+}
+
+const FieldErrorRef = builder.objectRef<FieldErrorShape>('FieldError').implement({
   description: 'One problem the audit service found in a request.',
   fields: (t) => ({
-    code: t.exposeString('code', { description: 'Machine-readable code, e.g. FieldRequired, AboveMaxLength, BadFormat.' }),
-    detail: t.exposeString('detail', { description: 'What is wrong with the field.' }),
-    source: t.exposeString('source', { description: 'JSON pointer into the upstream request body, e.g. /event/message.' }),
+    code: t.string({ description: 'Machine-readable code, e.g. FieldRequired, AboveMaxLength, BadFormat.', resolve: (e) => e.item.code }),
+    detail: t.string({ description: 'What is wrong with the field.', resolve: (e) => e.item.detail }),
+    source: t.string({ description: "JSON pointer into the audit service's request body, as the service gave it (wire keys), e.g. /events/1/event/actor.", resolve: (e) => e.item.source }),
     path: t.string({
-      description: 'The GraphQL-side path of the field when the gateway can tell it (e.g. event.message).',
+      description:
+        "The same place as a dotted path through this field's GraphQL arguments, e.g. events.1.actor for logBulk, event.tenantId for log, maxResults for search, data.logs.0 for logStream (a search restriction's problems name the whole argument). Null when no argument gives what the service points at (a value the gateway derives or adds, such as a page limit, verbose or a signature) or a key holds a dot.",
       nullable: true,
-      resolve: (item) => item.path ?? (item.source ? item.source.slice(1).split('/').join('.') : null),
+      resolve: (e) => e.path,
     }),
   }),
 });
@@ -68,7 +76,14 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     requestId: t.exposeString('requestId', { description: 'The upstream request id, for support.' }),
-    fieldErrors: t.field({ type: [FieldErrorRef], description: 'Every problem found.', resolve: (e) => [...e.errors] }),
+    fieldErrors: t.field({
+      type: [FieldErrorRef],
+      description: 'Every problem found.',
+      resolve: (e, _args, _ctx, info) => {
+        const field = failedRootField(info);
+        return e.errors.map((item) => ({ item, path: graphqlArgumentPath(field, item.source) }));
+      },
+    }),
   }),
 });
 apiErrorType(UnauthorizedError, 'UnauthorizedError', 'The upstream token was missing, wrong or expired.');

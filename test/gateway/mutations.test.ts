@@ -90,7 +90,7 @@ const ROOT = `
       ... on PublishedRoot { treeName size rootHash publishedAt url consistencyProof consistency consistencyFailure }
       ... on Error { message }
       ... on InputError { argument }
-      ... on UpstreamValidationError { fieldErrors { code source } }
+      ... on UpstreamValidationError { fieldErrors { code source path } }
     }
   }`;
 
@@ -257,7 +257,7 @@ describe('gateway mutations and queries (embedded service, signing key configure
     // The message is the service's summary, not the client's line with endpoint and HTTP status.
     expect(err.message).not.toMatch(/v2\/log|HTTP 400|request prq_/);
     expect(err.fieldErrors).toHaveLength(1);
-    expect(err.fieldErrors[0]).toMatchObject({ source: '/events/1/event/actor', path: 'events.1.event.actor' });
+    expect(err.fieldErrors[0]).toMatchObject({ source: '/events/1/event/actor', path: 'events.1.actor' });
     expect(err.fieldErrors[0].code).toMatch(/\S/);
     expect(err.fieldErrors[0].detail).toMatch(/\S/);
     expect(gw.local!.log.size).toBe(before);
@@ -371,7 +371,7 @@ describe('gateway mutations and queries (embedded service, signing key configure
     // A payload the service cannot map keeps its pointer; a non-object is refused by the gateway.
     const bad = (await gw.runOk(`mutation S($data: JSON!) { logStream(data: $data) { __typename ... on UpstreamValidationError { fieldErrors { source path } } } }`, { data: { logs: 'nope' } })).logStream;
     expect(bad.__typename).toBe('UpstreamValidationError');
-    expect(bad.fieldErrors[0]).toMatchObject({ source: '/logs', path: 'logs' });
+    expect(bad.fieldErrors[0]).toMatchObject({ source: '/logs', path: 'data.logs' });
     await gw.runError(`mutation S($data: JSON!) { logStream(data: $data) { __typename } }`, { data: [1] }, 'InputError');
   });
 
@@ -397,7 +397,7 @@ describe('gateway mutations and queries (embedded service, signing key configure
     expect(one.consistencyFailure).toMatch(/first root/);
 
     const tooBig = await gw.runError(ROOT, { size: size + 100 }, 'UpstreamValidationError');
-    expect(tooBig.fieldErrors[0]).toMatchObject({ source: '/tree_size' });
+    expect(tooBig.fieldErrors[0]).toMatchObject({ source: '/tree_size', path: 'treeSize' });
     const zero = await gw.runError(ROOT, { size: 0 }, 'InputError');
     expect(zero.argument).toBe('treeSize');
   });

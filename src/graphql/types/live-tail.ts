@@ -1,6 +1,8 @@
 // Subscription.auditEvents: live tail. Each newly logged matching event is pushed once with the
-// gateway's verification and a resume cursor; an event pushed PENDING (not yet published) is pushed
-// again, with verdictUpdate: true, once it is published, for a bounded time.
+// gateway's verification; an event pushed PENDING (not yet published) is pushed again, with
+// verdictUpdate: true, once it is published, for a bounded time. Every push carries the stream's
+// position so far as its resume cursor, so that the last cursor a client received is always the
+// one to resume from.
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { AuditApiError, ValidationError } from '../../audit-client/errors.js';
@@ -31,9 +33,13 @@ const LiveTailEventRef = builder.objectRef<LiveTailPush>('LiveTailEvent').implem
   description: 'One push of a live tail: a newly logged event, or a later verdict for an event first pushed PENDING.',
   fields: (t) => ({
     event: t.field({ type: AuditEventRef, description: 'The event, with the gateway’s verification.', resolve: (p) => p.node }),
-    cursor: t.exposeString('cursor', { description: 'Pass as after: to resume right after this event.' }),
+    cursor: t.exposeString('cursor', {
+      description:
+        'Where the stream stands after this push: subscribe again with after: set to the last cursor received to get every matching event not yet pushed, and none already pushed. A verdictUpdate push carries the cursor of the latest event first pushed before it, not one of the updated event.',
+    }),
     verdictUpdate: t.exposeBoolean('verdictUpdate', {
-      description: 'False on the first push of the event; true on a later push of an event first pushed PENDING, now that it is published.',
+      description:
+        'False on the first push of the event; true on a later push of an event first pushed PENDING on this subscription, now that it is published (re-checked for up to 10 minutes, for at most 1,000 pending events at once). A resumed subscription pushes no update for events pushed before its after:.',
     }),
   }),
 });
@@ -123,6 +129,9 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
   const key = JSON.stringify([query, restriction ?? null, from ?? null]);
   const events = hubFor(ctx.client).subscribe({ key, query, intervalMs, ...(restriction ? { restriction } : {}), ...(from ? { from } : {}) }, ctx.signal);
   const pending = new Map<string, Pending>();
+  // The cursor of the latest event first pushed: a verdict update is pushed after later events, and
+  // its cursor must not send a resuming client back before them.
+  let position: string | undefined;
   // When the pending events are next re-checked: one interval after the last re-check, however
   // many new events arrive meanwhile.
   let recheckAt = 0;
@@ -137,7 +146,8 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
       clearTimeout(timer);
       if (got === 'tick') {
         recheckAt = Date.now() + intervalMs;
-        yield* recheck(ctx, query, restriction, pending);
+        // Only events first pushed here are pending, so there is a position.
+        if (position !== undefined) yield* recheck(ctx, query, restriction, pending, position);
         continue;
       }
       if (got.done) return;
@@ -148,11 +158,11 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
         ctx.integrity?.reportTampering(`the audit service returned an event outside the restriction ${JSON.stringify(restriction)} to a live tail`);
         continue;
       }
-      const cursor = encodeTailCursor(ctx.cursors, scope, item.position);
+      position = encodeTailCursor(ctx.cursors, scope, item.position);
       if (!item.event.published && pending.size < MAX_RECHECKED) {
-        pending.set(item.event.hash, { receivedAt: item.event.envelope.received_at, cursor, until: Date.now() + RECHECK_FOR_MS });
+        pending.set(item.event.hash, { receivedAt: item.event.envelope.received_at, until: Date.now() + RECHECK_FOR_MS });
       }
-      yield { node: nodeOf(ctx, item), cursor, verdictUpdate: false };
+      yield { node: nodeOf(ctx, item), cursor: position, verdictUpdate: false };
     }
   } catch (err) {
     if (err instanceof SlowSubscriberError) throw new GraphQLError(err.message, { extensions: { code: 'SLOW_SUBSCRIBER' } });
@@ -165,15 +175,22 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
 
 interface Pending {
   receivedAt: string;
-  cursor: string;
   until: number;
 }
 
 /**
  * Pushes again the pending events that are now published, from one search over the time they
- * span (with the tail's own query and restriction), and forgets those past their time.
+ * span (with the tail's own query and restriction), and forgets those past their time. Each push
+ * carries `position`, the stream's cursor: resuming from it repeats none of the events first
+ * pushed since the updated one.
  */
-async function* recheck(ctx: GraphQLContext, query: string, restriction: Record<string, string[]> | undefined, pending: Map<string, Pending>): AsyncGenerator<LiveTailPush> {
+async function* recheck(
+  ctx: GraphQLContext,
+  query: string,
+  restriction: Record<string, string[]> | undefined,
+  pending: Map<string, Pending>,
+  position: string,
+): AsyncGenerator<LiveTailPush> {
   let start = '';
   let end = '';
   for (const p of pending.values()) {
@@ -187,7 +204,7 @@ async function* recheck(ctx: GraphQLContext, query: string, restriction: Record<
     const node = byHash.get(hash);
     if (node?.event.published) {
       pending.delete(hash);
-      yield { node, cursor: p.cursor, verdictUpdate: true };
+      yield { node, cursor: position, verdictUpdate: true };
     } else if (now > p.until) pending.delete(hash);
   }
 }
@@ -198,12 +215,14 @@ builder.subscriptionField('auditEvents', (t) =>
   t.field({
     type: LiveTailEventRef,
     description:
-      'Live tail: pushes each newly logged event matching query and searchRestriction, with its verification, in received_at order. An event first pushed PENDING is pushed again (verdictUpdate: true) once published. Resume with after: set to the last cursor received.',
+      'Live tail: pushes each newly logged event matching query and searchRestriction, with its verification, in received_at order. An event first pushed PENDING is pushed again (verdictUpdate: true) once published. Resume with after: set to the last cursor received, whichever push carried it.',
     authScopes: { 'audit:search': true },
     args: {
       query: t.arg.string({ description: 'Search terms, as for Query.search (default: every event).' }),
       searchRestriction: t.arg({ type: 'JSON', description: 'Exact-match restrictions: {"field": ["value", …]}; a tenant-bound caller is held to its tenant.' }),
-      after: t.arg.string({ description: 'Resume right after the event that carried this cursor.' }),
+      after: t.arg.string({
+        description: 'The cursor of a push of this query and searchRestriction (any push, verdictUpdate ones too): pushes the matching events after the latest event first pushed up to that push, none of those again.',
+      }),
     },
     subscribe: (_root, args, ctx) => startTail(ctx, args),
     resolve: (push) => push,
