@@ -34,6 +34,18 @@ function sha256(text: string): Buffer {
  * }
  * JWT claims: `scope` (space-separated) or `scopes` (list), optional `tenant_id`, `sub` as the id.
  */
+/**
+ * What JSON.parse found, without the text it quotes: V8 quotes a piece of the input (`Unexpected
+ * token 'x', "…" is not valid JSON`), and this input holds API keys and secrets, so only its
+ * position is kept.
+ */
+function jsonSyntaxError(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const at = /\bat position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message);
+  if (!at) return 'a syntax error';
+  return `a syntax error at position ${at[1]}${at[2] ? ` (line ${at[2]} column ${at[3]})` : ''}`;
+}
+
 export class CallerDirectory {
   private constructor(
     private readonly keys: ApiKeyEntry[],
@@ -45,7 +57,7 @@ export class CallerDirectory {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new CallerConfigError(`${origin} is not valid JSON: ${(err as Error).message}`);
+      throw new CallerConfigError(`${origin} is not valid JSON: ${jsonSyntaxError(err)}`);
     }
     const root = parsed as { apiKeys?: unknown; jwt?: unknown };
     if (root === null || typeof root !== 'object') throw new CallerConfigError(`${origin} must be a JSON object`);

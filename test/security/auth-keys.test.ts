@@ -139,3 +139,18 @@ describe('JWTs', () => {
     }
   });
 });
+
+test('GATEWAY_KEYS that is not JSON is refused naming the place, never quoting the keys around it', async () => {
+  const { CallerDirectory } = await import('../../src/gateway/callers.js');
+  const secret = 'a-secret-api-key-that-must-stay-in-the-file';
+  for (const text of [`{"apiKeys": [{"id": "a", "key": ${secret}}]}`, `{"apiKeys": [{"id": "a", "key": "${secret}" "scopes": []}]}`]) {
+    let message = '';
+    try {
+      CallerDirectory.fromJson(text, 'GATEWAY_KEYS');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^GATEWAY_KEYS is not valid JSON: a syntax error( at position \d+)?/);
+    expect(message).not.toContain('secret');
+  }
+});
