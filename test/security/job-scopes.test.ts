@@ -140,7 +140,7 @@ test('after a restart on the same state, a tenant still polls its own job and an
   await gw.running.close();
   await gw.start();
   expect((await gw.field(POLL(mine), T1)).__typename).toBe('PollResult');
-  expect((await gw.field(POLL(mine), T2)).__typename).toBe('ForbiddenError');
+  expect((await gw.field(POLL(mine), T2)).__typename).toBe('NotFoundError');
   // The kind survives too: the export still asks the export scope.
   expect((await gw.field(POLL(exp), EXPORTER)).__typename).toBe('PollResult');
   expect(await gw.field(POLL(exp), LOGGER)).toBe('FORBIDDEN');

@@ -75,12 +75,12 @@ test('result ids and cursors of another caller’s search are refused', async ()
   expect(ownDownload.body.data.downloadResults.__typename).toBe('DownloadLink');
 });
 
-test('export is refused for tenant callers; polling another tenant’s request is refused', async () => {
+test('export is refused for tenant callers; another tenant’s request is answered as an unknown one', async () => {
   expect((await gw.call(`mutation { export { __typename } }`, T1)).body.data.export.__typename).toBe('ForbiddenError');
   const accepted = (await gw.call(`mutation { logBulkAsync(events: [{message: "async"}]) { __typename ... on AcceptedRequest { requestId } } }`, T2)).body.data.logBulkAsync;
   expect(accepted.__typename).toBe('AcceptedRequest');
   const poll = `{ pollResult(requestId: "${accepted.requestId}") { __typename } }`;
-  expect((await gw.call(poll, T1)).body.data.pollResult.__typename).toBe('ForbiddenError');
+  expect((await gw.call(poll, T1)).body.data.pollResult.__typename).toBe('NotFoundError');
   expect((await gw.call(poll, T2)).body.data.pollResult.__typename).toBe('PollResult');
 });
 

@@ -7,6 +7,7 @@ import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { ForbiddenError } from '../../auth/errors.js';
 import type { JobHandle, JobKind } from '../../auth/job-handles.js';
+import type { Caller } from '../../auth/caller.js';
 import type { Scope } from '../../auth/scopes.js';
 import { INPUT_ERRORS } from '../error-types.js';
 import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
@@ -18,7 +19,7 @@ const AcceptedRequestRef = builder.objectRef<AcceptedRequest>('AcceptedRequest')
   description: 'A request the audit service accepted and is still working on; poll it with pollResult.',
   fields: (t) => ({
     requestId: t.exposeID('requestId', {
-      description: "The gateway's handle of the request (not the audit service's id): opaque and sealed, it names the job, its kind and who started it. Pass it to pollResult (and to downloadResults for an export) on any replica of this gateway.",
+      description: "The gateway's handle of the request (not the audit service's id): opaque and sealed, it names the job, its kind and who started it. Pass it to pollResult (and to downloadResults for an export) on any replica of this gateway: it opens for the caller that started the job, or for one that may read its result anyway (see pollResult).",
     }),
     ttlMins: t.exposeInt('ttlMins', { description: 'Minutes the result is kept once ready.' }),
     retryCounter: t.exposeInt('retryCounter', { description: 'How many times it has been polled.' }),
@@ -64,17 +65,30 @@ const ExportPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: '
     requestId: t.exposeID('requestId', { description: 'The polled request (downloadResults takes it as requestId).' }),
     status: t.string({ nullable: true, description: "The audit service's status of the export, when it gives one.", resolve: (r) => (typeof r.result.status === 'string' ? r.result.status : null) }),
     count: t.int({ nullable: true, description: 'How many events the file holds, when the audit service says.', resolve: (r) => (Number.isSafeInteger(r.result.count) ? (r.result.count as number) : null) }),
+    downloadLink: t.field({
+      type: DownloadLinkRef,
+      description: 'A download link for the file, as downloadResults(requestId) gives it, or the typed error that kept it from being made (status and count stay readable).',
+      errors: { types: [...INPUT_ERRORS, NotFoundError] },
+      nullable: true,
+      args: { format: t.arg({ type: DownloadFormatEnum, description: 'File format (default: the format the export was made in).' }) },
+      resolve: (r, { format }, ctx) => exportDownload(ctx, r, format),
+    }),
     download: t.field({
       type: DownloadLinkRef,
-      description: 'A download link for the file, as downloadResults(requestId) gives it.',
+      nullable: true,
+      description: 'A download link for the file, as downloadResults(requestId) gives it; null when it could not be made, with only an untyped error in `errors`.',
+      deprecationReason: 'Failures are untyped: use downloadLink.',
       args: { format: t.arg({ type: DownloadFormatEnum, description: 'File format (default: the format the export was made in).' }) },
-      resolve: (r, { format }, ctx) => {
-        if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
-        return downloadLink(ctx, { request_id: r.upstreamId, ...(format ? { format } : {}) });
-      },
+      resolve: (r, { format }, ctx) => exportDownload(ctx, r, format),
     }),
   }),
 });
+
+/** The link to a finished export's file, for ExportPollResult.downloadLink and download. */
+async function exportDownload(ctx: GraphQLContext, r: Extract<FinishedRequest, { kind: 'export' }>, format: 'csv' | 'json' | null | undefined): Promise<DownloadLink> {
+  if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('exports cover every tenant');
+  return downloadLink(ctx, { request_id: r.upstreamId, ...(format ? { format } : {}) });
+}
 
 const OtherPollResultRef = builder.objectRef<Extract<FinishedRequest, { kind: 'other' }>>('OtherPollResult').implement({
   description: 'A finished request this gateway did not start (or no longer remembers), so cannot type: its result as the audit service sent it.',
@@ -189,15 +203,43 @@ function handleArg(value: string | number, argument: string): string {
 const JOB_SCOPE: Record<JobKind, Scope> = { logBulkAsync: 'audit:log', export: 'audit:export' };
 
 /**
- * A handle that does not open (forged, altered, expired, sealed under another secret) could be
- * any request: it takes every scope to be told it is unknown, as before handles existed.
+ * The scopes with which a caller other than a job's starter could read its result anyway: a bulk
+ * log's result holds the stored envelopes, which only search shows; an export's file, only export.
+ */
+const READ_SCOPES: Record<JobKind, readonly Scope[]> = { logBulkAsync: ['audit:log', 'audit:search'], export: ['audit:export'] };
+
+/**
+ * Whether a job opens for this caller. A handle is a long-lived bearer value (it is also in the
+ * `location` URL), so holding one proves nothing: the job opens for the caller that started it
+ * (caller ids come from the keys configuration, the JWT subject or the pass-through token's digest,
+ * the same on every replica), or for another caller that could read its result anyway and is
+ * bound to no tenant or to the job's. A pass-through caller's scopes are nominal (the upstream
+ * decides what its token may do), so there only the token that started the job opens it.
+ */
+function mayOpen(caller: Caller, job: JobHandle): boolean {
+  if (caller.id === job.callerId && caller.tenantId === job.tenantId) return true;
+  if (caller.upstreamToken !== undefined) return false;
+  if (caller.tenantId !== undefined && caller.tenantId !== job.tenantId) return false;
+  return READ_SCOPES[job.kind].every((scope) => caller.scopes.has(scope));
+}
+
+/** The job behind a handle, when it opens for this caller; any other handle is answered as unknown. */
+function openJob(ctx: GraphQLContext, handle: string): JobHandle | undefined {
+  const job = ctx.jobs.open(handle);
+  return job !== undefined && mayOpen(ctx.caller, job) ? job : undefined;
+}
+
+/**
+ * A handle that does not open for the caller (forged, altered, expired, sealed under another
+ * secret, or someone else's) could be any request: it takes every scope to be told it is unknown,
+ * as before handles existed, so that another caller's handle cannot be told from a forged one.
  */
 function pollScopes(job: JobHandle | undefined) {
   if (job) return { [JOB_SCOPE[job.kind]]: true };
   return { $all: { 'audit:log': true, 'audit:export': true, 'audit:search': true } } as const;
 }
 
-/** The answer to a handle that does not open: the upstream's answer to a request it does not know. */
+/** The answer to a handle that does not open for the caller: the upstream's answer to a request it does not know. */
 function unknownRequest(argument: string): NotFoundError {
   return new NotFoundError({ status: 'NotFound', summary: `no such request (${argument} is not a live handle issued by this gateway)`, requestId: '', httpStatus: 404, endpoint: 'request' });
 }
@@ -226,9 +268,9 @@ async function checkTenantResultSet(ctx: GraphQLContext, resultId: string): Prom
   }
 }
 
-/** The upstream id of an export from its handle; any other handle is an unknown request. */
+/** The upstream id of an export from its handle; any other handle, or one not for this caller, is an unknown request. */
 function exportId(ctx: GraphQLContext, handle: string): string {
-  const job = ctx.jobs.open(handleArg(handle, 'requestId'));
+  const job = openJob(ctx, handleArg(handle, 'requestId'));
   if (job === undefined || job.kind !== 'export') throw unknownRequest('requestId');
   return job.upstreamId;
 }
@@ -303,7 +345,7 @@ builder.mutationFields((t) => ({
   }),
   downloadResults: t.field({
     type: DownloadLinkRef,
-    description: 'A download link for a search result set (resultId, needs audit:search) or a finished export (requestId, needs audit:export).',
+    description: "A download link for a search result set (resultId, needs audit:search) or a finished export (requestId, needs audit:export; the handle opens only as pollResult's does, any other is an unknown request).",
     // An export's file holds every tenant's events: the export scope, not the search scope.
     authScopes: (_root, args) => (args.requestId != null ? { 'audit:export': true } : { 'audit:search': true }),
     errors: { types: [...INPUT_ERRORS, ResultSetExpiredError, NotFoundError] },
@@ -335,20 +377,16 @@ builder.queryField('pollResult', (t) =>
   t.field({
     type: PollResultRef,
     description:
-      'The state (and, when done, the result) of a request accepted by logBulkAsync (needs audit:log) or export (needs audit:export), by the handle they returned as requestId. Any replica sharing the cursor secret opens it; a handle that does not open (forged, altered, expired) is answered as an unknown request, and needs audit:log, audit:export and audit:search.',
+      "The state (and, when done, the result) of a request accepted by logBulkAsync (needs audit:log) or export (needs audit:export), by the handle they returned as requestId. Any replica sharing the cursor secret opens it, for the caller that started the request, or for another that could read the result anyway: with audit:log and audit:search, bound to no tenant or to the request's, for a logBulkAsync; with audit:export and no tenant for an export; in pass-through mode, only with the token that started it. A handle that does not open for the caller (forged, altered, expired, or someone else's) is answered as an unknown request, and needs audit:log, audit:export and audit:search.",
     // The scope of the job's kind: polling an export hands out every tenant's export summary.
-    authScopes: (_root, args, ctx) => pollScopes(ctx.jobs.open(String(args.requestId))),
+    authScopes: (_root, args, ctx) => pollScopes(openJob(ctx, String(args.requestId))),
     errors: { types: [...INPUT_ERRORS, NotFoundError] },
     nullable: true,
     args: { requestId: t.arg.id({ required: true, description: "The AcceptedRequest.requestId: the gateway's handle of the request." }) },
     resolve: async (_root, args, ctx) => {
       const requestId = handleArg(args.requestId, 'requestId');
-      const job = ctx.jobs.open(requestId);
+      const job = openJob(ctx, requestId);
       if (job === undefined) throw unknownRequest('requestId');
-      // A tenant-bound caller may only poll requests its tenant started (their results hold its events).
-      if (ctx.caller.tenantId !== undefined && job.tenantId !== ctx.caller.tenantId) {
-        throw new ForbiddenError('you may only poll requests your tenant started through this gateway');
-      }
       const response = await upstream(() => ctx.client.pollResult(job.upstreamId, { signal: ctx.signal }));
       const base = { requestId, upstreamId: job.upstreamId, kind: job.kind };
       return response.status === 'Accepted'
