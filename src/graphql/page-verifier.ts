@@ -3,9 +3,12 @@
 // roots or be proven to extend them first (src/trust/root-prover.ts), each published root the
 // consistency checks use must be the prefix of that root which the event's own path proves, and
 // everything the gateway asked for (hashes, proofs, roots, leaf indexes, the published flag) is
-// required: withheld is FAIL. Roots come from the cross-request cache or the request's DataLoader,
-// then src/merkle's verifyPage runs over the whole page so work shared between events is done
-// once. Signature verdicts are memoised by their exact inputs across requests.
+// required: withheld is FAIL. Roots come from the cross-request cache or the request's DataLoader;
+// one of a size the verified history holds is used only when it is the proven root (another is a
+// contradiction, and FAIL for the events that need it); the others are the upstream's claims, held
+// to the page's proven root by the checks. Then src/merkle's verifyPage runs over the whole page so
+// work shared between events is done once. Signature verdicts are memoised by their exact inputs
+// across requests.
 import { hash as digestOf } from 'node:crypto';
 import type { PublishedRoot, SearchEvent, UnpublishedRoot } from '../wire/index.js';
 import { verifySignatureNative } from '../crypto/native-ed25519.js';
@@ -19,7 +22,6 @@ import {
   verifyPage,
   type EventVerification,
   type PageEvent,
-  type RootLike,
   type SignatureInput,
   type Verdict,
   type Verification,
@@ -101,7 +103,7 @@ export class PageVerifier {
     const tree = typeof this.root?.tree_name === 'string' ? this.root.tree_name : undefined;
     // Roots already in the cross-request cache are taken from it directly; only the others go
     // through the request's DataLoader (a warm page then needs no loader round at all).
-    const bySize = new Map<number, RootLike>();
+    const bySize = new Map<number, PublishedRoot>();
     const unavailable = new Map<number, Verification>();
     const missing: number[] = [];
     if (tree !== undefined) {
@@ -137,8 +139,17 @@ export class PageVerifier {
     })();
   }
 
-  private judge(pageEvents: PageEvent[], bySize: Map<number, RootLike>, unavailable: Map<number, Verification>, facts: RootFacts): GatewayEventVerification[] {
+  private judge(pageEvents: PageEvent[], bySize: Map<number, PublishedRoot>, unavailable: Map<number, Verification>, facts: RootFacts): GatewayEventVerification[] {
     const upstream = this.ctx.upstream;
+    // Against the history as it is now: the proofs this page waited for may have recorded sizes
+    // since the cache handed their roots out, and the loader's answers are the upstream's as given.
+    for (const [size, root] of bySize) {
+      const conflict = upstream.roots.conflict(root);
+      if (conflict) {
+        bySize.delete(size);
+        unavailable.set(size, conflict);
+      }
+    }
     const trusted = upstream.trustedKeys;
     const checks = verifyPage(
       pageEvents,

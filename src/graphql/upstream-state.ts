@@ -5,7 +5,7 @@
 // allows exact proof-shape checks.
 import { AbortSource, type AuditClient } from '../audit-client/index.js';
 import type { PublishedRoot } from '../wire/index.js';
-import { keepableRootRecord } from '../merkle/index.js';
+import { fail, keepableRootRecord, type Verification } from '../merkle/index.js';
 import { RootProver } from '../trust/root-prover.js';
 import type { TrustedKeys } from '../trust/trusted-keys.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
@@ -18,6 +18,23 @@ interface SharedFetch {
   waiting: number;
 }
 
+/** The proven roots the cache holds its records against. */
+export interface ProvenRoots {
+  history: VerifiedHistory;
+  /**
+   * Reports `root`, of a size `history` holds with another hash, as the contradiction it is (the
+   * upstream serves two histories); returns the FAIL naming it.
+   */
+  contradict(root: PublishedRoot): Verification;
+}
+
+/**
+ * Published roots by tree and size. Apart from the roots the verified history holds, a kept root is
+ * only what the upstream answered first, a claim: the page verifier checks it against the page's
+ * proven root, never takes it for proven. A root of a size the history holds must equal the proven
+ * one: it is neither kept nor handed out otherwise, whichever was learned first, so one forged
+ * answer cannot fail the events that need that size for longer than the request it came in.
+ */
 export class PublishedRootCache {
   /**
    * Kept roots by tree, then by size: a page looks up about two sizes per event, and a key made of
@@ -29,14 +46,54 @@ export class PublishedRootCache {
   private readonly fetching = new Map<string, SharedFetch>();
 
   // Bounded by entries: a root with its proof is a few KB, so this stays in the tens of MB.
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly proven?: ProvenRoots,
+  ) {}
 
   private key(treeName: string, size: number): string {
     return `${treeName}#${size}`;
   }
 
+  /**
+   * The kept root of `size`. One that a root proven since it was kept contradicts is forgotten
+   * (and the contradiction reported) instead: the next load fetches the size again.
+   */
   get(treeName: string, size: number): PublishedRoot | undefined {
-    return this.byTree.get(treeName)?.get(size);
+    const kept = this.byTree.get(treeName)?.get(size);
+    if (kept && this.differsFromProven(kept)) {
+      this.forget(kept);
+      this.proven!.contradict(kept);
+      return undefined;
+    }
+    return kept;
+  }
+
+  /**
+   * Why `root` must not be used: the verified history holds its size with another hash (the
+   * contradiction is reported, and a kept record like it forgotten). Undefined when it equals the
+   * proven root or its size is not held: then it is a claim, checked like any other.
+   */
+  conflict(root: PublishedRoot): Verification | undefined {
+    if (!this.differsFromProven(root)) return undefined;
+    const kept = this.byTree.get(root.tree_name)?.get(root.size);
+    if (kept && this.differsFromProven(kept)) this.forget(kept);
+    return this.proven!.contradict(root);
+  }
+
+  /** The history holds `root`'s size (in its tree, or in any while it knows none) with another hash. */
+  private differsFromProven(root: PublishedRoot): boolean {
+    const history = this.proven?.history;
+    if (!history || (history.tree !== undefined && history.tree !== root.tree_name)) return false;
+    const held = history.get(root.size);
+    return held !== undefined && (typeof root.root_hash !== 'string' || root.root_hash.toLowerCase() !== held.rootHash);
+  }
+
+  private forget(record: PublishedRoot): void {
+    this.keptOrder.delete(record);
+    const sizes = this.byTree.get(record.tree_name);
+    if (sizes?.get(record.size) === record) sizes.delete(record.size);
+    if (sizes?.size === 0) this.byTree.delete(record.tree_name);
   }
 
   /**
@@ -45,7 +102,8 @@ export class PublishedRootCache {
    * neighbouring leaves of different callers need the same sizes: one fetch of a size serves
    * every request that asks for it while it runs. It is stopped only when all of them have gone
    * (their signals aborted), so one caller leaving never fails another's page. Resolves with the
-   * upstream's answer as it is, which may be of another size or tree: the caller checks.
+   * upstream's answer as it is, which may be of another size or tree, or contradict a proven root
+   * (then it is not kept): the caller checks, with `conflict` for the last.
    */
   load(treeName: string, size: number, fetch: (signal: AbortSignal) => Promise<PublishedRoot | undefined>, signal?: AbortSignal): Promise<PublishedRoot | undefined> {
     const cached = this.get(treeName, size);
@@ -86,20 +144,16 @@ export class PublishedRootCache {
   }
 
   /**
-   * Remembers a root under its own tree. The first root seen for a size is kept: a published root
-   * never changes, so a later, different one is the upstream's claim to be checked against it,
-   * never a replacement (otherwise one forged page would poison every later consistency check).
+   * Remembers a root under its own tree. A root that contradicts the proven one of its size is
+   * reported and not kept. Otherwise the first root seen for a size is kept: a published root never
+   * changes, so a later, different one is the upstream's claim to be checked against it, never a
+   * replacement (a forged first one lasts only until the history proves that size: see `get`).
    */
   set(root: PublishedRoot | undefined): void {
     if (typeof root?.tree_name !== 'string' || !Number.isSafeInteger(root.size)) return;
+    if (this.conflict(root)) return;
     if (this.get(root.tree_name, root.size)) return;
-    if (this.keptOrder.size >= this.maxEntries) {
-      const oldest: PublishedRoot = this.keptOrder.values().next().value!;
-      this.keptOrder.delete(oldest);
-      const sizes = this.byTree.get(oldest.tree_name);
-      sizes?.delete(oldest.size);
-      if (sizes?.size === 0) this.byTree.delete(oldest.tree_name);
-    }
+    if (this.keptOrder.size >= this.maxEntries) this.forget(this.keptOrder.values().next().value!);
     let sizes = this.byTree.get(root.tree_name);
     if (!sizes) this.byTree.set(root.tree_name, (sizes = new Map<number, PublishedRoot>()));
     // A frozen copy, proof included: nothing can change it, so verifyPage keeps the verdicts of
@@ -151,9 +205,13 @@ export interface UpstreamStateOptions {
 }
 
 export function createUpstreamState(options: UpstreamStateOptions): UpstreamState {
-  const roots = new PublishedRootCache();
   const history = options.history ?? new VerifiedHistory();
-  const prover = new RootProver({
+  // The prover's check reports a root of a held size with another hash as the contradiction.
+  const roots: PublishedRootCache = new PublishedRootCache(undefined, {
+    history,
+    contradict: (root): Verification => prover.check(root) ?? fail(`root(${root.size}) differs from the root the gateway verified for that size`),
+  });
+  const prover: RootProver = new RootProver({
     client: options.client,
     history,
     oneEventPerLeaf: options.oneEventPerLeaf,

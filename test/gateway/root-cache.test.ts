@@ -1,7 +1,9 @@
 // Published roots are cached per tree, never under an "any tree" key: a root of another tree of
-// the same size is neither served from the cache nor accepted from the upstream for this tree.
-import { PublishedRootCache } from '../../src/graphql/upstream-state.js';
+// the same size is neither served from the cache nor accepted from the upstream for this tree. A
+// root of a size the verified history holds is kept and handed out only when it is the proven one.
+import { PublishedRootCache, createUpstreamState, rootFetch } from '../../src/graphql/upstream-state.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
+import { flipBit } from '../support/digest-bits.js';
 
 const root = (tree: string, size: number, hash: string): PublishedRoot => ({ tree_name: tree, size, root_hash: hash.repeat(32), published_at: '2026-12-04T10:00:00.000000Z', url: '' });
 
@@ -165,6 +167,63 @@ describe('a root fetch is shared by the requests that need it while it runs', ()
     expect(cache.get(tree, 99)).toBeUndefined();
     await expect(cache.load(tree, 99, gated.fetch)).rejects.toThrow();
     expect(gated.signals).toHaveLength(2);
+  });
+
+  /** The service's root of `size`, and the same record with one bit of its hash changed. */
+  async function honestAndForged(size: number): Promise<{ honest: PublishedRoot; forged: PublishedRoot }> {
+    const honest = (await client.root({ tree_size: size })).result.data;
+    return { honest, forged: { ...honest, root_hash: flipBit(honest.root_hash, 4) } };
+  }
+
+  test('a root of a size the verified history holds is kept only when it is the proven one; another is a contradiction, not kept', async () => {
+    const state = createUpstreamState({ client, oneEventPerLeaf: true });
+    const { honest, forged } = await honestAndForged(3);
+    state.history.anchorAt('state-file', tree, { size: 3, rootHash: honest.root_hash });
+    state.roots.set(forged);
+    expect(state.roots.get(tree, 3)).toBeUndefined();
+    const reason = `root(3) is ${forged.root_hash}, but the gateway verified ${honest.root_hash} for that size`;
+    expect(state.history.contradiction).toContain(reason);
+    expect(state.roots.conflict(forged)).toEqual({ status: 'FAIL', reason: expect.stringContaining(reason) });
+    // A fetch that answers the forged root: handed to the caller as answered (it checks), not kept.
+    const lyingFetch = async (signal: AbortSignal) => ({ ...(await rootFetch(client, 3)(signal)), root_hash: forged.root_hash });
+    expect((await state.roots.load(tree, 3, lyingFetch))!.root_hash).toBe(forged.root_hash);
+    expect(state.roots.get(tree, 3)).toBeUndefined();
+    state.roots.set(honest);
+    expect(state.roots.get(tree, 3)!.root_hash).toBe(honest.root_hash);
+    expect(state.roots.conflict(honest)).toBeUndefined();
+    // Sizes the history does not hold stay first come, first kept: claims, checked where used.
+    const four = await honestAndForged(4);
+    state.roots.set(four.forged);
+    state.roots.set(four.honest);
+    expect(state.roots.get(tree, 4)!.root_hash).toBe(four.forged.root_hash);
+    expect(state.roots.conflict(four.forged)).toBeUndefined();
+    // The history's sizes are of its own tree only.
+    state.roots.set({ ...forged, tree_name: 'another-tree' });
+    expect(state.roots.get('another-tree', 3)!.root_hash).toBe(forged.root_hash);
+  });
+
+  test('a kept root that a root proven later contradicts is not used: forgotten and reported, and the next load fetches the proven one', async () => {
+    const state = createUpstreamState({ client, oneEventPerLeaf: true });
+    const { honest, forged } = await honestAndForged(2);
+    state.roots.set(forged); // nothing proven yet: the upstream's claim
+    expect(state.roots.get(tree, 2)!.root_hash).toBe(forged.root_hash);
+    expect(state.history.contradiction).toBeNull();
+    state.history.anchorAt('state-file', tree, { size: 2, rootHash: honest.root_hash });
+    expect(state.roots.get(tree, 2)).toBeUndefined();
+    expect(state.history.contradiction).toContain(`root(2) is ${forged.root_hash}, but the gateway verified ${honest.root_hash} for that size`);
+    const fetch = rootFetch(client, 2);
+    expect((await state.roots.load(tree, 2, fetch))!.root_hash).toBe(honest.root_hash);
+    expect(state.roots.get(tree, 2)!.root_hash).toBe(honest.root_hash);
+    // A forgotten record no longer counts against the bound.
+    const other = createUpstreamState({ client, oneEventPerLeaf: true });
+    const small = new PublishedRootCache(2, { history: other.history, contradict: (r) => other.prover.check(r)! });
+    small.set(forged);
+    small.set(root(tree, 7, 'a7'));
+    other.history.anchorAt('state-file', tree, { size: 2, rootHash: honest.root_hash });
+    expect(small.get(tree, 2)).toBeUndefined();
+    small.set(root(tree, 8, 'a8'));
+    small.set(root(tree, 9, 'a9'));
+    expect([7, 8, 9].map((size) => small.get(tree, size)?.root_hash.slice(0, 2))).toEqual([undefined, 'a8', 'a9']);
   });
 
   test('a request whose signal has already aborted starts nothing', async () => {

@@ -595,6 +595,68 @@ describe('the gateway against a lying upstream', () => {
     expect((await s.integrity()).state).toBe('FAILED');
   });
 
+  const ROOT = `{ root { __typename ... on PublishedRoot { size rootHash } ... on Error { message } } }`;
+
+  test('forgeRoot: forged roots of sizes the gateway proved are contradictions, never kept: the events that needed them FAILED, honest answers after them VERIFIED again', async () => {
+    const s = await anchored();
+    await s.log(5, 'alice'); // published: 39
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 39 });
+    const history = s.running.integrity!.history;
+    const proven31 = history.get(31)?.rootHash;
+    const proven39 = history.get(39)?.rootHash;
+    expect(proven31 && proven39).toBeTruthy();
+
+    // v1/root lies about root(31), which leaves 30 and 31 need; the page's root (39) is honest.
+    s.up.forgeRoot((size) => size === 31);
+    const lying = await s.search('actor:alice');
+    expect(s.up.calls.some((c) => c.lies.includes('forged the v1/root root(31)'))).toBe(true);
+    expect(lying.root).toEqual({ size: 39, rootHash: proven39 });
+    for (const node of published(lying)) {
+      if (node.leafIndex === 30 || node.leafIndex === 31) expectFailed(node, /root\(31\) is [0-9a-f]{64}, but the gateway verified [0-9a-f]{64} for that size/);
+      else expectVerified(node);
+    }
+    // One more lie, for one call: the latest root (the page root of every search after it).
+    s.up.forgeRoot((size) => size === 39);
+    const offered = (await s.gql(ROOT)).root;
+    expect(offered).toMatchObject({ __typename: 'PublishedRoot', size: 39 });
+    expect(offered.rootHash).not.toBe(proven39);
+
+    s.up.forgeRoot(null);
+    const honest = await s.search('actor:alice');
+    expect(honest.root).toEqual({ size: 39, rootHash: proven39 });
+    expect(published(honest)).toHaveLength(39);
+    for (const node of published(honest)) expectVerified(node);
+    expect((await s.gql(`{ root(treeSize: 31) { ... on PublishedRoot { rootHash } } }`)).root.rootHash).toBe(proven31);
+    const integrity = await s.integrity();
+    expect(integrity.state).toBe('FAILED');
+    expect(integrity.failure).toMatch(/root\(31\) is [0-9a-f]{64}, but the gateway verified/);
+    expect(alarms().some((line) => line.includes(integrity.failure))).toBe(true);
+  });
+
+  test('forgeRoot before the proof: a kept root that a root proven later contradicts is forgotten and reported, and the events that need it VERIFIED against the proven one', async () => {
+    const s = await anchored();
+    await s.log(5, 'alice'); // published: 39, not proven yet
+    const history = s.running.integrity!.history;
+    s.up.forgeRoot((size) => size === 39);
+    const offered = (await s.gql(ROOT)).root;
+    s.up.forgeRoot(null);
+    expect(offered).toMatchObject({ __typename: 'PublishedRoot', size: 39 });
+    // Nothing contradicted it yet: it is only the upstream's claim.
+    expect(history.get(39)).toBeUndefined();
+    expect((await s.integrity()).state).toBe('OK');
+
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 39 });
+    expect(history.get(39)!.rootHash).not.toBe(offered.rootHash);
+    await s.log(2, 'alice'); // published: 41; the pages' root is no longer the forged size
+    const page = await s.search('actor:alice');
+    expect(page.root?.size).toBe(41);
+    expect(published(page)).toHaveLength(41);
+    for (const node of published(page)) expectVerified(node);
+    const integrity = await s.integrity();
+    expect(integrity.state).toBe('FAILED');
+    expect(integrity.failure).toBe(`root(39) is ${offered.rootHash}, but the gateway verified ${history.get(39)!.rootHash} for that size: the audit service serves another history`);
+  });
+
   test('resign in transit: events re-signed by an attacker (hash recomputed) are FAILED: not in the tree, and signed by an untrusted key', async () => {
     const legit = newKey();
     const s = await scenario({ signingKey: legit, trustedKeys: [legit] });

@@ -15,6 +15,8 @@
 // - store logged events other than those sent (changed on their way in, so the service's answers
 //   and proofs are genuine, for the changed events);
 // - roll the latest root back k sizes;
+// - forge published roots of chosen sizes (one bit of the hash changed) in v1/root answers and
+//   pages;
 // - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts);
 // - re-sign events with an attacker's key, either in transit (hash recomputed, so the tree no
 //   longer holds it) or at rest in the file (hash, tree and roots rebuilt, so only the list of
@@ -143,6 +145,12 @@ export interface LyingUpstream {
    */
   rollback(k: number): void;
   /**
+   * Change one bit of the root hash of every published root whose size `which` selects: v1/root
+   * answers and the `root` of search/results pages (applied after rollback). The rest of the
+   * record is kept, so its consistency proof no longer holds. null stops.
+   */
+  forgeRoot(which: ((size: number) => boolean) | null): void;
+  /**
    * Re-sign every event of search/results pages with this Ed25519 key (PKCS#8 PEM or 32-byte
    * seed) and recompute its hash; null stops.
    */
@@ -215,6 +223,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let alterLogged: ((item: Record<string, Json>) => Record<string, Json>) | null = null;
   let dropLogResults = 0;
   let rollbackBy = 0;
+  let forgeRootOf: ((size: number) => boolean) | null = null;
   let resignKey: string | Uint8Array | null = null;
   let envelopeExtra: Record<string, Json> | null = null;
 
@@ -238,6 +247,13 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     const answer = await exchange(service, 'POST', '/v1/root', { authorization: `Bearer ${service.token}`, 'content-type': 'application/json', 'content-length': body.length }, body);
     const json = parseJson(answer.body);
     return json?.status === 'Success' ? (json.result.data as PublishedRoot) : undefined;
+  };
+
+  /** Forges `root` (a published-root record) when forgeRoot selects its size. */
+  const forgeRoot = (root: Json, where: string, lies: string[]): void => {
+    if (forgeRootOf === null || !isObject(root) || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size) || !forgeRootOf(root.size)) return;
+    root.root_hash = flipBit(root.root_hash, 4);
+    lies.push(`forged ${where} root(${root.size})`);
   };
 
   /** Request-side lies; returns the body to forward (the same object when nothing changed). */
@@ -270,6 +286,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
         result.root = older;
       }
     }
+    forgeRoot(result.root, "the page's", lies);
     if (resignKey !== null) {
       for (const event of events) {
         const signed = signEvent(event.envelope.event as Record<string, unknown>, resignKey);
@@ -341,6 +358,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
         result.data = older;
       }
     }
+    forgeRoot(result.data, 'the v1/root', lies);
     if (stripFields.consistencyProofOfRoot && 'consistency_proof' in result.data) {
       // The stored root may be shared (frozen) inside the service; this is a parsed copy.
       delete result.data.consistency_proof;
@@ -498,6 +516,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       if (!Number.isSafeInteger(k) || k < 0) throw new RangeError('rollback needs a whole number of sizes');
       rollbackBy = k;
     },
+    forgeRoot: (which) => {
+      forgeRootOf = which;
+    },
     resign: (privateKey) => {
       resignKey = privateKey;
     },
@@ -529,6 +550,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       alterLogged = null;
       dropLogResults = 0;
       rollbackBy = 0;
+      forgeRootOf = null;
       resignKey = null;
       envelopeExtra = null;
     },
