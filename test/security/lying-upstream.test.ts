@@ -744,6 +744,33 @@ describe('the gateway against a lying upstream', () => {
     }
   });
 
+  test('editPageEvents: a stored timestamp that is not RFC 3339 is null in AuditEvent.timestamp, and shown as stored in event', async () => {
+    const s = await anchored();
+    s.up.editPageEvents((event) => void (event.timestamp = 'yesterday'));
+    const page = (await s.gql(`{ search(query: "actor:alice", first: 2, order: ASC) { ... on AuditEventConnection { edges { node { timestamp event verification { verdict } } } } } }`)).search;
+    expect(page.edges).toHaveLength(2);
+    for (const { node } of page.edges) {
+      expect(node).toMatchObject({ timestamp: null, event: { timestamp: 'yesterday' }, verification: { verdict: 'FAILED' } });
+    }
+  });
+
+  test('failRoots: root(n-1) unavailable makes PublishedRoot.consistency NONE with the reason, not an error that takes the root with it', async () => {
+    const s = await anchored();
+    s.up.failRoots((size) => size === 30);
+    const { root } = await s.gql(`{ root(treeSize: 31) { __typename ... on PublishedRoot { size consistency consistencyFailure history } ... on Error { message } } }`);
+    expect(root).toMatchObject({ __typename: 'PublishedRoot', size: 31, consistency: 'NONE', history: 'PASS' });
+    expect(root.consistencyFailure).toMatch(/^published root\(30\) could not be fetched: /);
+    expect(s.up.calls.some((c) => c.lies.includes('answered v1/root of size 30 with 503'))).toBe(true);
+  });
+
+  test('requireSignatures: an unsigned event in a verbose logBulk answer is signatureVerification FAIL, as on a page', async () => {
+    const bulk = `mutation { logBulk(events: [{message: "unsigned 1"}, {message: "unsigned 2"}], options: {verbose: true}) { ... on LogBulkResult { results { signatureVerification } } } }`;
+    const required = await scenario({ trustedKeys: [newKey()], requireSignatures: true });
+    expect((await required.gql(bulk)).logBulk.results).toEqual([{ signatureVerification: 'FAIL' }, { signatureVerification: 'FAIL' }]);
+    const keysOnly = await scenario({ trustedKeys: [newKey()] });
+    expect((await keysOnly.gql(bulk)).logBulk.results).toEqual([{ signatureVerification: 'NONE' }, { signatureVerification: 'NONE' }]);
+  });
+
   test('decorateEnvelopes: envelopes carrying verdict-shaped objects are FAILED, and /metrics counts only the verdicts the gateway gave', async () => {
     const s = await anchored();
     const forged = { hash: 'PASS', membership: 'PASS', consistency: 'PASS', signature: 'PASS', witness: 'PASS', verdict: 'VERIFIED' };

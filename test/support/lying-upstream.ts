@@ -17,7 +17,9 @@
 // - roll the latest root back k sizes;
 // - forge published roots of chosen sizes (one bit of the hash changed) in v1/root answers and
 //   pages;
-// - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts);
+// - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts),
+//   or edit the events they hold;
+// - answer v1/root for chosen sizes with 503, as a service down for them;
 // - re-sign events with an attacker's key, either in transit (hash recomputed, so the tree no
 //   longer holds it) or at rest in the file (hash, tree and roots rebuilt, so only the list of
 //   trusted signing keys can catch it).
@@ -160,6 +162,10 @@ export interface LyingUpstream {
    * the envelope no longer hashes to it); null stops.
    */
   decorateEnvelopes(extra: Record<string, Json> | null): void;
+  /** Change the stored event of every envelope in search/results pages (not rehashed); null stops. */
+  editPageEvents(edit: ((event: Record<string, Json>) => void) | null): void;
+  /** Answer v1/root for the sizes chosen with 503 ServiceUnavailable (a service that is down for them); null stops. */
+  failRoots(which: ((size: number) => boolean) | null): void;
   /**
    * Re-sign stored events in the serving service's file with this key (null: strip their
    * signatures): envelope, hash, tree nodes and published roots rewritten consistently. Default:
@@ -226,6 +232,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let forgeRootOf: ((size: number) => boolean) | null = null;
   let resignKey: string | Uint8Array | null = null;
   let envelopeExtra: Record<string, Json> | null = null;
+  let editEvent: ((event: Record<string, Json>) => void) | null = null;
+  let failRootOf: ((size: number) => boolean) | null = null;
 
   const served = (): LocalAudit => (forked && forkService ? forkService : primary);
 
@@ -295,6 +303,10 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
         event.hash = hashEnvelope(event.envelope);
       }
       if (events.length > 0) lies.push(`re-signed ${events.length} events with the attacker's key`);
+    }
+    if (editEvent !== null) {
+      for (const event of events) if (isObject(event.envelope) && isObject(event.envelope.event)) editEvent(event.envelope.event);
+      if (events.length > 0) lies.push(`edited the stored event of ${events.length} envelopes`);
     }
     if (envelopeExtra !== null) {
       for (const event of events) Object.assign(event.envelope, envelopeExtra);
@@ -410,6 +422,14 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     let answerHeaders: IncomingHttpHeaders;
     let out: Buffer;
     let response: Json;
+    if (endpoint === 'v1/root' && failRootOf !== null && isObject(request) && typeof request.tree_size === 'number' && failRootOf(request.tree_size)) {
+      out = unavailable(`root(${request.tree_size}) is unavailable`);
+      lies.push(`answered v1/root of size ${request.tree_size} with 503`);
+      calls.push({ method, path, served: service === primary ? 'primary' : 'fork', request, forwarded, status: 503, response: parseJson(out), lies });
+      res.writeHead(503, { 'content-type': 'application/json', 'content-length': out.length });
+      res.end(out);
+      return;
+    }
     try {
       const answer = await exchange(service, method, path, headers, body);
       status = answer.status;
@@ -525,6 +545,12 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     decorateEnvelopes: (extra) => {
       envelopeExtra = extra;
     },
+    editPageEvents: (edit) => {
+      editEvent = edit;
+    },
+    failRoots: (which) => {
+      failRootOf = which;
+    },
     resignAtRest: (privateKey, leaves) =>
       withAuditDb(served().dataDir, (db) => {
         const chosen = leaves ?? Array.from({ length: treeSize(db) }, (_, i) => i);
@@ -553,6 +579,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       forgeRootOf = null;
       resignKey = null;
       envelopeExtra = null;
+      editEvent = null;
+      failRootOf = null;
     },
     close: () =>
       (closing ??= (async () => {

@@ -1,5 +1,6 @@
 // AuditEvent: one event of a search page, as stored, with the gateway's own verification.
 import type { SearchEvent } from '../../wire/index.js';
+import { normalizeTimestamp } from '../../wire/timestamp.js';
 import { builder } from '../builder.js';
 import { auditEventKey } from '../event-id.js';
 import type { PageVerifier } from '../page-verifier.js';
@@ -48,8 +49,16 @@ function storedValue(node: AuditEventNode, key: string): unknown {
 const OUTPUT_NOTES: Record<(typeof STANDARD_GRAPHQL_FIELDS)[number]['inputType'], string> = {
   String: '',
   JSON: ' Exactly as stored, never parsed: a value logged through this gateway comes back as that canonical JSON string.',
-  DateTime: ' Exactly as stored; null when absent or not a string (`event` shows it as stored).',
+  DateTime: ' Exactly as stored; null when absent or not an RFC 3339 date-time (`event` shows it as stored).',
 };
+
+/**
+ * A stored value typed DateTime only when it is one: logEvent and logStream store what they are
+ * given, and a client's DateTime parser must not meet "yesterday".
+ */
+function dateTimeOrNull(value: unknown): string | null {
+  return typeof value === 'string' && normalizeTimestamp(value) !== null ? value : null;
+}
 
 export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').implement({
   description: 'One audit event exactly as the log stores it, with proofs and the gateway’s own verification.',
@@ -83,7 +92,7 @@ export const AuditEventRef = builder.objectRef<AuditEventNode>('AuditEvent').imp
       STANDARD_GRAPHQL_FIELDS.map(({ name, key, description, inputType }) => {
         const options = { nullable: true, description: `${description}${OUTPUT_NOTES[inputType]}` } as const;
         if (inputType === 'JSON') return [name, t.field({ ...options, type: 'JSON', resolve: (n: AuditEventNode) => storedValue(n, key) })];
-        if (inputType === 'DateTime') return [name, t.field({ ...options, type: 'DateTime', resolve: (n: AuditEventNode) => stringOrNull(storedEvent(n)[key]) })];
+        if (inputType === 'DateTime') return [name, t.field({ ...options, type: 'DateTime', resolve: (n: AuditEventNode) => dateTimeOrNull(storedEvent(n)[key]) })];
         return [name, t.string({ ...options, resolve: (n: AuditEventNode) => fieldText(n, key) })];
       }),
     ),

@@ -251,8 +251,12 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
     }),
     signatureVerification: t.field({
       type: VerificationStatusEnum,
-      description: 'The stored signature verifies (NONE when unsigned or not verbose).',
-      resolve: (i) => (i.envelope ? verifySignatureNative({ event: i.envelope.event, signature: i.envelope.signature, publicKey: i.envelope.public_key }).status : 'NONE'),
+      description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned, unless TRUSTED_SIGNING_KEYS_FILE requires a signature, or not verbose).',
+      resolve: (i, _args, ctx) => {
+        if (!i.envelope) return 'NONE';
+        const { event, signature, public_key: publicKey } = i.envelope;
+        return applyKeyTrust(verifySignatureNative({ event, signature, publicKey }), { event, publicKey }, ctx.upstream.trustedKeys).status;
+      },
     }),
   }),
 });

@@ -12,7 +12,14 @@ import { VerificationStatusEnum } from './verification.js';
 /** Checks root(size) against root(size-1) with the proof root(size) carries. */
 async function rootConsistency(root: PublishedRoot, ctx: GraphQLContext): Promise<Verification> {
   if (root.size <= 1) return none('the first root has no predecessor');
-  const previous = await ctx.loaders.publishedRoot.load(rootKey(root.tree_name, root.size - 1));
+  let previous: PublishedRoot | null;
+  try {
+    previous = await ctx.loaders.publishedRoot.load(rootKey(root.tree_name, root.size - 1));
+  } catch (err) {
+    // Not knowing is NONE, as on a page (page-verifier.ts): thrown, the non-null field would
+    // take the whole root with it, as an untyped error.
+    return none(`published root(${root.size - 1}) could not be fetched: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (!previous) return fail(`published root(${root.size - 1}) was asked for and withheld`);
   return verifyConsistency({
     oldRootHash: previous.root_hash,
