@@ -174,6 +174,8 @@ export interface ChainedRoot {
   rootHash: string;
   /** The chain starts at a root of the verified history (else only at an earlier log's root). */
   anchored: boolean;
+  /** Its size, when known (a root of the verified history): the consistency proof's shape is checked. */
+  size?: number;
 }
 
 export interface UpstreamState {
@@ -184,7 +186,7 @@ export interface UpstreamState {
   prover: RootProver;
   /** The upstream keeps one event per leaf (true for the local service; the cloud nests batches). */
   oneEventPerLeaf: boolean;
-  /** The last unpublished root a verified log proved: the next verified log's prev_root. */
+  /** The last unpublished root a verified log proved: the next verified log's prev_root while the verified history has no root. */
   lastVerifiedRoot: ChainedRoot | undefined;
   /** The keys allowed to sign events, when the operator listed them. */
   trustedKeys: TrustedKeys | undefined;

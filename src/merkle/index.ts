@@ -22,6 +22,8 @@ export {
   isPerfectRange,
   perfectNode,
   perfectBlocks,
+  pathFitsNode,
+  sidesMatch,
   subtreeRoot,
   treeRoot,
   splitPoint,

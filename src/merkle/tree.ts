@@ -218,6 +218,42 @@ export function sidesMatch(
 }
 
 /**
+ * Could `steps` (bottom-up) be the path of the perfect node [lo, lo + width) in a tree (RFC 6962
+ * shape) of some size of at least `minSize` leaves? Climbing, a node whose index at its level is
+ * odd is a right child, whose sibling (always there) is on its left: an `l:` step. An even one is
+ * a left child: an `r:` step while a right sibling exists. On the tree's right edge there is none:
+ * the node is lifted without a step, and every step above is an `l:`; lifting there means the
+ * tree ends at the node's end, which must not be before `minSize`. The path ends at the root,
+ * with no right child left to climb out of, and the root must reach `minSize` leaves.
+ */
+export function pathFitsNode(steps: readonly { side: string }[], lo: number, width: number, minSize: number): boolean {
+  let i = lo / width;
+  let span = width;
+  let rightEdge = false;
+  for (const { side } of steps) {
+    if (side === 'r') {
+      if (rightEdge || i % 2 === 1) return false;
+      i /= 2;
+      span *= 2;
+      continue;
+    }
+    if (i % 2 === 0) {
+      // An `l:` above a left child: it was lifted to the first right child above it, so no leaf
+      // lies past its end.
+      if (i === 0 || (!rightEdge && (i + 1) * span < minSize)) return false;
+      rightEdge = true;
+      while (i % 2 === 0) {
+        i /= 2;
+        span *= 2;
+      }
+    }
+    i = (i - 1) / 2;
+    span *= 2;
+  }
+  return i === 0 && span >= minSize;
+}
+
+/**
  * An append-only in-memory tree that keeps every complete perfect subtree node, so any root,
  * path or proof costs O(log n) hashes at most. Used by clients, tests and benchmarks.
  */

@@ -5,7 +5,7 @@ import { sha256HexOfString, hashPair } from './hash.js';
 import { bytesEqual, digestFromHex } from './hex.js';
 import { parseConsistencyItem, parseMembershipProof, type ConsistencyItem, type ProofStep } from './proof-format.js';
 import { PASS, fail, guarded, none, type Verification } from './result.js';
-import { perfectBlocks, sidesMatch } from './tree.js';
+import { pathFitsNode, perfectBlocks, sidesMatch } from './tree.js';
 
 /** Folds a leaf (or subtree) hash through a bottom-up path. */
 export function foldPath(start: Uint8Array, steps: readonly ProofStep[], hashPairFn = hashPair): Uint8Array {
@@ -92,6 +92,11 @@ export interface ConsistencyInput {
   proof: readonly string[] | null | undefined;
   /** Optional sizes: when given, the proof's shape must be the one for oldSize -> newSize. */
   sizes?: { oldSize: number; newSize: number };
+  /**
+   * The old size alone, when the new one is not known (a log's answer gives its root, not its
+   * size): each subtree's path must fit the place of that old block in some larger tree.
+   */
+  oldSize?: number;
 }
 
 /**
@@ -99,7 +104,7 @@ export interface ConsistencyInput {
  * to the old root, and each must reach the new root through its path.
  */
 export function verifyConsistency(input: ConsistencyInput, hashPairFn = hashPair): Verification {
-  const { oldRootHash, newRootHash, proof, sizes } = input;
+  const { oldRootHash, newRootHash, proof, sizes, oldSize } = input;
   if (!oldRootHash || !newRootHash) return none('no roots to compare');
   if (proof === null || proof === undefined) return none('no consistency proof');
   return guarded(() => {
@@ -120,6 +125,9 @@ export function verifyConsistency(input: ConsistencyInput, hashPairFn = hashPair
     if (sizes) {
       const shape = checkConsistencyShape(items, sizes.oldSize, sizes.newSize);
       if (shape) return fail(shape);
+    } else if (oldSize !== undefined) {
+      const shape = checkConsistencyShapeFrom(items, oldSize);
+      if (shape) return fail(shape);
     }
     let folded = items[0]!.subtree;
     for (let i = 1; i < items.length; i++) folded = hashPairFn(items[i]!.subtree, folded);
@@ -129,6 +137,26 @@ export function verifyConsistency(input: ConsistencyInput, hashPairFn = hashPair
     }
     return PASS;
   });
+}
+
+/**
+ * The shape a proof from `oldSize` must have whatever the new size: one item per perfect block of
+ * the old tree, each block's path fitting its place. Without it a proof of one item `x:P,r:e,l:Z`
+ * "extends" P to H(Z || H(P || e)), a tree with junk before the old one.
+ */
+function checkConsistencyShapeFrom(items: readonly ConsistencyItem[], oldSize: number): string | null {
+  if (!Number.isSafeInteger(oldSize) || oldSize < 1) return `old size ${oldSize} is not valid`;
+  const blocks = perfectBlocks(oldSize).reverse();
+  if (blocks.length !== items.length) {
+    return `a proof from size ${oldSize} has ${blocks.length} items, this one has ${items.length}`;
+  }
+  for (let i = 0; i < blocks.length; i++) {
+    const [lo, width] = blocks[i]!;
+    if (!pathFitsNode(items[i]!.path, lo, width, oldSize)) {
+      return `consistency item ${i} cannot be the block of leaves ${lo}..${lo + width - 1} in a tree that extends size ${oldSize}`;
+    }
+  }
+  return null;
 }
 
 function checkConsistencyShape(items: readonly ConsistencyItem[], oldSize: number, newSize: number): string | null {

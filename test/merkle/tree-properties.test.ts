@@ -10,6 +10,8 @@ import {
   formatConsistencyProof,
   formatMembershipProof,
   membershipPath,
+  expectedSides,
+  pathFitsNode,
   perfectBlocks,
   verifyConsistency,
   verifyMembership,
@@ -55,7 +57,9 @@ describe.each(ranges)('consistency proofs for new sizes %i..%i', (from, to) => {
         const input = { oldRootHash: rootHex[m], newRootHash: rootHex[n], proof };
         const plain = verifyConsistency(input);
         const sized = verifyConsistency({ ...input, sizes: { oldSize: m, newSize: n } });
+        const fromOld = verifyConsistency({ ...input, oldSize: m });
         if (plain.status !== 'PASS') failures.push(`${m}->${n}: ${plain.reason}`);
+        if (fromOld.status !== 'PASS') failures.push(`${m}->${n} with the old size only: ${fromOld.reason}`);
         if (sized.status !== 'PASS') failures.push(`${m}->${n} with sizes: ${sized.reason}`);
         checked++;
       }
@@ -114,4 +118,37 @@ test('perfectBlocks decomposes [0, m) into aligned powers of two, strictly decre
     if (lo !== m) violations.push(`m=${m}: blocks cover ${lo}`);
   }
   expect(violations).toEqual([]);
+});
+
+test('pathFitsNode accepts exactly the paths some tree of at least the old size gives an old block (sizes up to 40, paths up to 8 steps)', () => {
+  const mismatches: string[] = [];
+  const MAX_STEPS = 8;
+  for (let m = 1; m <= 40; m++) {
+    for (const [lo, width] of perfectBlocks(m)) {
+      // Every path this block has in a tree of m or more leaves, up to trees whose paths are longer than MAX_STEPS.
+      const real = new Set<string>();
+      for (let n = m; n <= width * 2 ** (MAX_STEPS + 1); n++) {
+        const sides = expectedSides(lo, width, n);
+        if (sides.length <= MAX_STEPS) real.add(sides);
+      }
+      for (let length = 0; length <= MAX_STEPS; length++) {
+        for (let bits = 0; bits < 2 ** length; bits++) {
+          const sides = Array.from({ length }, (_, k) => ((bits >> k) & 1 ? 'l' : 'r')).join('');
+          const fits = pathFitsNode([...sides].map((side) => ({ side })), lo, width, m);
+          if (fits !== real.has(sides)) mismatches.push(`block ${lo}+${width} of ${m}, "${sides}": some tree has it: ${real.has(sides)}`);
+        }
+      }
+    }
+  }
+  expect(mismatches).toEqual([]);
+});
+
+test('with the old size only, a one-item proof that puts junk before the old tree fails its shape', () => {
+  const P = rootHex[4]!;
+  const e = leafHex[10]!;
+  const Z = leafHex[11]!;
+  const forged = bytesToHex(sha256(Uint8Array.from([...Buffer.from(Z, 'hex'), ...sha256(Uint8Array.from([...Buffer.from(P, 'hex'), ...Buffer.from(e, 'hex')]))])));
+  const input = { oldRootHash: P, newRootHash: forged, proof: [`x:${P},r:${e},l:${Z}`] };
+  expect(verifyConsistency(input).status).toBe('PASS');
+  expect(verifyConsistency({ ...input, oldSize: 4 })).toEqual({ status: 'FAIL', reason: 'consistency item 0 cannot be the block of leaves 0..3 in a tree that extends size 4' });
 });

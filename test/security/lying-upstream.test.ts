@@ -477,27 +477,41 @@ describe('the gateway against a lying upstream', () => {
     expect(integrity.lastTamperingEvidence).toMatch(/restriction/);
   });
 
-  test('withholdLogConsistencyProof: a verified log is FAILED (consistency), and the gateway’s chain does not move', async () => {
+  test('withholdLogConsistencyProof: a verified log is FAILED (consistency); every verified log is proven from the verified history, not from a log', async () => {
     const s = await anchored();
     const logged = async (message: string) => (await s.gql(LOG_VERIFY, { e: { message, actor: 'logger' } })).log;
     const lastPrevRoot = () => s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.request.prev_root as string | undefined;
+    const verifiedRoot = s.running.integrity!.status().lastVerifiedRootHash;
+    expect(verifiedRoot).toMatch(/^[0-9a-f]{64}$/);
     const one = await logged('one');
     expect(one.verification.verdict).toBe('VERIFIED');
+    expect(lastPrevRoot()).toBe(verifiedRoot);
 
     s.up.withholdLogConsistencyProof(true);
     const two = await logged('two');
-    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
+    expect(lastPrevRoot()).toBe(verifiedRoot);
     expect(two.consistencyProof).toBeNull();
     expect(two.verification).toMatchObject({ consistency: 'FAIL', verdict: 'FAILED', verified: false });
     expect(said(two.verification)).toMatch(/consistency/i);
     expect(said(two.verification)).toMatch(/withheld|missing|not returned/i);
 
-    // The next log still chains from the last root that was proven, not from the unproven one.
+    // The next log is proven from the verified history's root again, never from a log's root.
     s.up.withholdLogConsistencyProof(false);
     const three = await logged('three');
-    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
-    expect(lastPrevRoot()).not.toBe(two.unpublishedRoot);
+    expect(lastPrevRoot()).toBe(verifiedRoot);
+    expect([one.unpublishedRoot, two.unpublishedRoot]).not.toContain(lastPrevRoot());
     expect(three.verification).toMatchObject({ consistency: 'PASS', verdict: 'VERIFIED', verified: true });
+  });
+
+  test('forgeLogChain: a log root with junk before the old tree, whose proofs fold and reach it, is FAILED (consistency shape)', async () => {
+    const s = await anchored();
+    s.up.forgeLogChain(true);
+    const forged = (await s.gql(LOG_VERIFY, { e: { message: 'forged chain', actor: 'logger' } })).log;
+    expect(s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.lies).toEqual(['forged a root with junk before the old tree']);
+    expect(forged.verification).toMatchObject({ hash: 'PASS', membership: 'PASS', consistency: 'FAIL', verdict: 'FAILED', verified: false });
+    expect(said(forged.verification)).toMatch(/consistency: a proof from size 31 has 5 items, this one has 1|cannot be the block/);
+    s.up.forgeLogChain(false);
+    expect((await s.gql(LOG_VERIFY, { e: { message: 'honest chain', actor: 'logger' } })).log.verification.verdict).toBe('VERIFIED');
   });
 
   test('forgeLogEnvelope: a plain log answered with an envelope it did not ask for checks it, and a forged one is FAILED', async () => {
@@ -517,7 +531,7 @@ describe('the gateway against a lying upstream', () => {
     expect((await plain('plain three')).verification).toEqual(honest.verification);
   });
 
-  test('alterLoggedEvents: a verified log the upstream stored changed has genuine proofs, and is FAILED (hash: not the event sent); the chain does not move', async () => {
+  test('alterLoggedEvents: a verified log the upstream stored changed has genuine proofs, and is FAILED (hash: not the event sent)', async () => {
     const s = await anchored();
     const logged = async (message: string, extra: Record<string, unknown> = {}) => (await s.gql(LOG_VERIFY, { e: { message, actor: 'logger', ...extra } })).log;
     const lastPrevRoot = () => s.up.calls.filter((c) => c.path === '/v1/log').at(-1)!.request.prev_root as string | undefined;
@@ -539,10 +553,10 @@ describe('the gateway against a lying upstream', () => {
     expect(untenanted.verification).toMatchObject({ hash: 'FAIL', verdict: 'FAILED', verified: false });
     expect(said(untenanted.verification)).toMatch(/tenant_id differ/);
 
-    // No root from those answers was taken: the next honest log chains from the last proven one.
+    // Nothing from those answers was taken: the next honest log is proven from the verified history's root.
     s.up.alterLoggedEvents(null);
     const four = await logged('four');
-    expect(lastPrevRoot()).toBe(one.unpublishedRoot);
+    expect(lastPrevRoot()).toBe(s.running.integrity!.status().lastVerifiedRootHash);
     expect(four.verification).toMatchObject({ hash: 'PASS', consistency: 'PASS', verdict: 'VERIFIED', verified: true });
   });
 

@@ -11,7 +11,8 @@
 // - alter events' membership proofs (one bit of the first step's digest);
 // - drop events from pages while keeping `count`;
 // - ignore the search restriction the caller forced (another tenant's events come back);
-// - withhold v1/log's consistency proof after a prev_root; drop results from v2/log answers;
+// - withhold v1/log's consistency proof after a prev_root, or forge one that puts junk before the
+//   old tree; drop results from v2/log answers;
 // - store logged events other than those sent (changed on their way in, so the service's answers
 //   and proofs are genuine, for the changed events);
 // - roll the latest root back k sizes;
@@ -26,7 +27,7 @@
 //
 // Answers stay valid REST envelopes: only `result` changes, status codes and headers are kept and
 // content-length is recomputed. Honest answers are passed through byte for byte.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -134,6 +135,12 @@ export interface LyingUpstream {
    * hashes and proofs of them. null stops.
    */
   alterLoggedEvents(change: ((item: Record<string, Json>) => Record<string, Json>) | null): void;
+  /**
+   * Answer verified v1/logs (those with a prev_root P) with a new root that holds the genuine
+   * event e but puts junk Z before the old tree: N = H(Z || H(P || e)), with the membership proof
+   * `l:P,l:Z` and the consistency proof [`x:P,r:e,l:Z`], which fold and reach N.
+   */
+  forgeLogChain(on: boolean): void;
   /** Remove the last `n` results of v2/log answers (the events stay stored); 0 stops. */
   dropLogResults(n: number): void;
   /**
@@ -228,6 +235,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let forgeLogEnvelope = false;
   let alterLogged: ((item: Record<string, Json>) => Record<string, Json>) | null = null;
   let dropLogResults = 0;
+  let forgeLogChain = false;
   let rollbackBy = 0;
   let forgeRootOf: ((size: number) => boolean) | null = null;
   let resignKey: string | Uint8Array | null = null;
@@ -387,6 +395,16 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       result.results = result.results.slice(0, Math.max(0, result.results.length - dropLogResults));
       lies.push(`dropped the last ${dropLogResults} results`);
     } else if (endpoint === 'v1/log') {
+      if (forgeLogChain && isObject(request) && typeof request.prev_root === 'string' && typeof result.hash === 'string') {
+        const pair = (a: string, b: string): string => createHash('sha256').update(Buffer.from(a, 'hex')).update(Buffer.from(b, 'hex')).digest('hex');
+        const P = request.prev_root;
+        const e = result.hash;
+        const Z = randomBytes(32).toString('hex');
+        result.unpublished_root = pair(Z, pair(P, e));
+        result.membership_proof = `l:${P},l:${Z}`;
+        result.consistency_proof = [`x:${P},r:${e},l:${Z}`];
+        lies.push('forged a root with junk before the old tree');
+      }
       if (withholdLogProof && 'consistency_proof' in result) {
         delete result.consistency_proof;
         lies.push('withheld consistency_proof');
@@ -529,6 +547,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     dropLogResults: (n) => {
       dropLogResults = n;
     },
+    forgeLogChain: (on) => {
+      forgeLogChain = on;
+    },
     alterMembershipProof: (which) => {
       alterProof = which;
     },
@@ -575,6 +596,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       forgeLogEnvelope = false;
       alterLogged = null;
       dropLogResults = 0;
+      forgeLogChain = false;
       rollbackBy = 0;
       forgeRootOf = null;
       resignKey = null;

@@ -168,7 +168,10 @@ function checkLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogV
           ? fail('the consistency proof from the previous verified root was asked for (prev_root) and withheld')
           : !present(result.unpublished_root)
             ? fail('the unpublished root, which the consistency proof must reach, was withheld')
-            : verifyConsistency({ oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root!, proof: consistencyProof }, logProofPairs.hash),
+            : verifyConsistency(
+                { oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root!, proof: consistencyProof, ...(asked.prevRoot.size !== undefined ? { oldSize: asked.prevRoot.size } : {}) },
+                logProofPairs.hash,
+              ),
     signature: envelope
       ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
       : absent(asked, 'envelope'),
@@ -191,15 +194,14 @@ function signerFor(ctx: GraphQLContext, options: LogOptionsShape) {
 
 export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>, options: LogOptionsShape): Promise<LogOutcome> {
   const verify = options?.verify ?? false;
-  // The chain starts at a root of the verified history and continues from the last log it proved;
-  // before the history has a root, it starts at the first verified log's root, unanchored.
+  // A verified log is proven to extend the latest root of the verified history, whose size is
+  // known: the consistency proof's shape is checked against it (verifyConsistency's oldSize),
+  // without which a proof can put anything before the old tree. The answer of a log gives its
+  // root but not its size, so a root only a log proved cannot be chained from soundly: before the
+  // history has a root, logs chain from the last log's root, and are PENDING (unanchored).
   const chained = ctx.upstream.lastVerifiedRoot;
   const verified = ctx.upstream.history.latest();
-  const prevRoot: ChainedRoot | undefined = !verify
-    ? undefined
-    : chained?.anchored || !verified
-      ? chained
-      : { rootHash: verified.rootHash, anchored: true };
+  const prevRoot: ChainedRoot | undefined = !verify ? undefined : verified ? { rootHash: verified.rootHash, anchored: true, size: verified.size } : chained;
   const sign = signerFor(ctx, options);
   const verbose = verify || (options?.verbose ?? false);
   const tenanted = applyTenant(ctx.caller, event);
@@ -213,11 +215,12 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
       : ctx.client.log({ event: tenanted, verbose }, { signal: ctx.signal, sign }),
   );
   const verification = inSpan('audit.verify_log', { 'audit.events': 1 }, () => verifyLogged(ctx, response.result, { proofs: verbose, prevRoot, sent: prepared }), (v) => verdictCounts([v.verdict])) as LogVerification;
-  // Only a new root proven from the chain moves it, never on a withheld or failed proof; the very
-  // first verified log (nothing to chain from) starts an unanchored chain.
+  // Before the history has a root, verified logs chain among themselves (unanchored): only a new
+  // root proven from the chain moves it, never on a withheld or failed proof; the very first
+  // verified log (nothing to chain from) starts the chain.
   const proven = [verification.hash, verification.membership].every((v) => v.status === 'PASS');
-  if (verify && response.result.unpublished_root && proven && (prevRoot ? verification.consistency.status === 'PASS' : chained === undefined)) {
-    ctx.upstream.lastVerifiedRoot = { rootHash: response.result.unpublished_root, anchored: prevRoot?.anchored ?? false };
+  if (verify && !verified && response.result.unpublished_root && proven && (prevRoot ? verification.consistency.status === 'PASS' : chained === undefined)) {
+    ctx.upstream.lastVerifiedRoot = { rootHash: response.result.unpublished_root, anchored: false };
   }
   return { result: response.result, verification };
 }
