@@ -89,6 +89,13 @@ export interface GatewayConfig {
    */
   corsOrigins?: string[];
   /**
+   * Without caller authentication, the host names requests may be addressed to (their Host header,
+   * any port) besides loopback names and PUBLIC_URL's host (ALLOWED_HOSTS, comma-separated, lower
+   * case). Others are refused: a page whose own name was rebound to 127.0.0.1 would otherwise run
+   * as the all-scopes local caller. Unused when callers authenticate.
+   */
+  allowedHosts?: string[];
+  /**
    * Automatic Persisted Queries: how many registered documents are kept (APQ_MAX_ENTRIES, default
    * 1000, least recently used dropped first; 0 turns APQ off). Unused with persistedOperationsFile.
    */
@@ -214,6 +221,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     rootWitness: witness(env, upstream),
     fullAuditIntervalMs: int(env, 'FULL_AUDIT_INTERVAL_MS', 24 * 60 * 60 * 1000),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    allowedHosts: allowedHosts(env.ALLOWED_HOSTS),
     apqMaxEntries: int(env, 'APQ_MAX_ENTRIES', 1000, 0, 1_000_000),
     persistedOperationsFile: env.PERSISTED_OPERATIONS_FILE || undefined,
     metrics: bool(env, 'METRICS', true),
@@ -250,6 +258,21 @@ export function corsOrigins(raw: string | undefined): string[] {
     origins.push(origin);
   }
   return origins;
+}
+
+/**
+ * ALLOWED_HOSTS: comma-separated host names as a browser sends them in Host, without the port
+ * (any port is accepted): a DNS name, an IPv4 address or a bracketed IPv6 address.
+ */
+export function allowedHosts(raw: string | undefined): string[] {
+  const hosts: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((part) => part.trim().toLowerCase())) {
+    if (entry === '') continue;
+    const name = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.?$/.test(entry) || /^\[[0-9a-f:.]+\]$/.test(entry);
+    if (!name) throw new ConfigError(`ALLOWED_HOSTS lists host names without scheme, port or wildcard (such as audit.internal or 10.0.0.5); "${entry}" is not one`);
+    hosts.push(entry.replace(/\.$/, ''));
+  }
+  return hosts;
 }
 
 /**

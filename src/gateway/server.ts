@@ -2,6 +2,8 @@
 // size limit, plus /health and /ready. Each request gets a fresh context (caller, loaders, signal).
 // Callers are authenticated on their headers before anything else: a refused request's body is
 // never read, parsed or validated. Cross-origin browser access is closed unless origins are listed.
+// Without caller authentication, only requests addressed to a trusted host name are served (DNS
+// rebinding, see hostCheck).
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createGraphQLError, createYoga, maskError, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -56,6 +58,11 @@ interface GatewayOptions {
   integrity?: IntegrityWatch | undefined;
   /** Browser origins allowed cross-origin access (exact, as sent in Origin); default none. */
   corsOrigins?: readonly string[];
+  /**
+   * Host names (ALLOWED_HOSTS, lower case, no port) requests may be addressed to besides loopback
+   * names and the public URL's host, when callers are not authenticated (see hostCheck).
+   */
+  allowedHosts?: readonly string[];
   /** Milliseconds between a live-tail watcher's polls. */
   liveTailIntervalMs?: number | undefined;
   /** GET /downloads/<token> and the URLs and job ownership resolvers use (download-route.ts). */
@@ -118,7 +125,17 @@ export function createGateway(given: GatewayOptions): Gateway {
   const downloads = given.downloads ?? createDownloads({ client: given.client, publicUrl: () => listenerOrigin(server), authenticate: given.authenticate, logError: given.logError });
   const options = { ...given, downloads };
   const yoga = createGraphQLHandler(options);
-  const handle = handleRequest(yoga, options);
+  // The public URL (PUBLIC_URL, else the listener's address) is the one download and poll URLs
+  // are made under: read back from a poll URL when needed, since it is known only once listening.
+  const publicOrigin = (): string | undefined => {
+    try {
+      return new URL(downloads.urls.poll('')).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const acceptsHost = options.authenticate ? undefined : hostCheck(options.allowedHosts ?? [], publicOrigin);
+  const handle = handleRequest(yoga, options, acceptsHost);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => answerInternalError(res, err, options.logError));
   });
@@ -127,9 +144,14 @@ export function createGateway(given: GatewayOptions): Gateway {
       ? undefined
       : attachGraphQLWebSocket(server, {
           path: '/graphql',
-          allowedOrigins: options.corsOrigins ?? [],
+          acceptsHost,
+          acceptsOrigin: originCheck(options.corsOrigins ?? [], publicOrigin),
           authenticate: options.authenticate,
-          toRequest: (url, headers, signal) => new yoga.fetchAPI.Request(url, { headers, signal }),
+          // As a POST: an operation over a WebSocket is no GET, and yoga's plugins read the method
+          // (a mutation "via GET" is refused on parse). The HTTP-only plugins that also read it
+          // (CSRF prevention, persisted operations' parameters) run on request and params, which
+          // the WebSocket path does not run.
+          toRequest: (url, headers, signal) => new yoga.fetchAPI.Request(url, { method: 'POST', headers, signal }),
           getEnveloped: (initial) => yoga.getEnveloped(initial as never),
         });
   return { yoga, server, webSocket };
@@ -269,8 +291,70 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * DNS rebinding: without caller authentication every request runs as the all-scopes local caller,
+ * and a page of any site can have its own name resolve to 127.0.0.1, then call the gateway as the
+ * same origin (a JSON POST, a WebSocket: no preflight, no CORS), reading and writing everything.
+ * Its requests still carry its own name in Host, so only requests addressed to a name the gateway
+ * answers to are served: a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1]; browsers
+ * resolve none of them through DNS), the public URL's host, or an ALLOWED_HOSTS entry; any port.
+ * Without authentication, configuration only lets the gateway listen on loopback, so its own
+ * address is a loopback name too. With callers authenticating (an Authorization header, which a
+ * browser never sends on its own), a rebound page gains nothing and Host is left unchecked.
+ */
+function hostCheck(allowedHosts: readonly string[], publicOrigin: () => string | undefined): (host: string | undefined) => boolean {
+  const allowed = new Set(allowedHosts.map((name) => name.toLowerCase()));
+  return (host) => {
+    // Browsers always send Host, and Node answers an HTTP/1.1 request without one itself (400):
+    // only an HTTP/1.0 client, which no page can be, gets here without one.
+    if (host === undefined) return true;
+    const name = hostNameOf(host);
+    if (name === undefined) return false;
+    if (isLoopbackName(name) || allowed.has(name)) return true;
+    const origin = publicOrigin();
+    return origin !== undefined && new URL(origin).hostname === name;
+  };
+}
+
+/**
+ * Which browser pages may open a GraphQL WebSocket (CORS does not cover WebSockets): loopback
+ * origins, the public URL's and CORS_ORIGINS. Not "the origin of the Host asked for": without the
+ * host check (callers authenticate) that name is the page's own choice.
+ */
+function originCheck(corsOrigins: readonly string[], publicOrigin: () => string | undefined): (origin: string) => boolean {
+  const listed = new Set(corsOrigins);
+  return (origin) => {
+    if (listed.has(origin)) return true;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+    return isLoopbackName(url.hostname) || origin === publicOrigin();
+  };
+}
+
+/** The host name of a Host header (`name[:port]`, `[v6][:port]`), lower case, without a final dot. */
+function hostNameOf(host: string): string | undefined {
+  const match = /^(\[[0-9a-f:.]+\]|[^\s:/@[\]]+)(?::\d*)?$/i.exec(host);
+  if (!match) return undefined;
+  return match[1]!.toLowerCase().replace(/\.$/, '');
+}
+
+function isLoopbackName(name: string): boolean {
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+function answerMisdirected(res: ServerResponse): void {
+  const text = 'misdirected request: without caller authentication this gateway answers only requests addressed to localhost, 127.0.0.1, [::1], its PUBLIC_URL host or a host in ALLOWED_HOSTS\n';
+  res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff', connection: 'close' });
+  res.end(text);
+}
+
 /** /health, /ready, and everything else to yoga (with the body read under the size limit). */
-function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+function handleRequest(yoga: Yoga, options: GatewayOptions, acceptsHost: ((host: string | undefined) => boolean) | undefined): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   // The page yoga would render, precompressed and cacheable (graphiql.ts); yoga keeps its own for yoga.fetch.
   const graphiql = options.graphiql === false ? undefined : createGraphiQLPage('/graphql', GRAPHIQL_OPTIONS);
@@ -279,6 +363,9 @@ function handleRequest(yoga: Yoga, options: GatewayOptions): (req: IncomingMessa
     const observation = options.metrics || options.accessLog ? observeRequest({ metrics: options.metrics, accessLog: options.accessLog }, req, res, path) : undefined;
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') return answerReady(res, options.ready);
+    // After the probes, which expose nothing and may be addressed to any name (a probe of the
+    // pod's address); before everything else, the body unread.
+    if (acceptsHost && !acceptsHost(req.headers.host)) return answerMisdirected(res);
     if (path === '/metrics' && options.metrics) return options.metrics.serve(req, res, options.metricsToken);
     // Only download paths wait on the download route; every other request goes straight on.
     if (options.downloads && path.startsWith(DOWNLOADS_PREFIX) && (await options.downloads.serve(req, res))) return;

@@ -395,6 +395,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // GraphiQL sends query text, which trusted-documents mode refuses.
     graphiql: config.graphiql && persisted.kind !== 'trusted',
     corsOrigins: config.corsOrigins ?? [],
+    allowedHosts: config.allowedHosts ?? [],
     liveTailIntervalMs: config.liveTailIntervalMs,
     logError: logUnexpectedError,
     metrics,

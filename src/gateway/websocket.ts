@@ -4,8 +4,10 @@
 // context as over HTTP. Callers authenticate as over HTTP, from the upgrade request's
 // Authorization header or, for browsers (which cannot set headers on a WebSocket), from
 // `connectionParams.authorization`; a connection without valid credentials is closed (4403) before
-// any operation. A browser upgrade from another origin is refused unless that origin is listed
-// (CORS_ORIGINS): a WebSocket is not covered by CORS, so this check stands in for it.
+// any operation. A browser upgrade is refused unless its origin is accepted (server.ts: loopback,
+// the public URL's or CORS_ORIGINS): a WebSocket is not covered by CORS, so this check stands in
+// for it. Without caller authentication, an upgrade addressed to a foreign Host is refused as any
+// request is (server.ts, hostCheck: DNS rebinding).
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -27,11 +29,13 @@ interface Enveloped {
 export interface WebSocketOptions {
   /** The GraphQL path; upgrades elsewhere are refused. */
   path: string;
-  /** Browser origins allowed besides the gateway's own. */
-  allowedOrigins: readonly string[];
+  /** Whether a browser page of this origin (its Origin header) may open a socket. */
+  acceptsOrigin(origin: string): boolean;
+  /** Whether an upgrade addressed to this Host is served (the HTTP requests' check); unset: any. */
+  acceptsHost?: ((host: string | undefined) => boolean) | undefined;
   /** The HTTP path's caller authentication; unset: everyone is the local caller. */
   authenticate?: ((request: Request) => Caller | Promise<Caller>) | undefined;
-  /** A fetch Request for an operation (what the context builder reads: headers, signal). */
+  /** A fetch Request for an operation (what the context builder and yoga's plugins read: headers, signal, method). */
   toRequest(url: string, headers: Record<string, string>, signal: AbortSignal): Request;
   /** yoga.getEnveloped: the plugins' parse, validate, context and executors for one operation. */
   getEnveloped(initialContext: Record<string, unknown>): Enveloped;
@@ -55,7 +59,6 @@ interface Connection {
 export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions): GraphQLWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const connections = new WeakMap<WebSocket, Connection>();
-  const allowed = new Set(options.allowedOrigins);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node stops listening for the socket's errors when it hands it over here: a client that resets
@@ -65,8 +68,9 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') return servePlainRequest(server, req, socket);
     const path = (req.url ?? '/').split('?')[0];
     if (path !== options.path) return refuse(socket, 404, 'Not Found');
+    if (options.acceptsHost && !options.acceptsHost(req.headers.host)) return refuse(socket, 421, 'Misdirected Request');
     const origin = req.headers.origin;
-    if (origin !== undefined && !sameOrigin(origin, req.headers.host) && !allowed.has(origin)) return refuse(socket, 403, 'Forbidden');
+    if (origin !== undefined && !options.acceptsOrigin(origin)) return refuse(socket, 403, 'Forbidden');
     // ws listens for the socket's errors from here on.
     socket.off('error', destroy);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -153,12 +157,6 @@ function headersOf(req: IncomingMessage, params: Readonly<Record<string, unknown
 
 function urlOf(req: IncomingMessage): string {
   return `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
-}
-
-/** Whether a browser's Origin is this gateway's own (same host and port, either scheme). */
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  if (host === undefined) return false;
-  return origin === `http://${host}` || origin === `https://${host}`;
 }
 
 /** Answers and closes: the socket is no longer the HTTP server's, which would otherwise close it. */

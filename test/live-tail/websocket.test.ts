@@ -2,7 +2,7 @@
 // graphql-ws client and Apollo Client's GraphQLWsLink, against real gateways with their embedded
 // local service. Events logged by another client arrive once each, in order; callers authenticate
 // from the upgrade's Authorization header or from connectionParams; scopes hold; a foreign
-// browser origin cannot open the socket.
+// browser origin cannot open the socket. Mutations run over the socket too, under the same scopes.
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient, type Client } from 'graphql-ws';
@@ -22,6 +22,16 @@ async function until(check: () => boolean, ms = 20_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+const LOG = `mutation Log($event: AuditEventInput!) { log(event: $event) { __typename ... on LogResult { hash } ... on Error { message } } }`;
+
+/** Runs one operation over a graphql-ws client: its single result. */
+function once(client: Client, query: string, variables?: Record<string, unknown>): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    let result: Json;
+    client.subscribe<Json>({ query, ...(variables ? { variables } : {}) }, { next: (r) => (result = r), error: reject, complete: () => resolve(result) });
+  });
 }
 
 /** Subscribes with a graphql-ws client; pushes and errors collected. */
@@ -91,6 +101,22 @@ describe('open gateway', () => {
     } finally {
       subscription.unsubscribe();
       await wsClient.dispose();
+    }
+  });
+
+  test('a mutation over graphql-ws runs: the event is stored and the answer typed', async () => {
+    const client = createClient({ url: wsUrl(gateway.url), webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const before = gateway.local!.log.size;
+      const message = `over-websocket-${Date.now()}`;
+      const result = await once(client, LOG, { event: { message, actor: 'ws-client' } });
+      expect(result.errors).toBeUndefined();
+      expect(result.data.log).toEqual({ __typename: 'LogResult', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(gateway.local!.log.size).toBe(before + 1);
+      const found = await gateway.runOk(`query ($q: String!) { search(query: $q, first: 5) { ... on AuditEventConnection { edges { node { hash actor } } } } }`, { q: `message:${message}` });
+      expect(found.search.edges).toEqual([{ node: { hash: result.data.log.hash, actor: 'ws-client' } }]);
+    } finally {
+      await client.dispose();
     }
   });
 
@@ -166,6 +192,25 @@ describe('gateway with API keys', () => {
   test('the key from the upgrade header or from connectionParams opens the connection', async () => {
     expect(await connect({ headers: { authorization: `Bearer ${READER}` } })).toBe('acked');
     expect(await connect({ connectionParams: { authorization: `Bearer ${READER}` } })).toBe('acked');
+  });
+
+  test('a mutation over graphql-ws needs audit:log: a reader is refused with FORBIDDEN, a logger logs', async () => {
+    const asReader = createClient({ url: wsUrl(gw.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${READER}` }, retryAttempts: 0 });
+    const asLogger = createClient({ url: wsUrl(gw.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${LOGGER}` }, retryAttempts: 0 });
+    try {
+      const before = gw.running.local!.log.size;
+      const denied = await once(asReader, LOG, { event: { message: 'refused over websocket' } });
+      expect(denied.data).toEqual({ log: null });
+      expect(denied.errors[0]).toMatchObject({ path: ['log'], extensions: { code: 'FORBIDDEN' } });
+      expect(gw.running.local!.log.size).toBe(before);
+      const logged = await once(asLogger, LOG, { event: { message: 'logged over websocket' } });
+      expect(logged.errors).toBeUndefined();
+      expect(logged.data.log.__typename).toBe('LogResult');
+      expect(gw.running.local!.log.size).toBe(before + 1);
+    } finally {
+      await asReader.dispose();
+      await asLogger.dispose();
+    }
   });
 
   test('the subscription needs audit:search: a logger is refused with FORBIDDEN', async () => {
