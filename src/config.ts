@@ -42,7 +42,10 @@ export interface GatewayConfig {
   publicUrl?: string | undefined;
   upstream: UpstreamConfig;
   signingKeyFile: string | undefined;
-  /** Secret for cursor HMACs; generated per data dir or process when unset. */
+  /**
+   * Secret for cursor HMACs, download links and request handles; generated per data dir or process
+   * when unset. loadConfig refuses a CURSOR_SECRET shorter than MIN_CURSOR_SECRET_CHARS.
+   */
   cursorSecret: string | undefined;
   maxBodyBytes: number;
   graphiql: boolean;
@@ -206,7 +209,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     publicUrl: env.PUBLIC_URL ? publicUrl(env.PUBLIC_URL) : undefined,
     upstream,
     signingKeyFile: env.SIGNING_KEY_FILE || undefined,
-    cursorSecret: env.CURSOR_SECRET || undefined,
+    cursorSecret: cursorSecret(env.CURSOR_SECRET),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024),
     graphiql: bool(env, 'GRAPHIQL', true),
     auth,
@@ -229,6 +232,23 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     metricsToken: env.METRICS_TOKEN || undefined,
     accessLog: accessLog(env.ACCESS_LOG),
   };
+}
+
+/** The shortest CURSOR_SECRET accepted: 32 characters, as for a JWT HS256 secret (GATEWAY_KEYS). */
+export const MIN_CURSOR_SECRET_CHARS = 32;
+
+/**
+ * CURSOR_SECRET keys the cursors' MACs and seals download links and request handles. A cursor
+ * carries a MAC over data its holder knows, so anyone given one can guess the secret offline; a
+ * guessable secret would let them seal links to any URL the gateway then fetches, and request
+ * handles of any tenant.
+ */
+function cursorSecret(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_CURSOR_SECRET_CHARS) {
+    throw new ConfigError(`CURSOR_SECRET must be at least ${MIN_CURSOR_SECRET_CHARS} characters of random data (it has ${raw.length}); make one with: openssl rand -hex 32`);
+  }
+  return raw;
 }
 
 function accessLog(raw: string | undefined): 'json' | 'off' {

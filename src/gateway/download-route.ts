@@ -8,7 +8,7 @@
 // (keys mode), they must be that caller's. The file is streamed from the upstream as it arrives.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BlockList, isIP, type AddressInfo } from 'node:net';
 import type { AuditClient } from '../audit-client/index.js';
 import type { Caller } from '../auth/caller.js';
 import { DownloadLinks } from '../auth/download-links.js';
@@ -59,7 +59,64 @@ export function createDownloads(options: DownloadsOptions): Downloads {
     // x-graphql-yoga-csrf header the CSRF protection asks of GET requests).
     poll: (requestId) => `${options.publicUrl()}/graphql?query=${encodeURIComponent(POLL_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ id: requestId }))}`,
   };
-  return { jobs, urls, serve: (req, res) => serve(req, res, links, options) };
+  const upstreamBase = new URL(options.client.baseUrl);
+  return { jobs, urls, serve: (req, res) => serve(req, res, links, upstreamBase, options) };
+}
+
+type AddressKind = 'public' | 'loopback' | 'link-local' | 'private' | 'special';
+
+/** Address ranges a download is not fetched from unless the upstream itself is in the same one. */
+const RANGES: ReadonlyArray<readonly [AddressKind, ReadonlyArray<readonly [string, number, 'ipv4' | 'ipv6']>]> = [
+  ['loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
+  ['link-local', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
+  ['private', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]],
+  // "This network", multicast, reserved/broadcast; IPv6 unspecified, IPv4-compatible, NAT64, 6to4, multicast.
+  ['special', [['0.0.0.0', 8, 'ipv4'], ['224.0.0.0', 3, 'ipv4'], ['::', 96, 'ipv6'], ['64:ff9b::', 96, 'ipv6'], ['2002::', 16, 'ipv6'], ['ff00::', 8, 'ipv6']]],
+];
+const BLOCKS = RANGES.map(([kind, subnets]) => {
+  const list = new BlockList();
+  for (const [network, prefix, type] of subnets) list.addSubnet(network, prefix, type);
+  return [kind, list] as const;
+});
+
+/**
+ * What kind of address a URL's host is. Only literal addresses (in any form the URL parser turns
+ * into one, IPv4-mapped IPv6 included) and localhost names are recognised; other names count as
+ * public, since the name is resolved again when the file is fetched (a check of its resolution
+ * here could be raced by DNS rebinding).
+ */
+function addressKind(url: URL): AddressKind {
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
+  const version = isIP(host);
+  if (version === 0) return 'public';
+  for (const [kind, list] of BLOCKS) if (list.check(host, version === 4 ? 'ipv4' : 'ipv6')) return kind;
+  return 'public';
+}
+
+/**
+ * Whether a sealed upstream URL may be fetched: a second line behind the sealing key, for a key
+ * that leaked or was guessed, since the route fetches without credentials and streams back
+ * whatever answers. Every sealed URL is a dest_url of v1/download_results; the embedded service's
+ * is on its own origin (loopback), but the cloud's files are served from other hosts that are not
+ * known in advance (presigned storage URLs), so no origin list can be kept. Hence: http(s) only,
+ * no credentials in the URL, and the upstream's own origin or a host of the same kind of address
+ * as the upstream's: a public upstream's files are not fetched from loopback, private or
+ * link-local addresses (cloud metadata at 169.254.169.254), while the embedded service on loopback
+ * and an upstream inside a private network keep working.
+ */
+export function downloadAllowed(target: string, upstreamBase: URL): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.username !== '' || url.password !== '') return false;
+  if (url.origin === upstreamBase.origin) return true;
+  const kind = addressKind(url);
+  return kind === 'public' || kind === addressKind(upstreamBase);
 }
 
 /** http://<address>:<port> of a listening server: the public URL when none is configured. */
@@ -81,7 +138,7 @@ function answer(res: ServerResponse, status: number, message: string, headers: R
   res.end(text);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadLinks, options: DownloadsOptions): Promise<boolean> {
+async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadLinks, upstreamBase: URL, options: DownloadsOptions): Promise<boolean> {
   const path = (req.url ?? '/').split('?')[0]!;
   if (!path.startsWith(PREFIX)) return false;
   if (req.method !== 'GET') {
@@ -95,6 +152,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadL
     return true;
   }
   const { claims } = opened;
+  if (!downloadAllowed(claims.upstreamUrl, upstreamBase)) {
+    // Sealed with this gateway's key, yet not a file URL the upstream could have given: the key
+    // may be known to someone else. The URL itself is for the operator's log only.
+    options.logError?.(new Error(`a download link sealed with this gateway's key points at ${JSON.stringify(claims.upstreamUrl)}, which is not fetched (not the upstream's kind of address); is CURSOR_SECRET known to others?`));
+    answer(res, 403, 'this download link is not valid (altered, truncated, or issued by another gateway)');
+    return true;
+  }
   if (req.headers.authorization !== undefined && options.authenticate) {
     let caller: Caller;
     try {

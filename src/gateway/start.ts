@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AuditAbortError, AuditClient, type AuditClientOptions, type EventSigner } from '../audit-client/index.js';
-import type { AuthMode, GatewayConfig } from '../config.js';
+import { ConfigError, type AuthMode, type GatewayConfig } from '../config.js';
 import { CursorCodec } from '../graphql/cursor.js';
 import { loadSigner } from '../graphql/signing.js';
 import { createUpstreamState, type UpstreamState } from '../graphql/upstream-state.js';
@@ -50,14 +50,41 @@ export interface RunningGateway {
   close(options?: { drainMs?: number }): Promise<void>;
 }
 
-/** A cursor secret that survives restarts when there is a data dir to keep it in. */
+/**
+ * A cursor secret that survives restarts when there is a data dir to keep it in. It keys cursor
+ * MACs and seals download links and request handles, so a file that is not the 32 random bytes
+ * (64 hex digits) written here is refused: read as hex it would become a short or empty key, and
+ * replacing it would silently end every cursor, link and handle issued under it.
+ */
 function cursorSecret(config: GatewayConfig): Buffer {
   if (config.cursorSecret) return Buffer.from(config.cursorSecret, 'utf8');
   if (config.upstream.kind !== 'embedded') return randomBytes(32);
-  const path = join(config.upstream.dataDir, 'cursor-secret');
-  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  const dataDir = resolve(config.upstream.dataDir);
+  const path = join(dataDir, 'cursor-secret');
+  if (existsSync(path)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`the cursor secret file ${path} cannot be read: ${(err as Error).message}`);
+    }
+    if (!/^[0-9a-f]{64}$/i.test(text)) {
+      throw new ConfigError(
+        `the cursor secret file ${path} must hold exactly 64 hex digits (32 random bytes), as the gateway writes it: remove it to have a new one made ` +
+          `(cursors, download links and request handles issued under the old one stop working), write one with: openssl rand -hex 32, or set CURSOR_SECRET`,
+      );
+    }
+    return Buffer.from(text, 'hex');
+  }
+  // Read before the embedded service starts (a bad file stops nothing half-started), so the data dir may not exist yet.
+  prepareDataDir(dataDir);
   const secret = randomBytes(32);
-  writeFileSync(path, secret.toString('hex') + '\n', { mode: 0o600 });
+  try {
+    // wx: never written through a dangling symlink or over a file another process just made.
+    writeFileSync(path, secret.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new ConfigError(`the cursor secret file ${path} cannot be created: ${(err as Error).message}`);
+  }
   return secret;
 }
 
@@ -354,6 +381,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   // Pass-through tokens are confirmed with the upstream through the pool made once it is connected.
   const passthrough: { pool?: ClientPool } = {};
   const authenticate = createAuthenticate(auth, (token) => confirmPassthroughToken(passthrough.pool!, token));
+  // Before anything starts, like the callers: a bad secret file is one line, nothing left running.
+  const secret = cursorSecret(config);
   const metrics = metricsFor(config, auth, log);
   // Configured by the standard OTEL_* variables, which the OpenTelemetry SDK reads itself.
   const tracing = startTracing(process.env);
@@ -367,7 +396,6 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   passthrough.pool = pool;
   const integrity = createIntegrityMonitor(config, client, upstream, trust, log);
   metrics?.watchIntegrity(integrity);
-  const secret = cursorSecret(config);
   if (!config.cursorSecret && config.upstream.kind !== 'embedded') {
     log('audit-gateway: CURSOR_SECRET is not set: cursors, download links and request handles of this process die with it, and replicas need one shared CURSOR_SECRET');
   }

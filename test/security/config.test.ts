@@ -14,6 +14,8 @@ test.each([
   [{ AUDIT_DOMAIN: 'aws.us.pangea.cloud' }, /AUDIT_TOKEN is required/],
   [{ AUDIT_DOMAIN: 'a', AUDIT_BASE_URL: 'https://b' }, /not both/],
   [{ INTROSPECTION: 'maybe' }, /INTROSPECTION must be true or false/],
+  [{ CURSOR_SECRET: 'test' }, /CURSOR_SECRET must be at least 32 characters .*openssl rand -hex 32/],
+  [{ CURSOR_SECRET: 'x'.repeat(31) }, /CURSOR_SECRET must be at least 32 characters of random data \(it has 31\)/],
 ])('%j is refused', (env, message) => {
   expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
   expect(() => loadConfig({ ...base, ...env })).toThrow(message);
@@ -43,4 +45,12 @@ test('a public interface is allowed with caller authentication; pass-through nee
 test('loopback detection', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopback(h)).toBe(true);
   for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', 'example.com', '127.0.0.1.example.com']) expect(isLoopback(h)).toBe(false);
+});
+
+test('CURSOR_SECRET: unset leaves the gateway to make one; 32 characters or more are taken as given', () => {
+  expect(loadConfig(base).cursorSecret).toBeUndefined();
+  expect(loadConfig({ ...base, CURSOR_SECRET: '' }).cursorSecret).toBeUndefined();
+  const secret = 'a1'.repeat(32);
+  expect(loadConfig({ ...base, CURSOR_SECRET: secret }).cursorSecret).toBe(secret);
+  expect(loadConfig({ ...base, CURSOR_SECRET: 'y'.repeat(32) }).cursorSecret).toBe('y'.repeat(32));
 });
