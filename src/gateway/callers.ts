@@ -32,7 +32,8 @@ function sha256(text: string): Buffer {
  *   "apiKeys": [{ "id": "billing", "key": "…" | "sha256": "<hex>", "scopes": ["audit:log"], "tenantId": "t1" }],
  *   "jwt": { "hs256Secret": "…", "eddsaPublicKey": "<SPKI PEM>", "issuer": "…", "audience": "…" }
  * }
- * JWT claims: `scope` (space-separated) or `scopes` (list), optional `tenant_id`, `sub` as the id.
+ * JWT claims: `scope` (space-separated) or `scopes` (list), optional `tenant_id`, `sub` (required) as
+ * the id, `exp` (required) as the caller's expiry.
  */
 /**
  * What JSON.parse found, without the text it quotes: V8 quotes a piece of the input (`Unexpected
@@ -151,7 +152,10 @@ export class CallerDirectory {
     }
     const tenant = payload.tenant_id;
     if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new AuthenticationError('token tenant_id must be a non-empty string');
-    return { id: `jwt:${payload.sub ?? 'anonymous'}`, scopes, ...(tenant ? { tenantId: tenant } : {}) };
+    // The subject is the caller's id, and ids own jobs: tokens without one would all be one caller.
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthenticationError('token has no sub claim: it must name its caller (a non-empty string)');
+    // jwtVerify has checked that exp is present, a number, and in the future.
+    return { id: `jwt:${payload.sub}`, scopes, ...(tenant ? { tenantId: tenant } : {}), expiresAt: payload.exp! * 1000 };
   }
 }
 

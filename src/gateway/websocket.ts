@@ -4,17 +4,19 @@
 // context as over HTTP. Callers authenticate as over HTTP, from the upgrade request's
 // Authorization header or, for browsers (which cannot set headers on a WebSocket), from
 // `connectionParams.authorization`; a connection without valid credentials is closed (4403) before
-// any operation. A browser upgrade is refused unless its origin is accepted (server.ts: loopback,
-// the public URL's or CORS_ORIGINS): a WebSocket is not covered by CORS, so this check stands in
-// for it. Without caller authentication, an upgrade addressed to a foreign Host is refused as any
-// request is (server.ts, hostCheck: DNS rebinding).
+// any operation. A socket is authenticated once, so one whose credential expires (a JWT's `exp`)
+// is closed (4403) then, its operations with it. A browser upgrade is refused unless its origin is
+// accepted (server.ts: loopback, the public URL's or CORS_ORIGINS): a WebSocket is not covered by
+// CORS, so this check stands in for it. Without caller authentication, an upgrade addressed to a
+// foreign Host is refused as any request is (server.ts, hostCheck: DNS rebinding).
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ExecutionArgs, GraphQLError, GraphQLSchema, DocumentNode } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type GraphQLSchema, type DocumentNode } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Caller } from '../auth/caller.js';
+import { hasExpired, whenExpired, type Caller } from '../auth/caller.js';
 
 /** What yoga's getEnveloped gives for one operation (the parts used here). */
 interface Enveloped {
@@ -53,8 +55,11 @@ interface Connection {
   authentication: Authentication | undefined;
   /** One per running operation: aborted when it completes or the socket closes. */
   operations: Map<string, AbortController>;
+  /** Cancels the close at the credential's expiry. */
+  cancelExpiry: () => void;
 }
 
+const EXPIRED = 'Forbidden: the credential has expired';
 
 export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions): GraphQLWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -79,9 +84,10 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
   const connectionOf = (socket: WebSocket): Connection => {
     let connection = connections.get(socket);
     if (!connection) {
-      connection = { headers: {}, authentication: undefined, operations: new Map() };
+      connection = { headers: {}, authentication: undefined, operations: new Map(), cancelExpiry: () => {} };
       connections.set(socket, connection);
       socket.once('close', () => {
+        connection!.cancelExpiry();
         for (const controller of connection!.operations.values()) controller.abort();
       });
     }
@@ -95,7 +101,11 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
         connection.headers = headersOf(ctx.extra.request, ctx.connectionParams);
         if (!options.authenticate) return true;
         try {
-          connection.authentication = { caller: await options.authenticate(options.toRequest(urlOf(ctx.extra.request), connection.headers, AbortSignal.timeout(10_000))) };
+          const caller = await options.authenticate(options.toRequest(urlOf(ctx.extra.request), connection.headers, AbortSignal.timeout(10_000)));
+          connection.authentication = { caller };
+          // Not for a socket closed while it authenticated: its close has already run.
+          const socket = ctx.extra.socket;
+          if (socket.readyState === socket.OPEN) connection.cancelExpiry = whenExpired(caller, () => socket.close(CloseCode.Forbidden, EXPIRED));
           return true;
         } catch (failure) {
           connection.authentication = { failure };
@@ -104,6 +114,11 @@ export function attachGraphQLWebSocket(server: Server, options: WebSocketOptions
       },
       onSubscribe: async (ctx, id, payload) => {
         const connection = connectionOf(ctx.extra.socket);
+        // The close at expiry is a timer, which may not have fired yet.
+        if (connection.authentication && 'caller' in connection.authentication && hasExpired(connection.authentication.caller)) {
+          ctx.extra.socket.close(CloseCode.Forbidden, EXPIRED);
+          return [new GraphQLError(EXPIRED, { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
         const controller = new AbortController();
         connection.operations.set(id, controller);
         const request = options.toRequest(urlOf(ctx.extra.request), connection.headers, controller.signal);

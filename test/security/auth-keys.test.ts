@@ -108,6 +108,7 @@ describe('JWTs', () => {
       .setProtectedHeader({ alg: 'EdDSA' })
       .setIssuer('tests')
       .setAudience('audit-gateway')
+      .setSubject('ed-svc')
       .setExpirationTime('5m')
       .sign(ed.privateKey);
     expect((await gw.call(LOG, token)).body.data.log.__typename).toBe('LogResult');
@@ -136,6 +137,19 @@ describe('JWTs', () => {
       const r = await gw.call(SEARCH, token);
       expect(r.status).toBe(401);
       expect(r.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  test('a token without a subject is 401: its caller would share an id (and the jobs it owns) with every other such token', async () => {
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('tests').setAudience('audit-gateway').setExpirationTime('5m').sign(new TextEncoder().encode(HS_SECRET));
+    for (const token of [await sign({ scope: 'audit:log' }), await sign({ scope: 'audit:log', sub: '' }), await sign({ scope: 'audit:log', sub: 42 })]) {
+      const before = gw.running.local!.log.size;
+      const r = await gw.call(LOG, token);
+      expect(r.status).toBe(401);
+      expect(r.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(r.body.errors[0].message).toMatch(/\bsub\b/);
+      expect(gw.running.local!.log.size).toBe(before);
     }
   });
 });

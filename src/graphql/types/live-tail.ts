@@ -2,12 +2,14 @@
 // gateway's verification; an event pushed PENDING (not yet published) is pushed again, with
 // verdictUpdate: true, once it is published, for a bounded time. Every push carries the stream's
 // position so far as its resume cursor, so that the last cursor a client received is always the
-// one to resume from.
+// one to resume from. A tail ends when the caller's credential expires (a JWT's `exp`): it was
+// authenticated once, when it opened.
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { AuditApiError, ValidationError } from '../../audit-client/errors.js';
 import { MAX_SEARCH_RESTRICTION_VALUES } from '../../wire/index.js';
 import type { GraphQLContext } from '../context.js';
+import { whenExpired } from '../../auth/caller.js';
 import { ForbiddenError } from '../../auth/errors.js';
 import { builder } from '../builder.js';
 import { decodeTailCursor, encodeTailCursor } from '../live-tail/cursor.js';
@@ -127,7 +129,18 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
   const from = args.after ? decodeCursor(ctx, scope, args.after) : undefined;
   const intervalMs = ctx.liveTailIntervalMs ?? DEFAULT_INTERVAL_MS;
   const key = JSON.stringify([query, restriction ?? null, from ?? null]);
-  const events = hubFor(ctx.client).subscribe({ key, query, intervalMs, ...(restriction ? { restriction } : {}), ...(from ? { from } : {}) }, ctx.signal);
+  // The hub's subscription ends on its signal (a pending pull then resolves done): when the
+  // request goes away or the credential expires.
+  const stop = new AbortController();
+  const onRequestAbort = (): void => stop.abort();
+  if (ctx.signal.aborted) stop.abort();
+  else ctx.signal.addEventListener('abort', onRequestAbort, { once: true });
+  let expired = false;
+  const cancelExpiry = whenExpired(ctx.caller, () => {
+    expired = true;
+    stop.abort();
+  });
+  const events = hubFor(ctx.client).subscribe({ key, query, intervalMs, ...(restriction ? { restriction } : {}), ...(from ? { from } : {}) }, stop.signal);
   const pending = new Map<string, Pending>();
   // The cursor of the latest event first pushed: a verdict update is pushed after later events, and
   // its cursor must not send a resuming client back before them.
@@ -144,6 +157,7 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
       const tick = pending.size > 0 ? new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), Math.max(0, recheckAt - Date.now())))) : new Promise<never>(() => {});
       const got = await Promise.race([next, tick]);
       clearTimeout(timer);
+      if (expired) throw tokenExpired();
       if (got === 'tick') {
         recheckAt = Date.now() + intervalMs;
         // Only events first pushed here are pending, so there is a position.
@@ -169,8 +183,16 @@ async function* liveTail(ctx: GraphQLContext, args: TailArgs, restriction: Recor
     if (err instanceof AuditApiError) throw refusedError(err);
     throw err;
   } finally {
+    cancelExpiry();
+    ctx.signal.removeEventListener('abort', onRequestAbort);
     await events.return(undefined);
   }
+}
+
+function tokenExpired(): GraphQLError {
+  return new GraphQLError('not authenticated: the credential has expired; subscribe again with a new one and after: set to the last cursor received', {
+    extensions: { code: 'UNAUTHENTICATED' },
+  });
 }
 
 interface Pending {
