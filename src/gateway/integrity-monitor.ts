@@ -15,16 +15,19 @@
 // restarts. Without one, an empty log anchors it (everything later was logged while the gateway
 // watched); over a non-empty log the state is UNANCHORED until a full audit passes or the operator
 // allows trust on first use. A contradiction (from the monitor or from any request's proof) is
-// sticky: logged loudly on every check, /ready 503, Query.integrity FAILED, and persisted. An
-// upstream that cannot be reached is not an integrity failure: `checkError` says why.
+// sticky: logged loudly on every check, /ready 503, Query.integrity FAILED, and persisted. So is an
+// answer that is a lie on its face: v1/root answering Success without a root, or with a root of
+// another size than the tree_size asked for. An upstream that cannot be reached is not an integrity
+// failure: `checkError` says why. But it must not freeze the verified history unnoticed either:
+// check errors that persist (PERSISTENT_CHECK_ERROR_INTERVALS) make /ready 503.
 import type { AuditClient } from '../audit-client/index.js';
 import { AuditAbortError, TreeNotFoundError, ValidationError } from '../audit-client/errors.js';
-import type { PublishedRoot } from '../wire/index.js';
+import type { PublishedRoot, RootResult } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
 import { MAX_PATH_HOPS, PATH_HOP, RootProver } from '../trust/root-prover.js';
 import { readStateFile, writeStateFile } from '../trust/state-file.js';
-import type { FullAuditStatus, IntegrityState, IntegrityStatus, IntegrityWatch } from '../trust/integrity-status.js';
+import { PERSISTENT_CHECK_ERROR_INTERVALS, type FullAuditStatus, type IntegrityState, type IntegrityStatus, type IntegrityWatch } from '../trust/integrity-status.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 
 // The status types live with the interface requests use (src/trust/integrity-status.ts); they are
@@ -77,7 +80,7 @@ function unanchoredReason(holds: string): string {
   return `the log holds ${holds} but the gateway has no verified history for it (no integrity state): run npm run audit:verify to anchor it, or set INTEGRITY_TRUST_ON_FIRST_USE=true`;
 }
 
-/** Thrown inside a check: the upstream's answers prove the log is not append-only. */
+/** Thrown inside a check: the upstream's answers prove the log is not append-only, or are lies on their face. */
 class IntegrityViolation extends Error {}
 
 const DEFAULT_MAX_STEPS = 5000;
@@ -89,7 +92,11 @@ export class IntegrityMonitor implements IntegrityWatch {
   private failedAt: string | null = null;
   private unanchored: string | null = null;
   private checkError: string | null = null;
+  /** Checks in a row that ended with a check error, and when the first of them ended. */
+  private checkErrors = 0;
+  private checkErrorSince: string | null = null;
   private lastCheckedAt: string | null = null;
+  private lastSuccessfulCheckAt: string | null = null;
   private latestPublishedSize: number | null = null;
   private tamperingEvidence = 0;
   private lastTamperingEvidence: string | null = null;
@@ -239,14 +246,28 @@ export class IntegrityMonitor implements IntegrityWatch {
       lastVerifiedSize: latest?.size ?? null,
       lastVerifiedRootHash: latest?.rootHash ?? null,
       lastCheckedAt: this.lastCheckedAt,
+      lastSuccessfulCheckAt: this.lastSuccessfulCheckAt,
       latestPublishedSize: this.latestPublishedSize,
       failure: this.failure ?? (state === 'UNANCHORED' ? this.unanchored : null),
       checkError: this.checkError,
+      checkErrors: this.checkErrors,
+      checkErrorSince: this.checkErrorSince,
+      persistentCheckError: this.persistentCheckError(latest?.size ?? null),
       anchor: this.history.anchor ?? null,
       tamperingEvidence: this.tamperingEvidence,
       lastTamperingEvidence: this.lastTamperingEvidence,
       fullAudit: this.fullAuditStatus,
     };
+  }
+
+  /** Why check errors count as persistent now (see PERSISTENT_CHECK_ERROR_INTERVALS), else null. */
+  private persistentCheckError(verifiedSize: number | null): string | null {
+    // FAILED says more, and no check runs any more to clear the error.
+    if (this.failure !== null || this.checkError === null || this.checkErrorSince === null) return null;
+    if (this.checkErrors < PERSISTENT_CHECK_ERROR_INTERVALS) return null;
+    if (Date.now() - Date.parse(this.checkErrorSince) <= PERSISTENT_CHECK_ERROR_INTERVALS * this.options.intervalMs) return null;
+    const verified = verifiedSize === null ? 'nothing is verified' : `the verified history is stuck at size ${verifiedSize}`;
+    return `${this.checkErrors} integrity checks in a row could not finish, since ${this.checkErrorSince} (last successful check: ${this.lastSuccessfulCheckAt ?? 'none'}); ${verified}. Last: ${this.checkError}`;
   }
 
   /**
@@ -285,19 +306,33 @@ export class IntegrityMonitor implements IntegrityWatch {
       this.error(`audit-gateway: INTEGRITY FAILURE (since ${this.failedAt}): ${this.failure}`);
       return this.status();
     }
+    // 'failed': it ran to the end and found a violation; 'abandoned': stop() cut it short.
+    let outcome: 'verified' | 'failed' | 'error' | 'abandoned' = 'abandoned';
     try {
       await this.walk();
-      this.checkError = null;
+      outcome = 'verified';
     } catch (err) {
       if (err instanceof IntegrityViolation) {
         this.history.contradict(err.message);
         if (this.failure === null) this.fail(err.message);
+        outcome = 'failed';
       } else if (!(err instanceof AuditAbortError && this.stopped)) {
         this.checkError = `the integrity check could not finish: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
         this.error(`audit-gateway: ${this.checkError}`);
+        outcome = 'error';
       }
     } finally {
-      this.lastCheckedAt = new Date().toISOString();
+      const endedAt = new Date().toISOString();
+      this.lastCheckedAt = endedAt;
+      if (outcome === 'error') {
+        this.checkErrors++;
+        this.checkErrorSince ??= endedAt;
+      } else if (outcome !== 'abandoned') {
+        this.checkError = null;
+        this.checkErrors = 0;
+        this.checkErrorSince = null;
+        if (outcome === 'verified') this.lastSuccessfulCheckAt = endedAt;
+      }
     }
     await this.saving;
     const status = this.status();
@@ -334,20 +369,31 @@ export class IntegrityMonitor implements IntegrityWatch {
     };
   }
 
+  /**
+   * A published root from v1/root. A Success answer must hold the root asked for: one without a
+   * root, or with a root of another size, is no outage but an answer the upstream chose to give,
+   * and taking it as a check error would let it freeze the verified history with nothing worse
+   * than a checkError to show for it.
+   */
   private async root(size?: number): Promise<PublishedRoot> {
     const { signal, done } = this.requestSignal();
-    let root: PublishedRoot | undefined;
+    let root: Partial<PublishedRoot> | undefined;
     try {
       const response = await this.options.client.root(size === undefined ? {} : { tree_size: size }, { signal });
-      root = response.result.data;
+      // A Success answer with `result: null` is read as one without a root, not as a TypeError.
+      const result: Partial<RootResult> | null | undefined = response.result;
+      root = result?.data;
     } finally {
       done();
     }
-    if (!root || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size)) {
-      throw new Error(`v1/root${size === undefined ? '' : ` for size ${size}`} answered without a root`);
+    const asked = size === undefined ? 'v1/root (the latest root)' : `v1/root for tree_size ${size}`;
+    if (typeof root !== 'object' || root === null || typeof root.root_hash !== 'string' || !Number.isSafeInteger(root.size)) {
+      throw new IntegrityViolation(`${asked} answered Success without a published root: the audit service withholds the root it claims to give`);
     }
-    if (size !== undefined && root.size !== size) throw new Error(`asked for root(${size}), the audit service answered root(${root.size})`);
-    return root;
+    if (size !== undefined && root.size !== size) {
+      throw new IntegrityViolation(`${asked} answered root(${root.size}) ${root.root_hash}: the audit service gives another root than the one asked for`);
+    }
+    return root as PublishedRoot;
   }
 
   /** root(size) that the upstream must be able to give (size ≤ the latest published). */

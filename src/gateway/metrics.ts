@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { IntegrityState, IntegrityWatch } from '../trust/integrity-status.js';
+import { PERSISTENT_CHECK_ERROR_INTERVALS, type IntegrityState, type IntegrityStatus, type IntegrityWatch } from '../trust/integrity-status.js';
 import { VERIFICATION_CHECKS, type VerificationCheck, type VerificationTally } from '../graphql/context.js';
 import { liveTailTotals } from '../graphql/live-tail/hub.js';
 
@@ -90,7 +90,7 @@ export class GatewayMetrics implements VerificationTally {
         this.set({ kind: 'watchers' }, now.watchers);
       },
     });
-    const currentState = (): IntegrityState | undefined => this.integrity?.status().state;
+    const currentStatus = (): IntegrityStatus | undefined => this.integrity?.status();
     new Gauge({
       name: 'audit_gateway_integrity_state',
       help: "The integrity monitor's state of the upstream log: 1 for the current state, 0 for the others (absent when no monitor runs).",
@@ -98,9 +98,42 @@ export class GatewayMetrics implements VerificationTally {
       registers: [this.registry],
       collect() {
         this.reset();
-        const current = currentState();
+        const current = currentStatus()?.state;
         if (current === undefined) return;
         for (const state of INTEGRITY_STATES) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
+    // The state stays OK while checks cannot finish: these show a monitor that no longer extends
+    // the verified history.
+    new Gauge({
+      name: 'audit_gateway_integrity_seconds_since_successful_check',
+      help: "Seconds since the integrity monitor's last check that ran to the end without a check error; before the first, since the first check that could not finish (absent until a check has ended, or when no monitor runs).",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const status = currentStatus();
+        const since = status?.lastSuccessfulCheckAt ?? status?.checkErrorSince;
+        if (since) this.set(Math.max(0, (Date.now() - Date.parse(since)) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'audit_gateway_integrity_check_errors',
+      help: 'Integrity checks in a row that could not finish (0 once one does; absent when no monitor runs).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const status = currentStatus();
+        if (status) this.set(status.checkErrors);
+      },
+    });
+    new Gauge({
+      name: 'audit_gateway_integrity_check_error_persistent',
+      help: `Whether integrity check errors persist: ${PERSISTENT_CHECK_ERROR_INTERVALS} checks or more in a row could not finish, over more than ${PERSISTENT_CHECK_ERROR_INTERVALS} check intervals (1, and /ready is 503), or not (0; absent when no monitor runs).`,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const status = currentStatus();
+        if (status) this.set(status.persistentCheckError === null ? 0 : 1);
       },
     });
   }

@@ -270,7 +270,10 @@ function logUnexpectedError(err: unknown): void {
   console.error('[gateway] unexpected error:', err);
 }
 
-/** /ready: the integrity monitor has not failed and is anchored, and the upstream answers. */
+/**
+ * /ready: the integrity monitor has not failed, is anchored and its checks still finish (a check
+ * error that persists leaves the state OK but the verified history frozen), and the upstream answers.
+ */
 function readinessCheck(
   client: AuditClient,
   integrity: IntegrityMonitor | undefined,
@@ -288,18 +291,27 @@ function readinessCheck(
     }
     const audit = status?.fullAudit;
     const audited = audit ? `; last full audit ${audit.ranAt}: ${audit.error ? `could not run (${audit.error})` : `${audit.events} events, clean`}` : '';
-    try {
-      await client.root({}, { signal: AbortSignal.timeout(3000) });
-      return { ok: true, detail: `audit service reachable${audited}` };
-    } catch (err) {
-      const name = (err as Error).name;
-      // A tree with nothing published yet still proves the service answers.
-      if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
-      // Without a token of its own (pass-through), an Unauthorized answer proves the same.
-      if (name === 'UnauthorizedError' && auth.kind === 'passthrough') return { ok: true, detail: 'audit service reachable' };
-      return { ok: false, detail: `audit service not reachable: ${name}` };
-    }
+    const reachable = await upstreamReachable(client, auth, audited);
+    // After the root read: when the upstream cannot be reached, that is why the checks fail, and
+    // the more direct thing to say.
+    if (reachable.ok && status?.persistentCheckError) return { ok: false, detail: `integrity checks failing: ${status.persistentCheckError}` };
+    return reachable;
   };
+}
+
+/** /ready's own read of the latest root: whether the upstream answers at all. */
+async function upstreamReachable(client: AuditClient, auth: AuthMode, audited: string): Promise<{ ok: boolean; detail: string }> {
+  try {
+    await client.root({}, { signal: AbortSignal.timeout(3000) });
+    return { ok: true, detail: `audit service reachable${audited}` };
+  } catch (err) {
+    const name = (err as Error).name;
+    // A tree with nothing published yet still proves the service answers.
+    if (name === 'TreeNotFoundError') return { ok: true, detail: 'audit service reachable (no published root yet)' };
+    // Without a token of its own (pass-through), an Unauthorized answer proves the same.
+    if (name === 'UnauthorizedError' && auth.kind === 'passthrough') return { ok: true, detail: 'audit service reachable' };
+    return { ok: false, detail: `audit service not reachable: ${name}` };
+  }
 }
 
 /** Why the embedded service says it is not ready, or undefined when it is (or cannot be asked: the root read below then says so). */

@@ -18,7 +18,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway/start.js';
 import { refusedPort, tempDir, type Json } from '../support/gateway.js';
 import { rewriteHistory } from '../support/tamper.js';
 
-const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt latestPublishedSize failure checkError } }`;
+const STATUS = `{ integrity { state lastVerifiedSize lastVerifiedRootHash lastCheckedAt lastSuccessfulCheckAt latestPublishedSize failure checkError } }`;
 
 interface Gw {
   running: RunningGateway;
@@ -130,8 +130,9 @@ describe('integrity monitor', () => {
     const root22 = (await gw.gql(`{ root { ... on PublishedRoot { size rootHash } } }`)).root;
     expect(root22.size).toBe(22);
     const shown = (await gw.gql(STATUS)).integrity;
-    const { state, lastVerifiedSize, lastCheckedAt, latestPublishedSize, failure, checkError } = ok;
-    expect(shown).toEqual({ state, lastVerifiedSize, lastCheckedAt, latestPublishedSize, failure, checkError, lastVerifiedRootHash: root22.rootHash });
+    const { state, lastVerifiedSize, lastCheckedAt, lastSuccessfulCheckAt, latestPublishedSize, failure, checkError } = ok;
+    expect(lastSuccessfulCheckAt).toBe(lastCheckedAt);
+    expect(shown).toEqual({ state, lastVerifiedSize, lastCheckedAt, lastSuccessfulCheckAt, latestPublishedSize, failure, checkError, lastVerifiedRootHash: root22.rootHash });
     expect(Date.parse(shown.lastCheckedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(await gw.ready()).toEqual({ status: 200, body: { status: 'ready', detail: 'audit service reachable' } });
     // Persisted atomically and signed: the file says what was verified, no temporary file is left behind.
@@ -240,9 +241,16 @@ describe('integrity monitor', () => {
     try {
       expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 5 });
       for (let i = 0; i < 10; i++) await gw.logAndPublish(1, `one ${i}`);
-      expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 9, latestPublishedSize: 15 });
+      // Each capped check ends behind but without an error: catching up is no check error, and
+      // never makes check errors persist.
+      const caughtUpTo = async (size: number): Promise<void> => {
+        const status = await capped.checkNow();
+        expect(status).toMatchObject({ state: 'OK', lastVerifiedSize: size, latestPublishedSize: 15, checkError: null, checkErrors: 0, checkErrorSince: null, persistentCheckError: null });
+        expect(status.lastSuccessfulCheckAt).toBe(status.lastCheckedAt);
+      };
+      await caughtUpTo(9);
       expect(lines.at(-1)).toBe('audit-gateway: integrity verified up to size 9 of 15 (at most 4 steps per check); continuing next check');
-      expect(await capped.checkNow()).toMatchObject({ state: 'OK', lastVerifiedSize: 13, latestPublishedSize: 15 });
+      await caughtUpTo(13);
       const done = await capped.checkNow();
       expect(done).toMatchObject({ state: 'OK', lastVerifiedSize: 15, latestPublishedSize: 15 });
       expect(done.lastVerifiedRootHash).toBe((await gw.gql(`{ root { ... on PublishedRoot { rootHash } } }`)).root.rootHash);
@@ -293,8 +301,39 @@ describe('integrity monitor', () => {
       error: () => undefined,
     });
     const after = await refused.checkNow();
-    expect(after).toMatchObject({ state: 'UNKNOWN', failure: null, checkError: 'the integrity check could not finish: ConnectionRefusedError: connect ECONNREFUSED' });
+    expect(after).toMatchObject({
+      state: 'UNKNOWN',
+      failure: null,
+      checkError: 'the integrity check could not finish: ConnectionRefusedError: connect ECONNREFUSED',
+      lastSuccessfulCheckAt: null,
+      checkErrors: 1,
+      checkErrorSince: after.lastCheckedAt,
+      persistentCheckError: null,
+    });
     expect(after.lastCheckedAt).not.toBeNull();
+  });
+
+  test('check errors persist (for /ready) only after 3 checks in a row over more than 3 intervals: neither one old error nor a burst of checks counts', async () => {
+    const refusingClient = { root: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionRefusedError' })) };
+    const watch = (intervalMs: number): IntegrityMonitor => new IntegrityMonitor({ client: refusingClient, intervalMs, upstreamId: 'embedded', log: () => undefined, error: () => undefined });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    const slow = watch(50);
+    const first = await slow.checkNow();
+    await sleep(200);
+    // One error, four intervals old: not yet persistent.
+    expect(slow.status()).toMatchObject({ checkErrors: 1, checkErrorSince: first.lastCheckedAt, persistentCheckError: null });
+    await slow.checkNow();
+    const third = await slow.checkNow();
+    expect(third).toMatchObject({ state: 'UNKNOWN', checkErrors: 3, checkErrorSince: first.lastCheckedAt, lastSuccessfulCheckAt: null });
+    expect(third.persistentCheckError).toBe(
+      `3 integrity checks in a row could not finish, since ${first.lastCheckedAt} (last successful check: none); nothing is verified. Last: the integrity check could not finish: ConnectionRefusedError: connect ECONNREFUSED`,
+    );
+
+    // Many checks within one interval: not persistent either.
+    const burst = watch(60_000);
+    for (let i = 0; i < 5; i++) await burst.checkNow();
+    expect(burst.status()).toMatchObject({ checkErrors: 5, persistentCheckError: null });
   });
 
   test('no monitor without a token of its own (pass-through to a remote upstream) or with the interval 0: Query.integrity is null', async () => {

@@ -19,6 +19,7 @@ import { publicKeyPem, signEvent } from '../../src/merkle/index.js';
 import { tempDir, type Json } from '../support/gateway.js';
 import { startLyingUpstream, type LyingUpstream } from '../support/lying-upstream.js';
 import { countedSince, verificationChecks } from '../support/verification-metrics.js';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const T1 = 'tenant-one-key-0123456789';
@@ -135,6 +136,8 @@ interface ScenarioOptions {
   signingKey?: string;
   /** An upstream to reuse (another gateway over the same lies). */
   upstream?: LyingUpstream;
+  /** INTEGRITY_CHECK_INTERVAL_MS (default 10 minutes: only the start-up check and the tests' own run). */
+  integrityCheckIntervalMs?: number;
 }
 
 describe('the gateway against a lying upstream', () => {
@@ -176,7 +179,7 @@ describe('the gateway against a lying upstream', () => {
       graphiql: false,
       auth: options.auth ?? { kind: 'none' },
       // Long enough that only the start-up check and the tests' own checks run.
-      integrityCheckIntervalMs: 600_000,
+      integrityCheckIntervalMs: options.integrityCheckIntervalMs ?? 600_000,
       integrityTrustOnFirstUse: true,
       trustedSigningKeysFile,
     };
@@ -224,6 +227,24 @@ describe('the gateway against a lying upstream', () => {
     await s.log(3, 'alice', { publish: false });
     return s;
   }
+
+  const readiness = async (s: Scenario): Promise<{ status: number; body: Json }> => {
+    const res = await fetch(new URL('/ready', s.running.url));
+    return { status: res.status, body: await res.json() };
+  };
+
+  /** The integrity gauges of the gateway's /metrics (the state gauge: the value for OK). */
+  const integrityGauges = async (s: Scenario): Promise<Record<string, number>> => {
+    const text = await (await fetch(new URL('/metrics', s.running.url))).text();
+    const families = parsePrometheusTextFormat(text) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+    const gauges: Record<string, number> = {};
+    for (const family of families) {
+      if (!family.name.startsWith('audit_gateway_integrity_')) continue;
+      const series = family.name === 'audit_gateway_integrity_state' ? family.metrics.find((m) => m.labels?.state === 'OK') : family.metrics[0];
+      if (series?.value !== undefined) gauges[family.name] = Number(series.value);
+    }
+    return gauges;
+  };
 
   const published = (page: Connection) => page.edges.map((e) => e.node).filter((n) => n.published);
   const unpublished = (page: Connection) => page.edges.map((e) => e.node).filter((n) => !n.published);
@@ -775,6 +796,99 @@ describe('the gateway against a lying upstream', () => {
     expect(root).toMatchObject({ __typename: 'PublishedRoot', size: 31, consistency: 'NONE', history: 'PASS' });
     expect(root.consistencyFailure).toMatch(/^published root\(30\) could not be fetched: /);
     expect(s.up.calls.some((c) => c.lies.includes('answered v1/root of size 30 with 503'))).toBe(true);
+  });
+
+  test('substituteRoots: v1/root answering another size than the tree_size asked for is an integrity failure naming both, not a check error', async () => {
+    const s = await anchored();
+    const before = await s.check();
+    s.up.substituteRoots((size) => size - 1);
+    await s.log(4, 'alice'); // published: 38; the monitor asks for root(31) to see it unchanged
+    const checked = await s.check();
+    expect(checked).toMatchObject({ state: 'FAILED', lastVerifiedSize: 31, checkError: null, lastSuccessfulCheckAt: before.lastSuccessfulCheckAt });
+    expect(checked.failure).toMatch(/^v1\/root for tree_size 31 answered root\(30\) [0-9a-f]{64}: the audit service gives another root than the one asked for$/);
+    expect(s.up.calls.some((c) => c.lies.includes('answered root(31) with root(30)'))).toBe(true);
+    expect(alarms().some((line) => line.includes(checked.failure!))).toBe(true);
+    expect(await readiness(s)).toEqual({ status: 503, body: { status: 'not ready', detail: `integrity check failed: ${checked.failure}` } });
+  });
+
+  test('withholdRoots: v1/root answering Success without a root (the latest, or a size asked for) is an integrity failure, not a check error', async () => {
+    const latest = await anchored();
+    latest.up.withholdRoots((size) => size === undefined);
+    const noLatest = await latest.check();
+    expect(noLatest).toMatchObject({ state: 'FAILED', checkError: null });
+    expect(noLatest.failure).toBe('v1/root (the latest root) answered Success without a published root: the audit service withholds the root it claims to give');
+
+    const sized = await anchored();
+    sized.up.withholdRoots((size) => size === 31);
+    await sized.log(2, 'alice');
+    const noSized = await sized.check();
+    expect(noSized).toMatchObject({ state: 'FAILED', lastVerifiedSize: 31, checkError: null });
+    expect(noSized.failure).toMatch(/^v1\/root for tree_size 31 answered Success without a published root/);
+    expect(sized.up.calls.some((c) => c.lies.includes('withheld the root of size 31'))).toBe(true);
+  });
+
+  test('an upstream that fails every check: state OK with a checkError and lastSuccessfulCheckAt frozen; /ready 503 once the errors persist, 200 again once checks succeed', async () => {
+    const intervalMs = 200;
+    const s = await scenario({ integrityCheckIntervalMs: intervalMs });
+    // Checks also run on the timer: one that began before a change may be the one joined.
+    const checkUntil = async (done: (status: IntegrityStatus) => boolean): Promise<IntegrityStatus> => {
+      let status = await s.check();
+      for (let i = 0; i < 10 && !done(status); i++) status = await s.check();
+      return status;
+    };
+    await s.log(31, 'alice');
+    const good = await checkUntil((status) => status.lastVerifiedSize === 31);
+    expect(good).toMatchObject({ state: 'OK', lastVerifiedSize: 31, checkError: null, checkErrors: 0, persistentCheckError: null });
+    expect(good.lastSuccessfulCheckAt).toBe(good.lastCheckedAt);
+    const lastSuccess = good.lastSuccessfulCheckAt!;
+
+    // root(31) down: every check past the published 35 stops there. The latest root still answers,
+    // so /ready's own read of it does not see the trouble: only the monitor's errors can.
+    s.up.failRoots(() => true);
+    await s.log(4, 'alice');
+    const first = await checkUntil((status) => status.checkError !== null);
+    expect(first).toMatchObject({ state: 'OK', lastVerifiedSize: 31, latestPublishedSize: 35, lastSuccessfulCheckAt: lastSuccess, persistentCheckError: null });
+    expect(first.checkError).toMatch(/^the integrity check could not finish: ServiceUnavailableError: /);
+    expect(first.lastCheckedAt! > lastSuccess).toBe(true);
+    // One error (or two) is not an outage.
+    expect((await readiness(s)).status).toBe(200);
+
+    const deadline = Date.now() + 15_000;
+    let ready = await readiness(s);
+    while (ready.status === 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await readiness(s);
+    }
+    const stuck = s.running.integrity!.status();
+    expect(ready.status).toBe(503);
+    expect(ready.body.detail).toMatch(
+      new RegExp(`^integrity checks failing: \\d+ integrity checks in a row could not finish, since \\S+ \\(last successful check: ${lastSuccess.replace(/[.]/g, '\\.')}\\); the verified history is stuck at size 31\\. Last: the integrity check could not finish: ServiceUnavailableError`),
+    );
+    expect(stuck).toMatchObject({ state: 'OK', lastVerifiedSize: 31, lastSuccessfulCheckAt: lastSuccess });
+    expect(stuck.checkErrors).toBeGreaterThanOrEqual(3);
+    expect(Date.parse(stuck.lastCheckedAt!) - Date.parse(stuck.checkErrorSince!)).toBeGreaterThanOrEqual(0);
+    expect(Date.now() - Date.parse(stuck.checkErrorSince!)).toBeGreaterThan(3 * intervalMs);
+    const shown = (await s.gql(`{ integrity { state lastSuccessfulCheckAt lastCheckedAt checkError } }`)).integrity;
+    expect(shown).toMatchObject({ state: 'OK', lastSuccessfulCheckAt: lastSuccess });
+    expect(shown.checkError).toMatch(/ServiceUnavailableError/);
+    const stuckGauges = await integrityGauges(s);
+    expect(stuckGauges.audit_gateway_integrity_check_error_persistent).toBe(1);
+    expect(stuckGauges.audit_gateway_integrity_check_errors).toBeGreaterThanOrEqual(3);
+    expect(stuckGauges.audit_gateway_integrity_seconds_since_successful_check).toBeGreaterThan((3 * intervalMs) / 1000);
+    expect(stuckGauges.audit_gateway_integrity_state).toBe(1);
+
+    s.up.honest();
+    while (ready.status === 503 && Date.now() < deadline + 15_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await readiness(s);
+    }
+    expect(ready).toEqual({ status: 200, body: { status: 'ready', detail: 'audit service reachable' } });
+    const recovered = s.running.integrity!.status();
+    expect(recovered).toMatchObject({ state: 'OK', lastVerifiedSize: 35, checkError: null, checkErrors: 0, checkErrorSince: null, persistentCheckError: null });
+    expect(recovered.lastSuccessfulCheckAt! > lastSuccess).toBe(true);
+    const gauges = await integrityGauges(s);
+    expect(gauges.audit_gateway_integrity_check_error_persistent).toBe(0);
+    expect(gauges.audit_gateway_integrity_check_errors).toBe(0);
   });
 
   test('requireSignatures: an unsigned event in a verbose logBulk answer is signatureVerification FAIL, as on a page', async () => {

@@ -21,6 +21,7 @@
 // - add keys of its choosing to events' envelopes (e.g. objects shaped like the gateway's verdicts),
 //   or edit the events they hold;
 // - answer v1/root for chosen sizes with 503, as a service down for them;
+// - answer v1/root for chosen sizes with the root of another size, or with Success and no root;
 // - re-sign events with an attacker's key, either in transit (hash recomputed, so the tree no
 //   longer holds it) or at rest in the file (hash, tree and roots rebuilt, so only the list of
 //   trusted signing keys can catch it).
@@ -174,6 +175,16 @@ export interface LyingUpstream {
   /** Answer v1/root for the sizes chosen with 503 ServiceUnavailable (a service that is down for them); null stops. */
   failRoots(which: ((size: number) => boolean) | null): void;
   /**
+   * Answer v1/root with tree_size N with the service's own published root of size `other(N)`
+   * when that is a number other than N and such a root exists (else honestly); null stops.
+   */
+  substituteRoots(other: ((size: number) => number | undefined) | null): void;
+  /**
+   * Answer v1/root with Success but without `data` (result `{}`) for the sizes chosen: `size` is
+   * the tree_size asked for, undefined for the latest root. null stops.
+   */
+  withholdRoots(which: ((size: number | undefined) => boolean) | null): void;
+  /**
    * Re-sign stored events in the serving service's file with this key (null: strip their
    * signatures): envelope, hash, tree nodes and published roots rewritten consistently. Default:
    * every event. Returns what changed.
@@ -242,6 +253,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let envelopeExtra: Record<string, Json> | null = null;
   let editEvent: ((event: Record<string, Json>) => void) | null = null;
   let failRootOf: ((size: number) => boolean) | null = null;
+  let substituteRootOf: ((size: number) => number | undefined) | null = null;
+  let withholdRootOf: ((size: number | undefined) => boolean) | null = null;
 
   const served = (): LocalAudit => (forked && forkService ? forkService : primary);
 
@@ -371,6 +384,20 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
 
   const lieAboutRoot = async (service: LocalAudit, request: Json, result: Record<string, Json>, lies: string[]): Promise<void> => {
     if (!isObject(result.data)) return;
+    const asked = isObject(request) && typeof request.tree_size === 'number' ? request.tree_size : undefined;
+    if (withholdRootOf !== null && withholdRootOf(asked)) {
+      delete result.data;
+      lies.push(`withheld the root of ${asked === undefined ? 'the latest' : `size ${asked}`}`);
+      return;
+    }
+    if (substituteRootOf !== null && asked !== undefined) {
+      const other = substituteRootOf(asked);
+      const substitute = other !== undefined && other !== asked ? await publishedRoot(service, other) : undefined;
+      if (substitute) {
+        lies.push(`answered root(${asked}) with root(${substitute.size})`);
+        result.data = substitute;
+      }
+    }
     if (rollbackBy > 0 && !(isObject(request) && request.tree_size !== undefined)) {
       const older = await publishedRoot(service, result.data.size - rollbackBy);
       if (older) {
@@ -572,6 +599,12 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     failRoots: (which) => {
       failRootOf = which;
     },
+    substituteRoots: (other) => {
+      substituteRootOf = other;
+    },
+    withholdRoots: (which) => {
+      withholdRootOf = which;
+    },
     resignAtRest: (privateKey, leaves) =>
       withAuditDb(served().dataDir, (db) => {
         const chosen = leaves ?? Array.from({ length: treeSize(db) }, (_, i) => i);
@@ -603,6 +636,8 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       envelopeExtra = null;
       editEvent = null;
       failRootOf = null;
+      substituteRootOf = null;
+      withholdRootOf = null;
     },
     close: () =>
       (closing ??= (async () => {

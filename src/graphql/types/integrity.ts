@@ -1,6 +1,6 @@
 // Query.integrity: what the gateway's integrity monitor (src/gateway/integrity-monitor.ts) last
 // found about the upstream's log as a whole — is it still an extension of the last root verified?
-import type { FullAuditStatus, IntegrityStatus } from '../../trust/integrity-status.js';
+import { PERSISTENT_CHECK_ERROR_INTERVALS, type FullAuditStatus, type IntegrityStatus } from '../../trust/integrity-status.js';
 import { builder } from '../builder.js';
 
 const IntegrityStateEnum = builder.enumType('IntegrityState', {
@@ -46,7 +46,19 @@ const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus')
     fullAudit: t.field({ type: FullAuditRef, nullable: true, description: 'The last full audit (FULL_AUDIT_INTERVAL_MS); null before the first.', resolve: (s) => s.fullAudit }),
     lastVerifiedSize: t.int({ nullable: true, description: 'Size of the last published root proven consistent with all before it.', resolve: (s) => s.lastVerifiedSize }),
     lastVerifiedRootHash: t.string({ nullable: true, description: 'Hash of that root (hex).', resolve: (s) => s.lastVerifiedRootHash }),
-    lastCheckedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last check ended, whatever its outcome.', resolve: (s) => s.lastCheckedAt }),
+    lastCheckedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the last check ended, whatever its outcome (also one that could not finish: see lastSuccessfulCheckAt).',
+      resolve: (s) => s.lastCheckedAt,
+    }),
+    lastSuccessfulCheckAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        `When the last check ended that ran to the end without a checkError (null before the first, and not moved by a check that found a failure). Older than lastCheckedAt while checks keep failing: nothing past lastVerifiedSize has been verified since. /ready answers 503 once ${PERSISTENT_CHECK_ERROR_INTERVALS} checks or more in a row could not finish, over more than ${PERSISTENT_CHECK_ERROR_INTERVALS} check intervals.`,
+      resolve: (s) => s.lastSuccessfulCheckAt,
+    }),
     latestPublishedSize: t.int({
       nullable: true,
       description: 'The latest published size the last check saw; larger than lastVerifiedSize while the monitor catches up.',
@@ -55,7 +67,8 @@ const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus')
     failure: t.string({ nullable: true, description: 'Why the state is FAILED (which root changed or which proof did not hold) or UNANCHORED.', resolve: (s) => s.failure }),
     checkError: t.string({
       nullable: true,
-      description: 'Why the last check could not finish (for example the upstream was unreachable); not an integrity failure.',
+      description:
+        'Why the last check could not finish (for example the upstream was unreachable); not an integrity failure. An answer that is a lie on its face (v1/root answering Success without a root, or with another size than asked) is a failure instead.',
       resolve: (s) => s.checkError,
     }),
   }),
