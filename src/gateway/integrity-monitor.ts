@@ -26,7 +26,7 @@ import type { PublishedRoot, RootResult } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
 import { MAX_PATH_HOPS, PATH_HOP, RootProver } from '../trust/root-prover.js';
-import { readStateFile, writeStateFile } from '../trust/state-file.js';
+import { readStateFile, writeContradictionMark, writeStateFile } from '../trust/state-file.js';
 import { PERSISTENT_CHECK_ERROR_INTERVALS, type FullAuditStatus, type IntegrityState, type IntegrityStatus, type IntegrityWatch } from '../trust/integrity-status.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 
@@ -576,8 +576,16 @@ export class IntegrityMonitor implements IntegrityWatch {
     this.saving = this.saving.then(async () => {
       this.saveQueued = false;
       const snapshot = this.history.snapshot();
-      if (!snapshot.anchor) return;
       try {
+        if (!snapshot.anchor) {
+          // Nothing to save but a contradiction (the full audit of an unanchored log found
+          // problems): kept in the mark, so a later clean audit of a log rewritten meanwhile
+          // cannot anchor there after a restart.
+          if (snapshot.contradiction && this.options.stateMarks) {
+            await writeContradictionMark(this.options.stateFile!, this.options.stateKey!, this.options.upstreamId, snapshot.contradiction, this.options.stateMarks);
+          }
+          return;
+        }
         await writeStateFile(this.options.stateFile!, this.options.stateKey!, {
           upstream: this.options.upstreamId,
           treeName: snapshot.treeName,

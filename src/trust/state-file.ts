@@ -95,8 +95,15 @@ export function readStateFile(file: string, key: Buffer, upstream: string, marks
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'refused', reason: `the integrity state file ${file} cannot be read (${(err as Error).message})` };
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { kind: 'refused', reason: `the integrity state file ${file} cannot be read (${(err as Error).message})` };
+    // No file, but a contradiction found before one could be saved (an unanchored log whose full
+    // audit found problems) stays found: the mark keeps it.
+    const mark = marks === undefined ? undefined : readMark(marks, file, upstream, key);
+    if (mark?.kind === 'refused') return { kind: 'refused', reason: mark.reason };
+    if (mark?.kind === 'mark' && mark.contradiction !== null) {
+      return { kind: 'refused', reason: `${mark.contradiction} (found before the history was anchored, and kept in ${markFile(marks!, file, upstream)}: remove that mark once resolved)` };
+    }
+    return { kind: 'missing' };
   }
   let parsed: Record<string, unknown>;
   try {
@@ -172,6 +179,17 @@ function readMark(marks: string, file: string, upstream: string, key: Buffer): M
     return { kind: 'refused', reason: `the integrity state mark ${path} does not carry a valid signature under the integrity key` };
   }
   return { kind: 'mark', macs, contradiction };
+}
+
+/**
+ * Keeps a contradiction found while there is no state to save (the history has no anchor): in the
+ * mark alone, which readStateFile then reports while the state file is missing.
+ */
+export async function writeContradictionMark(file: string, key: Buffer, upstream: string, contradiction: string, marks: string): Promise<void> {
+  const before = readMark(marks, file, upstream, key);
+  const markPayload = { macs: before.kind === 'mark' ? before.macs : [], contradiction: before.kind === 'mark' && before.contradiction !== null ? before.contradiction : contradiction };
+  const path = markFile(marks, file, upstream);
+  await replaceWith(await writeFlushed(path, JSON.stringify({ ...markPayload, mac: mac(key, markPayload) }) + '\n'), path);
 }
 
 /** Writes `content` to a temporary file beside `path` and flushes it; returns its name (renamed by the caller). */

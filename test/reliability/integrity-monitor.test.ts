@@ -499,6 +499,37 @@ describe('integrity monitor', () => {
     expect((await gw.ready()).status).toBe(503);
   });
 
+  test('problems the full audit found in an unanchored log are kept across a restart (in the mark beside the key), before any new audit', async () => {
+    const dataDir = newDataDir();
+    let gw = await start(dataDir);
+    await gw.logAndPublish(6, 'kept');
+    expect((await gw.check()).state).toBe('OK');
+    await stop(gw);
+    rmSync(join(dataDir, 'integrity-state.json'));
+    const db = new Database(join(dataDir, 'audit.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      expect(db.prepare("UPDATE events SET f_tenant_id = 'tenant-b' WHERE leaf_index = 2").run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    gw = await start(dataDir, { fullAuditIntervalMs: 600_000 });
+    expect(gw.running.integrity!.status().state).toBe('UNANCHORED');
+    expect(await gw.running.integrity!.auditNow()).toMatchObject({ ok: false });
+    const failure = gw.running.integrity!.status().failure!;
+    expect(failure).toMatch(/^the full audit found \d+ problem\(s\) in the stored log: /);
+    await stop(gw);
+
+    // Restarted, it is FAILED at once (no audit has run yet), and no audit can anchor it.
+    gw = await start(dataDir, { fullAuditIntervalMs: 600_000, integrityTrustOnFirstUse: true });
+    const status = gw.running.integrity!.status();
+    expect(status.state).toBe('FAILED');
+    expect(status.failure).toContain(failure);
+    expect(status.failure).toMatch(/found before the history was anchored, and kept in .*state-marks.*: remove that mark once resolved/);
+    expect(existsSync(join(dataDir, 'integrity-state.json'))).toBe(false);
+    expect((await gw.ready()).status).toBe(503);
+  });
+
   test('a fresh data directory is anchored at its empty log before the gateway listens: events logged at once are VERIFIED once published', async () => {
     const dataDir = newDataDir();
     // Not settled: the first request goes out the moment startGateway resolves.

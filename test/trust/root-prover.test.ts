@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 import { PATH_HOP, RootProver } from '../../src/trust/root-prover.js';
-import { loadOrCreateIntegrityKey, readStateFile, stateMarksDir, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
+import { loadOrCreateIntegrityKey, readStateFile, stateMarksDir, writeContradictionMark, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 import { rewriteHistory, snapshotAuditDb, withAuditDb } from '../support/tamper.js';
@@ -337,6 +337,16 @@ describe('signed state file', () => {
     const other = join(dir, 'marked', 'other-data', 'integrity-state.json');
     await writeStateFile(other, key, at(5), marks);
     expect(readStateFile(other, key, 'embedded', marks)).toMatchObject({ kind: 'loaded', state: { latest: { size: 5 }, contradiction: null } });
+
+    // A contradiction found before anything could be saved (no anchor) is kept by the mark alone.
+    const unanchored = join(dir, 'marked', 'unanchored', 'integrity-state.json');
+    expect(readStateFile(unanchored, key, 'embedded', marks)).toEqual({ kind: 'missing' });
+    await writeContradictionMark(unanchored, key, 'embedded', 'the full audit found 1 problem(s) in the stored log: leaf 3 was edited', marks);
+    expect(readStateFile(unanchored, key, 'embedded', marks)).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringMatching(/^the full audit found 1 problem\(s\) in the stored log: leaf 3 was edited \(found before the history was anchored, and kept in .*: remove that mark once resolved\)$/),
+    });
+    expect(readStateFile(unanchored, key, 'embedded')).toEqual({ kind: 'missing' });
 
     // A mark rewritten by hand is not believed, and nor is the file it guards.
     for (const name of readdirSync(marks)) writeFileSync(join(marks, name), JSON.stringify({ macs: [], contradiction: null, mac: 'ab'.repeat(32) }));
