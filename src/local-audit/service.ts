@@ -26,6 +26,9 @@ import { TrigramIndexer } from './store/trigram-indexer.js';
 import { sqliteTransactions } from './store/transactions.js';
 import { loadOrCreateToken } from './token.js';
 
+/** How long close() lets requests in flight finish before it cuts their connections (default). */
+const CLOSE_GRACE_MS = 10_000;
+
 export interface LocalAuditOptions {
   /** Directory of the SQLite file (and the generated token). Default ./data */
   dataDir?: string;
@@ -59,6 +62,8 @@ export interface LocalAuditOptions {
   onError?: (err: unknown) => void;
   /** Where warnings about the setup go (a data directory open to others). Default: console.warn. */
   onWarning?: (message: string) => void;
+  /** How long close() lets requests in flight finish before it cuts their connections. Default 10 000 ms. */
+  closeGraceMs?: number;
 }
 
 export interface LocalAudit {
@@ -231,7 +236,14 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
         checkStopped = true;
         await check.stop();
         await new Promise<void>((r) => {
-          server.close(() => r());
+          // server.close() waits for every connection with a request in it: a search starved of
+          // CPU (search threads run at a low priority) or a client that never finishes its body
+          // would hold the whole close. What is still open after the grace is cut.
+          const cut = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? CLOSE_GRACE_MS).unref();
+          server.close(() => {
+            clearTimeout(cut);
+            r();
+          });
           server.closeIdleConnections();
         });
         for (const m of modules) await m.close?.();
