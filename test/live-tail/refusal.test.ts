@@ -11,16 +11,7 @@ import { LiveTailHub, liveTailTotals, type TailItem } from '../../src/graphql/li
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 import { untilOpenLiveTails } from '../support/live-tail.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
-
-async function until(check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until, pause } from '../support/wait.js';
 
 interface Tail {
   data: Json[];

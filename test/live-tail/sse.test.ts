@@ -7,6 +7,7 @@ import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 import { untilOpenLiveTails } from '../support/live-tail.js';
 import { countedSince, verificationChecks } from '../support/verification-metrics.js';
+import { until, pause } from '../support/wait.js';
 
 let gateway: TestGateway;
 let logger: AuditClient;
@@ -50,16 +51,6 @@ function tail(variables: Record<string, unknown>): { pushes: Push[]; errors: unk
   );
   return { pushes, errors, stop };
 }
-
-async function until(check: () => boolean, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('1,000 events arrive once each, in order; after: resumes with no gap and no duplicate', async () => {
   await untilOpenLiveTails(0);

@@ -3,6 +3,7 @@
 import { AuditClient, type SearchEvent } from '../../src/audit-client/index.js';
 import { LiveTailWatcher, type TailPosition } from '../../src/graphql/live-tail/watcher.js';
 import { startTestService, type TestService } from '../support/local-audit.js';
+import { until } from '../support/wait.js';
 
 let service: TestService;
 let client: AuditClient;
@@ -20,14 +21,6 @@ function collect(from?: TailPosition, query = 'actor:tail'): { watcher: LiveTail
   const got: Array<{ event: SearchEvent; position: TailPosition }> = [];
   const watcher = new LiveTailWatcher(client, { query, intervalMs: 50, ...(from ? { from } : {}), onEvents: (events) => got.push(...events) });
   return { watcher, got };
-}
-
-async function until(check: () => boolean, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('1,000 events logged while watching arrive once each, in order; a restart resumes without gap or duplicate', async () => {

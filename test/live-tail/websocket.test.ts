@@ -11,18 +11,11 @@ import { AuditClient } from '../../src/audit-client/index.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 import { startSecureGateway, type SecureGateway } from '../security/support.js';
 import { untilOpenLiveTails } from '../support/live-tail.js';
+import { until } from '../support/wait.js';
 
 const TAIL = `subscription ($q: String) { auditEvents(query: $q) { cursor verdictUpdate event { hash actor verification { verdict } } } }`;
 
 const wsUrl = (httpUrl: string): string => httpUrl.replace(/^http/, 'ws');
-
-async function until(check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const LOG = `mutation Log($event: AuditEventInput!) { log(event: $event) { __typename ... on LogResult { hash } ... on Error { message } } }`;
 

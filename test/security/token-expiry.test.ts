@@ -11,6 +11,7 @@ import { AuditClient } from '../../src/audit-client/index.js';
 import type { Json } from '../support/gateway.js';
 import { untilOpenLiveTails } from '../support/live-tail.js';
 import { startSecureGateway, type SecureGateway } from './support.js';
+import { until, pause } from '../support/wait.js';
 
 const HS_SECRET = 'an-hs256-secret-for-expiry-tests-0123456';
 const KEY = 'expiry-reader-key-0123456789';
@@ -22,16 +23,6 @@ async function tokenFor(seconds: number): Promise<{ token: string; expiresAtMs: 
   const token = await new SignJWT({ scope: 'audit:search' }).setProtectedHeader({ alg: 'HS256' }).setSubject('tail-svc').setExpirationTime(exp).sign(new TextEncoder().encode(HS_SECRET));
   return { token, expiresAtMs: exp * 1000 };
 }
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Tail {
   hashes: string[];
@@ -95,7 +86,7 @@ test('WebSocket: the socket of an expired token is closed with 4403 and its tail
     const byKey = tail(withKey, 'actor:ws-expiry');
     await untilOpenLiveTails(2);
     const before = await log('ws-expiry', 'before expiry');
-    await until(() => byToken.hashes.length === 1 && byKey.hashes.length === 1);
+    await until(() => byToken.hashes.length === 1 && byKey.hashes.length === 1, 10_000);
     expect(byToken.hashes).toEqual([before]);
 
     await until(() => closes.length > 0, expiresAtMs - Date.now() + 5_000);
@@ -104,7 +95,7 @@ test('WebSocket: the socket of an expired token is closed with 4403 and its tail
     await untilOpenLiveTails(1);
 
     const after = await log('ws-expiry', 'after expiry');
-    await until(() => byKey.hashes.length === 2);
+    await until(() => byKey.hashes.length === 2, 10_000);
     await pause(200);
     expect(byToken.hashes).toEqual([before]);
     expect(byKey.hashes).toEqual([before, after]);
@@ -124,7 +115,7 @@ test('SSE: the tail of an expired token ends with UNAUTHENTICATED', async () => 
     const t = tail(sse, 'actor:sse-expiry');
     await untilOpenLiveTails(1);
     const before = await log('sse-expiry', 'before expiry');
-    await until(() => t.hashes.length === 1);
+    await until(() => t.hashes.length === 1, 10_000);
 
     await until(() => t.endedAt !== undefined, expiresAtMs - Date.now() + 5_000);
     expect(t.endedAt!).toBeGreaterThanOrEqual(expiresAtMs);
@@ -160,7 +151,7 @@ test('a token valid for longer than a timer can wait (about 24.8 days) is not ta
     await untilOpenLiveTails(2);
     await pause(300);
     const logged = await log('long-token', 'still valid');
-    await until(() => byToken.hashes.length === 1 && bySse.hashes.length === 1);
+    await until(() => byToken.hashes.length === 1 && bySse.hashes.length === 1, 10_000);
     expect([byToken.hashes, bySse.hashes]).toEqual([[logged], [logged]]);
     expect([closes, byToken.errors, bySse.errors, byToken.endedAt, bySse.endedAt]).toEqual([[], [], [], undefined, undefined]);
     byToken.stop();
