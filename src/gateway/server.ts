@@ -17,6 +17,7 @@ import { getSchema } from '../graphql/schema.js';
 import type { IntegrityWatch } from '../trust/integrity-status.js';
 import type { UpstreamState } from '../graphql/upstream-state.js';
 import { LOCAL_CALLER, type Caller } from '../auth/caller.js';
+import { isLoopback } from '../config.js';
 import { BodyTooLargeError, readBoundedBody } from '../node-http/bounded-body.js';
 import { compiledExecution } from './jit.js';
 import { scopeCacheRelease } from './scope-cache-release.js';
@@ -343,8 +344,9 @@ function hostNameOf(host: string): string | undefined {
   return match[1]!.toLowerCase().replace(/\.$/, '');
 }
 
+/** A loopback address or name, as HOST is judged (config.ts), and the *.localhost names browsers keep on loopback. */
 function isLoopbackName(name: string): boolean {
-  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return name.endsWith('.localhost') || isLoopback(name);
 }
 
 function answerMisdirected(res: ServerResponse): void {
