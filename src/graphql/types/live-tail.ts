@@ -7,17 +7,17 @@
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { AuditApiError, ValidationError } from '../../audit-client/errors.js';
-import { MAX_SEARCH_RESTRICTION_VALUES } from '../../wire/index.js';
 import type { GraphQLContext } from '../context.js';
 import { whenExpired } from '../../auth/caller.js';
 import { ForbiddenError } from '../../auth/errors.js';
+import { InputError } from '../errors.js';
 import { builder } from '../builder.js';
 import { decodeTailCursor, encodeTailCursor } from '../live-tail/cursor.js';
 import { hubFor, SlowSubscriberError, type TailItem } from '../live-tail/hub.js';
 import type { TailPosition } from '../live-tail/watcher.js';
 import { PageVerifier } from '../page-verifier.js';
 import { AuditEventRef, type AuditEventNode } from './audit-event.js';
-import { effectiveRestriction, eventsBetween, matchesRestriction, pagingFailure } from './search.js';
+import { checkRestrictionSize, effectiveRestriction, eventsBetween, matchesRestriction, pagingFailure } from './search.js';
 
 /** Default and test-overridable poll interval when the context carries none. */
 const DEFAULT_INTERVAL_MS = 1000;
@@ -107,17 +107,12 @@ function startTail(ctx: GraphQLContext, args: TailArgs): AsyncGenerator<LiveTail
   let restriction;
   try {
     restriction = effectiveRestriction(ctx, restrictionFromJson(args.searchRestriction));
+    // The search's bound, before the first poll rather than as its refusal.
+    checkRestrictionSize(ctx, restriction, 'searchRestriction');
   } catch (err) {
     if (err instanceof ForbiddenError) throw new GraphQLError(err.message, { extensions: { code: 'FORBIDDEN' } });
+    if (err instanceof InputError) throw new GraphQLError(err.message, { extensions: { code: 'BAD_USER_INPUT', argument: err.argument } });
     throw err;
-  }
-  // The search's bound (search.ts restrictionArgument), before the first poll rather than as its refusal.
-  const total = Object.values(restriction ?? {}).reduce((sum, values) => sum + values.length, 0);
-  if (total > MAX_SEARCH_RESTRICTION_VALUES) {
-    const tenant = ctx.caller.tenantId === undefined ? '' : ', your tenant included';
-    throw new GraphQLError(`searchRestriction lists ${total} values${tenant}; at most ${MAX_SEARCH_RESTRICTION_VALUES} are allowed over all its fields`, {
-      extensions: { code: 'BAD_USER_INPUT', argument: 'searchRestriction' },
-    });
   }
   return liveTail(ctx, args, restriction);
 }

@@ -293,13 +293,21 @@ function restrictionFromInput(input: RestrictionInput): Record<string, string[]>
  */
 function restrictionArgument(ctx: GraphQLContext, input: RestrictionInput, argument: 'searchRestriction' | 'assertSearchRestriction'): Record<string, string[]> | undefined {
   const restriction = effectiveRestriction(ctx, restrictionFromInput(input));
+  checkRestrictionSize(ctx, restriction, argument);
+  return restriction;
+}
+
+/**
+ * The restriction as sent (the caller's tenant included) within MAX_SEARCH_RESTRICTION_VALUES,
+ * the service's own bound, or an InputError on `argument` before any upstream call.
+ */
+export function checkRestrictionSize(ctx: GraphQLContext, restriction: Record<string, string[]> | undefined, argument: string): void {
   let total = 0;
   for (const values of Object.values(restriction ?? {})) total += values.length;
   if (total > MAX_SEARCH_RESTRICTION_VALUES) {
     const tenant = ctx.caller.tenantId === undefined ? '' : ', your tenant included';
     throw new InputError(`${argument} lists ${total} values${tenant}; at most ${MAX_SEARCH_RESTRICTION_VALUES} are allowed over all its fields`, argument);
   }
-  return restriction;
 }
 
 /** The arguments of search and auditEvents (besides first/after/last/before). */
