@@ -116,6 +116,12 @@ function present(value: string | null | undefined): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** The stored signature verifies, by a key trusted for the event (TRUSTED_SIGNING_KEYS_FILE). */
+function storedSignature(ctx: GraphQLContext, envelope: AuditEnvelope): Verification {
+  const { event, signature, public_key: publicKey } = envelope;
+  return applyKeyTrust(verifySignatureNative({ event, signature, publicKey }), { event, publicKey }, ctx.upstream.trustedKeys);
+}
+
 /** The envelope holds the event as sent, and hashes to the hash returned for it. */
 function checkStoredHash(envelope: AuditEnvelope, hash: string, sent: PreparedItem): Verification {
   const unlike = storedUnlike(envelope, sent);
@@ -172,9 +178,7 @@ function checkLogged(ctx: GraphQLContext, result: LogResult, asked: Asked): LogV
                 { oldRootHash: asked.prevRoot.rootHash, newRootHash: result.unpublished_root!, proof: consistencyProof, ...(asked.prevRoot.size !== undefined ? { oldSize: asked.prevRoot.size } : {}) },
                 logProofPairs.hash,
               ),
-    signature: envelope
-      ? applyKeyTrust(verifySignatureNative({ event: envelope.event, signature: envelope.signature, publicKey: envelope.public_key }), { event: envelope.event, publicKey: envelope.public_key }, ctx.upstream.trustedKeys)
-      : absent(asked, 'envelope'),
+    signature: envelope ? storedSignature(ctx, envelope) : absent(asked, 'envelope'),
   };
   const outcome = overallVerdict(checks, ['hash', 'membership', 'consistency']);
   if (outcome.verdict === 'VERIFIED' && !asked.prevRoot?.anchored) {
@@ -255,11 +259,7 @@ const LogBulkItemRef = builder.objectRef<BulkItem>('LogBulkItem').implement({
     signatureVerification: t.field({
       type: VerificationStatusEnum,
       description: 'The stored signature verifies, by a trusted key when they are listed (NONE when unsigned, unless TRUSTED_SIGNING_KEYS_FILE requires a signature, or not verbose).',
-      resolve: (i, _args, ctx) => {
-        if (!i.envelope) return 'NONE';
-        const { event, signature, public_key: publicKey } = i.envelope;
-        return applyKeyTrust(verifySignatureNative({ event, signature, publicKey }), { event, publicKey }, ctx.upstream.trustedKeys).status;
-      },
+      resolve: (i, _args, ctx) => (i.envelope ? storedSignature(ctx, i.envelope).status : 'NONE'),
     }),
   }),
 });
