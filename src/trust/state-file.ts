@@ -186,10 +186,19 @@ function readMark(marks: string, file: string, upstream: string, key: Buffer): M
  * mark alone, which readStateFile then reports while the state file is missing.
  */
 export async function writeContradictionMark(file: string, key: Buffer, upstream: string, contradiction: string, marks: string): Promise<void> {
+  await updateMark(marks, file, upstream, key, (macs) => macs, contradiction);
+}
+
+/**
+ * Rewrites the mark of `file`: its signatures as `macs` makes them from the ones it held, and the
+ * contradiction it held, or else `contradiction` (the first one found stays).
+ */
+async function updateMark(marks: string, file: string, upstream: string, key: Buffer, macs: (held: string[]) => string[], contradiction: string | null): Promise<void> {
   const before = readMark(marks, file, upstream, key);
-  const markPayload = { macs: before.kind === 'mark' ? before.macs : [], contradiction: before.kind === 'mark' && before.contradiction !== null ? before.contradiction : contradiction };
+  const held = before.kind === 'mark' ? before : undefined;
+  const payload = { macs: macs(held?.macs ?? []), contradiction: held?.contradiction ?? contradiction };
   const path = markFile(marks, file, upstream);
-  await replaceWith(await writeFlushed(path, JSON.stringify({ ...markPayload, mac: mac(key, markPayload) }) + '\n'), path);
+  await replaceWith(await writeFlushed(path, JSON.stringify({ ...payload, mac: mac(key, payload) }) + '\n'), path);
 }
 
 /** Writes `content` to a temporary file beside `path` and flushes it; returns its name (renamed by the caller). */
@@ -232,14 +241,10 @@ export async function writeStateFile(file: string, key: Buffer, state: SavedHist
   const tmp = await writeFlushed(file, text);
   if (marks !== undefined) {
     try {
-      const before = readMark(marks, file, state.upstream, key);
-      const previous = before.kind === 'mark' ? before.macs.at(-1) : undefined;
-      const markPayload = {
-        macs: previous === undefined || previous === signature ? [signature] : [previous, signature],
-        contradiction: state.contradiction ?? (before.kind === 'mark' ? before.contradiction : null),
-      };
-      const path = markFile(marks, file, state.upstream);
-      await replaceWith(await writeFlushed(path, JSON.stringify({ ...markPayload, mac: mac(key, markPayload) }) + '\n'), path);
+      await updateMark(marks, file, state.upstream, key, (held) => {
+        const previous = held.at(-1);
+        return previous === undefined || previous === signature ? [signature] : [previous, signature];
+      }, state.contradiction);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw err;
