@@ -3,10 +3,10 @@
 import type { Dispatcher } from 'undici';
 import { downloadOnce, type DownloadDestination, type DownloadedFile, type DownloadOptions } from './download.js';
 import { parseEnvelope } from './envelope.js';
-import { AuditClientError, MalformedEnvelopeError } from './errors.js';
+import { AuditClientError } from './errors.js';
 import { abortError, apiError, bodyError, type ResponseContext } from './error-mapping.js';
 import { prepareItem, type EventInput, type EventItemInput, type EventSigner, type PreparedItem } from './event.js';
-import { DEFAULT_COALESCING_POLICY, LogCoalescer, type CoalescingPolicy } from './log-coalescer.js';
+import { DEFAULT_COALESCING_POLICY, LogCoalescer, resultCount, unlistedResults, type CoalescingPolicy } from './log-coalescer.js';
 import { DEFAULT_POLLING_POLICY, pollUntilDone, type PollingPolicy } from './polling.js';
 import { Redactor } from './redact.js';
 import { acceptedRequest, successResponse, type AcceptedRequest, type AuditResponse } from './response.js';
@@ -311,15 +311,7 @@ export class AuditClient {
   private checkBulkResults(response: AuditResponse<LogBulkResult>, sent: number): void {
     const results = (response.result as { results?: unknown } | null)?.results;
     if (Array.isArray(results) && results.length === sent) return;
-    const counted = Array.isArray(results) ? `${results.length} results for ${sent} events` : 'without results';
-    throw new MalformedEnvelopeError(`v2/log answered ${counted}: which events were stored is unknown`, {
-      target: Transport.target('POST', this.url('v2/log')),
-      code: 'MALFORMED_RESULT',
-      neverReachedServer: false,
-      transient: false,
-      requestId: response.requestId,
-      httpStatus: response.httpStatus,
-    });
+    throw unlistedResults(response, `${resultCount(results, sent)}: which events were stored is unknown`, Transport.target('POST', this.url('v2/log')));
   }
 
   /** One POST, its retries, and (if asked) the polling of a 202. */

@@ -160,17 +160,9 @@ export class LogCoalescer {
         this.settle(member, () => member.resolve({ ...response, result: { hash } }));
         return;
       }
-      // The service took the request, so the event may be stored; nothing here can say which.
-      const counted = Array.isArray(results) ? `${results.length} results for ${group.length} events` : 'without results';
+      const counted = resultCount(results, group.length);
       const what = listed ? `${counted} (event ${index} has no valid hash)` : counted;
-      const err = new MalformedEnvelopeError(`v2/log answered ${what}: whether this event was stored is unknown`, {
-        target: this.sends.target,
-        code: 'MALFORMED_RESULT',
-        neverReachedServer: false,
-        transient: false,
-        requestId: response.requestId,
-        httpStatus: response.httpStatus,
-      });
+      const err = unlistedResults(response, `${what}: whether this event was stored is unknown`, this.sends.target);
       this.settle(member, () => member.reject(err));
     });
   }
@@ -209,4 +201,24 @@ function valueChars(item: PreparedItem): number {
     chars += key.length + (typeof value === 'string' ? value.length : 24);
   }
   return chars;
+}
+
+/** How a v2/log answer's results compare with the events sent, for an error about them. */
+export function resultCount(results: unknown, sent: number): string {
+  return Array.isArray(results) ? `${results.length} results for ${sent} events` : 'without results';
+}
+
+/**
+ * A v2/log answer that does not list one result per event sent. The service took the request, so
+ * events may be stored; nothing in the answer can say which.
+ */
+export function unlistedResults(response: AuditResponse<unknown>, what: string, target: string): MalformedEnvelopeError {
+  return new MalformedEnvelopeError(`v2/log answered ${what}`, {
+    target,
+    code: 'MALFORMED_RESULT',
+    neverReachedServer: false,
+    transient: false,
+    requestId: response.requestId,
+    httpStatus: response.httpStatus,
+  });
 }
