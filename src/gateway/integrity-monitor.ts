@@ -26,7 +26,7 @@ import type { PublishedRoot, RootResult } from '../wire/index.js';
 import { verifyConsistency } from '../merkle/index.js';
 import type { FullAuditReport } from '../full-audit/index.js';
 import { MAX_PATH_HOPS, PATH_HOP, RootProver } from '../trust/root-prover.js';
-import { readStateFile, writeContradictionMark, writeStateFile } from '../trust/state-file.js';
+import { addTamperingMark, readStateFile, readTamperingMark, writeContradictionMark, writeStateFile } from '../trust/state-file.js';
 import { PERSISTENT_CHECK_ERROR_INTERVALS, type FullAuditStatus, type IntegrityState, type IntegrityStatus, type IntegrityWatch } from '../trust/integrity-status.js';
 import { VerifiedHistory } from '../trust/verified-history.js';
 
@@ -100,6 +100,10 @@ export class IntegrityMonitor implements IntegrityWatch {
   private latestPublishedSize: number | null = null;
   private tamperingEvidence = 0;
   private lastTamperingEvidence: string | null = null;
+  private lastTamperingEvidenceAt: string | null = null;
+  /** Reports not yet added to the state mark (a flood of them is written as one update). */
+  private unsavedTampering = 0;
+  private tamperingSaveQueued = false;
   private fullAuditStatus: FullAuditStatus | null = null;
   /** The last full audit was clean but could not anchor: nothing was published when it ran. */
   private auditFoundNoRoot = false;
@@ -256,6 +260,7 @@ export class IntegrityMonitor implements IntegrityWatch {
       anchor: this.history.anchor ?? null,
       tamperingEvidence: this.tamperingEvidence,
       lastTamperingEvidence: this.lastTamperingEvidence,
+      lastTamperingEvidenceAt: this.lastTamperingEvidenceAt,
       fullAudit: this.fullAuditStatus,
     };
   }
@@ -277,7 +282,36 @@ export class IntegrityMonitor implements IntegrityWatch {
   reportTampering(detail: string): void {
     this.tamperingEvidence++;
     this.lastTamperingEvidence = detail;
+    this.lastTamperingEvidenceAt = new Date().toISOString();
     this.error(`audit-gateway: TAMPERING EVIDENCE: ${detail}`);
+    this.queueTamperingSave();
+  }
+
+  /**
+   * Adds the reports made since the last write to the state mark, beside the integrity key: out of
+   * reach of whoever can rewrite the upstream's storage and the state file, and kept across
+   * restarts. Writes queue behind the state's own saves (both rewrite the mark); reports made
+   * while one is queued join it, so a flood costs one write at a time.
+   */
+  private queueTamperingSave(): void {
+    const { stateFile, stateKey, stateMarks } = this.options;
+    if (!stateFile || !stateKey || !stateMarks) return;
+    this.unsavedTampering++;
+    if (this.tamperingSaveQueued) return;
+    this.tamperingSaveQueued = true;
+    this.saving = this.saving.then(async () => {
+      this.tamperingSaveQueued = false;
+      const reports = this.unsavedTampering;
+      // Reports made during this write queue the next one.
+      this.unsavedTampering = 0;
+      try {
+        await addTamperingMark(stateFile, stateKey, this.options.upstreamId, stateMarks, reports, this.lastTamperingEvidence!, this.lastTamperingEvidenceAt!);
+      } catch (err) {
+        // Written with the next report: the count in the mark never loses one.
+        this.unsavedTampering += reports;
+        this.error(`audit-gateway: cannot keep the tampering evidence in ${stateMarks}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** Runs one check (or joins the one running) and returns the status after it. */
@@ -547,6 +581,7 @@ export class IntegrityMonitor implements IntegrityWatch {
   private loadState(): void {
     const file = this.options.stateFile;
     if (!file) return;
+    this.loadTampering(file);
     const loaded = readStateFile(file, this.options.stateKey!, this.options.upstreamId, this.options.stateMarks);
     if (loaded.kind === 'refused') {
       this.fail(`${loaded.reason}; run npm run audit:verify and remove it to anchor the history again`);
@@ -567,6 +602,17 @@ export class IntegrityMonitor implements IntegrityWatch {
       this.history.contradict(state.contradiction);
       this.fail(state.contradiction);
     }
+  }
+
+  /** The tampering evidence earlier runs kept in the state mark (state-file.ts addTamperingMark). */
+  private loadTampering(file: string): void {
+    if (!this.options.stateMarks) return;
+    const kept = readTamperingMark(this.options.stateMarks, file, this.options.upstreamId, this.options.stateKey!);
+    // A mark that does not verify refuses the state file too (readStateFile), which says so.
+    if (kept.kind === 'refused' || kept.tampering === null) return;
+    this.tamperingEvidence = kept.tampering.count;
+    this.lastTamperingEvidence = kept.tampering.last;
+    this.lastTamperingEvidenceAt = kept.tampering.lastAt;
   }
 
   /** Saves after every change, one write at a time, the last change always written. */

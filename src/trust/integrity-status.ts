@@ -48,9 +48,15 @@ export interface IntegrityStatus {
   persistentCheckError: string | null;
   /** How the verified history was anchored: state-file, empty-log, trust-on-first-use, full-audit. */
   anchor: AnchorKind | null;
-  /** Answers that showed tampering without contradicting the history (events of another tenant…). */
+  /**
+   * Answers that showed tampering without contradicting the history (events of another tenant…):
+   * over every run of the gateway when it keeps an integrity state (the count is kept in the
+   * state mark, beside the integrity key), since start otherwise.
+   */
   tamperingEvidence: number;
   lastTamperingEvidence: string | null;
+  /** When the last such answer came (RFC 3339). */
+  lastTamperingEvidenceAt: string | null;
   /** The last full audit (null before the first, or when none is configured). */
   fullAudit: FullAuditStatus | null;
 }

@@ -12,6 +12,10 @@
 // two is refused; a contradiction in the mark stays, whatever the file says. Two, because the
 // mark is written before the file is renamed into place: a crash between them leaves the one
 // before in place, and it must still load.
+//
+// The mark also keeps the count of tampering evidence (answers that showed tampering without
+// contradicting a root): evidence must outlive a restart, and whoever can put back a state file
+// or wipe the data directory must not be able to clear it.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
@@ -144,11 +148,27 @@ export function readStateFile(file: string, key: Buffer, upstream: string, marks
   return { kind: 'loaded', state: { ...(state as SavedHistory), contradiction: state.contradiction ?? mark.contradiction } };
 }
 
-interface Mark {
-  kind: 'mark';
+/**
+ * Tampering that contradicted no root (an answer holding another tenant's events, an event gone
+ * from a result set), counted over every run of the gateway: evidence the upstream misbehaved must
+ * not vanish with a restart, or with the state file put back.
+ */
+export interface TamperingRecord {
+  count: number;
+  /** What the last report said, and when it was made (RFC 3339). */
+  last: string;
+  lastAt: string;
+}
+
+interface MarkContent {
   /** The signatures of the file saved last and of the one before it. */
   macs: string[];
   contradiction: string | null;
+  tampering: TamperingRecord | null;
+}
+
+interface Mark extends MarkContent {
+  kind: 'mark';
 }
 
 function markFile(marks: string, file: string, upstream: string): string {
@@ -168,17 +188,56 @@ function readMark(marks: string, file: string, upstream: string, key: Buffer): M
   const { mac: signature, ...payload } = parsed ?? {};
   const macs = payload.macs;
   const contradiction = payload.contradiction;
+  // Marks written before tampering was kept have no such key: none was kept.
+  const tampering = payload.tampering ?? null;
   if (
     typeof signature !== 'string' ||
     !/^[0-9a-f]{64}$/.test(signature) ||
     !timingSafeEqual(Buffer.from(mac(key, payload), 'hex'), Buffer.from(signature, 'hex')) ||
     !Array.isArray(macs) ||
     !macs.every((m) => typeof m === 'string') ||
-    (contradiction !== null && typeof contradiction !== 'string')
+    (contradiction !== null && typeof contradiction !== 'string') ||
+    (tampering !== null && !isTamperingRecord(tampering))
   ) {
     return { kind: 'refused', reason: `the integrity state mark ${path} does not carry a valid signature under the integrity key` };
   }
-  return { kind: 'mark', macs, contradiction };
+  return { kind: 'mark', macs, contradiction, tampering };
+}
+
+function isTamperingRecord(value: unknown): value is TamperingRecord {
+  const record = value as Partial<TamperingRecord> | null;
+  return (
+    record !== null &&
+    typeof record === 'object' &&
+    Number.isSafeInteger(record.count) &&
+    (record.count as number) >= 1 &&
+    typeof record.last === 'string' &&
+    typeof record.lastAt === 'string'
+  );
+}
+
+/**
+ * The tampering kept in the mark of `file` for `upstream`: null when none was kept (or there is
+ * no mark); refused when the mark does not verify (the caller reports that, as for a state file).
+ */
+export function readTamperingMark(marks: string, file: string, upstream: string, key: Buffer): { kind: 'kept'; tampering: TamperingRecord | null } | { kind: 'refused'; reason: string } {
+  const mark = readMark(marks, file, upstream, key);
+  if (mark.kind === 'refused') return mark;
+  return { kind: 'kept', tampering: mark.kind === 'mark' ? mark.tampering : null };
+}
+
+/**
+ * Adds `reports` tamperings to the mark of `file` (the last of them `last`, made at `lastAt`). The
+ * count only grows: reports are added to what the mark holds, so a second gateway process writing
+ * the same mark loses none of its own.
+ */
+export async function addTamperingMark(file: string, key: Buffer, upstream: string, marks: string, reports: number, last: string, lastAt: string): Promise<TamperingRecord> {
+  let kept: TamperingRecord | undefined;
+  await updateMark(marks, file, upstream, key, (held) => {
+    kept = { count: (held.tampering?.count ?? 0) + reports, last, lastAt };
+    return { ...held, tampering: kept };
+  });
+  return kept!;
 }
 
 /**
@@ -186,17 +245,19 @@ function readMark(marks: string, file: string, upstream: string, key: Buffer): M
  * mark alone, which readStateFile then reports while the state file is missing.
  */
 export async function writeContradictionMark(file: string, key: Buffer, upstream: string, contradiction: string, marks: string): Promise<void> {
-  await updateMark(marks, file, upstream, key, (macs) => macs, contradiction);
+  await updateMark(marks, file, upstream, key, (held) => ({ ...held, contradiction: held.contradiction ?? contradiction }));
 }
 
 /**
- * Rewrites the mark of `file`: its signatures as `macs` makes them from the ones it held, and the
- * contradiction it held, or else `contradiction` (the first one found stays).
+ * Rewrites the mark of `file` as `change` makes it from what it held (nothing, when there was no
+ * mark or it did not verify). Callers keep a contradiction it held: the first one found stays.
  */
-async function updateMark(marks: string, file: string, upstream: string, key: Buffer, macs: (held: string[]) => string[], contradiction: string | null): Promise<void> {
+async function updateMark(marks: string, file: string, upstream: string, key: Buffer, change: (held: MarkContent) => MarkContent): Promise<void> {
   const before = readMark(marks, file, upstream, key);
-  const held = before.kind === 'mark' ? before : undefined;
-  const payload = { macs: macs(held?.macs ?? []), contradiction: held?.contradiction ?? contradiction };
+  const held: MarkContent = before.kind === 'mark' ? before : { macs: [], contradiction: null, tampering: null };
+  const next = change({ macs: held.macs, contradiction: held.contradiction, tampering: held.tampering });
+  // Without tampering the key is left out, as in marks written before it was kept.
+  const payload = next.tampering === null ? { macs: next.macs, contradiction: next.contradiction } : next;
   const path = markFile(marks, file, upstream);
   await replaceWith(await writeFlushed(path, JSON.stringify({ ...payload, mac: mac(key, payload) }) + '\n'), path);
 }
@@ -242,9 +303,10 @@ export async function writeStateFile(file: string, key: Buffer, state: SavedHist
   if (marks !== undefined) {
     try {
       await updateMark(marks, file, state.upstream, key, (held) => {
-        const previous = held.at(-1);
-        return previous === undefined || previous === signature ? [signature] : [previous, signature];
-      }, state.contradiction);
+        const previous = held.macs.at(-1);
+        const macs = previous === undefined || previous === signature ? [signature] : [previous, signature];
+        return { ...held, macs, contradiction: held.contradiction ?? state.contradiction };
+      });
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw err;

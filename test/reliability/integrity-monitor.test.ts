@@ -7,7 +7,7 @@
 // intermediate root breaks the chain at that step, a rolled-back log is caught, the per-check step
 // cap walks a long chain in bounded pieces, checks run on their own timer, a corrupt or rewritten
 // state file is refused, a non-empty log without state is UNANCHORED (also after the log was cut
-// and the state deleted), and a contradiction found by a search turns the monitor FAILED.
+// and the state deleted), a contradiction found by a search turns the monitor FAILED, and tampering evidence outlives restarts.
 import { jest } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -568,7 +568,7 @@ describe('integrity monitor', () => {
 
   test('events deleted under a result set are tampering evidence in Query.integrity, with the page still paging past them', async () => {
     const dataDir = newDataDir();
-    const gw = await start(dataDir);
+    let gw = await start(dataDir);
     await gw.logAndPublish(8, 'evidence');
     expect((await gw.check()).state).toBe('OK');
     const first = (await gw.gql(`{ search(query: "actor:integrity", order: ASC, first: 2) { ... on AuditEventConnection { resultId } } }`)).search;
@@ -581,10 +581,32 @@ describe('integrity monitor', () => {
     }
     const page = (await gw.gql(`query R($id: ID!) { results(resultId: $id, first: 8) { ... on AuditEventConnection { missingEvents edges { node { leafIndex } } } } }`, { id: first.resultId })).results;
     expect(page.missingEvents).toBe(1);
-    const status = (await gw.gql(`{ integrity { tamperingEvidence lastTamperingEvidence } }`)).integrity;
+    const TAMPERING = `{ integrity { tamperingEvidence lastTamperingEvidence lastTamperingEvidenceAt } }`;
+    const status = (await gw.gql(TAMPERING)).integrity;
     expect(status.tamperingEvidence).toBe(1);
     expect(status.lastTamperingEvidence).toMatch(new RegExp(`1 event\\(s\\) that result set ${first.resultId} lists at offsets 0\\.\\.7 are gone`));
+    expect(Date.now() - Date.parse(status.lastTamperingEvidenceAt)).toBeLessThan(60_000);
     expect(errorSpy.mock.calls.some((c) => String(c[0]).includes('TAMPERING EVIDENCE'))).toBe(true);
+
+    // The evidence outlives the process: kept beside the integrity key, not in the data directory.
+    const stateFile = join(dataDir, 'integrity-state.json');
+    const savedState = readFileSync(stateFile);
+    await stop(gw);
+    gw = await start(dataDir);
+    expect((await gw.gql(TAMPERING)).integrity).toEqual(status);
+
+    // A flood of reports (each page read again shows the gone event) loses none, written as it comes.
+    await Promise.all(Array.from({ length: 12 }, () => gw.gql(`query R($id: ID!) { results(resultId: $id, first: 8) { ... on AuditEventConnection { missingEvents } } }`, { id: first.resultId })));
+    expect((await gw.gql(TAMPERING)).integrity.tamperingEvidence).toBe(13);
+    await stop(gw);
+    // Neither an earlier state file put back, nor a data directory wiped, clears it.
+    writeFileSync(stateFile, savedState);
+    gw = await start(dataDir);
+    expect((await gw.gql(TAMPERING)).integrity.tamperingEvidence).toBe(13);
+    await stop(gw);
+    rmSync(dataDir, { recursive: true, force: true });
+    gw = await start(dataDir);
+    expect((await gw.gql(TAMPERING)).integrity).toMatchObject({ tamperingEvidence: 13, lastTamperingEvidence: status.lastTamperingEvidence });
   });
 
   test('a contradiction found by a search (the page root of a verified size differs) turns the monitor FAILED at once, and it is persisted', async () => {

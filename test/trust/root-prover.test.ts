@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AuditClient } from '../../src/audit-client/index.js';
 import type { PublishedRoot } from '../../src/wire/index.js';
 import { PATH_HOP, RootProver } from '../../src/trust/root-prover.js';
-import { loadOrCreateIntegrityKey, readStateFile, stateMarksDir, writeContradictionMark, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
+import { addTamperingMark, loadOrCreateIntegrityKey, readStateFile, readTamperingMark, stateMarksDir, writeContradictionMark, writeStateFile, type SavedHistory } from '../../src/trust/state-file.js';
 import { VerifiedHistory } from '../../src/trust/verified-history.js';
 import { startTestService, tempDir, type TestService } from '../support/local-audit.js';
 import { rewriteHistory, snapshotAuditDb, withAuditDb } from '../support/tamper.js';
@@ -351,5 +351,31 @@ describe('signed state file', () => {
     // A mark rewritten by hand is not believed, and nor is the file it guards.
     for (const name of readdirSync(marks)) writeFileSync(join(marks, name), JSON.stringify({ macs: [], contradiction: null, mac: 'ab'.repeat(32) }));
     expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/state mark .* does not carry a valid signature/) });
+  });
+
+  test('tampering evidence adds up in the mark, outlives the state saves around it, and a lowered count is refused', async () => {
+    const keyFile = join(dir, 'tampering', 'keys', 'integrity-key');
+    const key = loadOrCreateIntegrityKey(keyFile);
+    const marks = stateMarksDir(keyFile);
+    const file = join(dir, 'tampering', 'data', 'integrity-state.json');
+    expect(readTamperingMark(marks, file, 'embedded', key)).toEqual({ kind: 'kept', tampering: null });
+    // Before any state is saved (an unanchored log), and then around the saves.
+    expect(await addTamperingMark(file, key, 'embedded', marks, 2, 'events outside the restriction', '2026-12-08T01:00:00.000Z')).toEqual({ count: 2, last: 'events outside the restriction', lastAt: '2026-12-08T01:00:00.000Z' });
+    await writeStateFile(file, key, state, marks);
+    await addTamperingMark(file, key, 'embedded', marks, 3, '1 event(s) gone', '2026-12-08T01:00:05.000Z');
+    await writeStateFile(file, key, { ...state, savedAt: '2026-12-08T01:00:06.000Z' }, marks);
+    expect(readTamperingMark(marks, file, 'embedded', key)).toEqual({ kind: 'kept', tampering: { count: 5, last: '1 event(s) gone', lastAt: '2026-12-08T01:00:05.000Z' } });
+    // The saves that kept it still guard the state file as before.
+    expect(readStateFile(file, key, 'embedded', marks)).toMatchObject({ kind: 'loaded' });
+    // Per upstream: another one's evidence is its own.
+    expect(readTamperingMark(marks, file, 'https://audit.example', key)).toEqual({ kind: 'kept', tampering: null });
+
+    // Whoever lowers the count by hand breaks the mark's signature: refused, with the state file it guards.
+    for (const name of readdirSync(marks)) {
+      const mark = JSON.parse(readFileSync(join(marks, name), 'utf8'));
+      writeFileSync(join(marks, name), JSON.stringify({ ...mark, tampering: { ...mark.tampering, count: 1 } }));
+    }
+    expect(readTamperingMark(marks, file, 'embedded', key)).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/does not carry a valid signature/) });
+    expect(readStateFile(file, key, 'embedded', marks).kind).toBe('refused');
   });
 });

@@ -39,10 +39,12 @@ const IntegrityStatusRef = builder.objectRef<IntegrityStatus>('IntegrityStatus')
       resolve: (s) => s.anchor,
     }),
     tamperingEvidence: t.int({
-      description: 'Answers that showed tampering without contradicting a verified root (e.g. events outside the restriction the gateway forced), since start.',
+      description:
+        'Answers that showed tampering without contradicting a verified root (e.g. events outside the restriction the gateway forced, events gone from a result set). Counted over every run of the gateway when it keeps an integrity state (INTEGRITY_STATE_FILE, or the embedded service\'s data directory): the count is kept beside the integrity key, so neither a restart nor a state file put back clears it. Since start otherwise.',
       resolve: (s) => s.tamperingEvidence,
     }),
     lastTamperingEvidence: t.string({ nullable: true, description: 'What the last such answer showed.', resolve: (s) => s.lastTamperingEvidence }),
+    lastTamperingEvidenceAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last such answer came.', resolve: (s) => s.lastTamperingEvidenceAt }),
     fullAudit: t.field({ type: FullAuditRef, nullable: true, description: 'The last full audit (FULL_AUDIT_INTERVAL_MS); null before the first.', resolve: (s) => s.fullAudit }),
     lastVerifiedSize: t.int({ nullable: true, description: 'Size of the last published root proven consistent with all before it.', resolve: (s) => s.lastVerifiedSize }),
     lastVerifiedRootHash: t.string({ nullable: true, description: 'Hash of that root (hex).', resolve: (s) => s.lastVerifiedRootHash }),
