@@ -113,9 +113,18 @@ export class PageVerifier {
         else missing.push(size);
       }
     }
+    const fromCache = new Set(bySize.values());
     const witness = upstream.witness?.enabled ? upstream.witness : undefined;
     const quickTrust = this.root ? upstream.prover.check(this.root) : undefined;
-    const verify = (facts: RootFacts): GatewayEventVerification[] => this.judge(pageEvents, bySize, unavailable, facts);
+    const verify = (facts: RootFacts): GatewayEventVerification[] | Promise<GatewayEventVerification[]> => {
+      const disproven = new Map<number, PublishedRoot>();
+      const verdicts = this.judge(pageEvents, bySize, unavailable, facts, disproven);
+      this.reportDisproven(disproven.values());
+      // A root kept from an earlier answer and proven false now: this request asks once again, so
+      // an earlier lie does not fail events the upstream now answers honestly.
+      const stale = [...disproven].filter(([, root]) => fromCache.has(root)).map(([size]) => size);
+      return stale.length === 0 || tree === undefined ? verdicts : this.judgeAgain(pageEvents, bySize, unavailable, facts, tree, stale);
+    };
     if (missing.length === 0 && (!this.root || (quickTrust && !witness))) {
       return verify({ trust: quickTrust ?? none('no published root'), witness: NO_WITNESS, witnessRequired: false });
     }
@@ -125,12 +134,7 @@ export class PageVerifier {
         quickTrust ?? (this.root ? upstream.prover.trust(this.root, this.ctx.signal) : none('no published root')),
         witness && this.root ? witness.check(this.root, this.ctx.signal) : undefined,
       ]);
-      loaded.forEach((root, i) => {
-        const size = missing[i]!;
-        if (root instanceof Error) unavailable.set(size, none(`published root(${size}) could not be fetched: ${root.message}`));
-        else if (root) bySize.set(size, root);
-        else unavailable.set(size, fail(`published root(${size}) was asked for and withheld`));
-      });
+      takeLoaded(missing, loaded, bySize, unavailable);
       return verify({
         trust,
         witness: witnessed === undefined ? NO_WITNESS : witnessed.status === 'PENDING' ? none(witnessed.reason) : (witnessed),
@@ -139,7 +143,35 @@ export class PageVerifier {
     })();
   }
 
-  private judge(pageEvents: PageEvent[], bySize: Map<number, PublishedRoot>, unavailable: Map<number, Verification>, facts: RootFacts): GatewayEventVerification[] {
+  /**
+   * Judges the page again once the roots of `sizes` are fetched afresh (the kept ones were proven
+   * false). One more try only: a fresh answer proven false fails the events that need it.
+   */
+  private async judgeAgain(pageEvents: PageEvent[], bySize: Map<number, PublishedRoot>, unavailable: Map<number, Verification>, facts: RootFacts, tree: string, sizes: number[]): Promise<GatewayEventVerification[]> {
+    const loader = this.ctx.loaders.publishedRoot;
+    const keys = sizes.map((size) => rootKey(tree, size));
+    for (const key of keys) loader.clear(key);
+    for (const size of sizes) bySize.delete(size);
+    takeLoaded(sizes, await loader.loadMany(keys), bySize, unavailable);
+    const disproven = new Map<number, PublishedRoot>();
+    const verdicts = this.judge(pageEvents, bySize, unavailable, facts, disproven);
+    // The others were reported the first time.
+    this.reportDisproven(sizes.flatMap((size) => disproven.get(size) ?? []));
+    return verdicts;
+  }
+
+  /** Published roots an event's path proved false: forgotten by the cache, and tampering evidence. */
+  private reportDisproven(roots: Iterable<PublishedRoot>): void {
+    for (const root of roots) {
+      this.ctx.upstream.roots.forgetFalseClaim(root);
+      this.ctx.integrity?.reportTampering(
+        `the audit service's published root(${root.size}) ${String(root.root_hash)} is not the first ${root.size} leaves of the proven root(${this.root!.size}) ${this.root!.root_hash} (an event's path shows it)`,
+      );
+    }
+  }
+
+  /** The page's verdicts. `disproven` receives the published roots an event's path proved false (with a proven page root). */
+  private judge(pageEvents: PageEvent[], bySize: Map<number, PublishedRoot>, unavailable: Map<number, Verification>, facts: RootFacts, disproven: Map<number, PublishedRoot>): GatewayEventVerification[] {
     const upstream = this.ctx.upstream;
     // Against the history as it is now: the proofs this page waited for may have recorded sizes
     // since the cache handed their roots out, and the loader's answers are the upstream's as given.
@@ -151,6 +183,10 @@ export class PageVerifier {
       }
     }
     const trusted = upstream.trustedKeys;
+    const recordDisproven = (size: number): void => {
+      const root = bySize.get(size);
+      if (root) disproven.set(size, root);
+    };
     const checks = verifyPage(
       pageEvents,
       {
@@ -165,8 +201,10 @@ export class PageVerifier {
         sha256Hex: sha256HexNative,
         proofsRequested: true,
         pageRootTrust: facts.trust,
+        ...(facts.trust.status === 'PASS' ? { onPrefixMismatch: (size: number) => recordDisproven(size) } : {}),
       },
     );
+
     return checks.map((c, i) => {
       const published = pageEvents[i]?.published === true;
       const witness = published ? facts.witness : facts.witnessRequired ? NOT_PUBLISHED : NO_WITNESS;
@@ -175,6 +213,16 @@ export class PageVerifier {
       return { hash: c.hash, membership: c.membership, consistency: c.consistency, signature: c.signature, witness, verdict: outcome.verdict, verdictReason: outcome.reason };
     });
   }
+}
+
+/** Puts the roots a loader answered for `sizes` in `bySize`, and why not in `unavailable`. */
+function takeLoaded(sizes: number[], loaded: ReadonlyArray<PublishedRoot | null | Error>, bySize: Map<number, PublishedRoot>, unavailable: Map<number, Verification>): void {
+  loaded.forEach((root, i) => {
+    const size = sizes[i]!;
+    if (root instanceof Error) unavailable.set(size, none(`published root(${size}) could not be fetched: ${root.message}`));
+    else if (root) bySize.set(size, root);
+    else unavailable.set(size, fail(`published root(${size}) was asked for and withheld`));
+  });
 }
 
 const REQUIRED = ['hash', 'membership', 'consistency'] as const;

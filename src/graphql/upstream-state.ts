@@ -81,6 +81,15 @@ export class PublishedRootCache {
     return this.proven!.contradict(root);
   }
 
+  /**
+   * Forgets `root`, a claim the page verifier found false (not the prefix of a proven root that an
+   * event's path shows), if it is the one kept: the next page fetches that size again rather than
+   * failing on an earlier answer.
+   */
+  forgetFalseClaim(root: PublishedRoot): void {
+    if (this.byTree.get(root.tree_name)?.get(root.size) === root) this.forget(root);
+  }
+
   /** The history holds `root`'s size (in its tree, or in any while it knows none) with another hash. */
   private differsFromProven(root: PublishedRoot): boolean {
     const history = this.proven?.history;

@@ -68,6 +68,12 @@ export interface VerifyPageOptions {
   pageRootTrust?: Verification;
   /** The verdict for a published root of `size` that `publishedRoot` could not supply (default NONE). */
   missingRoot?: (size: number) => Verification;
+  /**
+   * Called when the published root of `size` is not the prefix of the page's root that an event's
+   * path proves (`provenHex`). With a PASS `pageRootTrust` that prefix is proven, so the published
+   * root is proven false, not merely unproven: the caller may forget it and fetch again.
+   */
+  onPrefixMismatch?: (size: number, published: RootLike, provenHex: string) => void;
 }
 
 /**
@@ -91,6 +97,11 @@ function wrongSize(record: RootLike, size: number): Verification | null {
   return typeof record.size === 'number' && record.size !== size
     ? fail(`the published root record for size ${size} says size ${record.size}`)
     : null;
+}
+
+/** A failed one-step consistency check says which published roots it was between. */
+function namingPair(leaf: number, verdict: Verification): Verification {
+  return verdict.status === 'FAIL' ? fail(`published root(${leaf}) → root(${leaf + 1}): ${verdict.reason ?? 'does not hold'}`) : verdict;
 }
 
 /** The verdicts for a page entry that is not an event object at all. */
@@ -172,14 +183,17 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     const verdict =
       wrongSize(older, leaf) ??
       wrongSize(newer, leaf + 1) ??
-      verifyConsistency(
-        {
-          oldRootHash: older.root_hash,
-          newRootHash: newer.root_hash,
-          proof: newer.consistency_proof,
-          sizes: { oldSize: leaf, newSize: leaf + 1 },
-        },
-        pairHasher,
+      namingPair(
+        leaf,
+        verifyConsistency(
+          {
+            oldRootHash: older.root_hash,
+            newRootHash: newer.root_hash,
+            proof: newer.consistency_proof,
+            sizes: { oldSize: leaf, newSize: leaf + 1 },
+          },
+          pairHasher,
+        ),
       );
     if (unchangeable) pairVerdicts.set(newer, { older, leaf, verdict });
     return verdict;
@@ -217,6 +231,7 @@ export function verifyPage(events: readonly PageEvent[], roots: PageRoots, optio
     if (wrong) return wrong;
     const claimed = typeof published.root_hash === 'string' ? digestFromHex(published.root_hash) : null;
     if (!claimed || !bytesEqual(claimed, derived.prefixRoot)) {
+      options.onPrefixMismatch?.(leaf + 1, published, bytesToHex(derived.prefixRoot));
       return fail(
         `published root(${leaf + 1}) ${String(published.root_hash)} is not the first ${leaf + 1} leaves of the page's root (the event's path makes it ${bytesToHex(derived.prefixRoot)})`,
       );

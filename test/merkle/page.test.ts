@@ -437,6 +437,22 @@ describe('proofs that were asked for (proofsRequested)', () => {
     expect(results[7]!.consistency.reason).toMatch(/published root\(8\) [0-9a-f]{64} is not the first 8 leaves of the page's root/);
   });
 
+  test('a published root that is not the prefix the event path proves is handed to onPrefixMismatch, with the prefix the path makes', () => {
+    const forged = new Map(publishedRoots);
+    const wrong = { ...publishedRoots.get(8)!, root_hash: publishedRoots.get(9)!.root_hash };
+    forged.set(8, wrong);
+    const seen: Array<[number, RootLike, string]> = [];
+    const results = verifyPage(honestEvents, honestRoots, { ...strict(forged), onPrefixMismatch: (size, root, provenHex) => seen.push([size, root, provenHex]) });
+    // The one-step checks on either side fail too, naming the roots they were between.
+    expect(results[7]!.consistency.reason).toMatch(/^published root\(7\) → root\(8\): /);
+    expect(results[8]!.consistency.reason).toMatch(/^published root\(8\) → root\(9\): /);
+    expect(seen).toEqual([[8, wrong, publishedRoots.get(8)!.root_hash]]);
+    // Honest roots: never called.
+    seen.length = 0;
+    verifyPage(honestEvents, honestRoots, { ...strict(), onPrefixMismatch: (size, root, provenHex) => seen.push([size, root, provenHex]) });
+    expect(seen).toEqual([]);
+  });
+
   test('paths kept from an honest page do not carry a tampered page after it: each event is judged on its own proof', () => {
     expect(deviations(verifyPage(honestEvents, honestRoots, strict()))).toEqual([]);
     const events = structuredClone(honestEvents);

@@ -230,7 +230,7 @@ describe('integrity monitor', () => {
     const page = (await gw.gql(`{ search(query: "message:step", order: ASC) { ... on AuditEventConnection { edges { node { leafIndex verification { consistency verdict failures } } } } } }`)).search;
     const leaf11 = page.edges.find((e: Json) => e.node.leafIndex === 11).node.verification;
     expect(leaf11).toMatchObject({ consistency: 'FAIL', verdict: 'FAILED' });
-    expect(leaf11.failures[0]).toMatch(/^consistency: (published root\(12\) (ab)+ is not the first 12 leaves of the page's root|consistency item 0 does not lead to the new root)/);
+    expect(leaf11.failures[0]).toMatch(/^consistency: (published root\(12\) (ab)+ is not the first 12 leaves of the page's root|published root\(11\) → root\(12\): consistency item 0 does not lead to the new root)/);
   });
 
   test('the step cap walks a long chain in bounded pieces, reporting the lag', async () => {

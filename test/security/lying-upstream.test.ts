@@ -692,6 +692,48 @@ describe('the gateway against a lying upstream', () => {
     expect(integrity.failure).toBe(`root(39) is ${offered.rootHash}, but the gateway verified ${history.get(39)!.rootHash} for that size: the audit service serves another history`);
   });
 
+  test('forgeRoot of a size never proven: a kept forged root the page disproves is fetched again, not a FAILED for honest answers; a fresh one FAILs; both are tampering evidence', async () => {
+    const s = await anchored();
+    await s.log(5, 'alice'); // published: 39
+    expect(await s.check()).toMatchObject({ state: 'OK', lastVerifiedSize: 39 });
+    const history = s.running.integrity!.history;
+    // Sizes a page of 39 events needs (root(L) and root(L + 1) for each leaf L) that the verified
+    // history does not hold: only the upstream's word stands for them.
+    const unheld = Array.from({ length: 37 }, (_, i) => i + 2).filter((size) => !history.get(size) && !history.get(size - 1) && !history.get(size + 1));
+    expect(unheld.length).toBeGreaterThanOrEqual(2);
+    const [kept, fresh] = [unheld[0]!, unheld.at(-1)!];
+
+    // An earlier answer forged root(kept), and the gateway kept it as a claim.
+    s.up.forgeRoot((size) => size === kept);
+    const forged = (await s.gql(`{ root(treeSize: ${kept}) { ... on PublishedRoot { rootHash } } }`)).root.rootHash;
+    const before = (await s.integrity()).tamperingEvidence;
+
+    // Now the upstream answers root(kept) honestly, and forges root(fresh) within the request.
+    // The page's root (39) is proven, so leaf kept - 1's path proves the kept root(kept) false: it
+    // is asked for again, and the events that need it VERIFY. The forged root(fresh) is the
+    // upstream's word in this very request: the events that need it FAIL.
+    s.up.forgeRoot((size) => size === fresh);
+    const page = await s.search('actor:alice');
+    expect(page.root?.size).toBe(39);
+    expect(published(page)).toHaveLength(39);
+    for (const node of published(page)) {
+      if (node.leafIndex === fresh - 1 || node.leafIndex === fresh) expectFailed(node, new RegExp(`root\\(${fresh}\\)`));
+      else expectVerified(node);
+    }
+    expect(s.up.calls.filter((c) => c.path === '/v1/root' && c.request.tree_size === kept)).toHaveLength(2);
+    const integrity = await s.integrity();
+    expect(integrity.tamperingEvidence).toBe(before + 2);
+    const evidence = errorSpy.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('TAMPERING EVIDENCE'));
+    expect(evidence.some((line) => line.includes(`published root(${kept}) ${forged} is not the first ${kept} leaves of the proven root(39)`))).toBe(true);
+    expect(evidence.some((line) => line.includes(`published root(${fresh})`))).toBe(true);
+    expect(integrity.state).toBe('OK');
+
+    // Neither forged root was kept: honest answers VERIFY every event.
+    s.up.forgeRoot(null);
+    const honest = await s.search('actor:alice');
+    for (const node of published(honest)) expectVerified(node);
+  });
+
   test('resign in transit: events re-signed by an attacker (hash recomputed) are FAILED: not in the tree, and signed by an untrusted key', async () => {
     const legit = newKey();
     const s = await scenario({ signingKey: legit, trustedKeys: [legit] });
