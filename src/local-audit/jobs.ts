@@ -7,7 +7,15 @@
 // An asynchronous job (an export writing its file) does its long work outside any transaction,
 // yielding to the event loop so requests and appends keep flowing, then records what it made and
 // its completion in one transaction. If that fails, or the work does, it discards what it made.
+//
+// A job whose transaction fails for a storage reason (isStorageFailure: lock not obtained, disk
+// full, I/O error…) is not failed: the 202 promised the work, and the storage may recover. Its
+// transaction rolled back, so it stays pending (polls keep answering 202), the error goes to
+// onError (the service is then not ready), and the runner retries it after a backoff. Being the
+// oldest pending job, it runs before any later one: jobs append in the order they were accepted.
+// Any other error (a ServiceError such as a validation error, a bug) fails the job for good.
 import { ServiceError } from './core/errors.js';
+import { isStorageFailure } from './core/write-health.js';
 import type { Job, JobError, JobOutcome, JobStore } from './store/job-store.js';
 
 export type { Job, JobError, JobOutcome, JobState } from './store/job-store.js';
@@ -16,9 +24,18 @@ export type { Job, JobError, JobOutcome, JobState } from './store/job-store.js';
 const JOB_TTL_MS = 24 * 3600_000;
 
 /**
+ * The wait before retrying after the store failed; it doubles with each failure in a row, up to
+ * RETRY_MAX_MS. Short at first (a lock held for a moment), capped so a recovered store is noticed
+ * within seconds, long enough that a store that stays broken is not hammered: each attempt can
+ * block the event loop for the busy timeout.
+ */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+/**
  * Does a job's work. Runs synchronously inside the transaction that marks the job done, so every
  * write it makes commits (or rolls back) together with the completion. Throw a ServiceError to
- * fail the job with that envelope.
+ * fail the job with that envelope; a storage failure it meets leaves the job pending, retried.
  */
 type JobHandler = (request: unknown, job: Job) => JobOutcome;
 
@@ -55,6 +72,8 @@ export class JobRunner {
   private readonly ttlMs: number;
   private scheduled: NodeJS.Immediate | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The last wait before a retry; 0 once a job has been recorded since (no failure in a row). */
+  private retryDelayMs = 0;
   private purgeTimer: NodeJS.Timeout | undefined;
   private paused = false;
   private stopped = false;
@@ -174,15 +193,25 @@ export class JobRunner {
       } catch (err) {
         // The database itself failed (even recording the failure did): try again later rather
         // than spinning on the same job.
-        this.options.onError(err);
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.kick();
-        }, 1000).unref();
+        this.retryLater(err);
         return;
       }
       if (ranOne) this.kick();
     });
+  }
+
+  /**
+   * Reports a failure of the store and runs the oldest pending job again after the backoff. Until
+   * then kick() does nothing, so no later job overtakes it.
+   */
+  private retryLater(err: unknown): void {
+    this.options.onError(err);
+    this.retryDelayMs = Math.min(this.retryDelayMs === 0 ? RETRY_FIRST_MS : this.retryDelayMs * 2, RETRY_MAX_MS);
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.retryDelayMs).unref();
   }
 
   /** Runs the oldest pending job; false when there was none. */
@@ -191,10 +220,13 @@ export class JobRunner {
     if (!job) return false;
     const asyncHandler = this.asyncHandlers.get(job.kind);
     if (asyncHandler) {
-      this.running = this.runAsync(job, asyncHandler).finally(() => {
-        this.running = undefined;
-        this.kick();
-      });
+      this.running = this.runAsync(job, asyncHandler)
+        // The store failed even while cleaning up (resyncing): nothing was recorded, so retry.
+        .catch((err: unknown) => this.retryLater(err))
+        .finally(() => {
+          this.running = undefined;
+          this.kick();
+        });
       // The next job is picked up when this one has settled.
       return false;
     }
@@ -206,8 +238,15 @@ export class JobRunner {
       });
     } catch (err) {
       this.options.afterRollback?.();
+      if (isStorageFailure(err)) {
+        // Rolled back, so still pending: the retry reads the job again (a completion that did
+        // land despite the error left it done, and it is not run twice).
+        this.retryLater(err);
+        return false;
+      }
       this.recordFailure(job, err);
     }
+    this.retryDelayMs = 0;
     return true;
   }
 
@@ -230,8 +269,13 @@ export class JobRunner {
     } catch (err) {
       outcome.discard();
       this.options.afterRollback?.();
-      this.recordFailureLater(job, err);
+      // What the work made is gone and nothing of the completion committed: the job runs again
+      // from the start once the store takes writes (a new snapshot, a new file).
+      if (isStorageFailure(err)) this.retryLater(err);
+      else this.recordFailureLater(job, err);
+      return;
     }
+    this.retryDelayMs = 0;
   }
 
   /** Records a failure outside runNext: a database that cannot even do that is reported, then retried. */
@@ -239,11 +283,7 @@ export class JobRunner {
     try {
       this.recordFailure(job, err);
     } catch (dbErr) {
-      this.options.onError(dbErr);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.kick();
-      }, 1000).unref();
+      this.retryLater(dbErr);
     }
   }
 
@@ -254,5 +294,6 @@ export class JobRunner {
         : { status: 'InternalError', summary: 'The job failed with an internal error; see the service log', result: {} };
     if (!(err instanceof ServiceError) || err.status === 'InternalError') this.options.onError(err);
     this.store.fail(job.id, error, Date.now() + this.ttlMs);
+    this.retryDelayMs = 0;
   }
 }
