@@ -8,12 +8,13 @@
 // (keys mode), they must be that caller's. The file is streamed from the upstream as it arrives.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { BlockList, isIP, type AddressInfo } from 'node:net';
-import type { AuditClient } from '../audit-client/index.js';
+import type { AddressInfo } from 'node:net';
+import { AuditClient, DEFAULT_TIMEOUTS } from '../audit-client/index.js';
 import type { Caller } from '../auth/caller.js';
 import { DownloadLinks } from '../auth/download-links.js';
 import { JobHandles } from '../auth/job-handles.js';
 import type { GatewayUrls } from '../graphql/context.js';
+import { ADDRESS_KIND_REFUSED, addressKind, downloadAgent } from './address-kind.js';
 
 /** Every download link's path starts here (the server routes on it before anything else runs). */
 export const DOWNLOADS_PREFIX = '/downloads/';
@@ -24,7 +25,10 @@ const MAX_LINK_LIFETIME_MS = 60 * 60 * 1000;
 const POLL_QUERY = 'query Poll($id: ID!) { pollResult(requestId: $id) { __typename ... on PollResult { done result } ... on Error { message } } }';
 
 export interface DownloadsOptions {
-  /** Fetches the upstream's files (they need no token). */
+  /**
+   * The upstream: its base URL says which kinds of address its files may be fetched from (see
+   * downloadAllowed). The files are fetched by a client of the route's own, which sends no token.
+   */
   client: AuditClient;
   /** The gateway's public base URL (PUBLIC_URL), without a trailing slash; read when a URL is made. */
   publicUrl: () => string;
@@ -60,38 +64,18 @@ export function createDownloads(options: DownloadsOptions): Downloads {
     poll: (requestId) => `${options.publicUrl()}/graphql?query=${encodeURIComponent(POLL_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ id: requestId }))}`,
   };
   const upstreamBase = new URL(options.client.baseUrl);
-  return { jobs, urls, serve: (req, res) => serve(req, res, links, upstreamBase, options) };
-}
-
-type AddressKind = 'public' | 'loopback' | 'link-local' | 'private' | 'special';
-
-/** Address ranges a download is not fetched from unless the upstream itself is in the same one. */
-const RANGES: ReadonlyArray<readonly [AddressKind, ReadonlyArray<readonly [string, number, 'ipv4' | 'ipv6']>]> = [
-  ['loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
-  ['link-local', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
-  ['private', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]],
-  // "This network", multicast, reserved/broadcast; IPv6 unspecified, IPv4-compatible, NAT64, 6to4, multicast.
-  ['special', [['0.0.0.0', 8, 'ipv4'], ['224.0.0.0', 3, 'ipv4'], ['::', 96, 'ipv6'], ['64:ff9b::', 96, 'ipv6'], ['2002::', 16, 'ipv6'], ['ff00::', 8, 'ipv6']]],
-];
-const BLOCKS = RANGES.map(([kind, subnets]) => {
-  const list = new BlockList();
-  for (const [network, prefix, type] of subnets) list.addSubnet(network, prefix, type);
-  return [kind, list] as const;
-});
-
-/**
- * What kind of address a URL's host is. Only literal addresses (in any form the URL parser turns
- * into one, IPv4-mapped IPv6 included) and localhost names are recognised; other names count as
- * public, since the name is resolved again when the file is fetched (a check of its resolution
- * here could be raced by DNS rebinding).
- */
-function addressKind(url: URL): AddressKind {
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
-  const version = isIP(host);
-  if (version === 0) return 'public';
-  for (const [kind, list] of BLOCKS) if (list.check(host, version === 4 ? 'ipv4' : 'ipv6')) return kind;
-  return 'public';
+  // Files are fetched through an Agent that connects only to the kinds of address downloadAllowed
+  // allows, checked on the address connected to (address-kind.ts). Redirects are not followed
+  // (undici's request follows none without its redirect interceptor): a 3xx is an upstream failure
+  // (502); were one followed, its connection would go through this Agent too. The upstream's own
+  // client keeps its Agent for the API. This client sends no token (downloadFile sends none); its
+  // token is random so that no text in an error is redacted as if it were one.
+  const fetcher = new AuditClient({
+    baseUrl: options.client.baseUrl,
+    token: randomBytes(16).toString('hex'),
+    dispatcher: downloadAgent(upstreamBase, DEFAULT_TIMEOUTS.connectMs),
+  });
+  return { jobs, urls, serve: (req, res) => serve(req, res, links, upstreamBase, fetcher, options) };
 }
 
 /**
@@ -103,7 +87,10 @@ function addressKind(url: URL): AddressKind {
  * no credentials in the URL, and the upstream's own origin or a host of the same kind of address
  * as the upstream's: a public upstream's files are not fetched from loopback, private or
  * link-local addresses (cloud metadata at 169.254.169.254), while the embedded service on loopback
- * and an upstream inside a private network keep working.
+ * and an upstream inside a private network keep working. This checks the URL's text (literal
+ * addresses, localhost names); a host name is checked on the addresses it resolves to when the
+ * file is fetched (downloadAgent), which is also where the upstream's own name is classified by
+ * its addresses: here an upstream given by a name other than localhost counts as public.
  */
 export function downloadAllowed(target: string, upstreamBase: URL): boolean {
   let url: URL;
@@ -138,7 +125,9 @@ function answer(res: ServerResponse, status: number, message: string, headers: R
   res.end(text);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadLinks, upstreamBase: URL, options: DownloadsOptions): Promise<boolean> {
+const NOT_VALID = 'this download link is not valid (altered, truncated, or issued by another gateway)';
+
+async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadLinks, upstreamBase: URL, fetcher: AuditClient, options: DownloadsOptions): Promise<boolean> {
   const path = (req.url ?? '/').split('?')[0]!;
   if (!path.startsWith(PREFIX)) return false;
   if (req.method !== 'GET') {
@@ -148,7 +137,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadL
   const opened = links.open(path.slice(PREFIX.length));
   if (!opened.ok) {
     if (opened.reason === 'expired') answer(res, 410, 'this download link has expired; ask downloadResults for a new one');
-    else answer(res, 403, 'this download link is not valid (altered, truncated, or issued by another gateway)');
+    else answer(res, 403, NOT_VALID);
     return true;
   }
   const { claims } = opened;
@@ -156,7 +145,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadL
     // Sealed with this gateway's key, yet not a file URL the upstream could have given: the key
     // may be known to someone else. The URL itself is for the operator's log only.
     options.logError?.(new Error(`a download link sealed with this gateway's key points at ${JSON.stringify(claims.upstreamUrl)}, which is not fetched (not the upstream's kind of address); is CURSOR_SECRET known to others?`));
-    answer(res, 403, 'this download link is not valid (altered, truncated, or issued by another gateway)');
+    answer(res, 403, NOT_VALID);
     return true;
   }
   if (req.headers.authorization !== undefined && options.authenticate) {
@@ -178,7 +167,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadL
     if (!res.writableFinished) controller.abort();
   });
   try {
-    await options.client.downloadFile(claims.upstreamUrl, res, {
+    await fetcher.downloadFile(claims.upstreamUrl, res, {
       signal: controller.signal,
       onResponse: ({ contentType, contentLength, contentDisposition }) => {
         if (res.headersSent) return;
@@ -195,6 +184,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, links: DownloadL
   } catch (err) {
     if (res.headersSent) {
       res.destroy();
+      return true;
+    }
+    if ((err as { code?: unknown }).code === ADDRESS_KIND_REFUSED) {
+      // Refused when connecting (never retried), as the check of the URL refuses: a forged link, or
+      // an upstream whose file host resolves here to an internal address (a private endpoint).
+      options.logError?.(new Error(`a download link sealed with this gateway's key points at ${JSON.stringify(claims.upstreamUrl)}, which is not fetched: ${(err as Error).message}; is CURSOR_SECRET known to others, or does the upstream's file host resolve to an internal address here?`));
+      answer(res, 403, NOT_VALID);
       return true;
     }
     const status = (err as { httpStatus?: unknown }).httpStatus;

@@ -8,6 +8,7 @@ import { AuditClient } from '../../src/audit-client/index.js';
 import { DownloadLinks } from '../../src/auth/download-links.js';
 import { createDownloads, downloadAllowed } from '../../src/gateway/download-route.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { internalNameServer } from './internal-name.js';
 
 const METADATA = 'http://169.254.169.254/latest/meta-data/';
 
@@ -157,5 +158,111 @@ describe('the test gateway with its embedded service (upstream on loopback)', ()
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
     expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(0);
+  });
+});
+
+describe('a gateway in front of an upstream on a public address', () => {
+  const secret = randomBytes(32);
+  let gateway: Server;
+  let gatewayUrl: string;
+  const logged: unknown[] = [];
+  let client: AuditClient;
+
+  beforeAll(async () => {
+    // A literal public address (TEST-NET-3), never called: no DNS lookup of the upstream either.
+    client = new AuditClient({ baseUrl: 'https://203.0.113.10', token: 'x' });
+    const downloads = createDownloads({ client, publicUrl: () => gatewayUrl, secret, logError: (err) => logged.push(err) });
+    gateway = createServer((req, res) => {
+      void downloads.serve(req, res).then((served) => {
+        if (!served) res.writeHead(404).end();
+      });
+    });
+    gatewayUrl = await listen(gateway);
+  });
+  afterAll(async () => {
+    await close(gateway);
+    await client.close();
+  });
+
+  test('a link to a host NAME that resolves to an internal address is refused when connecting: 403, logged, nothing reaches it', async () => {
+    const hits: string[] = [];
+    const found = await internalNameServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('internal secrets');
+    });
+    if (found === undefined) {
+      // No such name on this machine: test/security/download-connect.test.ts still checks the same
+      // refusal on `localhost` resolved through the download dispatcher itself.
+      console.warn('no host name resolving to an internal address of this machine: the gateway-level check of a resolved name is skipped');
+      return;
+    }
+    const { name, address, server } = found;
+    try {
+      const target = `http://${name}:${(server.address() as AddressInfo).port}/admin`;
+      // The name passes the check of the URL: only the address connected to shows what it is.
+      expect(downloadAllowed(target, new URL('https://203.0.113.10'))).toBe(true);
+      logged.length = 0;
+      const res = await fetch(`${gatewayUrl}/downloads/${seal(secret, target)}`);
+      const body = await res.text();
+      expect([target, address, res.status]).toEqual([target, address, 403]);
+      expect(body).toMatch(/not valid/);
+      expect(body).not.toContain('internal secrets');
+      expect(hits).toEqual([]);
+      expect(logged).toHaveLength(1);
+      expect(String(logged[0])).toContain(name);
+      expect(String(logged[0])).toContain(address);
+      expect(String(logged[0])).toMatch(/CURSOR_SECRET/);
+    } finally {
+      await close(server);
+    }
+  });
+});
+
+describe('redirects from a download host', () => {
+  let redirector: Server;
+  let internal: Server;
+  let internalUrl: string;
+  const internalHits: string[] = [];
+  let gateway: Server;
+  let gatewayUrl: string;
+  const secret = randomBytes(32);
+  const logged: unknown[] = [];
+  let client: AuditClient;
+
+  beforeAll(async () => {
+    internal = createServer((req, res) => {
+      internalHits.push(req.url ?? '');
+      res.end('internal secrets');
+    });
+    internalUrl = await listen(internal);
+    redirector = createServer((_req, res) => {
+      res.writeHead(302, { location: `${internalUrl}/admin` }).end();
+    });
+    const redirectorUrl = await listen(redirector);
+    // An upstream on loopback, so the link to the redirector (loopback too) is fetched.
+    client = new AuditClient({ baseUrl: redirectorUrl, token: 'x', retry: { retries: 0 } });
+    const downloads = createDownloads({ client, publicUrl: () => gatewayUrl, secret, logError: (err) => logged.push(err) });
+    gateway = createServer((req, res) => {
+      void downloads.serve(req, res).then((served) => {
+        if (!served) res.writeHead(404).end();
+      });
+    });
+    gatewayUrl = await listen(gateway);
+  });
+  afterAll(async () => {
+    await close(gateway);
+    await close(redirector);
+    await close(internal);
+    await client.close();
+  });
+
+  test('are not followed: the redirect is an upstream failure (502), and its target receives nothing', async () => {
+    const target = `${client.baseUrl}/files/f.gz`;
+    const res = await fetch(`${gatewayUrl}/downloads/${seal(secret, target)}`);
+    const body = await res.text();
+    expect(res.status).toBe(502);
+    expect(body).not.toContain('internal secrets');
+    expect(internalHits).toEqual([]);
+    expect(String(logged[0])).toMatch(/HTTP 302/);
   });
 });
