@@ -12,9 +12,15 @@
 // client sending ever-new documents must not make the gateway compile for each of them. Yoga
 // keeps parsed documents (up to 8 KiB, gateway/server.ts), so a repeated operation is the same
 // DocumentNode and is compiled on its second run.
+//
+// A compiled run answers as the standard executor would have: its field errors are rebuilt as the
+// standard executor builds them (error-locations.ts), and variables it refuses go to the standard
+// executor, since the two word, locate and answer (HTTP 400) such refusals differently. Otherwise a
+// repeated query would answer differently from its first run, and tell that its text ran before.
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, getNamedType, GraphQLError, isScalarType, Kind, OperationTypeNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, getNamedType, isScalarType, Kind, OperationTypeNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { locateFieldErrors } from './error-locations.js';
 
 const LITERALS = new Set<string>([Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
 
@@ -40,47 +46,14 @@ export function hasVariableDependentLiteral(schema: GraphQLSchema, document: Doc
   return found;
 }
 
-export function compiledExecution(): Plugin {
-  return {
-    onPluginInit({ addPlugin }) {
-      addPlugin(jitWhenRepeated());
-      addPlugin(variableErrorsKeepTheirReason);
-    },
-  };
-}
-
-/**
- * graphql-jit reports a scalar variable that its parseValue refused as `Variable "$t" got invalid
- * value …; Expected type DateTime.` and keeps the scalar's own message (which says what is
- * wrong and what would be right) only as the original error; the standard executor puts it in
- * the message. Both executors must give the caller the same reason.
- */
-const variableErrorsKeepTheirReason: Plugin = {
-  onExecute() {
-    return {
-      onExecuteDone({ result, setResult }) {
-        if (!('errors' in result) || !result.errors?.length) return;
-        let changed = false;
-        const errors = (result.errors as readonly GraphQLError[]).map((error): GraphQLError => {
-          const reason = error.originalError?.message;
-          if (!reason || !/^Variable "\$[^"]+" got invalid value .*Expected type [_A-Za-z0-9]+\.$/s.test(error.message) || error.message.includes(reason)) return error;
-          changed = true;
-          return new GraphQLError(`${error.message} ${reason}`, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: error.extensions });
-        });
-        if (changed) setResult({ ...result, errors });
-      },
-    };
-  },
-};
-
 function isSubscription(document: DocumentNode): boolean {
   return document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.SUBSCRIPTION);
 }
 
-function jitWhenRepeated(): Plugin {
+export function compiledExecution(): Plugin {
   /** Per document: runs so far, then (from the second) whether it may be compiled. */
   const seen = new WeakMap<DocumentNode, number | boolean>();
-  return useGraphQlJit(
+  const jit = useGraphQlJit(
     {},
     {
       enableIf: ({ schema, document }) => {
@@ -98,4 +71,37 @@ function jitWhenRepeated(): Plugin {
       },
     },
   ) as Plugin;
+  const onExecute = jit.onExecute!;
+  const answers = standardAnswers();
+  return {
+    ...jit,
+    // graphql-jit sets its executor only for a compiled run; the one it replaces is the standard.
+    onExecute: (payload) => onExecute({ ...payload, setExecuteFn: (compiled) => payload.setExecuteFn(answers(compiled, payload.executeFn)) }),
+  };
+}
+
+type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
+}
+
+/** The compiled executor, answering as `standard` would (made once per pair of executors). */
+function standardAnswers(): (compiled: Execute, standard: Execute) => Execute {
+  let made: { compiled: Execute; standard: Execute; execute: Execute } | undefined;
+  return (compiled, standard) => {
+    if (made?.compiled === compiled && made.standard === standard) return made.execute;
+    const answer = (args: ExecutionArgs, result: ExecutionResult): ExecutionResult | Promise<ExecutionResult> => {
+      // No data: graphql-jit refused the variables (or could not compile the document) before
+      // any resolver ran, so the standard executor can answer in its place.
+      if (!('data' in result)) return standard(args);
+      return result.errors?.length ? locateFieldErrors(args, result) : result;
+    };
+    const execute: Execute = (args) => {
+      const result = compiled(args);
+      return isThenable(result) ? Promise.resolve(result).then((done) => answer(args, done)) : answer(args, result);
+    };
+    made = { compiled, standard, execute };
+    return execute;
+  };
 }
