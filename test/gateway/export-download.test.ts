@@ -1,10 +1,8 @@
 // A finished export's download link on its poll: when the audit service refuses or fails the
 // download, ExportPollResult.downloadLink is the typed error and the outcome (status, count) stays;
 // the deprecated `download` is null then, without taking the outcome with it.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startTestService, type TestService } from '../support/local-audit.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
+import { startLyingUpstream, type LyingUpstream, type Refusal } from '../support/lying-upstream.js';
 
 const EXPORT = `mutation { export(format: JSON) { __typename ... on AcceptedRequest { requestId } ... on Error { message } } }`;
 
@@ -38,70 +36,15 @@ const POLL_DEPRECATED = `
     pollResult(requestId: $id) { __typename ... on PollResult { done outcome { __typename ... on ExportPollResult { status count download { url } } } } }
   }`;
 
-/** An answer the upstream gives v1/download_results instead of its own, while set. */
-interface Refusal {
-  http: number;
-  status: string;
-  summary: string;
-  headers?: Record<string, string>;
-}
-
-/** A real HTTP upstream in front of the local service that can refuse v1/download_results, as a busy or forgetful service would. */
-async function startRefusingProxy(service: TestService): Promise<{ url: string; refuse(refusal: Refusal | null): void; downloads: number; close(): Promise<void> }> {
-  let refusal: Refusal | null = null;
-  const state = { downloads: 0 };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const path = req.url?.split('?')[0];
-        if (path === '/v1/download_results') state.downloads++;
-        if (path === '/v1/download_results' && refusal) {
-          const now = new Date().toISOString();
-          const body = Buffer.from(JSON.stringify({ request_id: 'prq_' + 'r'.repeat(32), request_time: now, response_time: now, status: refusal.status, summary: refusal.summary, result: null }));
-          res.writeHead(refusal.http, { 'content-type': 'application/json', 'content-length': body.length, ...refusal.headers });
-          res.end(body);
-          return;
-        }
-        const body = Buffer.concat(chunks);
-        const headers: Record<string, string> = {};
-        for (const name of ['authorization', 'content-type']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
-        const upstream = await fetch(`${service.url}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) });
-        const answer = Buffer.from(await upstream.arrayBuffer());
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'content-length': answer.length });
-        res.end(answer);
-      })().catch(() => {
-        res.writeHead(502);
-        res.end();
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    refuse: (r) => {
-      refusal = r;
-    },
-    get downloads() {
-      return state.downloads;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-let service: TestService;
-let proxy: Awaited<ReturnType<typeof startRefusingProxy>>;
+let up: LyingUpstream;
 let gw: TestGateway;
 let exportId: string;
 let events: number;
 
 beforeAll(async () => {
   // The gateway's remote upstream token is 'x' (see startTestGateway); answers are redacted of it, so no summary here holds an x.
-  service = await startTestService({ token: 'x' });
-  proxy = await startRefusingProxy(service);
-  gw = await startTestGateway({ remoteBaseUrl: proxy.url });
+  up = await startLyingUpstream({ token: 'x' });
+  gw = await startTestGateway({ remoteBaseUrl: up.url });
   const logged = await gw.runOk(`mutation { logBulk(events: [{message: "e1"}, {message: "e2"}, {message: "e3"}]) { __typename ... on LogBulkResult { count } } }`);
   events = logged.logBulk.count;
   expect(events).toBe(3);
@@ -113,11 +56,11 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 25));
   }
 });
-afterEach(() => proxy.refuse(null));
+afterEach(() => up.refuse('v1/download_results', null));
+const downloadCalls = (): number => up.calls.filter((c) => c.path === '/v1/download_results').length;
 afterAll(async () => {
   await gw?.close();
-  await proxy?.close();
-  await service?.destroy();
+  await up?.close();
 });
 
 test('downloadLink is a DownloadLink when the service gives the file, and the file downloads', async () => {
@@ -139,10 +82,10 @@ const REFUSALS: Array<[string, Refusal, string, (link: Json) => void]> = [
 ];
 
 test.each(REFUSALS)('%s: downloadLink is the typed error, status and count stay', async (_name, refusal, typename, check) => {
-  proxy.refuse(refusal);
-  const before = proxy.downloads;
+  up.refuse('v1/download_results', refusal);
+  const before = downloadCalls();
   const answer = await gw.graphql(POLL, { id: exportId });
-  expect(proxy.downloads).toBeGreaterThan(before);
+  expect(downloadCalls()).toBeGreaterThan(before);
   expect(answer.body.errors).toBeUndefined();
   const { outcome } = answer.body.data.pollResult;
   expect(outcome).toMatchObject({ __typename: 'ExportPollResult', status: 'done', count: events });
@@ -151,7 +94,7 @@ test.each(REFUSALS)('%s: downloadLink is the typed error, status and count stay'
 });
 
 test('the deprecated download is null on failure, its error untyped, and the outcome stays', async () => {
-  proxy.refuse(RATE_LIMITED);
+  up.refuse('v1/download_results', RATE_LIMITED);
   const answer = await gw.graphql(POLL_DEPRECATED, { id: exportId });
   expect(answer.body.data.pollResult.outcome).toEqual({ __typename: 'ExportPollResult', status: 'done', count: events, download: null });
   expect(answer.body.errors).toHaveLength(1);

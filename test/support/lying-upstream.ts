@@ -89,6 +89,14 @@ export interface ForkOptions {
   mutate?: EnvelopeMutation;
 }
 
+/** An error answer in the service's envelope: HTTP status, envelope status and summary, extra headers. */
+export interface Refusal {
+  http: number;
+  status: string;
+  summary: string;
+  headers?: Record<string, string>;
+}
+
 export interface LyingUpstreamOptions {
   /** The bearer token clients must present to the proxy (default "lying-upstream-token"). */
   token?: string;
@@ -175,6 +183,11 @@ export interface LyingUpstream {
   /** Answer v1/root for the sizes chosen with 503 ServiceUnavailable (a service that is down for them); null stops. */
   failRoots(which: ((size: number) => boolean) | null): void;
   /**
+   * Answer every request to `endpoint` (e.g. `v1/download_results`) with this error envelope
+   * instead of the service's answer, as a busy or forgetful service would; null stops.
+   */
+  refuse(endpoint: string, refusal: Refusal | null): void;
+  /**
    * Answer v1/root with tree_size N with the service's own published root of size `other(N)`
    * when that is a number other than N and such a root exists (else honestly); null stops.
    */
@@ -221,10 +234,15 @@ function isObject(value: unknown): value is Record<string, Json> {
 
 /** An answer in the service's envelope shape for when the proxy itself cannot reach it. */
 function unavailable(reason: string): Buffer {
+  return envelope('ServiceNotAvailable', reason);
+}
+
+/** An error answer in the service's envelope shape. */
+function envelope(status: string, summary: string): Buffer {
   const now = new Date().toISOString();
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   const id = 'prq_' + Array.from(randomBytes(32), (b) => alphabet[b % alphabet.length]).join('');
-  return Buffer.from(JSON.stringify({ request_id: id, request_time: now, response_time: now, status: 'ServiceNotAvailable', summary: reason, result: null }));
+  return Buffer.from(JSON.stringify({ request_id: id, request_time: now, response_time: now, status, summary, result: null }));
 }
 
 export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Promise<LyingUpstream> {
@@ -253,6 +271,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let envelopeExtra: Record<string, Json> | null = null;
   let editEvent: ((event: Record<string, Json>) => void) | null = null;
   let failRootOf: ((size: number) => boolean) | null = null;
+  const refusals = new Map<string, Refusal>();
   let substituteRootOf: ((size: number) => number | undefined) | null = null;
   let withholdRootOf: ((size: number | undefined) => boolean) | null = null;
 
@@ -475,6 +494,15 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       res.end(out);
       return;
     }
+    const refusal = refusals.get(endpoint);
+    if (refusal) {
+      out = envelope(refusal.status, refusal.summary);
+      lies.push(`answered ${endpoint} with ${refusal.http} ${refusal.status}`);
+      calls.push({ method, path, served: service === primary ? 'primary' : 'fork', request, forwarded, status: refusal.http, response: parseJson(out), lies });
+      res.writeHead(refusal.http, { 'content-type': 'application/json', 'content-length': out.length, ...refusal.headers });
+      res.end(out);
+      return;
+    }
     try {
       const answer = await exchange(service, method, path, headers, body);
       status = answer.status;
@@ -599,6 +627,10 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     failRoots: (which) => {
       failRootOf = which;
     },
+    refuse: (endpoint, refusal) => {
+      if (refusal) refusals.set(endpoint, refusal);
+      else refusals.delete(endpoint);
+    },
     substituteRoots: (other) => {
       substituteRootOf = other;
     },
@@ -636,6 +668,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       envelopeExtra = null;
       editEvent = null;
       failRootOf = null;
+      refusals.clear();
       substituteRootOf = null;
       withholdRootOf = null;
     },
