@@ -26,6 +26,35 @@ async function close(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+/** A service on loopback that a forged link would reach: what it is asked for goes into `hits`. */
+function internalServer(hits: string[]): Server {
+  return createServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.end('internal secrets');
+  });
+}
+
+/** The download route alone, for an upstream at `baseUrl` (never called for the API), on a server of its own. */
+async function serveDownloads(baseUrl: string, secret: Buffer, logged: unknown[]): Promise<{ url: string; client: AuditClient; close(): Promise<void> }> {
+  const client = new AuditClient({ baseUrl, token: 'x' });
+  let url = '';
+  const downloads = createDownloads({ client, publicUrl: () => url, secret, logError: (err) => logged.push(err) });
+  const server = createServer((req, res) => {
+    void downloads.serve(req, res).then((served) => {
+      if (!served) res.writeHead(404).end();
+    });
+  });
+  url = await listen(server);
+  return {
+    url,
+    client,
+    close: async () => {
+      await close(server);
+      await client.close();
+    },
+  };
+}
+
 test('which sealed URLs are fetched, for a cloud upstream and for the embedded service', () => {
   const cloud = new URL('https://audit.aws.us.pangea.cloud');
   const local = new URL('http://127.0.0.1:4001');
@@ -83,32 +112,21 @@ describe('a gateway in front of a public upstream', () => {
   let internal: Server;
   let internalUrl: string;
   const internalHits: string[] = [];
-  let gateway: Server;
+  let gateway: Awaited<ReturnType<typeof serveDownloads>>;
   let gatewayUrl: string;
   const logged: unknown[] = [];
-  let client: AuditClient;
 
   beforeAll(async () => {
     // An internal service on loopback that a forged link would reach.
-    internal = createServer((req, res) => {
-      internalHits.push(req.url ?? '');
-      res.end('internal secrets');
-    });
+    internal = internalServer(internalHits);
     internalUrl = await listen(internal);
     // Never called: the upstream's address only tells the route what kind of address it is on.
-    client = new AuditClient({ baseUrl: 'https://audit.example.test', token: 'x' });
-    const downloads = createDownloads({ client, publicUrl: () => gatewayUrl, secret, logError: (err) => logged.push(err) });
-    gateway = createServer((req, res) => {
-      void downloads.serve(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    });
-    gatewayUrl = await listen(gateway);
+    gateway = await serveDownloads('https://audit.example.test', secret, logged);
+    gatewayUrl = gateway.url;
   });
   afterAll(async () => {
-    await close(gateway);
+    await gateway.close();
     await close(internal);
-    await client.close();
   });
 
   test('a link sealed with its key to a loopback, link-local or non-http URL is refused unfetched, and logged', async () => {
@@ -163,26 +181,16 @@ describe('the test gateway with its embedded service (upstream on loopback)', ()
 
 describe('a gateway in front of an upstream on a public address', () => {
   const secret = randomBytes(32);
-  let gateway: Server;
+  let gateway: Awaited<ReturnType<typeof serveDownloads>>;
   let gatewayUrl: string;
   const logged: unknown[] = [];
-  let client: AuditClient;
 
   beforeAll(async () => {
     // A literal public address (TEST-NET-3), never called: no DNS lookup of the upstream either.
-    client = new AuditClient({ baseUrl: 'https://203.0.113.10', token: 'x' });
-    const downloads = createDownloads({ client, publicUrl: () => gatewayUrl, secret, logError: (err) => logged.push(err) });
-    gateway = createServer((req, res) => {
-      void downloads.serve(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    });
-    gatewayUrl = await listen(gateway);
+    gateway = await serveDownloads('https://203.0.113.10', secret, logged);
+    gatewayUrl = gateway.url;
   });
-  afterAll(async () => {
-    await close(gateway);
-    await client.close();
-  });
+  afterAll(() => gateway.close());
 
   test('a link to a host NAME that resolves to an internal address is refused when connecting: 403, logged, nothing reaches it', async () => {
     const hits: string[] = [];
@@ -223,41 +231,29 @@ describe('redirects from a download host', () => {
   let internal: Server;
   let internalUrl: string;
   const internalHits: string[] = [];
-  let gateway: Server;
+  let gateway: Awaited<ReturnType<typeof serveDownloads>>;
   let gatewayUrl: string;
   const secret = randomBytes(32);
   const logged: unknown[] = [];
-  let client: AuditClient;
 
   beforeAll(async () => {
-    internal = createServer((req, res) => {
-      internalHits.push(req.url ?? '');
-      res.end('internal secrets');
-    });
+    internal = internalServer(internalHits);
     internalUrl = await listen(internal);
     redirector = createServer((_req, res) => {
       res.writeHead(302, { location: `${internalUrl}/admin` }).end();
     });
-    const redirectorUrl = await listen(redirector);
     // An upstream on loopback, so the link to the redirector (loopback too) is fetched.
-    client = new AuditClient({ baseUrl: redirectorUrl, token: 'x', retry: { retries: 0 } });
-    const downloads = createDownloads({ client, publicUrl: () => gatewayUrl, secret, logError: (err) => logged.push(err) });
-    gateway = createServer((req, res) => {
-      void downloads.serve(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    });
-    gatewayUrl = await listen(gateway);
+    gateway = await serveDownloads(await listen(redirector), secret, logged);
+    gatewayUrl = gateway.url;
   });
   afterAll(async () => {
-    await close(gateway);
+    await gateway.close();
     await close(redirector);
     await close(internal);
-    await client.close();
   });
 
   test('are not followed: the redirect is an upstream failure (502), and its target receives nothing', async () => {
-    const target = `${client.baseUrl}/files/f.gz`;
+    const target = `${gateway.client.baseUrl}/files/f.gz`;
     const res = await fetch(`${gatewayUrl}/downloads/${seal(secret, target)}`);
     const body = await res.text();
     expect(res.status).toBe(502);
