@@ -82,6 +82,7 @@ export type LogEventMutation = { __typename: 'Mutation', log:
     | { __typename: 'UnauthorizedError', message: string }
     | { __typename: 'UpstreamUnavailableError', message: string }
     | { __typename: 'UpstreamValidationError', message: string, fieldErrors: Array<{ __typename: 'FieldError', code: string, detail: string, path: string | null, source: string }> }
+    | { __typename: 'WriteOutcomeUnknownError', message: string }
    | null };
 
 export type ResultsPageQueryVariables = Exact<{

@@ -271,6 +271,26 @@ export class AcceptedTimeoutError extends AuditClientError {
 }
 
 /**
+ * A 202 Accepted request whose result could not be read: the upstream accepted it (a write will be
+ * applied), but a poll of GET /request/<id> failed (rate limited, not found, a transport error…).
+ * `requestId` is the accepted request's, to poll later; `cause` is the poll's failure.
+ */
+export class AcceptedResultUnavailableError extends AuditClientError {
+  override name = 'AcceptedResultUnavailableError';
+  readonly requestId: string;
+  readonly location: string;
+  constructor(init: { requestId: string; location: string; endpoint: string; cause: unknown }) {
+    const why = init.cause instanceof Error ? init.cause.message : String(init.cause);
+    super(`${init.endpoint}: request ${init.requestId} was accepted, but its result could not be read (${why}); poll GET /request/${init.requestId} later`, {
+      transient: true,
+      cause: init.cause,
+    });
+    this.requestId = init.requestId;
+    this.location = init.location;
+  }
+}
+
+/**
  * The caller's AbortSignal fired (for example the GraphQL request was cancelled). `name` is
  * 'AbortError' like fetch's, so generic abort handling recognises it.
  */

@@ -17,7 +17,7 @@ import { ForbiddenError } from '../auth/errors.js';
 import { builder } from './builder.js';
 import { InvalidCursorError } from './cursor.js';
 import { failedRootField, graphqlArgumentPath } from './field-error-path.js';
-import { InputError, ResultSetExpiredError, UpstreamUnavailableError } from './errors.js';
+import { InputError, ResultSetExpiredError, UpstreamUnavailableError, WriteOutcomeUnknownError } from './errors.js';
 
 const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'Every domain error has a message a person can read.',
@@ -109,6 +109,16 @@ builder.objectType(UpstreamUnavailableError, {
     requestId: t.string({ nullable: true, description: 'The upstream request id, when one was received.', resolve: (e) => e.requestId ?? null }),
   }),
 });
+builder.objectType(WriteOutcomeUnknownError, {
+  name: 'WriteOutcomeUnknownError',
+  description:
+    'The request reached the audit service, but no answer the gateway could read came back (the connection closed, a timeout, a server error, or a 202 whose result could not be read): the events may have been stored, and when accepted is true they will be. The log is append-only, so sending them again blindly can store them twice: search for them first (for example by a value of your own in the event).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    accepted: t.exposeBoolean('accepted', { description: 'The audit service answered 202 Accepted: the events will be stored.' }),
+    requestId: t.string({ nullable: true, description: 'The upstream request id, when one was received (the accepted request when accepted).', resolve: (e) => e.requestId ?? null }),
+  }),
+});
 builder.objectType(InputError, {
   name: 'InputError',
   description: 'An argument the gateway refuses before calling the audit service.',
@@ -138,5 +148,7 @@ builder.objectType(ForbiddenError, {
 const UPSTREAM_ERRORS = [UpstreamUnavailableError, UnauthorizedError, ServiceNotEnabledError, RateLimitedError, ForbiddenError] as const;
 /** Errors of fields that send input upstream. */
 export const INPUT_ERRORS = [ValidationError, InputError, ...UPSTREAM_ERRORS] as const;
+/** Errors of fields that store events. */
+export const WRITE_ERRORS = [...INPUT_ERRORS, WriteOutcomeUnknownError] as const;
 /** Errors of connection fields. */
 export const PAGING_ERRORS = [ValidationError, InputError, InvalidCursorError, ResultSetExpiredError, BadOffsetError, NotFoundError, ...UPSTREAM_ERRORS] as const;

@@ -25,7 +25,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = `fault-test-${randomBytes(12).toString('hex')}`;
 const ACTOR = `fault-${randomBytes(4).toString('hex')}`;
 
-const LOG = `mutation L($e: AuditEventInput!) { log(event: $e) { __typename ... on LogResult { hash } ... on UpstreamUnavailableError { message transient } ... on Error { message } } }`;
+const LOG = `mutation L($e: AuditEventInput!) { log(event: $e) { __typename ... on LogResult { hash } ... on UpstreamUnavailableError { message transient } ... on WriteOutcomeUnknownError { accepted } ... on Error { message } } }`;
 const SEARCH = `query S($q: String!, $after: String) { search(query: $q, first: 10, after: $after) { __typename ... on AuditEventConnection { totalCount edges { node { hash } } pageInfo { endCursor } } ... on UpstreamUnavailableError { message transient } ... on Error { message } } }`;
 const VERIFY = `query V($q: String!, $after: String) { search(query: $q, order: ASC, first: 1000, after: $after, maxResults: 10000) { __typename ... on AuditEventConnection { totalCount edges { node { hash published verification { hash membership consistency signature failures } } } pageInfo { hasNextPage endCursor } } ... on Error { message } } }`;
 const ROOT_Q = `{ root { __typename ... on PublishedRoot { size } ... on UpstreamUnavailableError { message transient } ... on Error { message } } }`;
@@ -176,9 +176,10 @@ describe('upstream faults under load', () => {
     running = false;
     await Promise.all(workers);
 
-    // Never an HTTP error, never a GraphQL error (a masked crash): successes or the typed error,
-    // whatever the phase (requests in flight at the kill included).
-    const bad = outcomes.filter((o) => o.status !== 200 || o.errors !== undefined || !['LogResult', 'AuditEventConnection', 'UpstreamUnavailableError'].includes(o.typename));
+    // Never an HTTP error, never a GraphQL error (a masked crash): successes or the typed errors,
+    // whatever the phase (a log in flight at the kill may be WriteOutcomeUnknownError: sent, its
+    // answer lost).
+    const bad = outcomes.filter((o) => o.status !== 200 || o.errors !== undefined || !['LogResult', 'AuditEventConnection', 'UpstreamUnavailableError', 'WriteOutcomeUnknownError'].includes(o.typename));
     expect(bad).toEqual([]);
     expect(count('healthy', 'LogResult')).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o.phase === 'healthy' && o.typename !== 'LogResult' && o.typename !== 'AuditEventConnection')).toEqual([]);
@@ -216,13 +217,14 @@ describe('upstream faults under load', () => {
   }, 150_000);
 
   describe('a proxy in front of the service: slow, 5xx and malformed answers', () => {
-    type Mode = 'pass' | 'slow' | 'html502' | 'envelope503' | 'envelope500' | 'non-json' | 'truncated' | 'no-envelope';
+    type Mode = 'pass' | 'slow' | 'html502' | 'envelope503' | 'envelope500' | 'non-json' | 'truncated' | 'no-envelope' | 'accepted';
     let mode: Mode = 'pass';
     /** Requests the proxy received in the current mode, by path. */
     let attempts = new Map<string, number>();
     let proxy: Server;
     let gatewayUrl: string;
     let close: () => Promise<void>;
+    let proxyUrlOf: () => string = () => '';
 
     beforeAll(async () => {
       if (!service) service = await startService(port, join(dir, 'data'));
@@ -237,6 +239,11 @@ describe('upstream faults under load', () => {
         req.on('end', () => {
           if (mode === 'html502') return res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
           if (mode === 'envelope503') return envelope('ServiceNotAvailable', 503);
+          if (mode === 'accepted') {
+            // A 202 for the request and for every poll of it: accepted, never finished in time.
+            const body = JSON.stringify({ request_id: `prq_${'b'.repeat(32)}`, request_time: new Date().toISOString(), response_time: new Date().toISOString(), status: 'Accepted', summary: 'in progress', result: { ttl_mins: 60, retry_counter: 0, location: `${proxyUrlOf()}/request/prq_${'b'.repeat(32)}` } });
+            return res.writeHead(202, { 'content-type': 'application/json' }).end(body);
+          }
           if (mode === 'envelope500') return envelope('InternalError', 500);
           if (mode === 'non-json') return res.writeHead(200, { 'content-type': 'application/json' }).end('<html>maintenance</html>');
           if (mode === 'truncated') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"request_id":"prq_');
@@ -248,8 +255,15 @@ describe('upstream faults under load', () => {
       });
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
       const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      proxyUrlOf = () => proxyUrl;
       // A gateway built by hand so its client can have a short timeout (the product's is 30 s).
-      const client = new AuditClient({ baseUrl: proxyUrl, token: TOKEN, timeouts: { headersMs: 600, bodyMs: 600 }, retry: { retries: 1, baseDelayMs: 20, maxDelayMs: 50 } });
+      const client = new AuditClient({
+        baseUrl: proxyUrl,
+        token: TOKEN,
+        timeouts: { headersMs: 600, bodyMs: 600 },
+        retry: { retries: 1, baseDelayMs: 20, maxDelayMs: 50 },
+        polling: { initialDelayMs: 20, maxDelayMs: 50, deadlineMs: 300 },
+      });
       const gateway = createGateway({ client, upstream: createUpstreamState({ client, oneEventPerLeaf: false, trustOnFirstUse: true }), cursors: new CursorCodec(Buffer.from('proxy-test')), graphiql: false, logError: () => undefined });
       await new Promise<void>((r) => gateway.server.listen(0, '127.0.0.1', () => r()));
       gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}/graphql`;
@@ -268,24 +282,26 @@ describe('upstream faults under load', () => {
     });
 
     // transient: a timeout, a 5xx or a cut-off body may pass; a 200 with a body that is not an
-    // envelope will not (the client does not retry it either).
-    test.each<[Mode, RegExp, boolean]>([
-      ['slow', /could not be reached: .*(timeout|timed out|headers)/i, true],
-      ['html502', /could not be reached: .*502/, true],
-      ['envelope503', /failed: proxy says ServiceNotAvailable/, true],
-      ['envelope500', /failed: proxy says InternalError/, true],
-      ['non-json', /could not be reached: /, false],
-      ['truncated', /could not be reached: /, true],
-      ['no-envelope', /could not be reached: /, false],
-    ])('%s: log, search and root answer UpstreamUnavailableError with HTTP 200', async (m, message, transient) => {
+    // envelope will not (the client does not retry it either). The log reached the service in
+    // each case but the 503 (the service says it did not take it): whether it was stored is
+    // unknown, and the caller is told so rather than to retry.
+    test.each<[Mode, RegExp, boolean, RegExp | null]>([
+      ['slow', /could not be reached: .*(timeout|timed out|headers)/i, true, /answer was lost \(.*(timeout|timed out|headers)/i],
+      ['html502', /could not be reached: .*502/, true, /answer was lost \(.*502/],
+      ['envelope503', /failed: proxy says ServiceNotAvailable/, true, null],
+      ['envelope500', /failed: proxy says InternalError/, true, /failed while storing \(proxy says InternalError\): the events may have been stored/],
+      ['non-json', /could not be reached: /, false, /answer was lost/],
+      ['truncated', /could not be reached: /, true, /answer was lost/],
+      ['no-envelope', /could not be reached: /, false, /answer was lost/],
+    ])('%s: search and root answer UpstreamUnavailableError with HTTP 200, and log what is known of its outcome', async (m, message, transient, logOutcome) => {
       mode = m;
       attempts = new Map();
-      const answers = await Promise.all([
+      const [logged, ...reads] = await Promise.all([
         post(gatewayUrl, LOG, { e: { message: 'through a bad proxy', actor: ACTOR } }),
         post(gatewayUrl, SEARCH, { q: `actor:${ACTOR}` }),
         post(gatewayUrl, ROOT_Q),
       ]);
-      for (const { status, body } of answers) {
+      for (const { status, body } of [...reads, ...(logOutcome ? [] : [logged!])]) {
         expect(status).toBe(200);
         expect(body.errors).toBeUndefined();
         const value = Object.values(body.data as Record<string, Json>)[0];
@@ -293,12 +309,30 @@ describe('upstream faults under load', () => {
         expect(value.message).toMatch(message);
         expect(value.transient).toBe(transient);
       }
+      if (logOutcome) {
+        expect(logged!.status).toBe(200);
+        expect(logged!.body.errors).toBeUndefined();
+        expect(logged!.body.data.log).toMatchObject({ __typename: 'WriteOutcomeUnknownError', accepted: false, message: expect.stringMatching(logOutcome) });
+        expect(logged!.body.data.log.message).toMatch(/search for the events before sending them again$/);
+      }
       // What ended each call is the client's policy, not the upstream: the write was sent once
       // (it may have been stored), each read twice when the failure is transient (one retry) and
       // once when it is not.
       expect(attempts.get('/v1/log')).toBe(1);
       for (const path of ['/v1/search', '/v1/root']) expect({ path, attempts: attempts.get(path) }).toEqual({ path, attempts: transient ? 2 : 1 });
       expect([...attempts.keys()].sort()).toEqual(['/v1/log', '/v1/root', '/v1/search']);
+    });
+
+    test('accepted, never finished in time: log is WriteOutcomeUnknownError with accepted true and the accepted request id', async () => {
+      mode = 'accepted';
+      const { status, body } = await post(gatewayUrl, LOG, { e: { message: 'accepted, then silence', actor: ACTOR } });
+      expect(status).toBe(200);
+      expect(body.errors).toBeUndefined();
+      expect(body.data.log).toEqual({
+        __typename: 'WriteOutcomeUnknownError',
+        accepted: true,
+        message: `the audit service accepted request prq_${'b'.repeat(32)} and will store the events, but it did not finish in time: do not send them again`,
+      });
     });
   });
 });

@@ -609,8 +609,9 @@ describe('the gateway against a lying upstream', () => {
 
     s.up.dropLogResults(1);
     const short = (await s.gql(bulk, { e: events('short') })).logBulk;
-    expect(short.__typename).toBe('UpstreamUnavailableError');
-    expect(short.message).toMatch(/3 results for 4 events: which events were stored is unknown/);
+    // The events reached the service: whether they were stored is unknown, and said so.
+    expect(short.__typename).toBe('WriteOutcomeUnknownError');
+    expect(short.message).toMatch(/3 results for 4 events: which events were stored is unknown\): the events may have been stored; search for the events before sending them again/);
     expect(short.message).not.toContain(s.up.url);
   });
 

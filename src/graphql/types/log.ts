@@ -10,8 +10,8 @@ import type { PreparedItem } from '../../audit-client/index.js';
 import { storedUnlike } from '../sent-event.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
-import { INPUT_ERRORS } from '../error-types.js';
-import { InputError, upstream } from '../errors.js';
+import { WRITE_ERRORS } from '../error-types.js';
+import { InputError, upstreamWrite } from '../errors.js';
 import { STANDARD_GRAPHQL_FIELDS, wireKey } from '../standard-fields.js';
 import type { ChainedRoot } from '../upstream-state.js';
 import { applyTenant } from '../../auth/tenancy.js';
@@ -213,7 +213,7 @@ export async function logOne(ctx: GraphQLContext, event: Record<string, unknown>
   // here and sent as it is; a plain log keeps the client's own path (and its grouping).
   let sent: PreparedItem | undefined;
   const prepared = (): PreparedItem => (sent ??= ctx.client.prepareItem({ event: tenanted }, { sign }));
-  const response = await upstream(() =>
+  const response = await upstreamWrite(() =>
     verbose
       ? ctx.client.log({ ...prepared(), verbose, ...(prevRoot ? { prev_root: prevRoot.rootHash } : {}) }, { signal: ctx.signal, sign })
       : ctx.client.log({ event: tenanted, verbose }, { signal: ctx.signal, sign }),
@@ -289,7 +289,7 @@ builder.mutationFields((t) => ({
     type: LogResultRef,
     description: 'Logs one event of the standard schema.',
     authScopes: { 'audit:log': true },
-    errors: { types: [...INPUT_ERRORS] },
+    errors: { types: [...WRITE_ERRORS] },
     nullable: true,
     args: {
       event: t.arg({ type: AuditEventInput, required: true, description: 'The event.' }),
@@ -301,7 +301,7 @@ builder.mutationFields((t) => ({
     type: LogResultRef,
     description: 'Logs one event of any schema (for custom schemas): fields as a JSON object.',
     authScopes: { 'audit:log': true },
-    errors: { types: [...INPUT_ERRORS] },
+    errors: { types: [...WRITE_ERRORS] },
     nullable: true,
     args: {
       event: t.arg({ type: 'JSON', required: true, description: 'The event object.' }),
@@ -319,7 +319,7 @@ builder.mutationFields((t) => ({
     type: LogBulkResultRef,
     description: 'Logs up to 1000 events of the standard schema in one request.',
     authScopes: { 'audit:log': true },
-    errors: { types: [...INPUT_ERRORS] },
+    errors: { types: [...WRITE_ERRORS] },
     nullable: true,
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
@@ -331,7 +331,7 @@ builder.mutationFields((t) => ({
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
       // With verbose, each stored envelope is compared with its event as sent (sent-event.ts).
       let sent: PreparedItem[] | undefined;
-      const { result } = await upstream(() => {
+      const { result } = await upstreamWrite(() => {
         sent = verbose ? items.map((item) => ctx.client.prepareItem(item, { sign })) : undefined;
         return ctx.client.logBulk({ events: sent ?? items, verbose }, { signal: ctx.signal, sign });
       });

@@ -9,8 +9,8 @@ import { ForbiddenError } from '../../auth/errors.js';
 import type { JobHandle, JobKind } from '../../auth/job-handles.js';
 import type { Caller } from '../../auth/caller.js';
 import type { Scope } from '../../auth/scopes.js';
-import { INPUT_ERRORS } from '../error-types.js';
-import { InputError, ResultSetExpiredError, upstream } from '../errors.js';
+import { INPUT_ERRORS, WRITE_ERRORS } from '../error-types.js';
+import { InputError, ResultSetExpiredError, upstream, upstreamWrite } from '../errors.js';
 import type { LogBulkResult } from '../../wire/index.js';
 import { AuditEventInput, bulkItems, LogBulkResultRef, LogOptionsInput, signerFor } from './log.js';
 import { OrderEnum } from './search.js';
@@ -286,7 +286,7 @@ builder.mutationFields((t) => ({
     type: AcceptedRequestRef,
     description: 'Queues up to 1000 events; poll the returned request for their hashes.',
     authScopes: { 'audit:log': true },
-    errors: { types: [...INPUT_ERRORS] },
+    errors: { types: [...WRITE_ERRORS] },
     nullable: true,
     args: {
       events: t.arg({ type: [AuditEventInput], required: true, description: 'The events, 1..1000.' }),
@@ -296,7 +296,7 @@ builder.mutationFields((t) => ({
       const items = bulkItems(ctx, events);
       const sign = signerFor(ctx, options);
       const verbose = (options?.verbose ?? false) || (options?.verify ?? false);
-      const accepted = asAccepted(await upstream(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
+      const accepted = asAccepted(await upstreamWrite(() => ctx.client.logBulkAsync({ events: items, verbose }, { signal: ctx.signal, sign, poll: false })));
       return handOut(ctx, accepted, 'logBulkAsync');
     },
   }),
@@ -333,13 +333,13 @@ builder.mutationFields((t) => ({
     type: LogStreamResultRef,
     description: 'Logs a vendor log stream (e.g. Auth0 {logs: [...]}); each record becomes one event.',
     authScopes: { 'audit:log': true },
-    errors: { types: [...INPUT_ERRORS] },
+    errors: { types: [...WRITE_ERRORS] },
     nullable: true,
     args: { data: t.arg({ type: 'JSON', required: true, description: 'The vendor payload.' }) },
     resolve: async (_root, { data }, ctx) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('data must be a JSON object', 'data');
       if (ctx.caller.tenantId !== undefined) throw new ForbiddenError('log streams cannot be bound to a tenant; use log or logBulk');
-      const response = await upstream(() => ctx.client.logStream(data as Record<string, unknown>, { signal: ctx.signal }));
+      const response = await upstreamWrite(() => ctx.client.logStream(data as Record<string, unknown>, { signal: ctx.signal }));
       return { requestId: response.requestId, summary: response.summary };
     },
   }),
