@@ -80,6 +80,7 @@ export type LogEventMutation = { __typename: 'Mutation', log:
     | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ServiceNotEnabledError', message: string }
     | { __typename: 'UnauthorizedError', message: string }
+    | { __typename: 'UpstreamRefusedError', message: string }
     | { __typename: 'UpstreamUnavailableError', message: string }
     | { __typename: 'UpstreamValidationError', message: string, fieldErrors: Array<{ __typename: 'FieldError', code: string, detail: string, path: string | null, source: string }> }
     | { __typename: 'WriteOutcomeUnknownError', message: string }
@@ -103,6 +104,7 @@ export type ResultsPageQuery = { __typename: 'Query', results:
     | { __typename: 'ResultSetExpiredError', message: string }
     | { __typename: 'ServiceNotEnabledError', message: string }
     | { __typename: 'UnauthorizedError', message: string }
+    | { __typename: 'UpstreamRefusedError', message: string }
     | { __typename: 'UpstreamUnavailableError', message: string }
     | { __typename: 'UpstreamValidationError', message: string }
    | null };
@@ -120,6 +122,7 @@ export type RootQuery = { __typename: 'Query', root:
     | { __typename: 'ServiceNotEnabledError', message: string }
     | { __typename: 'TreeNotFoundError', message: string }
     | { __typename: 'UnauthorizedError', message: string }
+    | { __typename: 'UpstreamRefusedError', message: string }
     | { __typename: 'UpstreamUnavailableError', message: string }
     | { __typename: 'UpstreamValidationError', message: string }
    | null };
@@ -146,6 +149,7 @@ export type SearchEventsQuery = { __typename: 'Query', search:
     | { __typename: 'ResultSetExpiredError', message: string }
     | { __typename: 'ServiceNotEnabledError', message: string }
     | { __typename: 'UnauthorizedError', message: string }
+    | { __typename: 'UpstreamRefusedError', message: string }
     | { __typename: 'UpstreamUnavailableError', message: string }
     | { __typename: 'UpstreamValidationError', message: string }
    | null };

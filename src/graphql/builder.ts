@@ -6,6 +6,7 @@ import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { AuditApiError } from '../audit-client/errors.js';
 import type { Scope } from '../auth/scopes.js';
 import type { GraphQLContext } from './context.js';
 
@@ -48,7 +49,8 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       }),
   },
   errors: {
-    defaultTypes: [],
+    // Every other refusal of the audit service is typed too (error-types.ts UpstreamRefusedError).
+    defaultTypes: [AuditApiError],
     directResult: true,
     // The Query*Result / Mutation*Result unions; the plugin names them after their field.
     defaultUnionOptions: {

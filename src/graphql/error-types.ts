@@ -144,6 +144,21 @@ builder.objectType(ForbiddenError, {
   fields: () => ({}),
 });
 
+// In every field's list (the builder's errors.defaultTypes; the plugin tries subclasses first): any
+// other refusal of the audit service, by a status the client has no class for (NoCredit,
+// MissingConfigID, ProviderError…), or of a class the field does not list.
+builder.objectType(AuditApiError, {
+  name: 'UpstreamRefusedError',
+  description: "The audit service refused the request with a status this field has no type of its own for (e.g. NoCredit, MissingConfigID, ProviderError): status and summary are the service's own.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    status: t.exposeString('status', { description: "The audit service's status, e.g. NoCredit." }),
+    summary: t.exposeString('summary', { description: "The audit service's own summary." }),
+    httpStatus: t.exposeInt('httpStatus', { description: 'The HTTP status it came with.' }),
+    requestId: t.exposeString('requestId', { description: 'The upstream request id, for support.' }),
+  }),
+});
+
 /** Errors every upstream-calling field can return. */
 const UPSTREAM_ERRORS = [UpstreamUnavailableError, UnauthorizedError, ServiceNotEnabledError, RateLimitedError, ForbiddenError] as const;
 /** Errors of fields that send input upstream. */

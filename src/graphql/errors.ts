@@ -1,7 +1,7 @@
 // The gateway's own domain failures, and the folding of the "upstream is down" family of audit
 // client errors into one of them. Plain classes, no schema: loaders and resolvers raise them, and
 // error-types.ts gives them (and the audit client's classes) GraphQL types.
-import { AcceptedResultUnavailableError, AcceptedTimeoutError, AuditTransportError, InternalServerError, ServiceUnavailableError } from '../audit-client/errors.js';
+import { AcceptedResultUnavailableError, AcceptedTimeoutError, AuditApiError, AuditTransportError, InternalServerError, ServiceUnavailableError } from '../audit-client/errors.js';
 
 /** The upstream could not be reached or failed (5xx, transport, polling deadline). */
 export class UpstreamUnavailableError extends Error {
@@ -84,7 +84,9 @@ export function foldWriteError(err: unknown): unknown {
     const why = err instanceof AcceptedTimeoutError ? 'it did not finish in time' : 'its result could not be read';
     return new WriteOutcomeUnknownError(`the audit service accepted request ${err.requestId} and will store the events, but ${why}: do not send them again`, true, err.requestId);
   }
-  if (err instanceof InternalServerError) {
+  // A 500, or a 5xx of a status the client has no class for (a gateway timeout…); not a 503,
+  // by which the service says it did not take the request.
+  if (err instanceof InternalServerError || (err instanceof AuditApiError && err.constructor === AuditApiError && err.httpStatus >= 500 && err.httpStatus !== 503)) {
     return new WriteOutcomeUnknownError(`the audit service failed while storing (${err.summary}): the events may have been stored; ${SEARCH_FIRST}`, false, err.requestId);
   }
   if (err instanceof AuditTransportError && !err.neverReachedServer) {

@@ -4,7 +4,7 @@
 // verification. auditEvents is search typed as the connection itself, for Relay's @connection.
 import { hash as digestOf } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
+import { AuditApiError, BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
 import { MAX_SEARCH_RESTRICTION_VALUES, type PublishedRoot, type ResultsResult, type SearchEvent, type SearchRequest, type UnpublishedRoot } from '../../wire/index.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -475,7 +475,7 @@ builder.queryFields((t) => ({
  * as it is (yoga masks it as unexpected).
  */
 export function pagingFailure(err: Error): Error {
-  const cls = PAGING_ERRORS.find((c) => err instanceof c);
+  const cls = [...PAGING_ERRORS, AuditApiError].find((c) => err instanceof c);
   if (!cls) return err;
   const typeName = builder.configStore.getTypeConfig(cls).name;
   const code = typeName.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
