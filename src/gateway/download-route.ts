@@ -6,7 +6,7 @@
 // The token is the credential: a plain browser GET must work, so no Authorization header is
 // needed. It is bound to the caller it was issued to: when a request does carry credentials
 // (keys mode), they must be that caller's. The file is streamed from the upstream as it arrives.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuditClient, DEFAULT_TIMEOUTS } from '../audit-client/index.js';
@@ -22,7 +22,10 @@ const PREFIX = DOWNLOADS_PREFIX;
 /** A link never outlives this, even when the upstream keeps its file longer. */
 const MAX_LINK_LIFETIME_MS = 60 * 60 * 1000;
 
-const POLL_QUERY = 'query Poll($id: ID!) { pollResult(requestId: $id) { __typename ... on PollResult { done result } ... on Error { message } } }';
+/** The document AcceptedRequest.location runs; a trusted document too (persisted-operations.ts). */
+export const POLL_QUERY = 'query Poll($id: ID!) { pollResult(requestId: $id) { __typename ... on PollResult { done result } ... on Error { message } } }';
+/** POLL_QUERY's id as codegen names trusted documents. */
+export const POLL_DOCUMENT_ID = `sha256:${createHash('sha256').update(POLL_QUERY).digest('hex')}`;
 
 export interface DownloadsOptions {
   /**
@@ -37,6 +40,11 @@ export interface DownloadsOptions {
   /** The gateway's caller authentication, to check credentials sent along with a download. */
   authenticate?: ((req: Request) => Caller | Promise<Caller>) | undefined;
   logError?: ((err: unknown) => void) | undefined;
+  /**
+   * Only trusted documents run (PERSISTED_OPERATIONS_FILE): poll links then name POLL_QUERY by its
+   * id, since its text would be refused.
+   */
+  trustedDocumentsOnly?: boolean;
 }
 
 export interface Downloads {
@@ -61,7 +69,10 @@ export function createDownloads(options: DownloadsOptions): Downloads {
     },
     // GraphQL over HTTP GET runs the pollResult query (with the caller's credentials, and the
     // x-graphql-yoga-csrf header the CSRF protection asks of GET requests).
-    poll: (requestId) => `${options.publicUrl()}/graphql?query=${encodeURIComponent(POLL_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ id: requestId }))}`,
+    poll: (requestId) => {
+      const document = options.trustedDocumentsOnly ? `documentId=${encodeURIComponent(POLL_DOCUMENT_ID)}` : `query=${encodeURIComponent(POLL_QUERY)}`;
+      return `${options.publicUrl()}/graphql?${document}&variables=${encodeURIComponent(JSON.stringify({ id: requestId }))}`;
+    },
   };
   const upstreamBase = new URL(options.client.baseUrl);
   // Files are fetched through an Agent that connects only to the kinds of address downloadAllowed

@@ -12,6 +12,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { Lexer, Source, TokenKind } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { ConfigError, type GatewayConfig } from '../config.js';
+import { POLL_DOCUMENT_ID, POLL_QUERY } from './download-route.js';
 import { LIMITS } from './protections.js';
 
 /** The longest document the APQ store keeps: real operations are a few KiB. */
@@ -24,7 +25,12 @@ export type PersistedOperationsMode = { kind: 'automatic'; maxEntries: number } 
 
 /** The mode a configuration asks for; a trusted-documents file is read (and checked) here. */
 export function persistedOperationsMode(config: Pick<GatewayConfig, 'apqMaxEntries' | 'persistedOperationsFile'>): PersistedOperationsMode {
-  if (config.persistedOperationsFile) return { kind: 'trusted', documents: loadPersistedOperations(config.persistedOperationsFile) };
+  if (config.persistedOperationsFile) {
+    // The gateway's own poll link (AcceptedRequest.location) must run whatever the file holds.
+    const documents = loadPersistedOperations(config.persistedOperationsFile);
+    documents.set(POLL_DOCUMENT_ID, POLL_QUERY);
+    return { kind: 'trusted', documents };
+  }
   return { kind: 'automatic', maxEntries: config.apqMaxEntries ?? 1000 };
 }
 

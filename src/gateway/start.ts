@@ -420,6 +420,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     secret,
     authenticate,
     logError: logUnexpectedError,
+    trustedDocumentsOnly: persisted.kind === 'trusted',
   });
   const gateway = createGateway({
     downloads,

@@ -2,7 +2,7 @@
 // gateway (Automatic Persisted Queries), and a gateway started with codegen's
 // persisted-documents.json, which runs those operations and nothing else.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
@@ -118,6 +118,60 @@ describe('Automatic Persisted Queries (Apollo PersistedQueryLink)', () => {
     expect(mismatched.status).toBe(400);
     expect(mismatched.body.errors?.[0]?.message).toBe('PersistedQueryMismatch');
     expect((await post(gw.url, { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } })).status).toBe(404);
+  });
+});
+
+describe('trusted documents: the poll link a job hands out runs', () => {
+  const KEY = 'trusted-poll-key-0123456789abcdef';
+  const LOG_ASYNC = 'mutation Queue($e: [AuditEventInput!]!) { logBulkAsync(events: $e) { __typename ... on AcceptedRequest { requestId location } ... on Error { message } } }';
+  let dir: string;
+  let running: RunningGateway;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'frontend-trusted-poll-'));
+    // The app's own documents only: nothing in the file polls.
+    const file = join(dir, 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify({ [`sha256:${sha256(LOG_ASYNC)}`]: LOG_ASYNC }));
+    running = await startGateway(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        upstream: { kind: 'embedded', dataDir: join(dir, 'data'), token: undefined, localPort: 0, publishIntervalMs: 0, schemaFile: undefined },
+        signingKeyFile: undefined,
+        cursorSecret: undefined,
+        maxBodyBytes: 1024 * 1024,
+        graphiql: false,
+        auth: { kind: 'keys', file: undefined, inline: JSON.stringify({ apiKeys: [{ id: 'app', key: KEY, scopes: ['audit:log'] }] }) },
+        persistedOperationsFile: file,
+      },
+      () => {},
+    );
+  });
+  afterAll(async () => {
+    await running?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('AcceptedRequest.location names the poll document by its id, and a GET of it answers', async () => {
+    const queued = await post(running.url, { documentId: `sha256:${sha256(LOG_ASYNC)}`, variables: { e: [{ message: 'queued through a trusted document' }] } }, KEY);
+    expect(queued.body.errors).toBeUndefined();
+    const { location, requestId } = queued.body.data!.logBulkAsync as { location: string; requestId: string };
+    expect(location).toMatch(/\/graphql\?documentId=sha256%3A[0-9a-f]{64}&variables=/);
+    expect(location).not.toContain('query=');
+    let answer: { status: number; body: Record<string, any> } | undefined;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(location, { headers: { authorization: `Bearer ${KEY}`, 'x-graphql-yoga-csrf': '1' } });
+      answer = { status: res.status, body: (await res.json()) as Record<string, any> };
+      if (answer.status !== 200 || answer.body.data?.pollResult?.done) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(answer!.status).toBe(200);
+    expect(answer!.body.errors).toBeUndefined();
+    expect(answer!.body.data.pollResult).toMatchObject({ __typename: 'PollResult', done: true });
+    expect(requestId).toEqual(expect.any(String));
+    // Any other query text is still refused.
+    const other = await fetch(`${new URL(running.url).origin}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { authorization: `Bearer ${KEY}`, 'x-graphql-yoga-csrf': '1' } });
+    expect(other.status).toBe(400);
   });
 });
 
