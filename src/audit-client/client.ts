@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { downloadOnce, type DownloadDestination, type DownloadedFile, type DownloadOptions } from './download.js';
 import { parseEnvelope } from './envelope.js';
 import { AuditClientError } from './errors.js';
-import { abortError, apiError, bodyError, type ResponseContext } from './error-mapping.js';
+import { abortError, apiError, bodyError, foreignPollAnswerError, type ResponseContext } from './error-mapping.js';
 import { prepareItem, type EventInput, type EventItemInput, type EventSigner, type PreparedItem } from './event.js';
 import { DEFAULT_COALESCING_POLICY, LogCoalescer, resultCount, unlistedResults, type CoalescingPolicy } from './log-coalescer.js';
 import { DEFAULT_POLLING_POLICY, pollUntilDone, type PollingPolicy } from './polling.js';
@@ -78,7 +78,8 @@ export interface CallOptions {
 export interface PollOptions extends CallOptions {
   /**
    * On a 202: true polls GET /request/<id> until the result or the deadline (then
-   * AcceptedTimeoutError); false returns the AcceptedRequest. Defaults: false for logBulkAsync and
+   * AcceptedTimeoutError; a poll that fails is AcceptedResultUnavailableError, see polling.ts);
+   * false returns the AcceptedRequest. Defaults: false for logBulkAsync and
    * export, true for everything else.
    */
   poll?: boolean;
@@ -112,6 +113,18 @@ export type LogInput = Omit<LogRequest, 'event'> & { event: EventInput };
 export type LogBulkInput = Omit<LogBulkRequest, 'events'> & { events: EventItemInput[] };
 
 const DEFAULT_USER_AGENT = 'audit-gateway-client/0.1 (undici)';
+/**
+ * The default cap on one answer: a guard against a runaway upstream, not a bound on legitimate
+ * answers, which have none. A v1/search or v1/results page holds up to 1000 events (the API's
+ * largest `limit`), and one standard-schema event may carry 3 × 32,766 characters of message, old
+ * and new, ~0.6 KB of short fields, ~0.4 KB of received_at, signature and public key, and ~2.7 KB
+ * of membership proof (40 levels of 67 characters): ~102 KB of ASCII JSON, so a full page of such
+ * events is ~97 MiB, three times that in non-ASCII text, and more under a custom schema whose text
+ * fields have no size. A page of typical events (~3 KB each with the proof) is ~3 MB. 64 MiB reads
+ * any full page whose events average up to ~65 KB; a lower default would make pages of large
+ * events fail for good (RESPONSE_TOO_LARGE is not transient) with no gateway setting to raise it.
+ * How much memory concurrent answers take is bounded by how many are in flight, not by this.
+ */
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 interface Exchange {
@@ -119,6 +132,11 @@ interface Exchange {
   url: URL;
   endpoint: string;
   body?: string;
+  /**
+   * A poll of an accepted request (pollUntilDone): a Success or Accepted answer must be about it,
+   * or it is refused (MalformedEnvelopeError, code FOREIGN_POLL_ANSWER).
+   */
+  polledId?: string;
 }
 
 /** Endpoint URLs a client keeps parsed (see url()). */
@@ -329,12 +347,14 @@ export class AuditClient {
     const outcome = await this.exchange<R>(exchange, kind, options?.signal);
     if (outcome.status === 'Success' || !(options?.poll ?? pollByDefault)) return outcome;
     const deadlineMs = options?.deadlineMs ?? this.pollingPolicy.deadlineMs;
-    return pollUntilDone<R>(outcome, (signal) => this.exchange<R>(this.pollExchange(outcome.requestId), 'read', signal), {
+    const poll = { ...this.pollExchange(outcome.requestId), polledId: outcome.requestId };
+    return pollUntilDone<R>(outcome, (signal) => this.exchange<R>(poll, 'read', signal), {
       policy: this.pollingPolicy,
       deadlineAt: startedAt + deadlineMs,
       deadlineMs,
       endpoint,
       aborted: (reason) => abortError(Transport.target(exchange.method, exchange.url), reason, this.redactor),
+      redactor: this.redactor,
       signal: options?.signal,
     });
   }
@@ -410,6 +430,9 @@ export class AuditClient {
     const parsed = parseEnvelope(response.text);
     if (!parsed.ok) throw bodyError(parsed, response.text, ctx);
     const { envelope } = parsed;
+    if (exchange.polledId !== undefined && envelope.request_id !== exchange.polledId && (envelope.status === 'Success' || envelope.status === 'Accepted')) {
+      throw foreignPollAnswerError(envelope.request_id, exchange.polledId, ctx);
+    }
     if (envelope.status === 'Success') return successResponse<R>(envelope, response.statusCode);
     if (envelope.status === 'Accepted') return acceptedRequest(envelope);
     throw apiError(envelope, ctx);

@@ -16,7 +16,7 @@ export function parseEnvelope(text: string): EnvelopeParse {
     value = JSON.parse(text);
   } catch (err) {
     if (isJsonPrefix(text)) return { ok: false, problem: 'truncated', detail: 'the JSON body ends part-way through a value' };
-    return { ok: false, problem: 'non-json', detail: `the body is not JSON (${(err as Error).message})` };
+    return { ok: false, problem: 'non-json', detail: `the body is not JSON${syntaxErrorPlace(err)}` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, problem: 'malformed', detail: 'the body is JSON but not an object' };
@@ -34,6 +34,18 @@ export function parseEnvelope(text: string): EnvelopeParse {
     return { ok: false, problem: 'malformed', detail: `a ${status as string} envelope's 'result' is not an object` };
   }
   return { ok: true, envelope: record as unknown as ResponseEnvelope };
+}
+
+/**
+ * Where JSON.parse gave up, without the rest of its message: V8 quotes the start of the body there
+ * ("Unexpected token 'p', "pts_abc"... is not valid JSON"), and a body echoing the bearer token
+ * would put the token's first characters into the error, cut where no redaction can recognise
+ * them. The error's scrubbed body excerpt shows the text itself.
+ */
+function syntaxErrorPlace(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  const position = /\bat position (\d+)/.exec(typeof message === 'string' ? message : '')?.[1];
+  return position === undefined ? '' : ` (a syntax error at character ${position})`;
 }
 
 /**

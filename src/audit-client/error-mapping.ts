@@ -49,13 +49,19 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The response's `x-request-id`, scrubbed: a proxy may echo any request header into it. */
+function requestIdHeader(headers: IncomingHttpHeaders, redactor: Redactor): string | undefined {
+  const value = headerValue(headers, 'x-request-id');
+  return value === undefined ? undefined : redactor.text(value);
+}
+
 /** An error envelope (status other than Success/Accepted) → its AuditApiError subclass. */
 export function apiError(envelope: ResponseEnvelope, ctx: ResponseContext): AuditApiError {
   const r = ctx.redactor;
   const init: ApiErrorInit = {
     status: r.text(envelope.status),
     summary: r.text(envelope.summary),
-    requestId: envelope.request_id,
+    requestId: r.text(envelope.request_id),
     httpStatus: ctx.httpStatus,
     endpoint: ctx.endpoint,
     result: r.value(envelope.result),
@@ -107,7 +113,7 @@ export function bodyError(failure: Extract<EnvelopeParse, { ok: false }>, text: 
     // An HTML 502/503/504 from a proxy or load balancer is worth another read attempt.
     transient: ctx.httpStatus >= 500 || ctx.httpStatus === 429,
     httpStatus: ctx.httpStatus,
-    requestId: headerValue(ctx.headers, 'x-request-id'),
+    requestId: requestIdHeader(ctx.headers, ctx.redactor),
   };
   const detail = `HTTP ${ctx.httpStatus}: ${failure.detail}`;
   switch (failure.problem) {
@@ -116,7 +122,7 @@ export function bodyError(failure: Extract<EnvelopeParse, { ok: false }>, text: 
         ...init,
         code: 'NON_JSON_BODY',
         contentType: headerValue(ctx.headers, 'content-type'),
-        bodyExcerpt: ctx.redactor.text(text.slice(0, EXCERPT_CHARS)),
+        bodyExcerpt: ctx.redactor.excerpt(text, EXCERPT_CHARS),
       });
     case 'truncated':
       return new TruncatedBodyError(detail, { ...init, code: 'TRUNCATED_BODY', transient: true, receivedBytes: Buffer.byteLength(text) });
@@ -130,8 +136,11 @@ export interface NetworkFailureContext {
   target: string;
   /** Whether the response headers had arrived when it failed. */
   phase: 'headers' | 'body';
-  /** Set when one of the client's own timers fired (it aborts the request). */
-  timedOut?: { phase: TimeoutPhase; ms: number };
+  /**
+   * Set when one of the client's own timers fired (it aborts the request). `total`: the deadline
+   * on the whole exchange, which fires in whichever phase the exchange was in.
+   */
+  timedOut?: { phase: TimeoutPhase; ms: number; total?: boolean };
   /** The caller's signal: if it aborted, that is the reason, whatever undici reports. */
   callerSignal?: AbortSignal;
   connectTimeoutMs: number;
@@ -182,10 +191,14 @@ export function networkError(err: unknown, ctx: NetworkFailureContext): AuditTra
     target: ctx.target,
     cause,
     httpStatus: ctx.httpStatus,
-    requestId: ctx.requestId,
+    requestId: ctx.requestId === undefined ? undefined : ctx.redactor.text(ctx.requestId),
   };
   const code = codeOf(err) ?? 'UNKNOWN';
 
+  if (ctx.timedOut?.total) {
+    const { ms } = ctx.timedOut;
+    return new TimeoutError(`the response was not complete within ${ms} ms`, { ...base, code: 'TIMEOUT_TOTAL', phase: 'total', timeoutMs: ms, neverReachedServer: false, transient: true });
+  }
   if (ctx.timedOut) {
     const { phase, ms } = ctx.timedOut;
     const what = phase === 'headers' ? 'no response headers' : 'no response body data';
@@ -237,9 +250,30 @@ export function networkError(err: unknown, ctx: NetworkFailureContext): AuditTra
   return new AuditTransportError(`request failed (${code}): ${cause.message}`, { ...base, code, neverReachedServer: false, transient: TRANSIENT_CODES.has(code) });
 }
 
+/** Longest stretch of an upstream-chosen id shown in a message. */
+const ID_CHARS = 80;
+
+/**
+ * A Success or Accepted answer to GET /request/<id> that names another request. The service
+ * answers a poll under the polled request's id (the local service does; the vendor's Python SDK
+ * polls again with the request_id of each 202 it gets, which only works if the cloud does too), so
+ * such an answer is not this request's result, whatever it holds.
+ */
+export function foreignPollAnswerError(answeredId: string, polledId: string, ctx: ResponseContext): MalformedEnvelopeError {
+  const r = ctx.redactor;
+  return new MalformedEnvelopeError(`HTTP ${ctx.httpStatus}: the answer is about request ${r.excerpt(answeredId, ID_CHARS)}, not the polled ${r.excerpt(polledId, ID_CHARS)}`, {
+    target: ctx.target,
+    code: 'FOREIGN_POLL_ANSWER',
+    neverReachedServer: false,
+    transient: false,
+    httpStatus: ctx.httpStatus,
+    requestId: requestIdHeader(ctx.headers, r),
+  });
+}
+
 /** The response body passed the client's size cap. */
-export function tooLargeError(target: string, limit: number, httpStatus: number, headers: IncomingHttpHeaders): AuditTransportError {
-  const requestId = headerValue(headers, 'x-request-id');
+export function tooLargeError(target: string, limit: number, httpStatus: number, headers: IncomingHttpHeaders, redactor: Redactor): AuditTransportError {
+  const requestId = requestIdHeader(headers, redactor);
   return new AuditTransportError(`the response exceeds ${limit} bytes`, {
     target,
     code: 'RESPONSE_TOO_LARGE',
@@ -256,7 +290,7 @@ export function tooLargeError(target: string, limit: number, httpStatus: number,
  */
 export function downloadHttpError(parsed: EnvelopeParse, ctx: ResponseContext): AuditApiError | AuditTransportError {
   if (parsed.ok && parsed.envelope.status !== 'Success' && parsed.envelope.status !== 'Accepted') return apiError(parsed.envelope, ctx);
-  const requestId = headerValue(ctx.headers, 'x-request-id');
+  const requestId = requestIdHeader(ctx.headers, ctx.redactor);
   return new DownloadError(`the file could not be downloaded (HTTP ${ctx.httpStatus})`, {
     target: ctx.target,
     code: `HTTP_${ctx.httpStatus}`,

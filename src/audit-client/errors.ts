@@ -196,9 +196,9 @@ export class ConnectionResetError extends AuditTransportError {
   override name = 'ConnectionResetError';
 }
 
-export type TimeoutPhase = 'connect' | 'headers' | 'body';
+export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'total';
 
-/** A configured timeout fired: connecting, waiting for response headers, or between body chunks. */
+/** A configured timeout fired: connecting, waiting for response headers, between body chunks, or for the whole answer. */
 export class TimeoutError extends AuditTransportError {
   override name = 'TimeoutError';
   readonly phase: TimeoutPhase;

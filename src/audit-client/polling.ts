@@ -1,7 +1,14 @@
 // Waiting out a 202: poll GET /request/<id> with bounded exponential backoff until the real result
 // arrives or the deadline passes. The deadline bounds the whole wait: sleeps are cut to fit it and
 // a poll still in flight when it passes is abandoned.
-import { AcceptedTimeoutError, AuditClientError } from './errors.js';
+//
+// A 202 means the service took the request: a write will be applied whatever happens to the polls
+// after it. So a poll's failure (rate limited, not found, a 5xx, the network) is never passed off as
+// the request's own: it becomes AcceptedResultUnavailableError, which says the request was accepted
+// and names it for a later poll. Only an error that can be nothing but the request's own outcome
+// (see JOB_VERDICTS) is reported as itself.
+import { AcceptedResultUnavailableError, AcceptedTimeoutError, AuditApiError, AuditClientError } from './errors.js';
+import type { Redactor } from './redact.js';
 import type { AcceptedRequest, AuditResponse } from './response.js';
 import { sleep } from './retry.js';
 import { linkedController } from './signals.js';
@@ -20,6 +27,14 @@ export const DEFAULT_POLLING_POLICY: PollingPolicy = { initialDelayMs: 250, maxD
 /** Time kept back from the last sleep so the final poll can still complete before the deadline. */
 const FINAL_POLL_RESERVE_MS = 100;
 
+/**
+ * Error statuses a poll gets only as the accepted request's own outcome (a job that failed): a GET
+ * of /request/<id> has no body to be invalid, no offset and no tree of its own. Any other status
+ * (NotFound, TooManyRequests, Unauthorized, a 5xx…) may be the poll's own failure and says nothing
+ * certain about the request.
+ */
+const JOB_VERDICTS: ReadonlySet<string> = new Set(['ValidationError', 'BadOffset', 'TreeNotFound']);
+
 interface PollLoopOptions {
   policy: PollingPolicy;
   /** Absolute time (ms since epoch) after which the wait is given up. */
@@ -30,6 +45,8 @@ interface PollLoopOptions {
   endpoint: string;
   /** Builds the error for a caller abort that happened while sleeping. */
   aborted: (reason: unknown) => Error;
+  /** Scrubs what the upstream chose (the request id, its location) before it goes into an error. */
+  redactor: Redactor;
   random?: () => number;
 }
 
@@ -41,8 +58,9 @@ export function pollDelay(n: number, policy: PollingPolicy, random: () => number
 
 /**
  * Polls until done. `pollOnce` performs one GET /request/<id> under the given signal (which aborts
- * at the deadline or when the caller aborts). Caller aborts propagate as they are; a deadline hit
- * becomes AcceptedTimeoutError.
+ * at the deadline or when the caller aborts), and refuses an answer about another request. Caller
+ * aborts propagate as they are; a deadline hit becomes AcceptedTimeoutError; the accepted request's
+ * own failure is thrown as it is; any other failure becomes AcceptedResultUnavailableError.
  */
 export async function pollUntilDone<R>(
   accepted: AcceptedRequest,
@@ -59,9 +77,17 @@ export async function pollUntilDone<R>(
     link.controller.abort(new Error('polling deadline'));
   }, Math.max(0, deadlineAt - Date.now()));
   let polls = 0;
-  let current = accepted;
-  const timeout = (): AcceptedTimeoutError =>
-    new AcceptedTimeoutError({ requestId: current.requestId, location: current.location, deadlineMs: options.deadlineMs, polls, endpoint: options.endpoint });
+  // Always the accepted request's: that is the id a later poll must use.
+  const requestId = options.redactor.text(accepted.requestId);
+  const location = options.redactor.text(accepted.location);
+  const timeout = (): AcceptedTimeoutError => new AcceptedTimeoutError({ requestId, location, deadlineMs: options.deadlineMs, polls, endpoint: options.endpoint });
+  const unavailable = (err: unknown): AcceptedResultUnavailableError =>
+    new AcceptedResultUnavailableError({
+      requestId,
+      location,
+      endpoint: options.endpoint,
+      cause: err instanceof AuditClientError ? err : options.redactor.error(err),
+    });
 
   try {
     for (let n = 0; ; n++) {
@@ -75,11 +101,11 @@ export async function pollUntilDone<R>(
         polls++;
         const outcome = await pollOnce(bounded);
         if (outcome.status === 'Success') return outcome;
-        current = outcome;
       } catch (err) {
         if (signal?.aborted) throw err instanceof AuditClientError ? err : options.aborted(signal.reason);
         if (deadlinePassed) throw timeout();
-        throw err;
+        if (err instanceof AuditApiError && JOB_VERDICTS.has(err.status) && err.requestId === accepted.requestId) throw err;
+        throw unavailable(err);
       }
       if (final) throw timeout();
     }

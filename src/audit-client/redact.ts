@@ -5,10 +5,13 @@
 
 const REPLACEMENT = '[REDACTED]';
 const MAX_DEPTH = 8;
+/** Stands in for a value that could not be scrubbed (see value()). */
+const UNSCRUBBABLE = '[REDACTED: not scrubbable]';
 
 export class Redactor {
   /** Longest first, so a longer form is replaced before a shorter one it contains. */
   private readonly needles: readonly string[];
+  private readonly longestNeedle: number;
 
   constructor(secrets: readonly string[]) {
     const forms = new Set<string>();
@@ -20,6 +23,7 @@ export class Redactor {
       forms.add(JSON.stringify(secret).slice(1, -1));
     }
     this.needles = [...forms].sort((a, b) => b.length - a.length);
+    this.longestNeedle = this.needles[0]?.length ?? 0;
   }
 
   /** The text with every occurrence of a secret replaced. */
@@ -29,14 +33,38 @@ export class Redactor {
     return out;
   }
 
+  /**
+   * At most `chars` characters of the scrubbed text. Scrubbing comes first: cutting first could
+   * leave the start of a secret that straddles the cut, which no longer matches a needle.
+   */
+  excerpt(value: string, chars: number): string {
+    return this.text(value.slice(0, chars + this.longestNeedle)).slice(0, chars);
+  }
+
   /** A deep copy of a JSON-like value with every string scrubbed (keys included). */
   value(value: unknown, depth = 0): unknown {
     if (typeof value === 'string') return this.text(value);
-    if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+    if (value === null || typeof value !== 'object') return value;
+    if (depth > MAX_DEPTH) return this.deepValue(value);
     if (Array.isArray(value)) return value.map((item) => this.value(item, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[this.text(key)] = this.value(item, depth + 1);
     return out;
+  }
+
+  /**
+   * What lies below MAX_DEPTH, scrubbed through its JSON text: servers echo requests back in nested
+   * debug structures, so the deep part is no safer than the rest. The values come from JSON.parse,
+   * so they serialise; a secret that spans JSON syntax (possible only for a secret holding quotes)
+   * would leave the scrubbed text unparsable, and then, as for nesting too deep to serialise, the
+   * whole remainder is replaced.
+   */
+  private deepValue(value: object): unknown {
+    try {
+      return JSON.parse(this.text(JSON.stringify(value))) as unknown;
+    } catch {
+      return UNSCRUBBABLE;
+    }
   }
 
   /**

@@ -8,7 +8,7 @@
 // (ECONNREFUSED at connect), a connect timeout or a DNS failure before any socket existed. A reset,
 // a timeout after connecting or a 503 may come after the server stored the events: those surface
 // to the caller, who knows whether repeating is acceptable.
-import { AuditClientError, AuditTransportError, RateLimitedError } from './errors.js';
+import { AuditClientError, AuditTransportError, RateLimitedError, TimeoutError } from './errors.js';
 
 export interface RetryPolicy {
   /** Extra attempts after the first (0 disables retries). */
@@ -46,6 +46,9 @@ export function parseRetryAfter(header: string | string[] | undefined, now: numb
 /** Is this failure one that may be retried for a call of this kind? */
 export function isRetryable(err: unknown, kind: CallKind): boolean {
   if (!(err instanceof AuditClientError) || !err.transient) return false;
+  // A whole answer that took the total deadline already cost the longest wait the caller accepts:
+  // trying again would multiply it. Transient still: a later request may be quicker.
+  if (err instanceof TimeoutError && err.phase === 'total') return false;
   if (kind === 'read') return true;
   // Writes: only when provably never sent (see the comment at the top of this file).
   return err instanceof AuditTransportError && err.neverReachedServer;

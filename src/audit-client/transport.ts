@@ -6,6 +6,11 @@
 // a silent server is abandoned within `headersMs`, so each exchange arms a native timer that
 // aborts the request (send(): through the abort undici hands its handler; open(): through an
 // AbortSignal), and undici's own timeouts stay set as a backstop.
+//
+// Those two bound silence, not length: a server that sends a byte of body every bodyMs/2 would
+// hold a call open forever. An API answer is read whole before anyone can use it, so send() also
+// bounds the whole exchange (totalMs). A file download (open()) is not bounded that way: a large
+// file on a slow link may rightly take long, and its bytes are handed on as they arrive.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request, util as undiciUtil, type Dispatcher } from 'undici';
@@ -20,9 +25,24 @@ export interface Timeouts {
   headersMs: number;
   /** Longest silence between two chunks of the response body. 0 = none. */
   bodyMs: number;
+  /**
+   * Longest an API call's exchange may take, from dispatch to its last body byte, however steadily
+   * the body arrives (file downloads are not bounded by it). 0 = none. Default: headersMs + 2 ×
+   * bodyMs (90 s with the defaults), or none if either of those is 0. Derived rather than fixed so
+   * that raising headersMs or bodyMs does not leave a total that cuts calls short of them: the
+   * server keeps its headersMs to think, and the body gets two idle periods' worth of time, which
+   * at the defaults carries the largest answer the client accepts (64 MiB) at about 9 Mbit/s.
+   */
+  totalMs?: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, headersMs: 30_000, bodyMs: 30_000 };
+
+/** The total deadline in effect for these timeouts (see Timeouts.totalMs). */
+export function totalTimeoutMs(timeouts: Timeouts): number {
+  if (timeouts.totalMs !== undefined) return Math.max(0, timeouts.totalMs);
+  return timeouts.headersMs > 0 && timeouts.bodyMs > 0 ? timeouts.headersMs + 2 * timeouts.bodyMs : 0;
+}
 
 interface TransportOptions {
   timeouts: Timeouts;
@@ -49,6 +69,9 @@ interface HttpResponse {
   text: string;
 }
 
+/** The options with the total deadline worked out once (see totalTimeoutMs). */
+type ResolvedOptions = TransportOptions & { totalMs: number };
+
 /** A response whose body the caller streams; errors from `body` should go through `fail`. */
 interface OpenResponse {
   statusCode: number;
@@ -66,9 +89,11 @@ interface OpenResponse {
 export class Transport {
   readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  private readonly options: ResolvedOptions;
 
-  constructor(private readonly options: TransportOptions) {
+  constructor(options: TransportOptions) {
     const { timeouts } = options;
+    this.options = { ...options, totalMs: totalTimeoutMs(timeouts) };
     this.ownsDispatcher = options.dispatcher === undefined;
     // An Agent keeps one keep-alive Pool per origin: the API origin and any download origin.
     this.dispatcher =
@@ -216,7 +241,7 @@ class BufferedExchange implements Dispatcher.DispatchHandler, Stoppable {
   private readonly watch: Watch;
 
   constructor(
-    private readonly options: TransportOptions,
+    private readonly options: ResolvedOptions,
     private readonly target: string,
     private readonly callerSignal: AbortSignal | undefined,
     private readonly resolve: (response: HttpResponse) => void,
@@ -224,6 +249,7 @@ class BufferedExchange implements Dispatcher.DispatchHandler, Stoppable {
   ) {
     this.watch = new Watch(callerSignal, this);
     this.watch.arm('headers', options.timeouts.headersMs);
+    this.watch.armTotal(options.totalMs);
   }
 
   stop(reason: unknown): void {
@@ -252,7 +278,7 @@ class BufferedExchange implements Dispatcher.DispatchHandler, Stoppable {
     this.size += chunk.length;
     const { maxResponseBytes } = this.options;
     if (this.size > maxResponseBytes) {
-      this.abortExchange?.(tooLargeError(this.target, maxResponseBytes, this.statusCode, this.headers));
+      this.abortExchange?.(tooLargeError(this.target, maxResponseBytes, this.statusCode, this.headers, this.options.redactor));
       return false;
     }
     this.chunks.push(chunk);
@@ -288,8 +314,11 @@ interface Stoppable {
 
 /** The per-exchange timers and the caller's signal. */
 class Watch {
-  timedOut: { phase: TimeoutPhase; ms: number } | undefined;
+  timedOut: { phase: TimeoutPhase; ms: number; total?: boolean } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The deadline on the whole exchange: never restarted. */
+  private totalTimer: NodeJS.Timeout | undefined;
+  private totalMs = 0;
   /** What the running timer measures, and its length. */
   private timerPhase: TimeoutPhase = 'headers';
   private timerMs = 0;
@@ -312,11 +341,12 @@ class Watch {
   }
 
   arm(phase: TimeoutPhase, ms: number): void {
+    // Kept even with no timer to run: the total deadline reports the phase it interrupted.
+    this.timerPhase = phase;
     if (ms <= 0) {
       this.clearTimer();
       return;
     }
-    this.timerPhase = phase;
     // A timer of the same length is restarted rather than replaced.
     if (this.timer !== undefined && this.timerMs === ms) {
       this.timer.refresh();
@@ -327,21 +357,39 @@ class Watch {
     this.timer = setTimeout(timerFired, ms, this);
   }
 
+  /** Starts the deadline on the whole exchange (none for 0). */
+  armTotal(ms: number): void {
+    if (ms <= 0 || this.stopped) return;
+    this.totalMs = ms;
+    this.totalTimer = setTimeout(totalTimerFired, ms, this);
+  }
+
   touch(): void {
     this.timer?.refresh();
   }
 
   /** The running timer fired. */
   fired(): void {
+    // Already stopped (the caller's abort, the other timer): that is the reason, not this.
+    if (this.stopped) return;
     const phase = this.timerPhase;
     const ms = this.timerMs;
     this.timedOut = { phase, ms };
     this.stopWith(new Error(`${phase} timeout after ${ms} ms`));
   }
 
+  /** The total deadline passed. */
+  totalFired(): void {
+    if (this.stopped) return;
+    this.timedOut = { phase: this.timerPhase, ms: this.totalMs, total: true };
+    this.stopWith(new Error(`total timeout after ${this.totalMs} ms`));
+  }
+
   /** The exchange is over: no more timer, no more listening to the caller's signal. */
   dispose(): void {
     this.clearTimer();
+    if (this.totalTimer !== undefined) clearTimeout(this.totalTimer);
+    this.totalTimer = undefined;
     this.callerSignal?.removeEventListener('abort', this);
     // On Node 20 a Watch that has listened on an AbortSignal stays reachable after it stops
     // listening, for as long as the signal, which young collections never free. Holding the
@@ -364,4 +412,8 @@ class Watch {
 
 function timerFired(watch: Watch): void {
   watch.fired();
+}
+
+function totalTimerFired(watch: Watch): void {
+  watch.totalFired();
 }

@@ -118,3 +118,30 @@ test('a body that is not gzip fails clearly when decompressing', async () => {
   expect((err as DownloadError).code).toBe('BAD_GZIP');
   expect(readdirSync(dir)).toEqual([]);
 });
+
+test("a file that arrives slowly is not cut by the API calls' total deadline, only by silence", async () => {
+  // 20 slices 50 ms apart: about a second in all, while an API call on these timeouts would be
+  // given up after 600 ms (headersMs + 2 × bodyMs). Each gap is well inside bodyMs.
+  const slices = 20;
+  const size = Math.ceil(GZ.length / slices);
+  server = await startHttp((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': GZ.length });
+    let sent = 0;
+    const timer = setInterval(() => {
+      res.write(GZ.subarray(sent, sent + size));
+      sent += size;
+      if (sent >= GZ.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 50);
+    res.on('close', () => clearInterval(timer));
+  });
+  client = new AuditClient({ baseUrl: server.url, token: TOKEN, timeouts: { headersMs: 200, bodyMs: 200 } });
+  const started = performance.now();
+  const sink = new Collector();
+  const file = await client.downloadFile(`${server.url}/files/slow`, sink, { decompress: true });
+  expect(performance.now() - started).toBeGreaterThan(600);
+  expect(file.bytes).toBe(GZ.length);
+  expect(sink.text()).toBe(CSV);
+});

@@ -23,7 +23,11 @@ function clientFor(baseUrl: string, extra: Partial<AuditClientOptions> = {}): Au
   return client;
 }
 
+/** Calls a test may leave pending (a close() would wait for them). */
+const inFlight: AbortController[] = [];
+
 afterEach(async () => {
+  for (const controller of inFlight.splice(0)) controller.abort();
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
@@ -127,6 +131,71 @@ describe('timeouts', () => {
     expect((err as TimeoutError).phase).toBe('body');
     expect((err as TimeoutError).timeoutMs).toBe(200);
     expectNoToken(err);
+  });
+
+  /** An answer whose body never ends: a byte every `everyMs`, well inside any body timeout. */
+  async function trickleServer(everyMs: number): Promise<TestServer> {
+    const server = await startHttp((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"request_id":"prq_x","request_time":"t","response_time":"t","status":"Success","summary":"ok","result":{"hash":"');
+      const timer = setInterval(() => res.write('a'), everyMs);
+      res.on('close', () => clearInterval(timer));
+    });
+    servers.push(server);
+    return server;
+  }
+
+  /** An abort signal for a call the test may leave pending; aborted after the test. */
+  function cancellable(): { signal: AbortSignal } {
+    const controller = new AbortController();
+    inFlight.push(controller);
+    return { signal: controller.signal };
+  }
+
+  /** The call's error, or 'still pending' if nothing ended it within `ms`. */
+  async function outcomeWithin(call: Promise<unknown>, ms: number): Promise<Error | 'still pending'> {
+    let timer: NodeJS.Timeout | undefined;
+    const pending = new Promise<'still pending'>((resolve) => {
+      timer = setTimeout(() => resolve('still pending'), ms);
+    });
+    try {
+      return await Promise.race([rejection(call), pending]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  test('a body trickled in faster than the body timeout is ended by the total deadline (headersMs + 2 × bodyMs by default)', async () => {
+    const server = await trickleServer(50);
+    const client = clientFor(server.url, { timeouts: { headersMs: 200, bodyMs: 200 } });
+    const started = performance.now();
+    const err = await outcomeWithin(client.log({ event: { message: 'hello' } }, cancellable()), 5_000);
+    const elapsed = performance.now() - started;
+    expect(err).toBeInstanceOf(TimeoutError);
+    const e = err as TimeoutError;
+    expect(e.code).toBe('TIMEOUT_TOTAL');
+    expect(e.timeoutMs).toBe(600);
+    expect(e.phase).toBe('total');
+    expect(e.httpStatus).toBe(200);
+    expect(e.neverReachedServer).toBe(false);
+    expect(e.message).toMatch(/not complete within 600 ms/);
+    expect(elapsed).toBeGreaterThanOrEqual(590);
+    // A write whose answer never completed is not sent again.
+    expect(server.requests).toHaveLength(1);
+    expectNoToken(err);
+  });
+
+  test('an explicit totalMs applies; 0 turns it off', async () => {
+    const server = await trickleServer(50);
+    const bounded = clientFor(server.url, { timeouts: { headersMs: 10 * 60_000, bodyMs: 10 * 60_000, totalMs: 300 } });
+    const err = await outcomeWithin(bounded.root({}, cancellable()), 5_000);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).timeoutMs).toBe(300);
+    // A read is not tried again after the total deadline: that would multiply the longest wait.
+    expect(server.requests).toHaveLength(1);
+
+    const unbounded = clientFor(server.url, { timeouts: { headersMs: 200, bodyMs: 200, totalMs: 0 } });
+    expect(await outcomeWithin(unbounded.root({}, cancellable()), 1_000)).toBe('still pending');
   });
 });
 
