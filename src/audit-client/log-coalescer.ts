@@ -4,14 +4,36 @@
 // have got, while the gateway and the service pay one HTTP exchange, one envelope and one commit
 // for the group instead of one per event. A lone log is sent as `v1/log`, exactly as without this.
 //
-// A ValidationError for the group names one event's fault, but the service rejected the whole
-// request (it validates every event before it appends any), so each event is sent again on its own
-// as `v1/log` and gets its own answer. Any other failure is every member's: the request as a whole
-// met it. A member whose caller aborts is answered at once; the group's request is cancelled only
-// when every member has gone.
-import type { LogBulkResult, LogResult } from '../wire/index.js';
+// A ValidationError for the group means the service stored none of it (it validates every event
+// before it appends any), so sending again cannot duplicate. When every field error points into an
+// event of the group (`/events/<i>/…`), those events fail with their own errors, pointed into their
+// own item as `v1/log` points them, and the rest go again as one group (after MAX_GROUP_ROUNDS
+// refusals, one by one). When any points elsewhere, each event goes again on its own as `v1/log`
+// and gets its own answer.
+//
+// Any other failure is every member's: the request as a whole met it, and it may have been applied,
+// so it is never sent again. The members may be different callers and tenants, and the service's
+// words about a request of several events may quote any of them, so each member gets the failure
+// with those words left out. A member whose caller aborts is answered at once; the group's request
+// is cancelled only when every member has gone.
+import type { LogBulkResult, LogResult, ValidationErrorItem } from '../wire/index.js';
 import { AbortSource } from './abort-source.js';
-import { MalformedEnvelopeError, ValidationError } from './errors.js';
+import {
+  AcceptedResultUnavailableError,
+  AuditApiError,
+  BadOffsetError,
+  InternalServerError,
+  MalformedEnvelopeError,
+  NonJsonBodyError,
+  NotFoundError,
+  RateLimitedError,
+  ServiceNotEnabledError,
+  ServiceUnavailableError,
+  TreeNotFoundError,
+  UnauthorizedError,
+  ValidationError,
+  type ApiErrorInit,
+} from './errors.js';
 import type { PreparedItem } from './event.js';
 import type { AuditResponse } from './response.js';
 
@@ -72,6 +94,12 @@ interface GroupSend {
 /** An event hash as v2/log lists it for each event. */
 const HASH = /^[0-9a-f]{64}$/;
 
+/**
+ * How many times one batch of events may be refused before its events go one by one: a service
+ * that names only some of the faulty events per answer needs a round for each of them.
+ */
+const MAX_GROUP_ROUNDS = 3;
+
 export class LogCoalescer {
   private queue: Member[] = [];
   private flushScheduled = false;
@@ -117,7 +145,8 @@ export class LogCoalescer {
     if (group.length > 0) this.send(group);
   }
 
-  private send(group: Member[]): void {
+  /** `round`: how many times these events were already refused as a group. */
+  private send(group: Member[], round = 0): void {
     if (group.length === 1) {
       this.sendAlone(group[0]!);
       return;
@@ -133,12 +162,29 @@ export class LogCoalescer {
         (response) => this.deliver(group, response),
         (err: unknown) => {
           if (err instanceof ValidationError) {
-            for (const member of group) if (!member.settled) this.sendAlone(member);
-          } else {
-            for (const member of group) this.settle(member, () => member.reject(err));
+            this.refused(group, err, round + 1);
+            return;
           }
+          const shared = withoutUpstreamText(err);
+          for (const member of group) this.settle(member, () => member.reject(shared));
         },
       );
+  }
+
+  /** The service refused the group's request (so it stored none of it). */
+  private refused(group: Member[], err: ValidationError, rounds: number): void {
+    const faults = faultsByEvent(err.errors, group.length);
+    const rest: Member[] = [];
+    group.forEach((member, index) => {
+      const own = faults?.get(index);
+      if (own) this.settle(member, () => member.reject(ownRefusal(err, own)));
+      else if (!member.settled) rest.push(member);
+    });
+    if (faults === undefined || rounds >= MAX_GROUP_ROUNDS) {
+      for (const member of rest) this.sendAlone(member);
+    } else if (rest.length > 0) {
+      this.send(rest, rounds);
+    }
   }
 
   private sendAlone(member: Member): void {
@@ -190,6 +236,94 @@ export class LogCoalescer {
     member.signal?.removeEventListener('abort', member);
     answer();
   }
+}
+
+/** A group member's event, and the rest of a field error's pointer below it. */
+const EVENT_POINTER = /^\/events\/(0|[1-9][0-9]*)(?=\/|$)/;
+const EVENT_PATH = /^events\.(0|[1-9][0-9]*)(?:\.|$)/;
+
+/**
+ * A group's field errors by the index of the event each points into, re-pointed into that event's
+ * own item (`/events/3/event/actor` → `/event/actor`, as `v1/log` names it). Undefined when any of
+ * them points elsewhere (the request as a whole, or an event the group does not have).
+ */
+function faultsByEvent(errors: readonly ValidationErrorItem[], size: number): Map<number, ValidationErrorItem[]> | undefined {
+  if (errors.length === 0) return undefined;
+  const faults = new Map<number, ValidationErrorItem[]>();
+  for (const item of errors) {
+    const found = EVENT_POINTER.exec(item.source);
+    const index = Number(found?.[1]);
+    if (!found || index >= size) return undefined;
+    const own: ValidationErrorItem = { code: item.code, detail: item.detail, source: item.source.slice(found[0].length) };
+    // The dotted form, when the service adds one, must agree with the pointer or it is left out.
+    const path = item.path === undefined ? undefined : EVENT_PATH.exec(item.path);
+    if (path && Number(path[1]) === index) own.path = item.path!.slice(path[0].length);
+    const list = faults.get(index);
+    if (list) list.push(own);
+    else faults.set(index, [own]);
+  }
+  return faults;
+}
+
+/** The group's refusal as one faulty member sees it: only its own field errors, and nothing else the service said. */
+function ownRefusal(err: ValidationError, errors: ValidationErrorItem[]): ValidationError {
+  const summary = errors.length === 1 ? errors[0]!.detail : `There were ${errors.length} errors validating the event`;
+  return new ValidationError(
+    { status: err.status, summary, requestId: err.requestId, httpStatus: err.httpStatus, endpoint: err.endpoint, result: { errors } },
+    errors,
+  );
+}
+
+/** The classes of envelope errors whose constructor takes the envelope's facts and nothing else. */
+const INIT_ONLY: ReadonlyArray<new (init: ApiErrorInit) => AuditApiError> = [
+  UnauthorizedError,
+  ServiceNotEnabledError,
+  NotFoundError,
+  BadOffsetError,
+  TreeNotFoundError,
+  ServiceUnavailableError,
+  InternalServerError,
+];
+
+/**
+ * A group's failure as every member may see it. Only what the service wrote can hold another
+ * member's event: an envelope's summary and result, or a body that is not JSON (its excerpt), also
+ * when a poll of the accepted batch met them. Those are left out; the class and every fact a caller
+ * handles it by (status, HTTP status, request id, transient, Retry-After, whether the request
+ * reached the service, the accepted request to poll) stay. Other errors are the client's own words
+ * and pass as they are.
+ */
+function withoutUpstreamText(err: unknown): unknown {
+  if (err instanceof AuditApiError) {
+    const init: ApiErrorInit = {
+      status: err.status,
+      summary: `the batch holding this event failed with ${err.status}`,
+      requestId: err.requestId,
+      httpStatus: err.httpStatus,
+      endpoint: err.endpoint,
+    };
+    if (err instanceof RateLimitedError) return new RateLimitedError(init, err.retryAfterMs);
+    const Same = INIT_ONLY.find((cls) => err.constructor === cls);
+    return Same ? new Same(init) : new AuditApiError(init, { transient: err.transient });
+  }
+  if (err instanceof AcceptedResultUnavailableError) {
+    // Its message repeats its cause's: a poll's failure, in the service's words about the batch.
+    return new AcceptedResultUnavailableError({ requestId: err.requestId, location: err.location, endpoint: 'v2/log', cause: withoutUpstreamText(err.cause) });
+  }
+  if (err instanceof NonJsonBodyError && err.bodyExcerpt.trim() !== '') {
+    const status = err.httpStatus === undefined ? '' : `HTTP ${err.httpStatus}: `;
+    return new NonJsonBodyError(`${status}the body is not JSON`, {
+      target: err.target,
+      code: err.code,
+      neverReachedServer: err.neverReachedServer,
+      transient: err.transient,
+      httpStatus: err.httpStatus,
+      requestId: err.requestId,
+      contentType: err.contentType,
+      bodyExcerpt: '',
+    });
+  }
+  return err;
 }
 
 /** Characters of an event's field values: a cheap bound on its share of the group's body. */
