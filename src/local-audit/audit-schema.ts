@@ -2,7 +2,7 @@
 // drives event validation, the SQL columns that hold searchable fields, and v1/schema.
 import { readFileSync } from 'node:fs';
 import { STANDARD_SCHEMA_FIELDS } from '../wire/index.js';
-import { type FieldError } from './core/errors.js';
+import { listing, UNLISTED_ERROR, type FieldError } from './core/errors.js';
 import { normalizeTimestamp } from './core/timestamp.js';
 import { checkField, pointer, type FieldSpec } from './core/validate.js';
 
@@ -115,6 +115,8 @@ export function validateEvent(schema: AuditSchema, event: unknown, base: string,
     }
   }
   for (const key of Object.keys(record)) {
-    if (!known.has(key)) errors.push({ code: 'UnexpectedProperty', detail: `'${key}' is not a field of the audit schema`, source: base + pointer(key) });
+    if (known.has(key)) continue;
+    if (listing(errors)) errors.push({ code: 'UnexpectedProperty', detail: `'${key}' is not a field of the audit schema`, source: base + pointer(key) });
+    else errors.push(UNLISTED_ERROR);
   }
 }

@@ -4,7 +4,7 @@
 import { validateEvent, type AuditSchema } from './audit-schema.js';
 import type { AuditLog } from './audit-log.js';
 import { microTimestamp } from './core/clock.js';
-import { validationError, type FieldError } from './core/errors.js';
+import { listing, UNLISTED_ERROR, validationError, type FieldError } from './core/errors.js';
 import { MAX_BULK_EVENTS, MAX_SHORT_PARAM } from './core/limits.js';
 import { pointer, type BodySpec } from './core/validate.js';
 import type { AppendedEvent, StoredEnvelope } from './store/event-store.js';
@@ -51,9 +51,9 @@ export function validateBulkItems(schema: AuditSchema, events: unknown[]): LogIt
     }
     const item = raw as Record<string, unknown>;
     for (const key of Object.keys(item)) {
-      if (key !== 'event' && key !== 'signature' && key !== 'public_key') {
-        errors.push({ code: 'UnexpectedProperty', detail: `'${key}' is not a property of a log item`, source: base + pointer(key) });
-      }
+      if (key === 'event' || key === 'signature' || key === 'public_key') continue;
+      if (listing(errors)) errors.push({ code: 'UnexpectedProperty', detail: `'${key}' is not a property of a log item`, source: base + pointer(key) });
+      else errors.push(UNLISTED_ERROR);
     }
     if (item.event === undefined) errors.push({ code: 'FieldRequired', detail: "'event' is required", source: base + pointer('event') });
     else validateEvent(schema, item.event, base + '/event', errors);

@@ -142,11 +142,28 @@ describe('v1/log_stream (standard schema)', () => {
     [{ logs: [{ data: [] }] }, 'BadFormat', '/logs/0/data'],
     [{ logs: [{ data: { ip: '1.2.3.4' } }] }, 'FieldRequired', '/logs/0/data/type'],
     [{ logs: [{ data: { type: 's', date: 'last tuesday' } }] }, 'BadFormat', '/logs/0/data/date'],
+    // What Date.parse reads as dates (2001-01-01, 2001-03-07, 2001-12-01) but no log stream sends.
+    [{ logs: [{ data: { type: 's', date: '1' } }] }, 'BadFormat', '/logs/0/data/date'],
+    [{ logs: [{ data: { type: 's', date: 'March 7' } }] }, 'BadFormat', '/logs/0/data/date'],
+    [{ logs: [{ data: { type: 's', date: '12' } }] }, 'BadFormat', '/logs/0/data/date'],
+    [{ logs: [{ data: { type: 's', date: 'Fri, 29 Mar 2024 17:26:50 GMT' } }] }, 'BadFormat', '/logs/0/data/date'],
   ])('%j → ValidationError %s at %s', async (body, code, source) => {
     const r = await svc.post<Json>('v1/log_stream', body);
     expect(r.http).toBe(400);
     expect(r.status).toBe('ValidationError');
     expect(r.result.errors).toEqual([expect.objectContaining({ code, source })]);
+  });
+
+  test('an ISO 8601 date without an offset is read as UTC; the refused loose dates append nothing', async () => {
+    const before = svc.log.size;
+    for (const date of ['1', 'March 7']) {
+      expect((await svc.post<Json>('v1/log_stream', { logs: [{ log_id: 'loose', data: { type: 's', date } }] })).status).toBe('ValidationError');
+    }
+    expect(svc.log.size).toBe(before);
+    const r = await svc.post<Json>('v1/log_stream', { logs: [{ log_id: 'naive', data: { type: 's', description: 'naive date', date: '2024-03-29T17:26:50.193' } }] });
+    expect(r.status).toBe('Success');
+    const found = await svc.post<Json>('v1/search', { query: 'message:"naive date"' });
+    expect(found.result.events.map((e: Json) => e.envelope.event.timestamp)).toEqual(['2024-03-29T17:26:50.193000Z']);
   });
 
   test('one bad log rejects the whole batch: nothing is appended', async () => {

@@ -24,7 +24,35 @@ export class ServiceError extends Error {
   }
 }
 
+/**
+ * Most problems one ValidationError lists. A body within the size limit can hold hundreds of
+ * thousands of unknown keys; listing each made answers of tens of megabytes (ten times the
+ * request) and stalled the event loop while they were built and written.
+ */
+export const MAX_LISTED_ERRORS = 100;
+
+/**
+ * Stands for a problem past the listed ones: checks with an unbounded number of problems (one per
+ * unknown key) push this shared object once `errors` is full, so the problem is counted without
+ * building its detail or pointer. validationError never lists it.
+ */
+export const UNLISTED_ERROR: FieldError = Object.freeze({ code: '', detail: '', source: '' });
+
+/** Whether another problem would still be listed (otherwise push UNLISTED_ERROR). */
+export function listing(errors: FieldError[]): boolean {
+  return errors.length < MAX_LISTED_ERRORS;
+}
+
+/** The ValidationError for `errors`: at most MAX_LISTED_ERRORS listed, the summary counting all. */
 export function validationError(errors: FieldError[], summary?: string): ServiceError {
-  const text = summary ?? (errors.length === 1 ? errors[0]!.detail : `There were ${errors.length} errors validating the request`);
-  return new ServiceError('ValidationError', text, { errors });
+  const listed = errors.slice(0, MAX_LISTED_ERRORS).filter((e) => e !== UNLISTED_ERROR);
+  const unlisted = errors.length - listed.length;
+  const text =
+    summary ??
+    (errors.length === 1
+      ? errors[0]!.detail
+      : unlisted > 0
+        ? `There were ${errors.length} errors validating the request; the first ${listed.length} are listed`
+        : `There were ${errors.length} errors validating the request`);
+  return new ServiceError('ValidationError', text, { errors: listed });
 }

@@ -1,6 +1,7 @@
 // Declarative validation of request bodies with the service's error codes. Each endpoint declares
-// its fields; the validator collects every problem (not just the first) with a JSON pointer.
-import { type FieldError, validationError } from './errors.js';
+// its fields; the validator counts every problem (not just the first) and lists the first
+// MAX_LISTED_ERRORS with a JSON pointer.
+import { listing, UNLISTED_ERROR, type FieldError, validationError } from './errors.js';
 
 export type FieldSpec =
   | { type: 'string'; required?: boolean; maxLength?: number; minLength?: number; enum?: readonly string[] }
@@ -77,7 +78,7 @@ function merged(spec: BodySpec): { fields: Record<string, FieldSpec>; entries: A
   return out;
 }
 
-/** Validates a request body; throws a ValidationError ServiceError listing every problem. */
+/** Validates a request body; throws a ValidationError counting every problem (listing the first ones). */
 export function validateBody<T>(body: unknown, spec: BodySpec): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw validationError([{ code: 'BadFormat', detail: 'request body must be a JSON object', source: '' }]);
@@ -97,7 +98,9 @@ export function validateBody<T>(body: unknown, spec: BodySpec): T {
     for (const name of Object.keys(record)) {
       // Own keys only: `in` also finds Object.prototype's members, so "__proto__", "constructor"
       // or "toString" passed as known fields.
-      if (!Object.hasOwn(fields, name)) errors.push({ code: 'UnexpectedProperty', detail: `'${name}' is not a property of this request`, source: pointer(name) });
+      if (Object.hasOwn(fields, name)) continue;
+      if (listing(errors)) errors.push({ code: 'UnexpectedProperty', detail: `'${name}' is not a property of this request`, source: pointer(name) });
+      else errors.push(UNLISTED_ERROR);
     }
   }
   if (errors.length > 0) throw validationError(errors);

@@ -3,7 +3,7 @@
 // description, client_id, client_name?, ip, user_agent, user_id, user_name?, …}}]}.
 //
 // Mapping of one Auth0 log:
-//   timestamp ← data.date (normalised RFC 3339)   action ← data.type
+//   timestamp ← data.date (an RFC 3339 date-time, normalised; any other date is refused)   action ← data.type
 //   actor     ← data.user_name || data.user_id    source ← data.ip
 //   target    ← data.client_name || data.client_id
 //   status    ← "success" / "failure" for Auth0 type codes starting with s / f (sys_* excluded:
@@ -53,15 +53,15 @@ export function auth0Status(type: string): string {
   return type;
 }
 
-/** Date of an Auth0 log as RFC 3339 UTC, or null when it is not a date. */
+/**
+ * Date of an Auth0 log as RFC 3339 UTC, or null when it is not one. Auth0 log streams carry
+ * ISO 8601 date-times with a `Z` or an offset ("2024-03-29T17:26:50.193Z"); normalizeTimestamp
+ * takes those, and also one without an offset (read as UTC, the service's one rule). Nothing
+ * looser is guessed at: Date.parse read "1" as 2001-01-01 and "March 7" as 2001-03-07, storing a
+ * date the vendor never sent; such a log is refused with a ValidationError instead.
+ */
 function auth0Date(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const normalised = normalizeTimestamp(value);
-  if (normalised !== null) return normalised;
-  // Auth0 sends ISO 8601; accept what Date understands as a fallback (e.g. no offset = UTC).
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return null;
-  return normalizeTimestamp(new Date(ms).toISOString());
+  return typeof value === 'string' ? normalizeTimestamp(value) : null;
 }
 
 /** Maps one Auth0 log item onto the standard schema; problems go to `errors` under `base`. */
@@ -100,7 +100,7 @@ function mapAuth0Log(schema: AuditSchema, raw: unknown, base: string, errors: Fi
   if (d.date !== undefined) {
     const timestamp = auth0Date(d.date);
     if (timestamp === null) {
-      errors.push({ code: 'BadFormat', detail: "'data.date' must be a date-time", source: base + pointer('data', 'date') });
+      errors.push({ code: 'BadFormat', detail: "'data.date' must be an RFC 3339 date-time", source: base + pointer('data', 'date') });
       return undefined;
     }
     event.timestamp = timestamp;
