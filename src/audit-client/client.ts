@@ -328,8 +328,12 @@ export class AuditClient {
    */
   private checkBulkResults(response: AuditResponse<LogBulkResult>, sent: number): void {
     const results = (response.result as { results?: unknown } | null)?.results;
-    if (Array.isArray(results) && results.length === sent) return;
-    throw unlistedResults(response, `${resultCount(results, sent)}: which events were stored is unknown`, Transport.target('POST', this.url('v2/log')));
+    const target = Transport.target('POST', this.url('v2/log'));
+    if (!Array.isArray(results) || results.length !== sent) throw unlistedResults(response, `${resultCount(results, sent)}: which events were stored is unknown`, target);
+    // Each event's hash is what its caller is given (and what finds it again): one without it
+    // leaves that event's fate unknown.
+    const unhashed = results.findIndex((item) => typeof (item as { hash?: unknown } | null)?.hash !== 'string');
+    if (unhashed >= 0) throw unlistedResults(response, `result ${unhashed} without a hash: whether that event was stored is unknown`, target);
   }
 
   /** One POST, its retries, and (if asked) the polling of a 202. */

@@ -613,6 +613,16 @@ describe('the gateway against a lying upstream', () => {
     expect(short.__typename).toBe('WriteOutcomeUnknownError');
     expect(short.message).toMatch(/3 results for 4 events: which events were stored is unknown\): the events may have been stored; search for the events before sending them again/);
     expect(short.message).not.toContain(s.up.url);
+    s.up.dropLogResults(0);
+
+    // Every result listed, one without its hash: that event's fate is unknown too, never a null
+    // hash that would empty the whole answer.
+    s.up.withholdLogResultHashes((i) => i === 2);
+    const unhashed = await s.gql(bulk, { e: events('unhashed') });
+    expect(unhashed.logBulk.__typename).toBe('WriteOutcomeUnknownError');
+    expect(unhashed.logBulk.message).toMatch(/result 2 without a hash: whether that event was stored is unknown/);
+    const plain = await s.gql(`mutation B($e: [AuditEventInput!]!) { logBulk(events: $e) { __typename ... on LogBulkResult { results { hash } } ... on Error { message } } }`, { e: events('plain') });
+    expect(plain.logBulk.__typename).toBe('WriteOutcomeUnknownError');
   });
 
   test('rollback: pages whose root was rolled back are FAILED, and the monitor reports the rollback', async () => {

@@ -152,6 +152,8 @@ export interface LyingUpstream {
   forgeLogChain(on: boolean): void;
   /** Remove the last `n` results of v2/log answers (the events stay stored); 0 stops. */
   dropLogResults(n: number): void;
+  /** Remove `hash` from the results of v2/log answers that `which` selects (by index); null stops. */
+  withholdLogResultHashes(which: ((index: number) => boolean) | null): void;
   /**
    * Add an envelope nobody asked for to non-verbose v1/log answers: the logged event with its
    * message changed, stamped now, so it does not hash to the answer's hash.
@@ -264,6 +266,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
   let forgeLogEnvelope = false;
   let alterLogged: ((item: Record<string, Json>) => Record<string, Json>) | null = null;
   let dropLogResults = 0;
+  let withholdResultHash: ((index: number) => boolean) | null = null;
   let forgeLogChain = false;
   let rollbackBy = 0;
   let forgeRootOf: ((size: number) => boolean) | null = null;
@@ -440,6 +443,13 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     else if (endpoint === 'v2/log' && dropLogResults > 0 && Array.isArray(result.results)) {
       result.results = result.results.slice(0, Math.max(0, result.results.length - dropLogResults));
       lies.push(`dropped the last ${dropLogResults} results`);
+    } else if (endpoint === 'v2/log' && withholdResultHash !== null && Array.isArray(result.results)) {
+      result.results.forEach((item: Json, index: number) => {
+        if (isObject(item) && withholdResultHash!(index)) {
+          delete item.hash;
+          lies.push(`withheld the hash of result ${index}`);
+        }
+      });
     } else if (endpoint === 'v1/log') {
       if (forgeLogChain && isObject(request) && typeof request.prev_root === 'string' && typeof result.hash === 'string') {
         const pair = (a: string, b: string): string => createHash('sha256').update(Buffer.from(a, 'hex')).update(Buffer.from(b, 'hex')).digest('hex');
@@ -602,6 +612,9 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
     dropLogResults: (n) => {
       dropLogResults = n;
     },
+    withholdLogResultHashes: (which) => {
+      withholdResultHash = which;
+    },
     forgeLogChain: (on) => {
       forgeLogChain = on;
     },
@@ -661,6 +674,7 @@ export async function startLyingUpstream(options: LyingUpstreamOptions = {}): Pr
       forgeLogEnvelope = false;
       alterLogged = null;
       dropLogResults = 0;
+      withholdResultHash = null;
       forgeLogChain = false;
       rollbackBy = 0;
       forgeRootOf = null;
