@@ -1,4 +1,4 @@
-// Apollo Client 4 cache configuration for the gateway's paged fields.
+// Apollo Client 4 cache configuration for the gateway: its paged fields, and its events' verification.
 //
 // `search` and `results` return a union: AuditEventConnection or one of the typed errors
 // (`QuerySearchResult = AuditEventConnection | InvalidCursorError | ...`). Apollo's
@@ -45,7 +45,7 @@ export function unionRelayStylePagination(connectionTypename: string, keyArgs: s
   };
 }
 
-/** Type policies for the gateway's Query fields. */
+/** Type policies for the gateway's Query fields, and for an event's verification. */
 export function auditTypePolicies(): TypePolicies {
   return {
     Query: {
@@ -54,6 +54,11 @@ export function auditTypePolicies(): TypePolicies {
         results: unionRelayStylePagination('AuditEventConnection', RESULTS_KEY_ARGS),
       },
     },
+    // An event's verification has no id of its own: without this, a query that selects some of
+    // its fields (a refetch of the verdict) replaces the object another query wrote with more of
+    // them, and that query no longer reads from the cache. It belongs to its event, so the fields
+    // each query brings are merged.
+    EventVerification: { merge: true },
   };
 }
 

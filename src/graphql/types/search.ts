@@ -3,7 +3,17 @@
 // `last/before` translate to v1/results offsets, and every event gets the gateway's own
 // verification. auditEvents is search typed as the connection itself, for Relay's @connection.
 import { hash as digestOf } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import {
+  getDirectiveValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  type FieldNode,
+  type GraphQLResolveInfo,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { AuditApiError, BadOffsetError, NotFoundError, ValidationError } from '../../audit-client/errors.js';
 import { MAX_SEARCH_RESTRICTION_VALUES, type PublishedRoot, type ResultsResult, type SearchEvent, type SearchRequest, type UnpublishedRoot } from '../../wire/index.js';
 import { builder } from '../builder.js';
@@ -453,15 +463,18 @@ builder.queryFields((t) => ({
       type: AuditEventRef,
       nullable: true,
       description:
-        'search for Relay: the same arguments, result set and verified events, but the type is the connection itself (what @connection needs). A failure is null plus a GraphQL error whose extensions.code names it (INPUT, INVALID_CURSOR, RESULT_SET_EXPIRED, UPSTREAM_VALIDATION, FORBIDDEN, …: the error type search would return, without its Error suffix).',
+        'search for Relay: the same arguments, result set and verified events, but the type is the connection itself (what @connection needs). A failure is null plus a GraphQL error whose extensions.code names it (INPUT, INVALID_CURSOR, RESULT_SET_EXPIRED, UPSTREAM_VALIDATION, FORBIDDEN, …: the error type search would return, without its Error suffix). A further page (after or before given) that fails is instead a page that keeps the client where it was, when the selection holds the cursor it pages on (pageInfo.endCursor for after, startCursor for before; Relay always asks for it): no edges, hasNextPage and hasPreviousPage true, that cursor null with the error, and nothing known of the set (totalCount, missingEvents and foreignEvents 0, expiresAt, root and unpublishedRoot null, resultId the cursor\'s set or empty). Relay then keeps the pages it loaded instead of dropping the connection.',
       complexity: connectionComplexity,
       authScopes: { 'audit:search': true },
       args: SEARCH_ARGS,
-      resolve: async (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         try {
           return await searchConnection(args, ctx);
         } catch (err) {
-          throw err instanceof Error ? pagingFailure(err) : err;
+          const failure = err instanceof Error ? pagingFailure(err) : err;
+          const held = failure instanceof Error ? heldPage(args, ctx, info, failure) : undefined;
+          if (held) return held;
+          throw failure;
         }
       },
     },
@@ -481,4 +494,61 @@ export function pagingFailure(err: Error): Error {
   const code = typeName.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
   const summary = (err as Partial<{ summary: unknown }>).summary;
   return new GraphQLError(typeof summary === 'string' ? summary : err.message, { extensions: { code } });
+}
+
+/**
+ * The answer for a further page of auditEvents that failed: an empty page whose pageInfo leaves a
+ * client where it was, the error on the cursor it pages on. Relay's ConnectionHandler writes a
+ * null connection over every page it holds, but merges an empty page (its edges stay, and a null
+ * cursor leaves its own in place). Undefined for a first page, or when that cursor is not
+ * selected: the error would reach no one, so the field fails as a whole.
+ */
+function heldPage(args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo, failure: Error): ConnectionShape | undefined {
+  const carriers = [...(args.after ? ['endCursor'] : []), ...(args.before ? ['startCursor'] : [])];
+  if (carriers.length === 0 || !selectsPageInfoField(info, carriers)) return undefined;
+  let resultId = '';
+  try {
+    resultId = ctx.cursors.decode((args.after ?? args.before)!).resultId;
+  } catch {
+    // An unreadable cursor (INVALID_CURSOR) names no set.
+  }
+  // graphql-js and graphql-jit both answer a field whose value is an Error with that error (and null).
+  const pageInfo = {
+    hasNextPage: true,
+    hasPreviousPage: true,
+    startCursor: args.before ? failure : null,
+    endCursor: args.after ? failure : null,
+  } as unknown as ConnectionShape['pageInfo'];
+  return { edges: [], pageInfo, totalCount: 0, missingEvents: 0, foreignEvents: 0, resultId, expiresAt: null, root: null, unpublishedRoot: null };
+}
+
+/** Does the selection of this field ask for pageInfo { <one of names> }, under any alias, fragment or @include that applies? */
+function selectsPageInfoField(info: GraphQLResolveInfo, names: readonly string[]): boolean {
+  const included = (node: SelectionNode): boolean =>
+    getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.['if'] !== true &&
+    getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.['if'] !== false;
+  // The connection and PageInfo are object types that implement nothing: every fragment that
+  // validates on them applies.
+  const fields = (sets: readonly SelectionSetNode[], wanted: readonly string[]): FieldNode[] => {
+    const found: FieldNode[] = [];
+    const visited = new Set<string>();
+    const visit = (set: SelectionSetNode): void => {
+      for (const selection of set.selections) {
+        if (!included(selection)) continue;
+        if (selection.kind === Kind.FIELD) {
+          if (wanted.includes(selection.name.value)) found.push(selection);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          visit(selection.selectionSet);
+        } else if (!visited.has(selection.name.value)) {
+          visited.add(selection.name.value);
+          const fragment = info.fragments[selection.name.value];
+          if (fragment) visit(fragment.selectionSet);
+        }
+      }
+    };
+    sets.forEach(visit);
+    return found;
+  };
+  const selectionSets = (nodes: readonly FieldNode[]): SelectionSetNode[] => nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
+  return fields(selectionSets(fields(selectionSets(info.fieldNodes), ['pageInfo'])), names).length > 0;
 }
