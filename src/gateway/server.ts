@@ -154,6 +154,7 @@ export function createGateway(given: GatewayOptions): Gateway {
           // the WebSocket path does not run.
           toRequest: (url, headers, signal) => new yoga.fetchAPI.Request(url, { method: 'POST', headers, signal }),
           getEnveloped: (initial) => yoga.getEnveloped(initial as never),
+          ...(options.logError ? { logError: options.logError } : {}),
         });
   return { yoga, server, webSocket };
 }
