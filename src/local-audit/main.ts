@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const service = await startLocalAudit({
     port: intFromEnv('LOCAL_AUDIT_PORT', 4001),
     host: process.env.LOCAL_AUDIT_HOST || '127.0.0.1',
+    publicUrl: process.env.LOCAL_AUDIT_PUBLIC_URL || undefined,
     dataDir: process.env.DATA_DIR || './data',
     token: process.env.AUDIT_TOKEN || undefined,
     publishIntervalMs: intFromEnv('LOCAL_AUDIT_PUBLISH_INTERVAL_MS', 2000),
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   // The token itself is never printed: logs are read and kept by more people than the file.
   if (service.tokenGenerated) console.log(`local-audit: generated a bearer token, stored in ${tokenPath(service.dataDir)} (mode 0600)`);
   console.log(`local-audit: listening on ${service.url} (data in ${service.dataDir}, ${service.log.size} events)`);
+  if (service.publicUrl !== service.url) console.log(`local-audit: links in answers use ${service.publicUrl}`);
   // Started by the gateway (src/gateway/embedded-process.ts): it learns the address (the port may
   // have been 0) from this message. The callback keeps a channel that is already gone from
   // becoming an uncaught 'error'; the disconnect handler below deals with a gateway that went away.

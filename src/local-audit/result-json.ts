@@ -26,6 +26,23 @@ export interface ResultRoots {
   unpublished_root?: UnpublishedRoot;
 }
 
+/**
+ * Most bytes of events one page (a v1/search or v1/results answer) may hold. A page is written
+ * whole into one string and one buffer: 1000 events of three 32766-character fields of control
+ * characters (escaped six bytes each) came to 590 MB, past V8's longest string (a 500), and four
+ * such pages at once took the process to gigabytes. Tens of megabytes keep a page well within
+ * both while any page of ordinary events, and every page of one event, fits.
+ */
+export const MAX_PAGE_EVENT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The UTF-8 length of eventJson(event), given the byte length of its envelope text: the rest is
+ * ASCII (keys, hex, digits), so its string length is its byte length.
+ */
+export function eventJsonBytes(event: ResultEvent, envelopeBytes: number): number {
+  return envelopeBytes + eventJson({ ...event, envelopeJson: '' }).length;
+}
+
 export function eventJson(event: ResultEvent): string {
   // hash and membership_proof are hex, l/r, colons and commas (from the store, store/page-proofs.ts):
   // nothing to escape, so they are quoted directly instead of scanned by JSON.stringify.

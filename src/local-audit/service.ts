@@ -36,6 +36,12 @@ export interface LocalAuditOptions {
   port?: number;
   /** Interface to bind. Default 127.0.0.1 (loopback only). */
   host?: string;
+  /**
+   * The service's address as its clients reach it (e.g. `https://audit.example.com` behind a proxy),
+   * used in the links its answers carry: download `dest_url`, the 202 `location` and published roots'
+   * `url`. Default: the address it listens on, with a loopback address for a wildcard bind.
+   */
+  publicUrl?: string;
   /** Bearer token to accept; generated and stored in dataDir when absent. */
   token?: string;
   /** How often the current size is published, in ms (0 disables the timer). Default 2000. */
@@ -44,6 +50,11 @@ export interface LocalAuditOptions {
   schema?: AuditSchema | string;
   /** Largest accepted request body. Default 10 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Most request body bytes buffered at once across all requests; past it requests are answered
+   * 503 with Retry-After. Default 256 MiB (at least maxBodyBytes).
+   */
+  maxBodyBytesInFlight?: number;
   /** How long a search result set lives. Default 24 h. */
   resultTtlMs?: number;
   /**
@@ -67,7 +78,10 @@ export interface LocalAuditOptions {
 }
 
 export interface LocalAudit {
+  /** Where this machine reaches the service (a loopback address when it is bound to a wildcard). */
   url: string;
+  /** The base of the links in its answers (LocalAuditOptions.publicUrl, else `url`). */
+  publicUrl: string;
   token: string;
   /** True when the token was generated (and stored) by this start. */
   tokenGenerated: boolean;
@@ -108,8 +122,38 @@ function searchDeadlineFromEnv(): number {
   return value;
 }
 
+/** A public URL without a trailing slash, or an error saying what is wrong with it. */
+function normalizePublicUrl(text: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new Error(`the public URL must be an absolute http(s) URL, got "${text}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`the public URL must be http or https, got "${text}"`);
+  // Paths are appended to it: a query or fragment would end up in the middle of every link.
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) {
+    throw new Error(`the public URL must have no query, fragment or credentials, got "${text}"`);
+  }
+  return parsed.href.replace(/\/+$/, '');
+}
+
+function isWildcard(address: AddressInfo): boolean {
+  return address.address === '0.0.0.0' || address.address === '::';
+}
+
+/**
+ * Where this machine reaches a listener bound to `host`: a wildcard address (0.0.0.0, ::) is no
+ * address to connect to, and no link to hand out, so its loopback stands in for it.
+ */
+function reachableUrl(host: string, address: AddressInfo): string {
+  const name = isWildcard(address) ? (address.family === 'IPv6' ? '::1' : '127.0.0.1') : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${address.port}`;
+}
+
 export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<LocalAudit> {
   const dataDir = resolve(options.dataDir ?? './data');
+  const configuredPublicUrl = options.publicUrl === undefined || options.publicUrl === '' ? undefined : normalizePublicUrl(options.publicUrl);
   const searchDeadlineMs = options.searchDeadlineMs ?? searchDeadlineFromEnv();
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`[local-audit] warning: ${message}`));
   for (const warning of prepareDataDir(dataDir)) onWarning(warning);
@@ -141,7 +185,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
   // Every rolled-back job may have appended: resync as a failed append does.
   const jobs = new JobRunner(new JobStore(db), { onError, afterRollback: () => log.resync() });
   const downloads = new DownloadStore(db);
-  let url = '';
+  let publicUrl = '';
   const parts: ServiceParts = {
     log,
     resultSets: new ResultSetStore(db),
@@ -161,7 +205,7 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
       resultTtlMs: options.resultTtlMs ?? 24 * 3600_000,
       maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
     },
-    publicUrl: () => url,
+    publicUrl: () => publicUrl,
     onError,
   };
   const modules: RouteModule[] = ROUTE_MODULES.map((factory) => factory(parts));
@@ -205,21 +249,34 @@ export async function startLocalAudit(options: LocalAuditOptions = {}): Promise<
     const state = health.state();
     return state.ok ? { ok: true, detail: `writes succeed; ${log.size} events` } : { ok: false, detail: `writes are failing since ${state.since}: ${state.reason}` };
   };
-  const server = createHttpServer(routes, { token, maxBodyBytes: parts.options.maxBodyBytes, onError });
+  const server = createHttpServer(routes, {
+    token,
+    maxBodyBytes: parts.options.maxBodyBytes,
+    maxBodyBytesInFlight: Math.max(options.maxBodyBytesInFlight ?? 256 * 1024 * 1024, parts.options.maxBodyBytes),
+    onError,
+  });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4001, host, () => resolveListen());
   });
-  const { port } = server.address() as AddressInfo;
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.publicUrl = url;
+  const address = server.address() as AddressInfo;
+  const localUrl = reachableUrl(host, address);
+  publicUrl = configuredPublicUrl ?? localUrl;
+  if (configuredPublicUrl === undefined && isWildcard(address)) {
+    onWarning(
+      `listening on all interfaces (${host}) with no public URL: the links in answers (download dest_url, 202 location, root url) ` +
+        `use ${localUrl}, which only this machine reaches; set the public URL (LOCAL_AUDIT_PUBLIC_URL) to the address clients use`,
+    );
+  }
+  log.publicUrl = publicUrl;
   const publisher = new Publisher(log, options.publishIntervalMs ?? 2000, onError);
   publisher.start();
 
   let closed: Promise<void> | undefined;
   return {
-    url,
+    url: localUrl,
+    publicUrl,
     token,
     tokenGenerated: generated,
     dataDir,

@@ -68,6 +68,14 @@ test('a plain time range answers exactly what the search threads find for the sa
   await fc.assert(
     fc.asyncProperty(bound(), bound(), fc.constantFrom('asc', 'desc'), fc.integer({ min: 1, max: times.length + 5 }), async (start, end, order, maxResults) => {
       const range = { ...(start ? { start } : {}), ...(end ? { end } : {}), order, max_results: maxResults };
+      if (start && end && start > end) {
+        // Refused by both (the bounds here are all in the stored form, compared as text).
+        for (const query of ['', 'action:ranged']) {
+          const refused = await svc.post<Json>('v1/search', { query, ...range });
+          expect([refused.status, refused.result.errors[0].source]).toEqual(['ValidationError', '/start']);
+        }
+        return;
+      }
       const plain = await resultLeaves({ query: '', ...range });
       const scanned = await resultLeaves({ query: 'action:ranged', ...range });
       expect(plain).toEqual(scanned);
@@ -87,4 +95,30 @@ test("events logged after a search are outside its result set, as they are outsi
   const after = await resultLeaves({ query: '', start, order: 'asc' });
   expect(after).toEqual(await resultLeaves({ query: 'action:ranged', start, order: 'asc' }));
   expect(after.count).toBe(before.result.count + 1);
+});
+
+test('v1/search refuses a start after the end with the same ValidationError as v1/export', async () => {
+  const late = times.at(-1)!;
+  const early = times[0]!;
+  for (const range of [
+    { start: late, end: early },
+    { start: '2999-01-01T00:00:00Z', end: '2000-01-01' },
+    // Relative: 1 day ago is after 2 days ago.
+    { start: '1d', end: '2d' },
+  ]) {
+    const search = await svc.post<Json>('v1/search', { query: '', ...range });
+    const exported = await svc.post<Json>('v1/export', range);
+    expect({ http: search.http, status: search.status }).toEqual({ http: 400, status: 'ValidationError' });
+    expect(search.result.errors).toHaveLength(1);
+    expect(search.result.errors[0]).toMatchObject({ code: 'BadFormat', source: '/start' });
+    expect(search.result.errors[0].detail).toMatch(/'start' \(.*\) is after 'end'/);
+    expect(exported.status).toBe('ValidationError');
+    // The same error but for the relative bounds' "now", a few ms apart.
+    const shape = (e: Json): Json => ({ ...e, detail: e.detail.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T') });
+    expect(search.result.errors.map(shape)).toEqual(exported.result.errors.map(shape));
+  }
+  // Equal bounds are a range of one instant, not refused.
+  const same = await svc.post<Json>('v1/search', { query: '', start: early, end: early });
+  expect(same.status).toBe('Success');
+  expect(same.result.count).toBeGreaterThan(0);
 });

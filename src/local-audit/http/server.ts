@@ -15,12 +15,21 @@ import type { ActionResult, Routes } from './router.js';
 interface HttpOptions {
   token: string;
   maxBodyBytes: number;
+  /**
+   * Most bytes of request bodies buffered at once, across all requests: each may buffer up to
+   * maxBodyBytes, and 300 unfinished 9.4 MB bodies took the process to 3 GB. A request that would
+   * pass it is answered 503 with Retry-After before its body is read.
+   */
+  maxBodyBytesInFlight: number;
   /** Where unexpected errors are reported (never to the client). */
   onError: (err: unknown) => void;
 }
 
 const ACTION_PATH = /^\/(v\d+)\/([a-z_]+)\/?$/;
 const POLL_PATH = /^\/request\/([A-Za-z0-9_-]{1,128})\/?$/;
+
+/** Seconds a client refused for the in-flight body budget is told to wait. */
+const BUSY_RETRY_AFTER_S = 1;
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -36,6 +45,21 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer[ \t]+(\S+)$/i.exec(header);
     return match !== null && BEARER_TOKEN.test(match[1]!) && timingSafeEqual(digest(match[1]!), expected);
+  };
+
+  // Bytes reserved by the bodies being read or handled now: the declared Content-Length, or for a
+  // body of unstated length the most it may buffer. Released when the request's answer is done.
+  let bodyBytesInFlight = 0;
+  const reserveBody = (req: IncomingMessage): number => {
+    const declared = Number(req.headers['content-length']);
+    // A declared length above the limit is refused by readBody without reading: nothing to reserve.
+    if (Number.isFinite(declared) && declared > options.maxBodyBytes) return 0;
+    const bytes = Number.isFinite(declared) && declared >= 0 ? declared : options.maxBodyBytes;
+    if (bytes > 0 && bodyBytesInFlight + bytes > options.maxBodyBytesInFlight) {
+      throw new ServiceError('ServiceNotAvailable', `too many request bodies are being received at once; retry in ${BUSY_RETRY_AFTER_S} s`);
+    }
+    bodyBytesInFlight += bytes;
+    return bytes;
   };
 
   const send = (res: ServerResponse, requestId: string, requestTime: string, status: ServiceStatus, summary: string, result: unknown): void => {
@@ -64,6 +88,7 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
     let requestId = randomId('prq_');
     const requestTime = microTimestamp();
     const path = (req.url ?? '/').split('?')[0]!;
+    let reserved = 0;
     try {
       if (req.method === 'GET') {
         const raw = routes.publicGet(path);
@@ -99,23 +124,37 @@ export function createHttpServer(routes: Routes, options: HttpOptions): Server {
       // The body is read as JSON whatever its stated type, as the vendor's clients expect: its
       // Python SDK 3.x posts JSON with no content type (requests) or as text/plain (aiohttp). A caller
       // must still present the bearer token, which no cross-site form or simple request can send.
-      const body = parseJson(await readBody(req, options.maxBodyBytes));
+      reserved = reserveBody(req);
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, options.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof ServiceError) throw err;
+        // The client went away (or broke the stream) mid-body: no one to answer, nothing unexpected.
+        res.destroy();
+        return;
+      }
+      const body = parseJson(raw);
       sendResult(res, requestId, requestTime, await handler({ body, requestId, requestTime }));
     } catch (err) {
       if (err instanceof ServiceError) {
         if (!req.complete) {
-          // A body given up on half-way (too large while streaming) cannot be drained any more:
-          // the connection stalled until the request timeout and held up close(). Answer, then
-          // close the connection. Otherwise drain what is left so the connection can be reused.
-          if (err.status === 'PayloadTooLarge' || req.destroyed) res.setHeader('connection', 'close');
+          // A body given up on half-way (too large while streaming) or never read (the in-flight
+          // budget) would stall the connection until the request timeout, holding up close() and,
+          // drained, cost the reading it was refused to spare. Answer, then close the connection.
+          // Otherwise drain what is left so the connection can be reused.
+          if (err.status === 'PayloadTooLarge' || err.status === 'ServiceNotAvailable' || req.destroyed) res.setHeader('connection', 'close');
           else req.resume();
         }
+        if (err.status === 'ServiceNotAvailable') res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
         send(res, requestId, requestTime, err.status, err.summary, err.result ?? {});
         return;
       }
       options.onError(err);
       if (!res.headersSent) send(res, requestId, requestTime, 'InternalError', 'An internal error occurred; see the service log', {});
       else res.destroy();
+    } finally {
+      bodyBytesInFlight -= reserved;
     }
   };
 

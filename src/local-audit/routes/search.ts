@@ -11,10 +11,10 @@ import { MAX_PAGE, MAX_RESULTS, MAX_SHORT_PARAM } from '../core/limits.js';
 import { checkQueryCost, parseQuery, QuerySyntaxError, type FieldResolver } from '../query/index.js';
 import { compileAst } from '../store/query-sql.js';
 import { checkRestrictionSize, compileRestriction, SearchRestrictionError } from '../store/restriction-sql.js';
-import { resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
+import { eventJsonBytes, MAX_PAGE_EVENT_BYTES, resultJson, type ResultEvent, type ResultRoots } from '../result-json.js';
 import type { NewResultSet, ResultSet } from '../store/result-sets.js';
 import type { MatchQuery } from '../store/search-store.js';
-import { parseTimeBound } from '../time-range.js';
+import { parseTimeRange } from '../time-range.js';
 import type { RouteModuleFactory } from './module.js';
 
 const PURGE_EVERY_MS = 60_000;
@@ -71,13 +71,10 @@ function compileSearch(req: SearchRequest, fields: FieldResolver, nowMs: number)
     if (err instanceof QuerySyntaxError) throw badFormat(`query: ${err.message}`, '/query');
     throw err;
   }
-  for (const key of ['start', 'end'] as const) {
-    const text = req[key];
-    if (text === undefined) continue;
-    const bound = parseTimeBound(text, nowMs);
-    if (bound === null) throw badFormat(`'${key}' must be an RFC 3339 date-time or a relative time like 7d or 120min`, `/${key}`);
-    compiled[key] = bound;
-  }
+  // As v1/export reads them: a start after the end is refused, not answered with no events.
+  const range = parseTimeRange(req, nowMs);
+  if (range.start !== undefined) compiled.start = range.start;
+  if (range.end !== undefined) compiled.end = range.end;
   if (req.search_restriction) {
     try {
       compiled.restriction = { condition: compileRestriction(req.search_restriction, fields), values: req.search_restriction };
@@ -92,6 +89,72 @@ function compileSearch(req: SearchRequest, fields: FieldResolver, nowMs: number)
 interface PageContent {
   events: ResultEvent[];
   roots: ResultRoots;
+}
+
+type StoredText = { leafIndex: number; hash: string; envelopeJson: string };
+
+/**
+ * Leaves read per statement while a page is read: the first slice is a default page (20), so most
+ * pages take one statement; later slices shrink when events are large (readPage).
+ */
+const FIRST_READ_SLICE = 20;
+const MAX_READ_SLICE = 100;
+
+/**
+ * The page cannot be answered within MAX_PAGE_EVENT_BYTES. It is refused, not cut short: the
+ * gateway's paging and the vendor SDK's callers move on by the limit they asked for (the gateway
+ * counts a short page's missing events as gone from storage), so a shorter page would skip events.
+ */
+function pageTooLarge(asked: number, fit: number): ServiceError {
+  const mib = MAX_PAGE_EVENT_BYTES / (1024 * 1024);
+  return validationError([
+    {
+      code: 'AboveMaximum',
+      detail: `the ${asked} events of this page are more than the ${mib} MiB of events a page may hold (its first ${fit} fit): ask for a smaller 'limit'`,
+      source: '/limit',
+    },
+  ]);
+}
+
+/**
+ * The stored events of a page, read a slice at a time so that a page too large to answer is
+ * refused once the events read pass the budget, not after all of them are held in memory.
+ * Returns the envelopes' UTF-8 byte lengths with them. A page of one event is never refused:
+ * asking for one at a time always gets through a result set.
+ */
+function readPage(read: (leaves: readonly number[]) => StoredText[], leaves: readonly number[]): { stored: StoredText[]; envelopeBytes: number[] } {
+  const stored: StoredText[] = [];
+  const envelopeBytes: number[] = [];
+  let total = 0;
+  let fit = 0;
+  let slice = FIRST_READ_SLICE;
+  for (let at = 0; at < leaves.length; ) {
+    for (const event of read(leaves.slice(at, at + slice))) {
+      const bytes = Buffer.byteLength(event.envelopeJson, 'utf8');
+      total += bytes;
+      if (total <= MAX_PAGE_EVENT_BYTES) fit++;
+      stored.push(event);
+      envelopeBytes.push(bytes);
+    }
+    if (total > MAX_PAGE_EVENT_BYTES && leaves.length > 1) throw pageTooLarge(leaves.length, fit);
+    at += slice;
+    // Large events: read only about as many as could still fit, so the overshoot stays small.
+    const average = stored.length > 0 ? total / stored.length : 0;
+    slice = average > 0 ? Math.max(1, Math.min(MAX_READ_SLICE, Math.floor((MAX_PAGE_EVENT_BYTES - total) / average) + 1)) : MAX_READ_SLICE;
+  }
+  return { stored, envelopeBytes };
+}
+
+/** Refuses a page whose events, proofs included, pass MAX_PAGE_EVENT_BYTES (see readPage). */
+function checkPageBytes(events: readonly ResultEvent[], envelopeBytes: readonly number[], asked: number): void {
+  if (events.length <= 1) return;
+  let total = 0;
+  let fit = 0;
+  for (const [i, event] of events.entries()) {
+    total += eventJsonBytes(event, envelopeBytes[i]!);
+    if (total <= MAX_PAGE_EVENT_BYTES) fit++;
+  }
+  if (total > MAX_PAGE_EVENT_BYTES) throw pageTooLarge(asked, fit);
 }
 
 /** Does the set's own restriction imply the asserted one (every asserted field, values within)? */
@@ -113,10 +176,11 @@ export const searchModule: RouteModuleFactory = ({ log, options, resultSets: set
    * against the set's tree size.
    */
   const pageContent = (set: Pick<ResultSet, 'publishedSize' | 'treeSize'>, leaves: readonly number[], verbose: boolean): PageContent => {
-    const stored = log.events.getManyText(leaves);
+    const { stored, envelopeBytes } = readPage((slice) => log.events.getManyText(slice), leaves);
     // The page's proofs share their upper nodes: read each node once per page.
     const proofs = verbose ? log.membershipProofs(stored.map((e) => e.leafIndex), (leaf) => (leaf < set.publishedSize ? set.publishedSize : set.treeSize)) : undefined;
     const events = stored.map((e, i): ResultEvent => ({ ...e, published: e.leafIndex < set.publishedSize, membershipProof: proofs?.[i], hideLeafIndex: !verbose }));
+    checkPageBytes(events, envelopeBytes, leaves.length);
     const roots: ResultRoots = {};
     if (verbose) {
       if (set.publishedSize > 0) roots.root = log.publishedRoot(set.publishedSize);
