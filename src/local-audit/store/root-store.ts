@@ -2,7 +2,7 @@
 // handed out, so a later `prev_root` can be resolved to its tree size.
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import type { Db } from './database.js';
+import { commitDurably, type Db } from './database.js';
 
 export interface PublishedRecord {
   size: number;
@@ -84,8 +84,16 @@ export class RootStore {
     return records[low];
   }
 
+  /**
+   * Records a publication (and remembers its root) in one commit that is on disk before it
+   * returns, so before the root can be served (database.ts, commitDurably).
+   */
   publish(record: PublishedRecord): void {
-    const stored = this.insertPublished.run(record.size, record.root_hash, record.published_at, record.consistency_proof).changes === 1;
+    const stored = commitDurably(this.db, () => {
+      const inserted = this.insertPublished.run(record.size, record.root_hash, record.published_at, record.consistency_proof).changes === 1;
+      this.remember(record.root_hash, record.size);
+      return inserted;
+    });
     const recent = this.recent;
     if (recent) {
       // A record that was already there, or one older than the newest kept, means the table is not
@@ -97,7 +105,6 @@ export class RootStore {
         if (recent.records.length > RECENT_RECORDS) recent.olderSize = recent.records.shift()!.size;
       }
     }
-    this.remember(record.root_hash, record.size);
   }
 
   remember(rootHash: string, size: number): void {
