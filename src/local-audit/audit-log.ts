@@ -81,10 +81,17 @@ export class AuditLog {
    * (an append, a group commit, a job), so memory never describes writes that did not commit.
    */
   resync(): void {
-    this.events.reload();
-    this.roots.reload();
     this.lastRemembered = '';
     this.lastPublished = undefined;
+    try {
+      this.events.reload();
+      this.roots.reload();
+    } catch (err) {
+      // Nothing may be appended, answered or published from what is left: syncWithDisk reads it
+      // all again first.
+      this.events.markStale();
+      throw err;
+    }
   }
 
   append(envelopes: readonly StoredEnvelope[]): AppendedEvent[] {

@@ -59,11 +59,22 @@ test('a batch whose write and resync both fail: every append is refused, the ser
     expect(down.body.detail).toMatch(/^writes are failing since \S+: SQLITE_CORRUPT\w*: /);
     expect(await getJson(`${svc.url}/health`)).toEqual({ http: 200, body: { status: 'ok' } });
 
-    // The pages back as they were: the next append resyncs first, then continues at leaf 300.
+    // The pages back as they were. Before any append, a publication: it reads the state again
+    // (the failed resync left it stale) and publishes the root of the 300 events the file holds,
+    // never one over the refused events the in-memory tree had counted.
     for (const { page, bytes } of saved) writeSync(fd, bytes, 0, pageSize, (page - 1) * pageSize);
     closeSync(fd);
     fd = undefined;
     db.pragma('shrink_memory');
+    svc.publishNow();
+    const published = await svc.post<Json>('v1/root', {});
+    expect(published.result.data.size).toBe(300);
+    const held = new MemoryTree();
+    for (const e of svc.log.events.getMany([...Array(300).keys()])) held.append(digestFromHex(e.hash)!);
+    expect(published.result.data.root_hash).toBe(bytesToHex(held.root()));
+    expect(svc.log.size).toBe(300);
+
+    // The next append continues at leaf 300.
     const next = await svc.post<Json>('v1/log', { event: { message: 'after' }, verbose: true });
     expect(next.status).toBe('Success');
     expect(svc.log.size).toBe(301);

@@ -102,8 +102,19 @@ export class EventStore {
   /** Re-reads the in-memory state (tree frontier and size, kept nodes, arrival order) from the file. */
   reload(): void {
     this.reloads++;
-    this.tree.reload();
-    this.arrival.reload();
+    try {
+      this.tree.reload();
+      this.arrival.reload();
+    } catch (err) {
+      // Half read: stale until read again in full.
+      this.tree.markStale();
+      throw err;
+    }
+  }
+
+  /** The in-memory state may not be what the file holds (a resync failed after it): read it again first. */
+  markStale(): void {
+    this.tree.markStale();
   }
 
   /** Whether another connection has written to the database since this one last looked. */

@@ -190,7 +190,11 @@ export class TreeStore implements NodeSource {
   }
 
   reload(): void {
-    this.loadedVersion = this.dataVersion.get()!;
+    // The version before the reads (a commit made during them is seen by the next check), recorded
+    // once they all succeeded: a reload that fails half-way leaves the state stale, and the next
+    // request, append or publication must read it again rather than trust it.
+    const version = this.dataVersion.get()!;
+    this.markStale();
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE level = 0').get() as { n: number };
     this.treeSize = row.n;
     this.cache.clear();
@@ -198,6 +202,12 @@ export class TreeStore implements NodeSource {
     this.lastRoot = undefined;
     this.loadFrontier();
     this.loadRecent();
+    this.loadedVersion = version;
+  }
+
+  /** The in-memory state may not be what the file holds: changedElsewhere() says so until a reload succeeds. */
+  markStale(): void {
+    this.loadedVersion = Number.NaN;
   }
 
   /** Root of the first `size` leaves (default: all). */
