@@ -3,15 +3,7 @@
 // can be far larger than memory should hold. The scanner follows strings and nesting character by
 // character and hands out each element of the top-level "events" array, parsed, as soon as its
 // closing brace arrives; nothing else of the file is kept.
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const COMMA = 44;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../wire/json-bytes.js';
 
 function isWhitespace(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;

@@ -5,6 +5,7 @@ import { BodyTooLargeError, readBoundedBody } from '../../node-http/bounded-body
 import { ServiceError } from '../core/errors.js';
 import { MAX_JSON_DEPTH } from '../core/limits.js';
 import { pointer } from '../core/validate.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../../wire/json-bytes.js';
 
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   try {
@@ -73,13 +74,6 @@ function isWellFormed(text: string): boolean {
 /** With the u flag, a surrogate range matches only surrogates that are not part of a pair. */
 const LONE_SURROGATE = /[\ud800-\udfff]/gu;
 
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
 
 /**
  * The JSON pointer of the first array or object in `raw` that sits MAX_JSON_DEPTH or more levels
