@@ -164,7 +164,13 @@ function withinLimits(value: unknown, depth: number): boolean {
   return true;
 }
 
-const NOT_WELL_FORMED = 'is not well-formed Unicode: it holds a lone UTF-16 surrogate (such as the escape "\\udead"), which canonical JSON (RFC 8785) cannot write; send whole surrogate pairs only';
+const NOT_WELL_FORMED = 'which canonical JSON (RFC 8785) cannot write; send whole surrogate pairs only';
+
+/** Why a string is refused, with where in it (as a query's other errors say where). */
+function notWellFormed(text: string): string {
+  const at = /[\ud800-\udfff]/u.exec(text)?.index ?? 0;
+  return `is not well-formed Unicode: it holds a lone UTF-16 surrogate (such as the escape "\\udead") at position ${at}, ${NOT_WELL_FORMED}`;
+}
 
 /**
  * Finds the first value, in document order, that withinLimits refused, with the JSON pointer of
@@ -181,11 +187,11 @@ function throwFirstViolation(value: unknown): never {
     if (typeof v === 'number' && !(Math.abs(v) <= Number.MAX_SAFE_INTEGER)) {
       throw badFormat(`${field} is a number beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1), which cannot be kept exactly; send a smaller integer`, source);
     }
-    if (typeof v === 'string' && !isWellFormed(v)) throw badFormat(`${field} ${NOT_WELL_FORMED}`, source);
+    if (typeof v === 'string' && !isWellFormed(v)) throw badFormat(`${field} ${notWellFormed(v)}`, source);
     if (v === null || typeof v !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) throw badFormat(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`, source);
     const entries = Object.entries(v);
-    for (const [key] of entries) if (!isWellFormed(key)) throw badFormat(`a member name of ${field} ${NOT_WELL_FORMED}`, source);
+    for (const [key] of entries) if (!isWellFormed(key)) throw badFormat(`a member name of ${field} ${notWellFormed(key)}`, source);
     for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], depth + 1, source + pointer(entries[i]![0])]);
   }
   throw new Error('withinLimits refused a value the precise walk accepts');
