@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import {
   __internal,
   createOperationDescriptor,
@@ -28,6 +27,7 @@ import {
   type SingularReaderSelector,
   type Variables,
 } from 'relay-runtime';
+import { expireResultSets } from '../support/audit-db.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
 const run = promisify(execFile);
@@ -88,16 +88,6 @@ async function listArtifacts(query: string, pagination: string, fragment: string
   return { query: await artifact(query), pagination: await artifact(pagination), fragment: await artifact(fragment) };
 }
 
-/** Moves every result set's expiry into the past, in the service's own SQLite file. */
-function expireResultSets(): void {
-  const db = new Database(join(gw.dataDir, 'audit.sqlite'));
-  try {
-    db.pragma('busy_timeout = 5000');
-    expect(db.prepare('UPDATE search_results SET expires_at_ms = ?').run(Date.now() - 1).changes).toBeGreaterThan(0);
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * A Relay environment on the gateway. `passErrors`: the network layer hands Relay every response
@@ -191,7 +181,7 @@ test('loadNext on an expired result set keeps every page loaded; the network lay
   expect(loaded.totalCount).toBe(TOTAL);
   expect(relay.errors).toEqual([]);
 
-  expireResultSets();
+  expireResultSets(gw.dataDir);
   // Passed through, the errors reach the network layer only: loadNext's onComplete gets none.
   expect(await relay.loadMore(forward, 10, 'forward')).toBeNull();
   const after = relay.read(forward);
@@ -221,7 +211,7 @@ test('a network layer that throws on errors (as in Relay\'s docs): loadNext fail
   const loaded = relay.read(forward)!;
   expect(loaded.edges).toHaveLength(30);
 
-  expireResultSets();
+  expireResultSets(gw.dataDir);
   const failed = await relay.loadMore(forward, 10, 'forward');
   expect(failed?.message).toMatch(/^AuditEventListPaginationQuery: RESULT_SET_EXPIRED /);
   expect(ids(relay.read(forward))).toEqual(ids(loaded));
@@ -237,7 +227,7 @@ test('loadPrevious (last/before) on an expired result set keeps the pages too; t
   // Newest first: the last 20 of the set are the oldest 20 events, in result order.
   expect(loaded.edges.map((e) => e.node.message)).toEqual(Array.from({ length: 20 }, (_, i) => `relay page event ${19 - i}`));
 
-  expireResultSets();
+  expireResultSets(gw.dataDir);
   expect(await relay.loadMore(backward, 10, 'backward')).toBeNull();
   const after = relay.read(backward);
   expect(after).not.toBeNull();
@@ -257,7 +247,7 @@ describe('the answer for a failed further page', () => {
 
   test('holds the client where it was, the error on endCursor; the same when run compiled', async () => {
     const { endCursor, resultId } = await firstPage();
-    expireResultSets();
+    expireResultSets(gw.dataDir);
     const doc = `query Held($q: String!, $after: String) { auditEvents(query: $q, first: 5, after: $after) { ${PAGE} pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
     const answers: Json[] = [];
     // graphql-jit compiles a document from its second run on: both executors answer the same.
@@ -294,7 +284,7 @@ describe('the answer for a failed further page', () => {
 
   test('endCursor asked for through fragments counts; not asked for (or skipped), the field is null with the error', async () => {
     const { endCursor } = await firstPage();
-    expireResultSets();
+    expireResultSets(gw.dataDir);
     const throughFragments = (
       await gw.graphql(
         `query Frag($q: String!, $after: String) { ...List }

@@ -2,8 +2,7 @@
 // (first/after) and backward (last/before), edge cases of the window, and every cursor and
 // argument error, including an expired result set (expired in the local service's SQLite file, so
 // the set is certainly alive before and certainly expired after, however loaded the machine).
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { expireResultSets } from '../support/audit-db.js';
 import { startTestGateway, type Json, type TestGateway } from '../support/gateway.js';
 
 const TOTAL = 250;
@@ -272,16 +271,7 @@ describe('expired result sets', () => {
     await gw?.close();
   });
 
-  /** Moves every result set's expiry into the past, in the service's own SQLite file. */
-  const expireAll = (): void => {
-    const db = new Database(join(gw.dataDir, 'audit.sqlite'));
-    try {
-      db.pragma('busy_timeout = 5000');
-      expect(db.prepare('UPDATE search_results SET expires_at_ms = ?').run(Date.now() - 1).changes).toBeGreaterThan(0);
-    } finally {
-      db.close();
-    }
-  };
+
 
   test('paging an expired set (search after, results) is ResultSetExpiredError', async () => {
     const before = Date.now();
@@ -295,7 +285,7 @@ describe('expired result sets', () => {
     expect(expiresAt).toBeLessThanOrEqual(after + TTL_MS);
     // Still alive: paging works.
     expect((await gw.runOk(RESULTS, { id: page.resultId, first: 3, after: page.pageInfo.endCursor })).results.edges).toHaveLength(3);
-    expireAll();
+    expireResultSets(gw.dataDir);
     const viaSearch = await gw.runError(SEARCH, { ...ALL, first: 3, after: page.pageInfo.endCursor }, 'ResultSetExpiredError');
     expect(viaSearch.resultId).toBe(page.resultId);
     expect(viaSearch.message).toMatch(/search again/);

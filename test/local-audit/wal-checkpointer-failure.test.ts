@@ -3,15 +3,15 @@
 // started again after a delay until stop(). Two failures: the database's path not there when the
 // worker opens it (the symlink it was opened by taken away: SQLITE_CANTOPEN), and the service process on a
 // "full disk" (writes past RLIMIT_FSIZE fail), where the checkpoint cannot grow the database file.
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { microTimestamp } from '../../src/local-audit/core/clock.js';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
 import { openDatabase, type Db } from '../../src/local-audit/store/database.js';
 import { EventStore } from '../../src/local-audit/store/event-store.js';
 import { WalCheckpointer } from '../../src/local-audit/store/wal-checkpointer.js';
+import { eventsInFileAlone } from '../support/audit-db.js';
 import { tempDir } from '../support/local-audit.js';
 import { processTree, runLocalAudit } from './fixtures/npm-local-audit.js';
 
@@ -23,27 +23,6 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
   }
 }
 
-/**
- * Events in the database file at `path` alone, as if its WAL were lost: a copy of the file without
- * it (-1 while not even the table is in the file, or when the copy was taken in the middle of a
- * checkpoint writing the file, which leaves it torn).
- */
-function eventsInFileAlone(path: string): number {
-  const copy = join(tempDir('wal-copy-'), 'copy.sqlite');
-  copyFileSync(path, copy);
-  expect(existsSync(`${copy}-wal`)).toBe(false);
-  const other = new Database(copy, { readonly: true });
-  try {
-    const table = other.prepare(`SELECT 1 FROM sqlite_schema WHERE name = 'events'`).get();
-    return table ? (other.prepare('SELECT COUNT(*) FROM events').pluck().get() as number) : -1;
-  } catch (err) {
-    if (String((err as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) return -1;
-    throw err;
-  } finally {
-    other.close();
-    rmSync(copy, { force: true });
-  }
-}
 
 const messages = (errors: unknown[]): string[] => errors.map((e) => (e as Error).message);
 

@@ -3,14 +3,13 @@
 // for a 16 MiB WAL, and the worker copies what was committed into the database file, so the file
 // alone (its WAL set aside) holds the events soon after they commit; once the worker is gone the
 // writer checkpoints as SQLite does by default.
-import Database from 'better-sqlite3';
-import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { microTimestamp } from '../../src/local-audit/core/clock.js';
 import { STANDARD_SCHEMA } from '../../src/local-audit/index.js';
 import { openDatabase, type Db } from '../../src/local-audit/store/database.js';
 import { EventStore } from '../../src/local-audit/store/event-store.js';
 import { WalCheckpointer } from '../../src/local-audit/store/wal-checkpointer.js';
+import { eventsInFileAlone } from '../support/audit-db.js';
 import { tempDir } from '../support/local-audit.js';
 
 let dir: string;
@@ -43,34 +42,14 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-/**
- * Events in the database file alone, as if its WAL were lost: a copy of the file without it
- * (-1 while not even the table is in the file, or when the copy was taken in the middle of a
- * checkpoint writing the file, which leaves it torn).
- */
-function eventsInFileAlone(): number {
-  const copy = join(tempDir(), 'copy.sqlite');
-  copyFileSync(db.name, copy);
-  expect(existsSync(`${copy}-wal`)).toBe(false);
-  const other = new Database(copy, { readonly: true });
-  try {
-    const table = other.prepare(`SELECT 1 FROM sqlite_schema WHERE name = 'events'`).get();
-    return table ? (other.prepare('SELECT COUNT(*) FROM events').pluck().get() as number) : -1;
-  } catch (err) {
-    if (String((err as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) return -1;
-    throw err;
-  } finally {
-    other.close();
-  }
-}
 
 test('the worker copies committed pages into the database file; the writer does not', async () => {
   // The writer's own automatic checkpoint is off: only the worker can put pages in the file.
   expect(checkpointer.writerAutocheckpoint).toBe(0);
   append(500);
-  await until(() => eventsInFileAlone() === 500, 'the first 500 events in the database file');
+  await until(() => eventsInFileAlone(db.name) === 500, 'the first 500 events in the database file');
   append(300);
-  await until(() => eventsInFileAlone() === 800, 'the next 300 events in the database file');
+  await until(() => eventsInFileAlone(db.name) === 800, 'the next 300 events in the database file');
   expect(checkpointer.last).toEqual({ walFrames: expect.any(Number), checkpointed: checkpointer.last!.walFrames });
 });
 
@@ -79,5 +58,5 @@ test('once the worker has stopped, the writer checkpoints by itself again', asyn
   expect(checkpointer.writerAutocheckpoint).toBe(1000);
   // 1000 pages and more of commits: the writer's own checkpoint copies them.
   for (let i = 0; i < 20; i++) append(500);
-  expect(eventsInFileAlone()).toBeGreaterThan(0);
+  expect(eventsInFileAlone(db.name)).toBeGreaterThan(0);
 });
