@@ -113,17 +113,18 @@ export class PageVerifier {
         else missing.push(size);
       }
     }
-    const fromCache = new Set(bySize.values());
     const witness = upstream.witness?.enabled ? upstream.witness : undefined;
     const quickTrust = this.root ? upstream.prover.check(this.root) : undefined;
     const verify = (facts: RootFacts): GatewayEventVerification[] | Promise<GatewayEventVerification[]> => {
       const disproven = new Map<number, PublishedRoot>();
       const verdicts = this.judge(pageEvents, bySize, unavailable, facts, disproven);
+      if (disproven.size === 0 || tree === undefined) return verdicts;
       this.reportDisproven(disproven.values());
-      // A root kept from an earlier answer and proven false now: this request asks once again, so
-      // an earlier lie does not fail events the upstream now answers honestly.
-      const stale = [...disproven].filter(([, root]) => fromCache.has(root)).map(([size]) => size);
-      return stale.length === 0 || tree === undefined ? verdicts : this.judgeAgain(pageEvents, bySize, unavailable, facts, tree, stale);
+      // A root kept from an earlier answer (a size not in `missing`) and proven false now: this
+      // request asks once again, so an earlier lie does not fail events the upstream now answers
+      // honestly.
+      const stale = [...disproven.keys()].filter((size) => !missing.includes(size));
+      return stale.length === 0 ? verdicts : this.judgeAgain(pageEvents, bySize, unavailable, facts, tree, stale);
     };
     if (missing.length === 0 && (!this.root || (quickTrust && !witness))) {
       return verify({ trust: quickTrust ?? none('no published root'), witness: NO_WITNESS, witnessRequired: false });
